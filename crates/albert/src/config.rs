@@ -1,0 +1,332 @@
+//! `Config`: Hugging Face's `config.json` for ALBERT, read with HF's own keys and defaults
+//! (transformers' `AlbertConfig`), then validated so a bad file fails here with a clear
+//! message instead of deep inside a kernel.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Activation functions by their transformers `ACT2FN` names. The numeric codes are shared
+/// with the WGSL kernels (`act` in `wgsl/common.wgsl`), so keep them in sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    #[serde(rename = "linear")]
+    Linear = 0,
+    /// Exact GELU with erf (torch's default `gelu`, also `gelu_python`).
+    #[serde(rename = "gelu", alias = "gelu_python")]
+    Gelu = 1,
+    /// The tanh approximation (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`, `gelu_accurate`
+    /// compute the same function up to rounding).
+    #[serde(rename = "gelu_new", alias = "gelu_pytorch_tanh", alias = "gelu_fast", alias = "gelu_accurate")]
+    GeluNew = 2,
+    #[serde(rename = "relu")]
+    Relu = 3,
+    #[serde(rename = "silu", alias = "swish")]
+    Silu = 4,
+    #[serde(rename = "quick_gelu")]
+    QuickGelu = 5,
+    #[serde(rename = "relu6")]
+    Relu6 = 6,
+    #[serde(rename = "tanh")]
+    Tanh = 7,
+    #[serde(rename = "sigmoid")]
+    Sigmoid = 8,
+    #[serde(rename = "mish")]
+    Mish = 9,
+    #[serde(rename = "relu2")]
+    Relu2 = 10,
+    #[serde(rename = "leaky_relu")]
+    LeakyRelu = 11,
+    /// GELU clipped to [-10, 10].
+    #[serde(rename = "gelu_10")]
+    Gelu10 = 12,
+    #[serde(rename = "laplace")]
+    Laplace = 13,
+}
+
+/// Every name `hidden_act` may take, for error messages.
+pub const ACTIVATION_NAMES: &[&str] = &[
+    "gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_10",
+    "quick_gelu", "relu", "relu2", "relu6", "leaky_relu", "silu", "swish", "mish", "tanh", "sigmoid",
+    "linear", "laplace",
+];
+
+impl Activation {
+    pub fn from_name(name: &str) -> Result<Self> {
+        serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
+            Error::Config(format!(
+                "unknown hidden_act \"{name}\"; expected one of: {}",
+                ACTIVATION_NAMES.join(", ")
+            ))
+        })
+    }
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+}
+
+fn d_vocab() -> usize { 30000 }
+fn d_emb() -> usize { 128 }
+fn d_hidden() -> usize { 4096 }
+fn d_layers() -> usize { 12 }
+fn d_one() -> usize { 1 }
+fn d_heads() -> usize { 64 }
+fn d_inter() -> usize { 16384 }
+fn d_act() -> String { "gelu_new".into() }
+fn d_pos() -> usize { 512 }
+fn d_types() -> usize { 2 }
+fn d_eps() -> f64 { 1e-12 }
+fn d_abs() -> String { "absolute".into() }
+fn d_model_type() -> String { "albert".into() }
+
+/// ALBERT's config.json. Field names and defaults are transformers' `AlbertConfig`
+/// (its defaults are albert-xxlarge's shapes), so any hub checkpoint deserializes as is.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Config {
+    #[serde(default = "d_model_type")]
+    pub model_type: String,
+    #[serde(default)]
+    pub architectures: Option<Vec<String>>,
+    #[serde(default = "d_vocab")]
+    pub vocab_size: usize,
+    #[serde(default = "d_emb")]
+    pub embedding_size: usize,
+    #[serde(default = "d_hidden")]
+    pub hidden_size: usize,
+    #[serde(default = "d_layers")]
+    pub num_hidden_layers: usize,
+    #[serde(default = "d_one")]
+    pub num_hidden_groups: usize,
+    #[serde(default = "d_heads")]
+    pub num_attention_heads: usize,
+    #[serde(default = "d_inter")]
+    pub intermediate_size: usize,
+    #[serde(default = "d_one")]
+    pub inner_group_num: usize,
+    #[serde(default = "d_act")]
+    pub hidden_act: String,
+    #[serde(default = "d_pos")]
+    pub max_position_embeddings: usize,
+    #[serde(default = "d_types")]
+    pub type_vocab_size: usize,
+    #[serde(default = "d_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default = "d_abs")]
+    pub position_embedding_type: String,
+    #[serde(default)]
+    pub pad_token_id: Option<i64>,
+    #[serde(default)]
+    pub torch_dtype: Option<String>,
+    // Dropouts and initializer_range do not change inference; accepted and ignored.
+}
+
+impl Config {
+    /// Parses and validates config.json text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::Config(format!("not valid JSON ({e})")))?;
+        if !value.is_object() {
+            return Err(Error::Config(format!("expected a JSON object, found {}", json_kind(&value))));
+        }
+        let cfg: Config = serde_json::from_value(value)
+            .map_err(|e| Error::Config(format!("a key has the wrong type: {e}")))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn activation(&self) -> Result<Activation> {
+        Activation::from_name(&self.hidden_act)
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+
+    /// Layers that share one group's block: layer `i` runs group `i / layers_per_group()`.
+    pub fn layers_per_group(&self) -> usize {
+        self.num_hidden_layers / self.num_hidden_groups
+    }
+
+    /// The group (shared block) that layer application `i` (0-based) runs, as transformers'
+    /// `AlbertTransformer` computes it.
+    pub fn group_of_layer(&self, i: usize) -> usize {
+        i / self.layers_per_group()
+    }
+
+    /// How many attention maps one forward yields: one per inner layer of each layer application.
+    pub fn num_attention_maps(&self) -> usize {
+        self.num_hidden_layers * self.inner_group_num
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.model_type != "albert" {
+            return bad(format!(
+                "model_type is \"{}\", expected \"albert\": this is not an ALBERT checkpoint",
+                self.model_type
+            ));
+        }
+        for (name, v) in [
+            ("vocab_size", self.vocab_size),
+            ("embedding_size", self.embedding_size),
+            ("hidden_size", self.hidden_size),
+            ("num_hidden_layers", self.num_hidden_layers),
+            ("num_hidden_groups", self.num_hidden_groups),
+            ("num_attention_heads", self.num_attention_heads),
+            ("intermediate_size", self.intermediate_size),
+            ("inner_group_num", self.inner_group_num),
+            ("max_position_embeddings", self.max_position_embeddings),
+            ("type_vocab_size", self.type_vocab_size),
+        ] {
+            if v == 0 {
+                return bad(format!("{name} is 0, expected a positive integer"));
+            }
+        }
+        if self.hidden_size % self.num_attention_heads != 0 {
+            return bad(format!(
+                "hidden_size {} is not a multiple of num_attention_heads {}: heads must divide the hidden size",
+                self.hidden_size, self.num_attention_heads
+            ));
+        }
+        if self.num_hidden_layers % self.num_hidden_groups != 0 {
+            return bad(format!(
+                "num_hidden_layers {} is not a multiple of num_hidden_groups {}: groups must divide the layers",
+                self.num_hidden_layers, self.num_hidden_groups
+            ));
+        }
+        if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps >= 0.0) {
+            return bad(format!("layer_norm_eps is {}, expected a small non-negative number", self.layer_norm_eps));
+        }
+        if self.position_embedding_type != "absolute" {
+            return bad(format!(
+                "position_embedding_type \"{}\" is not supported; expected \"absolute\" (all released ALBERT checkpoints use it)",
+                self.position_embedding_type
+            ));
+        }
+        self.activation()?;
+        Ok(())
+    }
+
+    /// Parameter counts by part, for `albert info` and the app's model panel.
+    pub fn parameter_counts(&self) -> ParameterCounts {
+        let (v, e, h, i, p, t) = (
+            self.vocab_size,
+            self.embedding_size,
+            self.hidden_size,
+            self.intermediate_size,
+            self.max_position_embeddings,
+            self.type_vocab_size,
+        );
+        let embeddings = (v + p + t) * e + 2 * e;
+        let projection = e * h + h;
+        let layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h;
+        let group = layer * self.inner_group_num;
+        let mlm_head = h * e + e + 2 * e + v; // dense + LayerNorm + decoder bias (decoder weight tied)
+        ParameterCounts {
+            embeddings,
+            projection,
+            per_group: group,
+            groups: self.num_hidden_groups,
+            mlm_head,
+            total: embeddings + projection + group * self.num_hidden_groups + mlm_head,
+            // BERT with the same shapes: V×H embeddings, no projection, a block per layer.
+            unfactorized_embeddings: (v + p + t) * h + 2 * h,
+            unshared_layers: layer * self.inner_group_num * self.num_hidden_layers,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct ParameterCounts {
+    pub embeddings: usize,
+    pub projection: usize,
+    pub per_group: usize,
+    pub groups: usize,
+    pub mlm_head: usize,
+    pub total: usize,
+    pub unfactorized_embeddings: usize,
+    pub unshared_layers: usize,
+}
+
+impl ParameterCounts {
+    /// The same shapes as BERT: embeddings V×H (no E bottleneck) and one block per layer.
+    pub fn bert_equivalent_total(&self, cfg: &Config) -> usize {
+        let h = cfg.hidden_size;
+        let head = h * h + h + 2 * h + cfg.vocab_size; // BERT's MLM transform is H→H
+        self.unfactorized_embeddings + self.unshared_layers + head
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE_V2: &str = r#"{
+      "architectures": ["AlbertForMaskedLM"], "attention_probs_dropout_prob": 0, "bos_token_id": 2,
+      "classifier_dropout_prob": 0.1, "down_scale_factor": 1, "embedding_size": 128, "eos_token_id": 3,
+      "gap_size": 0, "hidden_act": "gelu_new", "hidden_dropout_prob": 0, "hidden_size": 768,
+      "initializer_range": 0.02, "inner_group_num": 1, "intermediate_size": 3072, "layer_norm_eps": 1e-12,
+      "max_position_embeddings": 512, "model_type": "albert", "net_structure_type": 0,
+      "num_attention_heads": 12, "num_hidden_groups": 1, "num_hidden_layers": 12, "num_memory_blocks": 0,
+      "pad_token_id": 0, "type_vocab_size": 2, "vocab_size": 30000}"#;
+
+    #[test]
+    fn albert_base_v2_parses_and_counts_11_7m_parameters() {
+        let c = Config::from_json(BASE_V2).unwrap();
+        assert_eq!(c.head_dim(), 64);
+        assert_eq!(c.activation().unwrap(), Activation::GeluNew);
+        let p = c.parameter_counts();
+        // transformers reports 11,683,584 for AlbertModel without pooler + MLM head ~ 11.7M.
+        assert!((11_600_000..11_800_000).contains(&p.total), "{}", p.total);
+    }
+
+    #[test]
+    fn defaults_are_albert_config_defaults() {
+        let c = Config::from_json(r#"{"model_type": "albert"}"#).unwrap();
+        assert_eq!((c.hidden_size, c.num_attention_heads, c.intermediate_size), (4096, 64, 16384));
+        assert_eq!(c.hidden_act, "gelu_new");
+    }
+
+    #[test]
+    fn invalid_configs_explain_themselves() {
+        let cases = [
+            (r#"{"model_type": "bert"}"#, "not an ALBERT"),
+            (r#"{"hidden_size": 100, "num_attention_heads": 12}"#, "not a multiple of num_attention_heads"),
+            (r#"{"num_hidden_layers": 12, "num_hidden_groups": 5}"#, "groups must divide"),
+            (r#"{"hidden_act": "gelu_foo"}"#, "unknown hidden_act \"gelu_foo\""),
+            (r#"{"hidden_size": "big"}"#, "wrong type"),
+            (r#"[1,2]"#, "found an array"),
+            (r#"{"#, "not valid JSON"),
+            (r#"{"vocab_size": 0}"#, "vocab_size is 0"),
+            (r#"{"position_embedding_type": "relative_key"}"#, "not supported"),
+        ];
+        for (json, needle) in cases {
+            let err = Config::from_json(json).unwrap_err().to_string();
+            assert!(err.contains(needle), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_listed_activation_name_parses() {
+        for n in ACTIVATION_NAMES {
+            Activation::from_name(n).unwrap();
+        }
+    }
+
+    #[test]
+    fn group_of_layer_matches_transformers() {
+        let c = Config::from_json(r#"{"num_hidden_layers": 12, "num_hidden_groups": 3}"#).unwrap();
+        let groups: Vec<_> = (0..12).map(|i| c.group_of_layer(i)).collect();
+        assert_eq!(groups, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+    }
+}

@@ -1,0 +1,257 @@
+//! CPU reference ops (f32). Each has a GPU twin of the same name in `gpu::ops` and a kernel
+//! test comparing the two; the math follows transformers' modeling_albert.py line by line.
+
+use crate::config::Activation;
+use crate::output::Batch;
+
+/// `act(x)` exactly as torch computes transformers' ACT2FN entries.
+pub fn act(x: f32, a: Activation) -> f32 {
+    use std::f32::consts::PI;
+    let gelu = |x: f32| 0.5 * x * (1.0 + erf(x / std::f32::consts::SQRT_2));
+    match a {
+        Activation::Linear => x,
+        Activation::Gelu => gelu(x),
+        Activation::GeluNew => 0.5 * x * (1.0 + ((2.0 / PI).sqrt() * (x + 0.044715 * x * x * x)).tanh()),
+        Activation::Relu => x.max(0.0),
+        Activation::Silu => x / (1.0 + (-x).exp()),
+        Activation::QuickGelu => x / (1.0 + (-1.702 * x).exp()),
+        Activation::Relu6 => x.clamp(0.0, 6.0),
+        Activation::Tanh => x.tanh(),
+        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        Activation::Mish => x * softplus(x).tanh(),
+        Activation::Relu2 => {
+            let r = x.max(0.0);
+            r * r
+        }
+        Activation::LeakyRelu => if x >= 0.0 { x } else { 0.01 * x },
+        Activation::Gelu10 => gelu(x).clamp(-10.0, 10.0),
+        Activation::Laplace => {
+            let (mu, sigma) = (0.707107f32, 0.282095f32);
+            0.5 * (1.0 + erf((x - mu) / (sigma * std::f32::consts::SQRT_2)))
+        }
+    }
+}
+
+fn softplus(x: f32) -> f32 {
+    // torch's softplus switches to identity above 20.
+    if x > 20.0 { x } else { x.exp().ln_1p() }
+}
+
+/// erf in f64 (Abramowitz–Stegun 7.1.26 is too coarse for the 1e-5 reference tolerance).
+pub fn erf(x: f32) -> f32 {
+    erf64(x as f64) as f32
+}
+
+fn erf64(x: f64) -> f64 {
+    if x.abs() < 3.0 {
+        // Maclaurin series: converges quickly here and is exact to f64 rounding.
+        let (x2, mut term, mut sum, mut n) = (x * x, x, x, 0.0f64);
+        loop {
+            n += 1.0;
+            term *= -x2 / n;
+            let add = term / (2.0 * n + 1.0);
+            sum += add;
+            if add.abs() < 1e-17 || n > 200.0 {
+                break;
+            }
+        }
+        sum * std::f64::consts::FRAC_2_SQRT_PI
+    } else {
+        // Numerical Recipes' erfc (relative error < 1.2e-7); erfc(3) < 2.3e-5, so the absolute
+        // error of erf is below 3e-12.
+        let z = x.abs();
+        let t = 1.0 / (1.0 + 0.5 * z);
+        let poly = -z * z - 1.26551223
+            + t * (1.00002368
+                + t * (0.37409196
+                    + t * (0.09678418
+                        + t * (-0.18628806
+                            + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+        let erfc = t * poly.exp();
+        x.signum() * (1.0 - erfc)
+    }
+}
+
+/// Word + position + token-type embeddings, then LayerNorm: `[rows, E]`.
+#[allow(clippy::too_many_arguments)]
+pub fn embeddings(
+    batch: &Batch,
+    word: &[f32],
+    position: &[f32],
+    token_type: &[f32],
+    ln_weight: &[f32],
+    ln_bias: &[f32],
+    eps: f32,
+    e: usize,
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; batch.rows() * e];
+    for r in 0..batch.rows() {
+        let t = r % batch.seq_len;
+        let (id, ty) = (batch.input_ids[r] as usize, batch.token_type_ids[r] as usize);
+        let row = &mut out[r * e..(r + 1) * e];
+        for j in 0..e {
+            row[j] = word[id * e + j] + token_type[ty * e + j] + position[t * e + j];
+        }
+    }
+    layer_norm_inplace(&mut out, ln_weight, ln_bias, eps, e);
+    out
+}
+
+/// `y = act(x · Wᵀ + b)` with torch's `[out, in]` weight: x `[m, k]`, w `[n, k]` → `[m, n]`.
+pub fn linear(x: &[f32], m: usize, k: usize, w: &[f32], b: &[f32], n: usize, a: Activation) -> Vec<f32> {
+    assert_eq!(x.len(), m * k);
+    assert_eq!(w.len(), n * k);
+    let mut y = vec![0.0f32; m * n];
+    for row in y.chunks_exact_mut(n) {
+        row.copy_from_slice(b);
+    }
+    if m > 0 && n > 0 && k > 0 {
+        // SAFETY: the slices hold m×k, n×k and m×n elements as asserted; strides describe them.
+        unsafe {
+            matrixmultiply::sgemm(
+                m, k, n, 1.0, x.as_ptr(), k as isize, 1, w.as_ptr(), 1, k as isize, 1.0, y.as_mut_ptr(), n as isize, 1,
+            );
+        }
+    }
+    if a != Activation::Linear {
+        for v in &mut y {
+            *v = act(*v, a);
+        }
+    }
+    y
+}
+
+/// Scaled, masked softmax of `q·kᵀ` per sequence and head: q, k `[b·t, H]` → `[b, heads, t, t]`.
+/// Masked keys get probability 0, as transformers' `finfo.min` additive mask gives after softmax.
+pub fn attention_probs(q: &[f32], k: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, d: usize) -> Vec<f32> {
+    let h = heads * d;
+    let scale = 1.0 / (d as f32).sqrt();
+    let mut probs = vec![0.0f32; b * heads * t * t];
+    for bi in 0..b {
+        for hi in 0..heads {
+            let p = &mut probs[(bi * heads + hi) * t * t..(bi * heads + hi + 1) * t * t];
+            let qo = bi * t * h + hi * d;
+            // SAFETY: q/k rows of this sequence and head lie inside the slices; p is t×t.
+            unsafe {
+                matrixmultiply::sgemm(
+                    t, d, t, scale, q[qo..].as_ptr(), h as isize, 1, k[qo..].as_ptr(), 1, h as isize, 0.0,
+                    p.as_mut_ptr(), t as isize, 1,
+                );
+            }
+            for row in p.chunks_exact_mut(t) {
+                softmax_masked(row, &mask[bi * t..(bi + 1) * t]);
+            }
+        }
+    }
+    probs
+}
+
+fn softmax_masked(row: &mut [f32], mask: &[u32]) {
+    let max = row.iter().zip(mask).filter(|(_, &m)| m != 0).map(|(&x, _)| x).fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        // Every key masked: torch's finfo.min mask makes all scores equal, i.e. uniform.
+        let u = 1.0 / row.len() as f32;
+        row.iter_mut().for_each(|x| *x = u);
+        return;
+    }
+    let mut sum = 0.0f32;
+    for (x, &m) in row.iter_mut().zip(mask) {
+        *x = if m != 0 { (*x - max).exp() } else { 0.0 };
+        sum += *x;
+    }
+    for x in row.iter_mut() {
+        *x /= sum;
+    }
+}
+
+/// `probs · v` per sequence and head, heads concatenated: → `[b·t, H]`.
+pub fn attention_context(probs: &[f32], v: &[f32], b: usize, t: usize, heads: usize, d: usize) -> Vec<f32> {
+    let h = heads * d;
+    let mut ctx = vec![0.0f32; b * t * h];
+    for bi in 0..b {
+        for hi in 0..heads {
+            let p = &probs[(bi * heads + hi) * t * t..];
+            let o = bi * t * h + hi * d;
+            // SAFETY: as in attention_probs; the output block is t×d with row stride h.
+            unsafe {
+                matrixmultiply::sgemm(
+                    t, t, d, 1.0, p.as_ptr(), t as isize, 1, v[o..].as_ptr(), h as isize, 1, 0.0,
+                    ctx[o..].as_mut_ptr(), h as isize, 1,
+                );
+            }
+        }
+    }
+    ctx
+}
+
+/// `LayerNorm(x + residual)` row by row over `n` features.
+pub fn add_layer_norm(x: &[f32], residual: &[f32], w: &[f32], b: &[f32], eps: f32, n: usize) -> Vec<f32> {
+    let mut out: Vec<f32> = x.iter().zip(residual).map(|(a, r)| a + r).collect();
+    layer_norm_inplace(&mut out, w, b, eps, n);
+    out
+}
+
+pub fn layer_norm(x: &[f32], w: &[f32], b: &[f32], eps: f32, n: usize) -> Vec<f32> {
+    let mut out = x.to_vec();
+    layer_norm_inplace(&mut out, w, b, eps, n);
+    out
+}
+
+fn layer_norm_inplace(x: &mut [f32], w: &[f32], b: &[f32], eps: f32, n: usize) {
+    for row in x.chunks_exact_mut(n) {
+        let mean = row.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+        let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+        let inv = 1.0 / (var + eps as f64).sqrt();
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = ((*v as f64 - mean) * inv) as f32 * w[j] + b[j];
+        }
+    }
+}
+
+/// Rows `rows` of a `[_, width]` matrix.
+pub fn gather_rows(x: &[f32], width: usize, rows: &[usize]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows.len() * width);
+    for &r in rows {
+        out.extend_from_slice(&x[r * width..(r + 1) * width]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erf_matches_known_values() {
+        // Values from Abramowitz & Stegun table 7.1.
+        for (x, e) in [(0.0, 0.0), (0.5, 0.5204998778), (1.0, 0.8427007929), (2.0, 0.9953222650), (-1.5, -0.9661051465), (3.5, 0.9999992569)] {
+            assert!((erf64(x) - e).abs() < 2e-9, "erf({x}) = {} vs {e}", erf64(x));
+        }
+    }
+
+    #[test]
+    fn linear_matches_naive() {
+        let (m, k, n) = (3, 5, 4);
+        let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
+        let b: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let y = linear(&x, m, k, &w, &b, n, Activation::Linear);
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = b[j] + (0..k).map(|kk| x[i * k + kk] * w[j * k + kk]).sum::<f32>();
+                assert!((y[i * n + j] - want).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn masked_keys_get_zero_probability() {
+        let (t, d) = (3, 2);
+        let q: Vec<f32> = (0..t * d).map(|i| i as f32 * 0.1).collect();
+        let p = attention_probs(&q, &q, &[1, 1, 0], 1, t, 1, d);
+        for r in 0..t {
+            assert_eq!(p[r * t + 2], 0.0);
+            assert!((p[r * t] + p[r * t + 1] - 1.0).abs() < 1e-6);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! albert: ALBERT (Lan et al., 2020) masked-language models from Hugging Face checkpoints,
+//! computed on the GPU through wgpu (WGSL compute shaders; native and WebGPU) or on the CPU,
+//! with the same numbers as transformers' `AlbertForMaskedLM`.
+//!
+//! The engine reads bytes, never paths or URLs, so the native CLI and the browser app share it.
+
+pub mod config;
+pub mod cpu;
+pub mod error;
+pub mod output;
+pub mod weights;
+
+pub use config::{Activation, Config};
+pub use error::{Error, Result};
+pub use output::{AttentionMap, Batch, LogitsRequest, Output, Prediction, Request};
+pub use weights::{AlbertWeights, Checkpoint, DType};

@@ -1,0 +1,199 @@
+//! What a forward pass takes and gives, shared by the CPU and GPU paths so their results
+//! compare field by field: a padded `Batch`, a `Request` saying what to read back, an `Output`.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// Token ids for `batch` sequences padded to `seq_len`, row-major `[batch, seq_len]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub batch: usize,
+    pub seq_len: usize,
+    pub input_ids: Vec<u32>,
+    pub token_type_ids: Vec<u32>,
+    /// 1 for real tokens, 0 for padding.
+    pub attention_mask: Vec<u32>,
+}
+
+impl Batch {
+    /// One unpadded sequence.
+    pub fn single(input_ids: Vec<u32>, token_type_ids: Vec<u32>) -> Self {
+        let n = input_ids.len();
+        Batch { batch: 1, seq_len: n, input_ids, token_type_ids, attention_mask: vec![1; n] }
+    }
+
+    /// Pads sequences (ids, type ids) to the longest with `pad_id`, masking the padding.
+    pub fn padded(seqs: &[(Vec<u32>, Vec<u32>)], pad_id: u32) -> Self {
+        let t = seqs.iter().map(|s| s.0.len()).max().unwrap_or(0);
+        let mut b = Batch { batch: seqs.len(), seq_len: t, input_ids: vec![], token_type_ids: vec![], attention_mask: vec![] };
+        for (ids, types) in seqs {
+            for j in 0..t {
+                b.input_ids.push(ids.get(j).copied().unwrap_or(pad_id));
+                b.token_type_ids.push(types.get(j).copied().unwrap_or(0));
+                b.attention_mask.push(u32::from(j < ids.len()));
+            }
+        }
+        b
+    }
+
+    pub fn rows(&self) -> usize {
+        self.batch * self.seq_len
+    }
+
+    /// Checks the batch against the model before any kernel sees it.
+    pub fn validate(&self, cfg: &Config) -> Result<()> {
+        let n = self.rows();
+        if self.batch == 0 || self.seq_len == 0 {
+            return Err(Error::Input("the input has no tokens".into()));
+        }
+        if self.input_ids.len() != n || self.token_type_ids.len() != n || self.attention_mask.len() != n {
+            return Err(Error::Input(format!(
+                "batch {}×{} needs {n} ids, type ids and mask values; found {}, {} and {}",
+                self.batch,
+                self.seq_len,
+                self.input_ids.len(),
+                self.token_type_ids.len(),
+                self.attention_mask.len()
+            )));
+        }
+        if self.seq_len > cfg.max_position_embeddings {
+            return Err(Error::Input(format!(
+                "the input is {} tokens long, but this model reads at most max_position_embeddings = {} tokens",
+                self.seq_len, cfg.max_position_embeddings
+            )));
+        }
+        if let Some((i, id)) = self.input_ids.iter().enumerate().find(|(_, &id)| id as usize >= cfg.vocab_size) {
+            return Err(Error::Input(format!(
+                "token id {id} at position {i} is outside the vocabulary (vocab_size = {}): does the tokenizer belong to this model?",
+                cfg.vocab_size
+            )));
+        }
+        if let Some(t) = self.token_type_ids.iter().find(|&&t| t as usize >= cfg.type_vocab_size) {
+            return Err(Error::Input(format!(
+                "token type {t} is outside type_vocab_size = {}",
+                cfg.type_vocab_size
+            )));
+        }
+        if self.attention_mask.iter().any(|&m| m > 1) {
+            return Err(Error::Input("attention_mask values must be 0 or 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Which logits rows to compute. The MLM head's decoder (E×V per row) dominates small inputs,
+/// so fill-mask asks only for the [MASK] rows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LogitsRequest {
+    #[default]
+    None,
+    All,
+    /// Flat row indices `b * seq_len + t`.
+    Rows(Vec<usize>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Request {
+    pub logits: LogitsRequest,
+    pub attentions: bool,
+    pub hidden_states: bool,
+    /// Sentence-order logits `[batch, 2]` (AlbertForPreTraining checkpoints only).
+    pub sop: bool,
+}
+
+impl Request {
+    pub fn rows(&self, batch: &Batch) -> Result<Vec<usize>> {
+        Ok(match &self.logits {
+            LogitsRequest::None => vec![],
+            LogitsRequest::All => (0..batch.rows()).collect(),
+            LogitsRequest::Rows(r) => {
+                if let Some(bad) = r.iter().find(|&&i| i >= batch.rows()) {
+                    return Err(Error::Input(format!("logits row {bad} is outside the batch's {} rows", batch.rows())));
+                }
+                r.clone()
+            }
+        })
+    }
+}
+
+/// Attention probabilities of one layer application, `[batch, heads, seq, seq]`.
+#[derive(Debug, Clone)]
+pub struct AttentionMap {
+    /// Index in execution order (0..num_hidden_layers × inner_group_num).
+    pub index: usize,
+    /// The layer application (0..num_hidden_layers) and the shared group it ran.
+    pub layer: usize,
+    pub group: usize,
+    /// The inner layer inside the group.
+    pub inner: usize,
+    pub data: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// The requested logits rows, `[rows.len(), vocab]`.
+    pub logits: Option<Vec<f32>>,
+    pub logit_rows: Vec<usize>,
+    pub attentions: Vec<AttentionMap>,
+    /// `num_hidden_layers + 1` entries of `[batch, seq, hidden]`, as transformers'
+    /// `output_hidden_states` (after the E→H projection, then after each layer application).
+    pub hidden_states: Vec<Vec<f32>>,
+    /// `[batch, 2]` when requested and the checkpoint has a SOP head.
+    pub sop_logits: Option<Vec<f32>>,
+}
+
+/// The execution order of inner layers: (layer application, group, inner layer).
+pub fn schedule(cfg: &Config) -> Vec<(usize, usize, usize)> {
+    let mut s = Vec::new();
+    for layer in 0..cfg.num_hidden_layers {
+        let group = cfg.group_of_layer(layer);
+        for inner in 0..cfg.inner_group_num {
+            s.push((layer, group, inner));
+        }
+    }
+    s
+}
+
+/// One prediction for a [MASK].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Prediction {
+    pub token: String,
+    pub id: u32,
+    pub prob: f32,
+}
+
+/// Softmax of one logits row, top `k` by probability (ties by id, for stable output).
+pub fn top_k(logits: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&x| ((x - max) as f64).exp()).sum();
+    let mut idx: Vec<u32> = (0..logits.len() as u32).collect();
+    let k = k.min(logits.len());
+    let cmp = |a: &u32, b: &u32| logits[*b as usize].total_cmp(&logits[*a as usize]).then(a.cmp(b));
+    if k < idx.len() && k > 0 {
+        idx.select_nth_unstable_by(k - 1, cmp);
+    }
+    idx.truncate(k);
+    idx.sort_by(cmp);
+    idx.into_iter().map(|i| (i, (((logits[i as usize] - max) as f64).exp() / sum) as f32)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_is_sorted_softmax() {
+        let t = top_k(&[0.0, 2.0, 1.0, 2.0], 3);
+        assert_eq!(t.iter().map(|x| x.0).collect::<Vec<_>>(), [1, 3, 2]);
+        let z: f32 = [0.0f32, 2.0, 1.0, 2.0].iter().map(|x| x.exp()).sum();
+        assert!((t[0].1 - 2f32.exp() / z).abs() < 1e-6);
+        assert_eq!(top_k(&[1.0], 5).len(), 1);
+    }
+
+    #[test]
+    fn padded_batch_masks_padding() {
+        let b = Batch::padded(&[(vec![2, 7, 3], vec![0, 0, 0]), (vec![2, 3], vec![0, 0])], 0);
+        assert_eq!(b.input_ids, [2, 7, 3, 2, 3, 0]);
+        assert_eq!(b.attention_mask, [1, 1, 1, 1, 1, 0]);
+    }
+}

@@ -7,10 +7,16 @@
 pub mod config;
 pub mod cpu;
 pub mod error;
+pub mod files;
 pub mod output;
+mod spm;
+pub mod tokenizer;
 pub mod weights;
 
 pub use config::{Activation, Config};
 pub use error::{Error, Result};
 pub use output::{AttentionMap, Batch, LogitsRequest, Output, Prediction, Request};
+pub use tokenizer::{Encoding, Tokenizer};
 pub use weights::{AlbertWeights, Checkpoint, DType};
+pub use files::ModelFiles;
+pub mod gpu;

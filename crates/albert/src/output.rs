@@ -92,6 +92,13 @@ pub enum LogitsRequest {
     Rows(Vec<usize>),
 }
 
+impl LogitsRequest {
+    /// Rows of every [MASK] (`mask_id`) in the batch.
+    pub fn masks(batch: &Batch, mask_id: u32) -> Self {
+        LogitsRequest::Rows(batch.input_ids.iter().enumerate().filter(|(_, &id)| id == mask_id).map(|(i, _)| i).collect())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Request {
     pub logits: LogitsRequest,

@@ -1,0 +1,113 @@
+//! A checkpoint's files in Hugging Face's layout (config.json, model.safetensors or a sharded
+//! index, tokenizer.json and/or spiece.model, tokenizer_config.json), fetched through any
+//! async byte source: a folder natively, HTTP in the CLI, fetch/cache in the browser.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::weights::{shard_files, AlbertWeights, Checkpoint};
+use std::future::Future;
+
+pub const CONFIG: &str = "config.json";
+pub const WEIGHTS: &str = "model.safetensors";
+pub const WEIGHTS_INDEX: &str = "model.safetensors.index.json";
+pub const TOKENIZER_JSON: &str = "tokenizer.json";
+pub const SPIECE: &str = "spiece.model";
+pub const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
+
+#[derive(Debug, Clone, Default)]
+pub struct ModelFiles {
+    pub config_json: String,
+    /// (file name, bytes) of every safetensors file.
+    pub weights: Vec<(String, Vec<u8>)>,
+    pub tokenizer_json: Option<Vec<u8>>,
+    pub spiece_model: Option<Vec<u8>>,
+    pub tokenizer_config: Option<Vec<u8>>,
+}
+
+impl ModelFiles {
+    /// Reads a model through `get(file name)`, which yields `Ok(None)` when the file does not
+    /// exist (HTTP 404, missing file) and `Err` when it could not be read at all.
+    pub async fn fetch<F, Fut>(get: F) -> Result<Self>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<Option<Vec<u8>>>>,
+    {
+        let config = get(CONFIG.into()).await?.ok_or_else(|| {
+            Error::Io(format!("{CONFIG} not found: a Hugging Face model folder (or base URL) must contain it"))
+        })?;
+        let config_json = String::from_utf8(config).map_err(|_| Error::Config("not UTF-8 text".into()))?;
+        // Validate before downloading weights: a wrong URL should fail fast and cheaply.
+        Config::from_json(&config_json)?;
+        let mut weights = Vec::new();
+        if let Some(index) = get(WEIGHTS_INDEX.into()).await? {
+            let index = String::from_utf8_lossy(&index).into_owned();
+            for f in shard_files(&index)? {
+                let bytes = get(f.clone()).await?.ok_or_else(|| {
+                    Error::Io(format!("shard `{f}` listed in {WEIGHTS_INDEX} was not found"))
+                })?;
+                weights.push((f, bytes));
+            }
+        } else if let Some(bytes) = get(WEIGHTS.into()).await? {
+            weights.push((WEIGHTS.to_string(), bytes));
+        } else {
+            return Err(Error::Io(format!(
+                "no weights found: expected {WEIGHTS} or {WEIGHTS_INDEX} (PyTorch .bin checkpoints are not read; \
+                 convert them with transformers' save_pretrained(safe_serialization=True))"
+            )));
+        }
+        let tokenizer_json = get(TOKENIZER_JSON.into()).await?;
+        let spiece_model = if tokenizer_json.is_none() { get(SPIECE.into()).await? } else { None };
+        let tokenizer_config = get(TOKENIZER_CONFIG.into()).await?;
+        Ok(ModelFiles { config_json, weights, tokenizer_json, spiece_model, tokenizer_config })
+    }
+
+    /// Reads a model folder from disk.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_dir(dir: impl AsRef<std::path::Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            return Err(Error::Io(format!("model folder `{}` does not exist or is not a folder", dir.display())));
+        }
+        let get = |name: String| {
+            let path = dir.join(&name);
+            async move {
+                match std::fs::read(&path) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(Error::Io(format!("cannot read `{}`: {e}", path.display()))),
+                }
+            }
+        };
+        block_on_ready(Self::fetch(get))
+    }
+
+    /// Total bytes of the weights files.
+    pub fn weights_bytes(&self) -> usize {
+        self.weights.iter().map(|(_, b)| b.len()).sum()
+    }
+
+    /// Parses config and weights.
+    pub fn load(&self) -> Result<(Config, AlbertWeights)> {
+        let config = Config::from_json(&self.config_json)?;
+        let mut ck = Checkpoint::default();
+        for (name, bytes) in &self.weights {
+            ck.add_file(name, bytes)?;
+        }
+        let w = AlbertWeights::from_checkpoint(&config, ck)?;
+        Ok((config, w))
+    }
+}
+
+/// Drives a future whose every await is already ready (file reads), without an executor.
+#[cfg(not(target_arch = "wasm32"))]
+fn block_on_ready<T>(f: impl Future<Output = T>) -> T {
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! The GPU engine: ALBERT as wgpu compute shaders, natively (Vulkan/Metal/DX12) and in the
+//! browser (WebGPU), mirroring `cpu` name for name.
+//!
+//! Shape of the work, following wgpu's repeated_compute: device and pipelines are made once;
+//! weights are uploaded once per model (so a shared ALBERT block exists once in GPU memory,
+//! however many layers run it); for each input shape a `Plan` of activation buffers, bind
+//! groups and dispatches is built once and reused; a forward writes the token ids, records
+//! every dispatch in one command encoder, submits once, and maps one staging buffer holding
+//! only what the caller asked for.
+
+pub mod kernels;
+pub mod ops;
+
+use crate::config::{Activation, Config};
+use crate::error::{Error, Result};
+use crate::output::{schedule, AttentionMap, Batch, Output, Request};
+use crate::weights::{AlbertWeights, DType, Tensor, TensorData};
+use kernels::{Kernel, Pipelines};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use wgpu::util::DeviceExt;
+
+/// A GPU device with its queue and compiled pipelines, shared by every model on it.
+#[derive(Clone)]
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    lost: Arc<Mutex<Option<String>>>,
+    pipelines: Arc<Mutex<Vec<(DType, Arc<Pipelines>)>>>,
+}
+
+impl Gpu {
+    /// Picks the high-performance adapter and opens a device with the adapter's own limits
+    /// (large models need storage bindings beyond WebGPU's 128 MiB default).
+    pub async fn new() -> Result<Gpu> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                Error::Gpu(format!(
+                    "no GPU adapter is available ({e}). Natively this needs a Vulkan, Metal or DX12 driver \
+                     (on Debian: apt install mesa-vulkan-drivers); in a browser it needs WebGPU. \
+                     The CPU path (--device cpu) works without one."
+                ))
+            })?;
+        Self::from_adapter(&adapter).await
+    }
+
+    pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Gpu> {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("albert"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("the adapter `{}` refused a device: {e}", info.name)))?;
+        let lost = Arc::new(Mutex::new(None));
+        let l2 = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if let Ok(mut g) = l2.lock() {
+                *g = Some(format!("{reason:?}: {msg}"));
+            }
+        });
+        // Errors outside an error scope must not abort the process (wgpu's default handler
+        // panics); forwards detect them through the lost flag or failed mapping.
+        device.on_uncaptured_error(Arc::new(|e| {
+            eprintln!("albert: uncaptured GPU error: {e}");
+        }));
+        Ok(Gpu { device, queue, info, limits, lost, pipelines: Arc::new(Mutex::new(Vec::new())) })
+    }
+
+    /// "name (backend, device type)" for people.
+    pub fn describe(&self) -> String {
+        format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
+    }
+
+    fn check_lost(&self) -> Result<()> {
+        match self.lost.lock().ok().and_then(|g| g.clone()) {
+            Some(m) => Err(Error::Gpu(format!("the GPU device was lost ({m}); reload the model to continue"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Pipelines for a weight dtype, compiled on first use.
+    pub async fn pipelines(&self, dtype: DType) -> Result<Arc<Pipelines>> {
+        if let Some(p) = self.pipelines.lock().ok().and_then(|v| v.iter().find(|(d, _)| *d == dtype).map(|(_, p)| p.clone())) {
+            return Ok(p);
+        }
+        let p = Arc::new(Pipelines::new(&self.device, dtype).await?);
+        if let Ok(mut v) = self.pipelines.lock() {
+            v.push((dtype, p.clone()));
+        }
+        Ok(p)
+    }
+
+    fn storage(&self, label: &str, bytes: usize) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: (bytes.max(4) as u64).next_multiple_of(4),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn storage_init(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+        let mut data = bytes.to_vec();
+        data.resize(data.len().max(4).next_multiple_of(4), 0);
+        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: &data,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        })
+    }
+
+    /// Uploads a weight tensor as stored: f32 words, or f16 pairs packed into u32 words.
+    pub fn upload(&self, t: &Tensor) -> wgpu::Buffer {
+        match &t.data {
+            TensorData::F32(v) => self.storage_init(&t.name, bytemuck::cast_slice(v)),
+            TensorData::F16(v) => self.storage_init(&t.name, bytemuck::cast_slice(v)),
+        }
+    }
+
+    fn staging(&self, bytes: usize) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: (bytes.max(4) as u64).next_multiple_of(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// One prepared dispatch: a uniform with `params`, a bind group (binding 0 = the uniform,
+    /// then `bindings`), and the workgroup counts.
+    fn step(&self, pipes: &Pipelines, kernel: Kernel, params: &[u8], bindings: &[(u32, &wgpu::Buffer)], groups: [u32; 3]) -> Step {
+        let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(kernel.name()),
+            contents: params,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
+        entries.extend(bindings.iter().map(|(b, buf)| wgpu::BindGroupEntry { binding: *b, resource: buf.as_entire_binding() }));
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.name()),
+            layout: &pipes.get(kernel).get_bind_group_layout(0),
+            entries: &entries,
+        });
+        Step { kernel, bind_group, groups }
+    }
+
+    /// Records ops into one encoder (compute passes split only around copies) and submits once.
+    fn submit(&self, pipes: &Pipelines, program: &[Op]) {
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("albert forward") });
+        let mut i = 0;
+        while i < program.len() {
+            match &program[i] {
+                Op::Dispatch(_) => {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("albert"), timestamp_writes: None });
+                    while let Some(Op::Dispatch(s)) = program.get(i) {
+                        pass.set_pipeline(pipes.get(s.kernel));
+                        pass.set_bind_group(0, &s.bind_group, &[]);
+                        pass.dispatch_workgroups(s.groups[0], s.groups[1], s.groups[2]);
+                        i += 1;
+                    }
+                }
+                Op::Copy { src, src_offset, dst, dst_offset, bytes } => {
+                    enc.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
+                    i += 1;
+                }
+            }
+        }
+        self.queue.submit([enc.finish()]);
+    }
+
+    /// Maps `bytes` of a staging buffer and returns them as f32s.
+    async fn read(&self, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>> {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        let slice = buf.slice(..bytes);
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        let mapped = rx.await.map_err(|_| Error::Gpu("the GPU dropped a readback request".into()))?;
+        if let Err(e) = mapped {
+            self.check_lost()?;
+            return Err(Error::Gpu(format!("reading results back from the GPU failed: {e}")));
+        }
+        let out = {
+            let view = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("mapping the readback buffer failed: {e}")))?;
+            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        };
+        buf.unmap();
+        Ok(out)
+    }
+}
+
+struct Step {
+    kernel: Kernel,
+    bind_group: wgpu::BindGroup,
+    groups: [u32; 3],
+}
+
+enum Op {
+    Dispatch(Step),
+    Copy { src: wgpu::Buffer, src_offset: u64, dst: wgpu::Buffer, dst_offset: u64, bytes: u64 },
+}
+
+/// Workgroup grids; rows beyond 65,535 spill into the next dimension (the kernels fold them back).
+fn grid_rows(rows: usize) -> [u32; 3] {
+    let r = rows.max(1) as u32;
+    [r.min(65535), r.div_ceil(65535), 1]
+}
+fn grid_linear(m: usize, n: usize) -> [u32; 3] {
+    [(n.max(1) as u32).div_ceil(64), (m.max(1) as u32).div_ceil(64), 1]
+}
+fn grid_context(rows: usize, hidden: usize) -> [u32; 3] {
+    let r = rows.max(1) as u32;
+    [(hidden as u32).div_ceil(64), r.min(65535), r.div_ceil(65535)]
+}
+
+fn u32s(v: &[u32]) -> Vec<u8> {
+    bytemuck::cast_slice(v).to_vec()
+}
+
+fn linear_params(m: usize, n: usize, k: usize, act: Activation) -> Vec<u8> {
+    u32s(&[m as u32, n as u32, k as u32, act.code()])
+}
+
+fn ln_params(rows: usize, n: usize, eps: f32, residual: bool) -> Vec<u8> {
+    u32s(&[rows as u32, n as u32, eps.to_bits(), residual as u32])
+}
+
+fn attn_params(b: usize, t: usize, heads: usize, d: usize, h: usize) -> Vec<u8> {
+    u32s(&[b as u32, t as u32, heads as u32, d as u32, h as u32, (1.0 / (d as f32).sqrt()).to_bits(), (b * t) as u32, 0])
+}
+
+struct LinearBufs {
+    w: wgpu::Buffer,
+    b: wgpu::Buffer,
+    out: usize,
+    inp: usize,
+}
+
+struct LnBufs {
+    w: wgpu::Buffer,
+    b: wgpu::Buffer,
+}
+
+struct LayerBufs {
+    query: LinearBufs,
+    key: LinearBufs,
+    value: LinearBufs,
+    dense: LinearBufs,
+    attention_layer_norm: LnBufs,
+    ffn: LinearBufs,
+    ffn_output: LinearBufs,
+    full_layer_layer_norm: LnBufs,
+}
+
+struct HeadBufs {
+    dense: LinearBufs,
+    layer_norm: LnBufs,
+    decoder_weight: wgpu::Buffer,
+    decoder_bias: wgpu::Buffer,
+}
+
+/// Input shape and outputs asked for: everything a `Plan` depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PlanKey {
+    batch: usize,
+    seq_len: usize,
+    logit_rows: usize,
+    attentions: bool,
+    hidden_states: bool,
+    sop: bool,
+}
+
+struct Plan {
+    tokens: wgpu::Buffer,
+    rows: wgpu::Buffer,
+    program: Vec<Op>,
+    staging: wgpu::Buffer,
+    staging_bytes: u64,
+    /// (offset in f32s, length) of each output in the staging buffer.
+    logits_at: Option<(usize, usize)>,
+    attentions_at: Vec<(usize, usize)>,
+    hidden_at: Vec<(usize, usize)>,
+    sop_at: Option<(usize, usize)>,
+    last_used: u64,
+}
+
+/// How many input shapes keep their buffers alive at once.
+const PLAN_CACHE: usize = 4;
+
+/// ALBERT with an optional MLM head on the GPU; see the module header for the design.
+pub struct AlbertForMaskedLM {
+    pub config: Config,
+    pub gpu: Gpu,
+    pub dtype: DType,
+    act: Activation,
+    pipes: Arc<Pipelines>,
+    emb: [wgpu::Buffer; 5],
+    mapping_in: LinearBufs,
+    groups: Vec<Vec<LayerBufs>>,
+    head: Option<HeadBufs>,
+    pooler: Option<LinearBufs>,
+    sop: Option<LinearBufs>,
+    weight_bytes: usize,
+    plans: HashMap<PlanKey, Plan>,
+    clock: u64,
+}
+
+impl AlbertForMaskedLM {
+    /// Compiles (or reuses) the pipelines and uploads every weight once.
+    pub async fn new(gpu: &Gpu, config: &Config, w: &AlbertWeights) -> Result<Self> {
+        gpu.check_lost()?;
+        let max_binding = gpu.limits.max_storage_buffer_binding_size as usize;
+        if let Some(t) = w.tensors().into_iter().find(|t| t.nbytes() > max_binding) {
+            return Err(Error::Gpu(format!(
+                "tensor `{}` needs {} bytes in one storage binding, but this GPU allows at most {max_binding}",
+                t.name,
+                t.nbytes()
+            )));
+        }
+        let pipes = gpu.pipelines(w.dtype).await?;
+        let lin = |l: &crate::weights::Linear| LinearBufs {
+            w: gpu.upload(&l.weight),
+            b: gpu.upload(&l.bias),
+            out: l.weight.shape[0],
+            inp: l.weight.shape[1],
+        };
+        let ln = |l: &crate::weights::LayerNorm| LnBufs { w: gpu.upload(&l.weight), b: gpu.upload(&l.bias) };
+        let e = &w.embeddings;
+        let emb = [gpu.upload(&e.word), gpu.upload(&e.position), gpu.upload(&e.token_type), gpu.upload(&e.layer_norm.weight), gpu.upload(&e.layer_norm.bias)];
+        let groups = w
+            .groups
+            .iter()
+            .map(|g| {
+                g.layers
+                    .iter()
+                    .map(|l| LayerBufs {
+                        query: lin(&l.query),
+                        key: lin(&l.key),
+                        value: lin(&l.value),
+                        dense: lin(&l.dense),
+                        attention_layer_norm: ln(&l.attention_layer_norm),
+                        ffn: lin(&l.ffn),
+                        ffn_output: lin(&l.ffn_output),
+                        full_layer_layer_norm: ln(&l.full_layer_layer_norm),
+                    })
+                    .collect()
+            })
+            .collect();
+        let head = w.mlm_head.as_ref().map(|h| HeadBufs {
+            dense: lin(&h.dense),
+            layer_norm: ln(&h.layer_norm),
+            // A tied decoder binds the word-embedding buffer itself: no second copy.
+            decoder_weight: match &h.decoder_weight {
+                Some(d) => gpu.upload(d),
+                None => emb[0].clone(),
+            },
+            decoder_bias: gpu.upload(&h.decoder_bias),
+        });
+        Ok(AlbertForMaskedLM {
+            config: config.clone(),
+            gpu: gpu.clone(),
+            dtype: w.dtype,
+            act: config.activation()?,
+            pipes,
+            emb,
+            mapping_in: lin(&w.embedding_hidden_mapping_in),
+            groups,
+            head,
+            pooler: w.pooler.as_ref().map(lin),
+            sop: w.sop_classifier.as_ref().map(lin),
+            weight_bytes: w.nbytes(),
+            plans: HashMap::new(),
+            clock: 0,
+        })
+    }
+
+    pub fn has_mlm_head(&self) -> bool {
+        self.head.is_some()
+    }
+
+    /// Bytes of weights resident on the GPU.
+    pub fn weight_bytes(&self) -> usize {
+        self.weight_bytes
+    }
+
+    pub async fn forward(&mut self, batch: &Batch, req: &Request) -> Result<Output> {
+        self.gpu.check_lost()?;
+        batch.validate(&self.config)?;
+        let rows = req.rows(batch)?;
+        if !rows.is_empty() && self.head.is_none() {
+            return Err(Error::NoMlmHead);
+        }
+        let key = PlanKey {
+            batch: batch.batch,
+            seq_len: batch.seq_len,
+            logit_rows: rows.len(),
+            attentions: req.attentions,
+            hidden_states: req.hidden_states,
+            sop: req.sop && self.pooler.is_some() && self.sop.is_some(),
+        };
+        if !self.plans.contains_key(&key) {
+            if self.plans.len() >= PLAN_CACHE {
+                let oldest = self.plans.iter().min_by_key(|(_, p)| p.last_used).map(|(k, _)| k.clone());
+                if let Some(k) = oldest {
+                    self.plans.remove(&k);
+                }
+            }
+            let plan = self.build_plan(&key);
+            self.plans.insert(key.clone(), plan);
+        }
+        self.clock += 1;
+        let plan = self.plans.get_mut(&key).ok_or_else(|| Error::Gpu("plan cache inconsistency".into()))?;
+        plan.last_used = self.clock;
+
+        let mut tokens = Vec::with_capacity(3 * batch.rows());
+        tokens.extend_from_slice(&batch.input_ids);
+        tokens.extend_from_slice(&batch.token_type_ids);
+        tokens.extend_from_slice(&batch.attention_mask);
+        self.gpu.queue.write_buffer(&plan.tokens, 0, &u32s(&tokens));
+        if !rows.is_empty() {
+            let r: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
+            self.gpu.queue.write_buffer(&plan.rows, 0, &u32s(&r));
+        }
+        self.gpu.submit(&self.pipes, &plan.program);
+        let data = self.gpu.read(&plan.staging, plan.staging_bytes).await?;
+        let plan = &self.plans[&key];
+        let take = |(o, n): (usize, usize)| data[o..o + n].to_vec();
+        let mut out = Output { logit_rows: rows, ..Default::default() };
+        out.logits = plan.logits_at.map(take);
+        out.sop_logits = plan.sop_at.map(take);
+        out.hidden_states = plan.hidden_at.iter().map(|&a| take(a)).collect();
+        out.attentions = schedule(&self.config)
+            .into_iter()
+            .zip(&plan.attentions_at)
+            .enumerate()
+            .map(|(index, ((layer, group, inner), &at))| AttentionMap { index, layer, group, inner, data: take(at) })
+            .collect();
+        Ok(out)
+    }
+
+    fn build_plan(&self, key: &PlanKey) -> Plan {
+        let cfg = &self.config;
+        let g = &self.gpu;
+        let p = &*self.pipes;
+        let (b, t) = (key.batch, key.seq_len);
+        let n = b * t;
+        let (e, h, i_size, v) = (cfg.embedding_size, cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
+        let (heads, d) = (cfg.num_attention_heads, cfg.head_dim());
+        let eps = cfg.layer_norm_eps as f32;
+        let f = 4usize;
+
+        let tokens = g.storage("tokens", 3 * n * 4);
+        let emb_out = g.storage("embeddings", n * e * f);
+        let x = g.storage("hidden", n * h * f);
+        let attn = g.storage("attention_output", n * h * f);
+        let (q, k, vv, ctx, proj, ffn_out) = (
+            g.storage("q", n * h * f),
+            g.storage("k", n * h * f),
+            g.storage("v", n * h * f),
+            g.storage("context", n * h * f),
+            g.storage("projected", n * h * f),
+            g.storage("ffn_output", n * h * f),
+        );
+        let ffn = g.storage("ffn", n * i_size * f);
+        let probs_len = b * heads * t * t;
+        let n_maps = cfg.num_attention_maps();
+        let probs: Vec<wgpu::Buffer> =
+            (0..if key.attentions { n_maps } else { 1 }).map(|_| g.storage("attention_probs", probs_len * f)).collect();
+
+        // Readback layout, in f32s.
+        let mut staging_len = 0usize;
+        let mut alloc = |len: usize| {
+            let at = (staging_len, len);
+            staging_len += len;
+            at
+        };
+        let hidden_at: Vec<_> = if key.hidden_states { (0..=cfg.num_hidden_layers).map(|_| alloc(n * h)).collect() } else { vec![] };
+        let attentions_at: Vec<_> = if key.attentions { (0..n_maps).map(|_| alloc(probs_len)).collect() } else { vec![] };
+        let logits_at = (key.logit_rows > 0).then(|| alloc(key.logit_rows * v));
+        let sop_at = key.sop.then(|| alloc(b * 2));
+        let staging_bytes = (staging_len.max(1) * f) as u64;
+        let staging = g.staging(staging_bytes as usize);
+        let copy = |src: &wgpu::Buffer, (o, len): (usize, usize)| Op::Copy {
+            src: src.clone(),
+            src_offset: 0,
+            dst: staging.clone(),
+            dst_offset: (o * f) as u64,
+            bytes: (len * f) as u64,
+        };
+
+        let mut prog = Vec::new();
+        let lin = |prog: &mut Vec<Op>, l: &LinearBufs, input: &wgpu::Buffer, out: &wgpu::Buffer, m: usize, act: Activation| {
+            prog.push(Op::Dispatch(g.step(
+                p,
+                Kernel::Linear,
+                &linear_params(m, l.out, l.inp, act),
+                &[(1, input), (2, &l.w), (3, &l.b), (4, out)],
+                grid_linear(m, l.out),
+            )));
+        };
+        let add_ln = |prog: &mut Vec<Op>, xs: &wgpu::Buffer, res: Option<&wgpu::Buffer>, ln: &LnBufs, out: &wgpu::Buffer, rows: usize, width: usize| {
+            prog.push(Op::Dispatch(g.step(
+                p,
+                Kernel::AddLayerNorm,
+                &ln_params(rows, width, eps, res.is_some()),
+                &[(1, xs), (2, res.unwrap_or(xs)), (3, &ln.w), (4, &ln.b), (5, out)],
+                grid_rows(rows),
+            )));
+        };
+
+        prog.push(Op::Dispatch(g.step(
+            p,
+            Kernel::Embeddings,
+            &u32s(&[n as u32, t as u32, e as u32, eps.to_bits()]),
+            &[(1, &tokens), (2, &self.emb[0]), (3, &self.emb[1]), (4, &self.emb[2]), (5, &self.emb[3]), (6, &self.emb[4]), (7, &emb_out)],
+            grid_rows(n),
+        )));
+        lin(&mut prog, &self.mapping_in, &emb_out, &x, n, Activation::Linear);
+        if key.hidden_states {
+            prog.push(copy(&x, hidden_at[0]));
+        }
+        for (idx, (layer, group, inner)) in schedule(cfg).into_iter().enumerate() {
+            let l = &self.groups[group][inner];
+            let pr = &probs[if key.attentions { idx } else { 0 }];
+            lin(&mut prog, &l.query, &x, &q, n, Activation::Linear);
+            lin(&mut prog, &l.key, &x, &k, n, Activation::Linear);
+            lin(&mut prog, &l.value, &x, &vv, n, Activation::Linear);
+            prog.push(Op::Dispatch(g.step(p, Kernel::AttentionProbs, &attn_params(b, t, heads, d, h), &[(1, &q), (2, &k), (3, &tokens), (4, pr)], [t as u32, (b * heads) as u32, 1])));
+            prog.push(Op::Dispatch(g.step(p, Kernel::AttentionContext, &attn_params(b, t, heads, d, h), &[(1, pr), (2, &vv), (3, &ctx)], grid_context(n, h))));
+            lin(&mut prog, &l.dense, &ctx, &proj, n, Activation::Linear);
+            add_ln(&mut prog, &proj, Some(&x), &l.attention_layer_norm, &attn, n, h);
+            lin(&mut prog, &l.ffn, &attn, &ffn, n, self.act);
+            lin(&mut prog, &l.ffn_output, &ffn, &ffn_out, n, Activation::Linear);
+            add_ln(&mut prog, &ffn_out, Some(&attn), &l.full_layer_layer_norm, &x, n, h);
+            if key.attentions {
+                prog.push(copy(pr, attentions_at[idx]));
+            }
+            if key.hidden_states && inner + 1 == cfg.inner_group_num {
+                prog.push(copy(&x, hidden_at[layer + 1]));
+            }
+        }
+        let rows = g.storage("logit_rows", key.logit_rows.max(1) * 4);
+        if let (Some(head), Some(at)) = (&self.head, logits_at) {
+            let m = key.logit_rows;
+            let sel = g.storage("selected", m * h * f);
+            let t1 = g.storage("mlm_dense", m * e * f);
+            let t2 = g.storage("mlm_ln", m * e * f);
+            let logits = g.storage("logits", m * v * f);
+            prog.push(Op::Dispatch(g.step(p, Kernel::GatherRows, &u32s(&[m as u32, h as u32, 0, 0]), &[(1, &x), (2, &rows), (3, &sel)], [(h as u32).div_ceil(64), m as u32, 1])));
+            lin(&mut prog, &head.dense, &sel, &t1, m, self.act);
+            add_ln(&mut prog, &t1, None, &head.layer_norm, &t2, m, e);
+            let dec = LinearBufs { w: head.decoder_weight.clone(), b: head.decoder_bias.clone(), out: v, inp: e };
+            lin(&mut prog, &dec, &t2, &logits, m, Activation::Linear);
+            prog.push(copy(&logits, at));
+        }
+        if let (Some(pooler), Some(sop), Some(at)) = (&self.pooler, &self.sop, sop_at) {
+            let cls: Vec<u32> = (0..b).map(|i| (i * t) as u32).collect();
+            let cls = g.storage_init("cls_rows", &u32s(&cls));
+            let sel = g.storage("cls", b * h * f);
+            let pooled = g.storage("pooled", b * h * f);
+            let out = g.storage("sop_logits", b * 2 * f);
+            prog.push(Op::Dispatch(g.step(p, Kernel::GatherRows, &u32s(&[b as u32, h as u32, 0, 0]), &[(1, &x), (2, &cls), (3, &sel)], [(h as u32).div_ceil(64), b as u32, 1])));
+            lin(&mut prog, pooler, &sel, &pooled, b, Activation::Tanh);
+            lin(&mut prog, sop, &pooled, &out, b, Activation::Linear);
+            prog.push(copy(&out, at));
+        }
+        Plan { tokens, rows, program: prog, staging, staging_bytes, logits_at, attentions_at, hidden_at, sop_at, last_used: 0 }
+    }
+}

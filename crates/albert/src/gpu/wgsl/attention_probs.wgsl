@@ -1,0 +1,67 @@
+// Attention probabilities softmax(q·kᵀ / √d + mask) for one query row of one head per
+// workgroup: scale, padding mask and softmax fused, written straight to the [B, heads, T, T]
+// output that `output_attentions` returns. Masked keys get exactly 0, as torch's finfo.min
+// additive mask yields after softmax; a row with every key masked becomes uniform, as in torch.
+
+struct Params { batch: u32, seq_len: u32, heads: u32, head_dim: u32, hidden: u32, scale: f32, rows: u32, _pad: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> tokens: array<u32>; // [ids | types | mask]
+@group(0) @binding(4) var<storage, read_write> probs: array<f32>;
+
+const WG: u32 = 128u;
+const NEG: f32 = -3.0e38;
+var<workgroup> red: array<f32, 128>;
+
+fn reduce(v: f32, li: u32, is_max: bool) -> f32 {
+    red[li] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (li < s) {
+            if (is_max) { red[li] = max(red[li], red[li + s]); } else { red[li] += red[li + s]; }
+        }
+        workgroupBarrier();
+    }
+    let r = red[0];
+    workgroupBarrier();
+    return r;
+}
+
+@compute @workgroup_size(128, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let i = wg.x;                 // query position
+    let bh = wg.y;                // batch * heads + head
+    let b = bh / p.heads;
+    let hd = bh % p.heads;
+    let t = p.seq_len;
+    let qo = (b * t + i) * p.hidden + hd * p.head_dim;
+    let out = (bh * t + i) * t;
+    let mask0 = 2u * p.rows + b * t;
+
+    var m = NEG;
+    for (var j = li; j < t; j += WG) {
+        var s = NEG;
+        if (tokens[mask0 + j] != 0u) {
+            let ko = (b * t + j) * p.hidden + hd * p.head_dim;
+            var dot = 0.0;
+            for (var c = 0u; c < p.head_dim; c++) { dot = fma(q[qo + c], k[ko + c], dot); }
+            s = dot * p.scale;
+        }
+        probs[out + j] = s;
+        m = max(m, s);
+    }
+    m = reduce(m, li, true);
+    var sum = 0.0;
+    for (var j = li; j < t; j += WG) {
+        var e = 0.0;
+        if (m <= NEG) { e = 1.0; } else if (tokens[mask0 + j] != 0u) { e = exp(probs[out + j] - m); }
+        probs[out + j] = e;
+        sum += e;
+    }
+    sum = reduce(sum, li, false);
+    for (var j = li; j < t; j += WG) {
+        probs[out + j] = probs[out + j] / sum;
+    }
+}

@@ -1,0 +1,51 @@
+// Shared by every kernel (prepended by gpu::kernels): activations with transformers' ACT2FN
+// codes (config::Activation) and numerically safe helpers. WGSL has no erf, so it is here.
+
+const PI: f32 = 3.14159265358979;
+
+// erf by Abramowitz–Stegun 7.1.26 refined: |error| < 1.5e-7, far inside the GPU tolerance.
+fn erf_approx(x: f32) -> f32 {
+    let s = sign(x);
+    let a = abs(x);
+    let t = 1.0 / (1.0 + 0.3275911 * a);
+    let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
+    return s * y;
+}
+
+// tanh and exp of large arguments overflow to inf/NaN on some drivers; clamp first.
+fn safe_tanh(x: f32) -> f32 {
+    return tanh(clamp(x, -15.0, 15.0));
+}
+
+fn safe_sigmoid(x: f32) -> f32 {
+    return 1.0 / (1.0 + exp(-clamp(x, -80.0, 80.0)));
+}
+
+fn gelu_erf(x: f32) -> f32 {
+    return 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476));
+}
+
+fn activation(x: f32, code: u32) -> f32 {
+    switch code {
+        case 0u: { return x; }
+        case 1u: { return gelu_erf(x); }
+        case 2u: { return 0.5 * x * (1.0 + safe_tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
+        case 3u: { return max(x, 0.0); }
+        case 4u: { return x * safe_sigmoid(x); }
+        case 5u: { return x * safe_sigmoid(1.702 * x); }
+        case 6u: { return clamp(x, 0.0, 6.0); }
+        case 7u: { return safe_tanh(x); }
+        case 8u: { return safe_sigmoid(x); }
+        case 9u: {
+            // mish: x * tanh(softplus(x)); torch's softplus is linear above 20.
+            var sp = x;
+            if (x <= 20.0) { sp = log(1.0 + exp(x)); }
+            return x * safe_tanh(sp);
+        }
+        case 10u: { let r = max(x, 0.0); return r * r; }
+        case 11u: { return select(0.01 * x, x, x >= 0.0); }
+        case 12u: { return clamp(gelu_erf(x), -10.0, 10.0); }
+        case 13u: { return 0.5 * (1.0 + erf_approx((x - 0.707107) / (0.282095 * 1.4142135623730951))); }
+        default: { return x; }
+    }
+}

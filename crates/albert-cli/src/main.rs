@@ -1,1 +1,250 @@
-fn main() {}
+//! `albert`: the engine from the command line: fill a [MASK], dump attentions as JSON, show
+//! what a checkpoint holds, and time forward passes. Exit codes: 0 success, 1 other failure,
+//! 2 usage, 3 model could not be loaded, 4 bad input text, 5 GPU unavailable or failed.
+
+mod bench;
+mod source;
+
+use albert::{Error, FillMask, FillOptions, FillResult, ModelInfo};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "albert", version, about = "ALBERT masked-language models on the GPU (wgpu) or CPU, matching Hugging Face transformers")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Device {
+    Gpu,
+    Cpu,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Predict each [MASK] of a sentence ("A [SEP] B" makes a sentence pair).
+    Fill {
+        /// A model folder in Hugging Face layout, or a base URL holding the same files.
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        text: String,
+        #[arg(long, default_value_t = 5)]
+        top_k: usize,
+        #[arg(long, value_enum, default_value = "gpu")]
+        device: Device,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// With --json: each [MASK]'s full logits row.
+        #[arg(long)]
+        logits: bool,
+        /// With --json: attention probabilities [head][T][T] of every layer application.
+        #[arg(long)]
+        attentions: bool,
+    },
+    /// Parameters by part, bytes, and what the same shapes would cost without ALBERT's sharing.
+    Info {
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forward latency (p50/p90) on the GPU and CPU paths.
+    Bench {
+        /// A model folder or URL; default: albert-base-v2's shapes with random weights.
+        #[arg(long)]
+        model: Option<String>,
+        /// Sequence lengths.
+        #[arg(long, value_delimiter = ',', default_value = "8,32,128,512")]
+        seq: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_value = "gpu,cpu")]
+        device: Vec<String>,
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+        /// Weights dtype for random models.
+        #[arg(long, default_value = "f32")]
+        dtype: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<Error>() {
+        Some(Error::Input(_)) => 4,
+        Some(Error::Gpu(_)) => 5,
+        Some(_) => 3,
+        None => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("albert: error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn open(model: &str, device: Device, quiet: bool) -> anyhow::Result<(FillMask, String)> {
+    let files = source::load(model, quiet)?;
+    let gpu = match device {
+        Device::Gpu => Some(pollster::block_on(albert::gpu::Gpu::new())?),
+        Device::Cpu => None,
+    };
+    let desc = gpu.as_ref().map(|g| format!("gpu: {}", g.describe())).unwrap_or_else(|| "cpu".to_string());
+    let fm = pollster::block_on(FillMask::new(&files, gpu.as_ref()))?;
+    Ok((fm, desc))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.cmd {
+        Cmd::Fill { model, text, top_k, device, json, logits, attentions } => {
+            let (mut fm, desc) = open(&model, device, json)?;
+            let opts = FillOptions { top_k, logits: logits && json, attentions: attentions && json };
+            let r = pollster::block_on(fm.fill(&text, &opts))?;
+            if json {
+                println!("{}", serde_json::to_string(&fill_json(&model, &fm.info, &desc, &r))?);
+            } else {
+                print_fill(&model, &fm, &desc, &text, &r);
+            }
+        }
+        Cmd::Info { model, json } => {
+            let files = source::load(&model, json)?;
+            let (cfg, w) = files.load()?;
+            let tok = if files.tokenizer_json.is_some() { "tokenizer.json" } else if files.spiece_model.is_some() { "spiece.model" } else { "none" };
+            let info = ModelInfo::new(&cfg, &w, &files, tok);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                print_info(&model, &info);
+            }
+        }
+        Cmd::Bench { model, seq, device, runs, warmup, dtype, json } => {
+            let dtype = match dtype.as_str() {
+                "f32" => albert::DType::F32,
+                "f16" => albert::DType::F16,
+                d => anyhow::bail!("--dtype {d}: expected f32 or f16"),
+            };
+            let (name, cfg, w) = match &model {
+                Some(m) => {
+                    let (c, w) = source::load(m, true)?.load()?;
+                    (m.clone(), c, w)
+                }
+                None => {
+                    let c = albert::Config::from_json(bench::BASE_V2)?;
+                    let w = albert::AlbertWeights::random(&c, 0, dtype);
+                    ("albert-base-v2 shapes, random weights".to_string(), c, w)
+                }
+            };
+            let opts = bench::Options { seq, devices: device, runs: runs.max(1), warmup };
+            let report = bench::run(&name, &cfg, &w, &opts, !json)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("model: {} ({} parameters, {:?})", report.model, report.parameters, report.dtype);
+                if let (Some(c), Some(u)) = (report.gpu_pipeline_compile_ms, report.gpu_weight_upload_ms) {
+                    println!("gpu: pipelines compiled in {c:.0} ms, weights uploaded in {u:.0} ms");
+                }
+                for r in &report.rows {
+                    println!("{}", bench::fmt_row(r));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fill_json(model: &str, info: &ModelInfo, device: &str, r: &FillResult) -> serde_json::Value {
+    let t = r.tokens.len();
+    let attentions: Vec<Vec<Vec<&[f32]>>> = r
+        .attentions
+        .iter()
+        .map(|a| {
+            let heads = a.data.len() / (t * t);
+            (0..heads).map(|h| (0..t).map(|i| &a.data[(h * t + i) * t..(h * t + i + 1) * t]).collect()).collect()
+        })
+        .collect();
+    let mut v = json!({
+        "model": {
+            "source": model,
+            "architecture": info.architecture,
+            "dtype": info.dtype,
+            "parameters": info.checkpoint_parameters,
+            "config": info.config,
+        },
+        "device": device,
+        "tokens": r.tokens,
+        "ids": r.ids,
+        "token_type_ids": r.type_ids,
+        "masks": r.masks,
+    });
+    if !r.attentions.is_empty() {
+        v["attentions"] = json!(attentions);
+        v["attention_groups"] = json!(r.attentions.iter().map(|a| a.group).collect::<Vec<_>>());
+    }
+    v
+}
+
+fn print_fill(model: &str, fm: &FillMask, device: &str, text: &str, r: &FillResult) {
+    let i = &fm.info;
+    println!("model: {model} ({}, {:.1}M parameters, {:?}) on {device}", i.architecture, i.checkpoint_parameters as f64 / 1e6, i.dtype);
+    println!("text:  {text}");
+    for (k, m) in r.masks.iter().enumerate() {
+        println!("[MASK] #{} (token {}):", k + 1, m.position);
+        for (j, p) in m.top_k.iter().enumerate() {
+            let shown = fm.tokenizer.decode_token_for_display(p.id);
+            let bar = "█".repeat((p.prob * 30.0).round() as usize);
+            println!("  {:>2}. {:<16} {:>7.2}%  {bar}", j + 1, shown.trim(), p.prob * 100.0);
+        }
+    }
+}
+
+fn print_info(model: &str, i: &ModelInfo) {
+    let c = &i.config;
+    let p = &i.parameters;
+    let mb = |b: usize| b as f64 / 1e6;
+    println!("model: {model}");
+    println!("architecture: {} ({:?} weights, tokenizer from {})", i.architecture, i.dtype, i.tokenizer);
+    println!(
+        "shape: V={} E={} H={} layers={} groups={} inner={} heads={} FFN={} act={} max_len={}",
+        c.vocab_size, c.embedding_size, c.hidden_size, c.num_hidden_layers, c.num_hidden_groups, c.inner_group_num,
+        c.num_attention_heads, c.intermediate_size, c.hidden_act, c.max_position_embeddings
+    );
+    println!("parameters (tied decoder counted once):");
+    println!("  embeddings (V+P+T)×E + LN   {:>12}", p.embeddings);
+    println!("  projection E→H              {:>12}", p.projection);
+    for g in 0..p.groups {
+        println!("  group {g} block ×{} layer(s)    {:>12}", c.inner_group_num, p.per_group);
+    }
+    println!("  MLM head                    {:>12}", p.mlm_head);
+    println!("  total                       {:>12}", p.total);
+    println!("in the checkpoint: {} parameters, {:.1} MB as loaded, {:.1} MB of files", i.checkpoint_parameters, mb(i.weight_bytes), mb(i.file_bytes));
+    let bpp = i.dtype.size();
+    println!(
+        "without factorization (V×H embeddings): embeddings {} instead of {} (+{:.1} MB)",
+        p.unfactorized_embeddings,
+        p.embeddings + p.projection,
+        mb((p.unfactorized_embeddings.saturating_sub(p.embeddings + p.projection)) * bpp)
+    );
+    println!(
+        "without sharing (a block per layer): layers {} instead of {} (+{:.1} MB)",
+        p.unshared_layers,
+        p.per_group * p.groups,
+        mb((p.unshared_layers.saturating_sub(p.per_group * p.groups)) * bpp)
+    );
+    println!(
+        "BERT with these shapes: {} parameters = {:.1}× this model",
+        i.bert_equivalent_parameters,
+        i.bert_equivalent_parameters as f64 / p.total as f64
+    );
+}

@@ -9,6 +9,7 @@ pub mod cpu;
 pub mod error;
 pub mod files;
 pub mod output;
+pub mod pipeline;
 mod spm;
 pub mod tokenizer;
 pub mod weights;
@@ -19,4 +20,5 @@ pub use output::{AttentionMap, Batch, LogitsRequest, Output, Prediction, Request
 pub use tokenizer::{Encoding, Tokenizer};
 pub use weights::{AlbertWeights, Checkpoint, DType};
 pub use files::ModelFiles;
+pub use pipeline::{Backend, FillMask, FillOptions, FillResult, ModelInfo};
 pub mod gpu;

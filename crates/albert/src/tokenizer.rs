@@ -74,7 +74,9 @@ pub struct Encoding {
     /// Segment ids, the model's `token_type_ids`: 0 for `[CLS]`, sentence A and its `[SEP]`;
     /// 1 for sentence B and the final `[SEP]`.
     pub type_ids: Vec<u32>,
-    /// The token strings (SentencePiece pieces such as `▁capital`, or special tokens).
+    /// The token strings: the vocabulary entry of each id (SentencePiece pieces such as
+    /// `▁capital`, special tokens, `<unk>` for text the vocabulary cannot spell), as transformers'
+    /// `convert_ids_to_tokens` gives them. What a token covers in the text is in `offsets`.
     pub tokens: Vec<String>,
     /// Byte offsets `(start, end)` of each token in the text it came from, as the `tokenizers`
     /// library reports them (so they match transformers' `offset_mapping`, in bytes). Tokens the
@@ -432,6 +434,14 @@ impl Tokenizer {
             .zip(&sequence_ids)
             .map(|(&(s, e), seq)| if *seq == Some(1) { (s + b_shift, e + b_shift) } else { (s, e) })
             .collect();
+        // Token strings are vocabulary entries, as transformers reports them: `tokenizers` 0.22
+        // returns the matched text for `<unk>` (e.g. "—") and for `[MASK]` with the whitespace it
+        // stripped (" [MASK]"); transformers (tokenizers 0.20) gives "<unk>" and "[MASK]".
+        let tokens = ids
+            .iter()
+            .zip(enc.get_tokens())
+            .map(|(&id, t)| self.inner.id_to_token(id).unwrap_or_else(|| t.clone()))
+            .collect();
         let special = ids
             .iter()
             .zip(template_mask)
@@ -439,7 +449,7 @@ impl Tokenizer {
             .collect();
         Ok(Encoding {
             type_ids: enc.get_type_ids().to_vec(),
-            tokens: enc.get_tokens().to_vec(),
+            tokens,
             offsets,
             special,
             ids,

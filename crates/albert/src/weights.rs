@@ -439,3 +439,75 @@ impl AlbertWeights {
         self.mlm_head.as_ref().map(|h| h.decoder_weight.as_ref().unwrap_or(&self.embeddings.word))
     }
 }
+
+impl AlbertWeights {
+    /// Random weights of a config's shapes (uniform, std ≈ 0.02 like transformers' init;
+    /// LayerNorms at 1/0), for benchmarks of real shapes without downloading a checkpoint.
+    pub fn random(cfg: &Config, seed: u64, dtype: DType) -> Self {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut t = |name: &str, shape: &[usize], fill: Option<f32>| {
+            let n: usize = shape.iter().product();
+            let data: Vec<f32> = match fill {
+                Some(v) => vec![v; n],
+                None => (0..n)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * 0.0346
+                    })
+                    .collect(),
+            };
+            let mut tensor = Tensor { name: name.to_string(), shape: shape.to_vec(), data: TensorData::F32(data) };
+            tensor.cast(dtype);
+            tensor
+        };
+        let (v, e, h, i) = (cfg.vocab_size, cfg.embedding_size, cfg.hidden_size, cfg.intermediate_size);
+        let mut lin = |name: &str, out: usize, inp: usize| Linear {
+            weight: t(&format!("{name}.weight"), &[out, inp], None),
+            bias: t(&format!("{name}.bias"), &[out], Some(0.0)),
+        };
+        let embeddings_word = lin("word", v, e).weight;
+        let position = lin("pos", cfg.max_position_embeddings, e).weight;
+        let token_type = lin("type", cfg.type_vocab_size, e).weight;
+        let mapping = lin("embedding_hidden_mapping_in", h, e);
+        let mut groups = Vec::new();
+        for g in 0..cfg.num_hidden_groups {
+            let mut layers = Vec::new();
+            for j in 0..cfg.inner_group_num {
+                let p = format!("group{g}.layer{j}");
+                layers.push(LayerWeights {
+                    query: lin(&format!("{p}.query"), h, h),
+                    key: lin(&format!("{p}.key"), h, h),
+                    value: lin(&format!("{p}.value"), h, h),
+                    dense: lin(&format!("{p}.dense"), h, h),
+                    attention_layer_norm: ln_ones(h, dtype),
+                    ffn: lin(&format!("{p}.ffn"), i, h),
+                    ffn_output: lin(&format!("{p}.ffn_output"), h, i),
+                    full_layer_layer_norm: ln_ones(h, dtype),
+                });
+            }
+            groups.push(GroupWeights { layers });
+        }
+        let dense = lin("predictions.dense", e, h);
+        let decoder_bias = lin("predictions", v, 1).bias;
+        AlbertWeights {
+            dtype,
+            embeddings: EmbeddingsWeights { word: embeddings_word, position, token_type, layer_norm: ln_ones(e, dtype) },
+            embedding_hidden_mapping_in: mapping,
+            groups,
+            mlm_head: Some(MlmHeadWeights { dense, layer_norm: ln_ones(e, dtype), decoder_weight: None, decoder_bias }),
+            pooler: None,
+            sop_classifier: None,
+            architecture: "AlbertForMaskedLM",
+        }
+    }
+}
+
+fn ln_ones(n: usize, dtype: DType) -> LayerNorm {
+    let mut w = Tensor { name: "LayerNorm.weight".into(), shape: vec![n], data: TensorData::F32(vec![1.0; n]) };
+    let mut b = Tensor { name: "LayerNorm.bias".into(), shape: vec![n], data: TensorData::F32(vec![0.0; n]) };
+    w.cast(dtype);
+    b.cast(dtype);
+    LayerNorm { weight: w, bias: b }
+}

@@ -314,7 +314,7 @@ fn literal_sep_makes_a_sentence_pair() {
             // B's offsets point into the full text.
             let b_start = text.find("It was").unwrap();
             for (i, (&(s, end), &(ps, pe))) in e.offsets.iter().zip(&p.offsets).enumerate() {
-                if e.type_ids[i] == 1 && !e.special[i] {
+                if e.type_ids[i] == 1 && (ps, pe) != (0, 0) {
                     assert_eq!((s, end), (ps + b_start, pe + b_start));
                 } else {
                     assert_eq!((s, end), (ps, pe));
@@ -353,20 +353,22 @@ fn offsets_point_into_the_original_text() {
                     assert!(s <= end && end <= text.len(), "case {}: offset {:?} outside {:?}", c.index, (s, end), text);
                     assert!(text.is_char_boundary(s) && text.is_char_boundary(end), "case {}: {:?}", c.index, (s, end));
                     let is_template = e.special[i] && (s, end) == (0, 0) && (i == 0 || i == e.len() - 1 || e.ids[i] == t.sep_token_id());
-                    if is_template || !text.is_ascii() {
+                    // Plain printable ASCII only: control characters are deleted by the
+                    // normalizer, and `` and '' become " (one character for two), aligned to just
+                    // one of the two source characters.
+                    let plain = text.chars().all(|c| c == ' ' || c.is_ascii_graphic());
+                    if is_template || !plain || text.contains("``") || text.contains("''") {
                         continue;
                     }
                     // Plain ASCII: the slice, lowercased and without whitespace, is the token's
                     // characters (without the ▁ marker).
                     let slice: String = text[s..end].chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
                     let tok = e.tokens[i].trim_start_matches('\u{2581}');
-                    let tok = if e.special[i] { tok.to_owned() } else { tok.to_lowercase() };
+                    let tok = tok.to_lowercase();
                     if tok == "<unk>" || tok.is_empty() {
                         continue;
                     }
-                    // `` and '' are normalized to ", so compare modulo that replacement.
-                    let norm = slice.replace("``", "\"").replace("''", "\"");
-                    assert_eq!(norm, tok, "case {} {:?}: token {} {:?} at {:?} covers {:?}", c.index, text, i, e.tokens[i], (s, end), &text[s..end]);
+                    assert_eq!(slice, tok, "case {} {:?}: token {} {:?} at {:?} covers {:?}", c.index, text, i, e.tokens[i], (s, end), &text[s..end]);
                     checked += 1;
                 }
             }

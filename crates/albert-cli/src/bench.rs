@@ -1,0 +1,148 @@
+//! `albert bench`: latency of one forward pass (batch 1, one [MASK] row of logits, as the app
+//! asks) on the GPU and CPU paths, for real shapes with random weights or a given model.
+//! GPU times are wall clock including the readback; pipeline compilation and weight upload are
+//! timed apart so they do not pollute the per-forward numbers.
+
+use albert::gpu::Gpu;
+use albert::{cpu, gpu, AlbertWeights, Batch, Config, DType, LogitsRequest, Request};
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub device: String,
+    pub adapter: String,
+    pub seq_len: usize,
+    pub runs: usize,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub mean_ms: f64,
+    pub gflops: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub model: String,
+    pub dtype: DType,
+    pub parameters: usize,
+    pub gpu_pipeline_compile_ms: Option<f64>,
+    pub gpu_weight_upload_ms: Option<f64>,
+    pub rows: Vec<Row>,
+}
+
+/// albert-base-v2's config (hub values), for random-weight benchmarks.
+pub const BASE_V2: &str = r#"{"model_type": "albert", "vocab_size": 30000, "embedding_size": 128, "hidden_size": 768,
+ "num_hidden_layers": 12, "num_hidden_groups": 1, "num_attention_heads": 12, "intermediate_size": 3072,
+ "inner_group_num": 1, "hidden_act": "gelu_new", "max_position_embeddings": 512, "type_vocab_size": 2,
+ "layer_norm_eps": 1e-12}"#;
+
+/// FLOPs of one forward with `rows` logits rows (multiply-add = 2).
+pub fn flops(c: &Config, n: usize, rows: usize) -> f64 {
+    let (n, e, h, i, v) = (n as f64, c.embedding_size as f64, c.hidden_size as f64, c.intermediate_size as f64, c.vocab_size as f64);
+    let per_layer = 2.0 * n * (4.0 * h * h + 2.0 * h * i) + 2.0 * 2.0 * n * n * h;
+    let layers = (c.num_hidden_layers * c.inner_group_num) as f64;
+    2.0 * n * e * h + layers * per_layer + rows as f64 * 2.0 * (h * e + e * v)
+}
+
+fn batch(c: &Config, n: usize) -> Batch {
+    // [CLS] words... [MASK] words... [SEP], ids spread over the vocabulary.
+    let mut ids: Vec<u32> = (0..n).map(|i| (5 + (i * 7919) % (c.vocab_size - 5)) as u32).collect();
+    ids[0] = 2;
+    if n > 1 {
+        ids[n - 1] = 3;
+    }
+    ids[n / 2] = 4;
+    Batch::single(ids, vec![0; n])
+}
+
+fn stats(mut ms: Vec<f64>) -> (f64, f64, f64) {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+    (pct(0.5), pct(0.9), ms.iter().sum::<f64>() / ms.len() as f64)
+}
+
+pub struct Options {
+    pub seq: Vec<usize>,
+    pub devices: Vec<String>,
+    pub runs: usize,
+    pub warmup: usize,
+}
+
+pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, log: bool) -> anyhow::Result<Report> {
+    let mut report = Report {
+        model: model_name.to_string(),
+        dtype: w.dtype,
+        parameters: w.parameter_count(),
+        gpu_pipeline_compile_ms: None,
+        gpu_weight_upload_ms: None,
+        rows: vec![],
+    };
+    for n in &opts.seq {
+        anyhow::ensure!(*n >= 1 && *n <= cfg.max_position_embeddings, "--seq {n}: must be 1..={}", cfg.max_position_embeddings);
+    }
+    for dev in &opts.devices {
+        match dev.as_str() {
+            "gpu" => {
+                let g = pollster::block_on(Gpu::new())?;
+                let t = Instant::now();
+                pollster::block_on(g.pipelines(w.dtype))?;
+                report.gpu_pipeline_compile_ms = Some(t.elapsed().as_secs_f64() * 1e3);
+                let t = Instant::now();
+                let mut m = pollster::block_on(gpu::AlbertForMaskedLM::new(&g, cfg, w))?;
+                // Uploads are queued; a tiny forward waits for them.
+                pollster::block_on(m.forward(&batch(cfg, 1), &Request::default()))?;
+                report.gpu_weight_upload_ms = Some(t.elapsed().as_secs_f64() * 1e3);
+                for &n in &opts.seq {
+                    let b = batch(cfg, n);
+                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
+                    let mut ms = Vec::new();
+                    for i in 0..opts.warmup + opts.runs {
+                        let t = Instant::now();
+                        pollster::block_on(m.forward(&b, &req))?;
+                        if i >= opts.warmup {
+                            ms.push(t.elapsed().as_secs_f64() * 1e3);
+                        }
+                    }
+                    report.rows.push(row("gpu", &g.describe(), cfg, n, ms));
+                    if log {
+                        eprintln!("{}", fmt_row(report.rows.last().unwrap()));
+                    }
+                }
+            }
+            "cpu" => {
+                let m = cpu::AlbertForMaskedLM::new(cfg, w)?;
+                for &n in &opts.seq {
+                    let b = batch(cfg, n);
+                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
+                    let mut ms = Vec::new();
+                    for i in 0..opts.warmup + opts.runs {
+                        let t = Instant::now();
+                        m.forward(&b, &req)?;
+                        if i >= opts.warmup {
+                            ms.push(t.elapsed().as_secs_f64() * 1e3);
+                        }
+                    }
+                    report.rows.push(row("cpu", "albert cpu (f32, matrixmultiply, 1 thread)", cfg, n, ms));
+                    if log {
+                        eprintln!("{}", fmt_row(report.rows.last().unwrap()));
+                    }
+                }
+            }
+            other => anyhow::bail!("--device {other}: expected gpu or cpu"),
+        }
+    }
+    Ok(report)
+}
+
+fn row(device: &str, adapter: &str, cfg: &Config, n: usize, ms: Vec<f64>) -> Row {
+    let runs = ms.len();
+    let (p50, p90, mean) = stats(ms);
+    Row { device: device.into(), adapter: adapter.into(), seq_len: n, runs, p50_ms: p50, p90_ms: p90, mean_ms: mean, gflops: flops(cfg, n, 1) / (p50 * 1e-3) / 1e9 }
+}
+
+pub fn fmt_row(r: &Row) -> String {
+    format!(
+        "{:<4} n={:<4} p50 {:>9.2} ms  p90 {:>9.2} ms  mean {:>9.2} ms  {:>7.2} GFLOP/s  ({} runs; {})",
+        r.device, r.seq_len, r.p50_ms, r.p90_ms, r.mean_ms, r.gflops, r.runs, r.adapter
+    )
+}

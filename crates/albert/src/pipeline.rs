@@ -1,0 +1,178 @@
+//! Fill-mask end to end: text → tokens → forward (CPU or GPU) → top-k per [MASK], plus the
+//! attentions of the same forward. The CLI and the app both stand on this, so a sentence gives
+//! the same predictions everywhere.
+
+use crate::config::{Config, ParameterCounts};
+use crate::error::{Error, Result};
+use crate::files::ModelFiles;
+use crate::output::{top_k, AttentionMap, Batch, LogitsRequest, Prediction, Request};
+use crate::tokenizer::Tokenizer;
+use crate::weights::{AlbertWeights, DType};
+use crate::{cpu, gpu};
+
+/// Where the forward runs.
+pub enum Backend {
+    Cpu(cpu::AlbertForMaskedLM),
+    Gpu(gpu::AlbertForMaskedLM),
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Cpu(_) => "cpu",
+            Backend::Gpu(_) => "gpu",
+        }
+    }
+}
+
+/// Facts about a loaded model for people: sizes by part and ALBERT's savings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    pub architecture: String,
+    pub dtype: DType,
+    pub config: Config,
+    pub parameters: ParameterCounts,
+    /// Parameters actually present in the checkpoint (tied decoder counted once).
+    pub checkpoint_parameters: usize,
+    pub weight_bytes: usize,
+    pub file_bytes: usize,
+    /// What BERT-style shapes would need: V×H embeddings (no factorization) and one block per layer.
+    pub bert_equivalent_parameters: usize,
+    pub tokenizer: String,
+}
+
+impl ModelInfo {
+    pub fn new(config: &Config, w: &AlbertWeights, files: &ModelFiles, tokenizer: &str) -> Self {
+        let parameters = config.parameter_counts();
+        ModelInfo {
+            architecture: w.architecture.to_string(),
+            dtype: w.dtype,
+            config: config.clone(),
+            parameters,
+            checkpoint_parameters: w.parameter_count(),
+            weight_bytes: w.nbytes(),
+            file_bytes: files.weights_bytes(),
+            bert_equivalent_parameters: parameters.bert_equivalent_total(config),
+            tokenizer: tokenizer.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FillOptions {
+    pub top_k: usize,
+    /// Return each [MASK]'s full logits row.
+    pub logits: bool,
+    pub attentions: bool,
+}
+
+impl Default for FillOptions {
+    fn default() -> Self {
+        FillOptions { top_k: 5, logits: false, attentions: false }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MaskResult {
+    /// Token position of the [MASK].
+    pub position: usize,
+    pub top_k: Vec<Prediction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logits: Option<Vec<f32>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FillResult {
+    pub tokens: Vec<String>,
+    pub ids: Vec<u32>,
+    pub type_ids: Vec<u32>,
+    /// Byte offsets of each token in the text ((0, 0) for [CLS]/[SEP]).
+    pub offsets: Vec<(usize, usize)>,
+    pub masks: Vec<MaskResult>,
+    /// `[heads, T, T]` per layer application (batch of one), when asked.
+    pub attentions: Vec<AttentionMap>,
+}
+
+/// A model with its tokenizer, ready to fill masks.
+pub struct FillMask {
+    pub config: Config,
+    pub tokenizer: Tokenizer,
+    pub backend: Backend,
+    pub info: ModelInfo,
+}
+
+impl FillMask {
+    /// Loads a model on the GPU (`Some(gpu)`) or the CPU (`None`).
+    pub async fn new(files: &ModelFiles, gpu: Option<&gpu::Gpu>) -> Result<Self> {
+        let (config, w) = files.load()?;
+        let tokenizer = Tokenizer::from_files(
+            files.tokenizer_json.as_deref(),
+            files.spiece_model.as_deref(),
+            files.tokenizer_config.as_deref(),
+        )?;
+        if tokenizer.vocab_size() > config.vocab_size {
+            return Err(Error::Tokenizer(format!(
+                "the tokenizer has {} tokens but the model's vocab_size is {}: they do not belong together",
+                tokenizer.vocab_size(),
+                config.vocab_size
+            )));
+        }
+        let tok_name = if files.tokenizer_json.is_some() { "tokenizer.json" } else { "spiece.model" };
+        let info = ModelInfo::new(&config, &w, files, tok_name);
+        let backend = match gpu {
+            Some(g) => Backend::Gpu(gpu::AlbertForMaskedLM::new(g, &config, &w).await?),
+            None => Backend::Cpu(cpu::AlbertForMaskedLM::new(&config, &w)?),
+        };
+        Ok(FillMask { config, tokenizer, backend, info })
+    }
+
+    pub async fn fill(&mut self, text: &str, opts: &FillOptions) -> Result<FillResult> {
+        if text.trim().is_empty() {
+            return Err(Error::Input("the text is empty: type a sentence with [MASK] where a word should be guessed".into()));
+        }
+        let has_head = match &self.backend {
+            Backend::Cpu(m) => m.has_mlm_head(),
+            Backend::Gpu(m) => m.has_mlm_head(),
+        };
+        if !has_head {
+            return Err(Error::NoMlmHead);
+        }
+        let enc = self.tokenizer.encode(text)?;
+        let mask_id = self.tokenizer.mask_token_id();
+        let positions: Vec<usize> = enc.ids.iter().enumerate().filter(|(_, &id)| id == mask_id).map(|(i, _)| i).collect();
+        if positions.is_empty() {
+            return Err(Error::Input(format!(
+                "no [MASK] in the text: write [MASK] (upper case, with brackets) where the model should guess a word; found the tokens {:?}",
+                enc.tokens
+            )));
+        }
+        if enc.ids.len() > self.config.max_position_embeddings {
+            return Err(Error::Input(format!(
+                "the text is {} tokens long, but this model reads at most {} (max_position_embeddings); shorten it",
+                enc.ids.len(),
+                self.config.max_position_embeddings
+            )));
+        }
+        let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
+        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, hidden_states: false, sop: false };
+        let out = match &mut self.backend {
+            Backend::Cpu(m) => m.forward(&batch, &req)?,
+            Backend::Gpu(m) => m.forward(&batch, &req).await?,
+        };
+        let logits = out.logits.unwrap_or_default();
+        let v = self.config.vocab_size;
+        let masks = positions
+            .iter()
+            .enumerate()
+            .map(|(i, &position)| {
+                let row = &logits[i * v..(i + 1) * v];
+                let top_k = top_k(row, opts.top_k.max(1))
+                    .into_iter()
+                    .map(|(id, prob)| Prediction { token: self.tokenizer.id_to_token(id).unwrap_or_else(|| format!("<{id}>")), id, prob })
+                    .collect();
+                MaskResult { position, top_k, logits: opts.logits.then(|| row.to_vec()) }
+            })
+            .collect();
+        Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions })
+    }
+}

@@ -61,6 +61,19 @@ fn stats(mut ms: Vec<f64>) -> (f64, f64, f64) {
     (pct(0.5), pct(0.9), ms.iter().sum::<f64>() / ms.len() as f64)
 }
 
+/// A bad command-line value (`--seq`, `--device`, `--dtype`): exit code 2, like clap's own
+/// usage errors, and reported before any benchmark runs.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
 pub struct Options {
     pub seq: Vec<usize>,
     pub devices: Vec<String>,
@@ -78,7 +91,13 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
         rows: vec![],
     };
     for n in &opts.seq {
-        anyhow::ensure!(*n >= 1 && *n <= cfg.max_position_embeddings, "--seq {n}: must be 1..={}", cfg.max_position_embeddings);
+        if *n < 1 || *n > cfg.max_position_embeddings {
+            let max = cfg.max_position_embeddings;
+            return Err(Usage(format!("--seq {n}: must be 1..={max} (this model's max_position_embeddings is {max})")).into());
+        }
+    }
+    if let Some(other) = opts.devices.iter().find(|d| !matches!(d.as_str(), "gpu" | "cpu")) {
+        return Err(Usage(format!("--device {other}: expected gpu or cpu")).into());
     }
     for dev in &opts.devices {
         match dev.as_str() {
@@ -128,7 +147,7 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                     }
                 }
             }
-            other => anyhow::bail!("--device {other}: expected gpu or cpu"),
+            other => return Err(Usage(format!("--device {other}: expected gpu or cpu")).into()),
         }
     }
     Ok(report)

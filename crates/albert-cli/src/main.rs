@@ -76,6 +76,9 @@ enum Cmd {
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<bench::Usage>().is_some() {
+        return 2;
+    }
     match e.downcast_ref::<Error>() {
         Some(Error::Input(_)) => 4,
         Some(Error::Gpu(_)) => 5,
@@ -133,7 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let dtype = match dtype.as_str() {
                 "f32" => albert::DType::F32,
                 "f16" => albert::DType::F16,
-                d => anyhow::bail!("--dtype {d}: expected f32 or f16"),
+                d => return Err(bench::Usage(format!("--dtype {d}: expected f32 or f16")).into()),
             };
             let (name, cfg, w) = match &model {
                 Some(m) => {

@@ -217,8 +217,7 @@ impl<'a> Reader<'a> {
 }
 
 fn utf8(bytes: &[u8], at: usize, what: &str) -> Result<String, String> {
-    String::from_utf8(bytes.to_vec())
-        .map_err(|e| format!("{what} at byte {at} is not valid UTF-8 ({e})"))
+    String::from_utf8(bytes.to_vec()).map_err(|e| format!("{what} at byte {at} is not valid UTF-8 ({e})"))
 }
 
 fn parse_piece(buf: &[u8], base: usize, index: usize) -> Result<Piece, String> {
@@ -369,18 +368,12 @@ fn unit_offset(u: usize) -> usize {
 /// 1..=255) and checks every array index and every replacement-string offset it would use.
 pub(crate) fn validate_precompiled_charsmap(blob: &[u8]) -> Result<(), String> {
     if blob.len() < 4 {
-        return Err(format!(
-            "precompiled_charsmap is {} bytes; expected at least a 4-byte trie length",
-            blob.len()
-        ));
+        return Err(format!("precompiled_charsmap is {} bytes; expected at least a 4-byte trie length", blob.len()));
     }
     let trie_size = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
     let trie_units = trie_size / 4;
-    let trie_end = trie_units
-        .checked_mul(4)
-        .and_then(|n| n.checked_add(4))
-        .filter(|&e| e <= blob.len())
-        .ok_or_else(|| {
+    let trie_end =
+        trie_units.checked_mul(4).and_then(|n| n.checked_add(4)).filter(|&e| e <= blob.len()).ok_or_else(|| {
             format!(
                 "precompiled_charsmap declares a {trie_size}-byte trie, but only {} bytes follow the length",
                 blob.len() - 4
@@ -389,18 +382,13 @@ pub(crate) fn validate_precompiled_charsmap(blob: &[u8]) -> Result<(), String> {
     if trie_units == 0 {
         return Err("precompiled_charsmap has an empty trie; expected at least one unit".into());
     }
-    let units: Vec<usize> = blob[4..trie_end]
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize)
-        .collect();
+    let units: Vec<usize> =
+        blob[4..trie_end].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
     let normalized = std::str::from_utf8(&blob[trie_end..])
         .map_err(|e| format!("precompiled_charsmap's replacement strings are not valid UTF-8 ({e})"))?;
 
     let bad_index = |at: usize| {
-        format!(
-            "precompiled_charsmap is corrupt: its trie refers to unit {at}, but it has {} units",
-            units.len()
-        )
+        format!("precompiled_charsmap is corrupt: its trie refers to unit {at}, but it has {} units", units.len())
     };
     let root = unit_offset(units[0]);
     let mut frontier = vec![root];

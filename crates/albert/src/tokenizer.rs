@@ -325,13 +325,10 @@ impl Tokenizer {
 
     /// Common checks and the special-token ids.
     fn finish(mut inner: tokenizers::Tokenizer, source: TokenizerSource, file: &str) -> Result<Tokenizer> {
-        inner
-            .with_truncation(None)
-            .map_err(|e| tok_err(format!("{file}: could not disable truncation: {e}")))?;
+        inner.with_truncation(None).map_err(|e| tok_err(format!("{file}: could not disable truncation: {e}")))?;
         inner.with_padding(None);
 
-        let missing: Vec<&str> =
-            [CLS, SEP, MASK, PAD].into_iter().filter(|t| inner.token_to_id(t).is_none()).collect();
+        let missing: Vec<&str> = [CLS, SEP, MASK, PAD].into_iter().filter(|t| inner.token_to_id(t).is_none()).collect();
         if !missing.is_empty() {
             return Err(tok_err(format!(
                 "{file}: expected ALBERT's special tokens [CLS], [SEP], [MASK] and <pad> in the vocabulary; missing {}",
@@ -442,18 +439,8 @@ impl Tokenizer {
             .zip(enc.get_tokens())
             .map(|(&id, t)| self.inner.id_to_token(id).unwrap_or_else(|| t.clone()))
             .collect();
-        let special = ids
-            .iter()
-            .zip(template_mask)
-            .map(|(id, &m)| m == 1 || self.special_ids.contains(id))
-            .collect();
-        Ok(Encoding {
-            type_ids: enc.get_type_ids().to_vec(),
-            tokens,
-            offsets,
-            special,
-            ids,
-        })
+        let special = ids.iter().zip(template_mask).map(|(id, &m)| m == 1 || self.special_ids.contains(id)).collect();
+        Ok(Encoding { type_ids: enc.get_type_ids().to_vec(), tokens, offsets, special, ids })
     }
 
     /// Id of `[MASK]`.
@@ -547,6 +534,7 @@ fn is_python_digit(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_digit();
     }
+    #[rustfmt::skip]
     const RANGES: &[(u32, u32)] = &[
         (0xB2, 0xB3), (0xB9, 0xB9), (0x660, 0x669), (0x6F0, 0x6F9), (0x7C0, 0x7C9), (0x966, 0x96F),
         (0x9E6, 0x9EF), (0xA66, 0xA6F), (0xAE6, 0xAEF), (0xB66, 0xB6F), (0xBE6, 0xBEF), (0xC66, 0xC6F),
@@ -573,8 +561,8 @@ fn is_python_digit(c: char) -> bool {
 /// Reads `do_lower_case` / `keep_accents` from `tokenizer_config.json` (absent keys keep the
 /// ALBERT defaults).
 fn spm_options_from_config(bytes: &[u8]) -> Result<SpmOptions> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| tok_err(format!("tokenizer_config.json is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| tok_err(format!("tokenizer_config.json is not valid JSON: {e}")))?;
     let obj = value.as_object().ok_or_else(|| {
         tok_err(format!("tokenizer_config.json: expected a JSON object, found {}", json_kind(&value)))
     })?;

@@ -153,8 +153,17 @@ fn tokenizer_json_matches_transformers_fast() {
             if !ok {
                 bad.push(format!(
                     "case {} {:?} / {:?}:\n  ours   {:?} {:?} {:?} {:?}\n  python {:?} {:?} {:?} {:?}",
-                    c.index, c.text, c.pair, e.ids, e.tokens, e.offsets, e.type_ids, c.ids_fast, c.tokens_fast,
-                    c.offsets_fast_bytes, c.type_ids_fast
+                    c.index,
+                    c.text,
+                    c.pair,
+                    e.ids,
+                    e.tokens,
+                    e.offsets,
+                    e.type_ids,
+                    c.ids_fast,
+                    c.tokens_fast,
+                    c.offsets_fast_bytes,
+                    c.type_ids_fast
                 ));
             }
         }
@@ -164,7 +173,13 @@ fn tokenizer_json_matches_transformers_fast() {
             v.cases.len() - bad.len(),
             v.cases.len()
         );
-        assert!(bad.is_empty(), "[{}] {} mismatches; first ones:\n{}", v.name, bad.len(), bad[..bad.len().min(8)].join("\n"));
+        assert!(
+            bad.is_empty(),
+            "[{}] {} mismatches; first ones:\n{}",
+            v.name,
+            bad.len(),
+            bad[..bad.len().min(8)].join("\n")
+        );
     }
 }
 
@@ -192,7 +207,13 @@ fn spiece_model_matches_tokenizer_json() {
                 ));
             }
             // Both routes must also agree on the literal-[SEP] splitting of `encode`.
-            assert_eq!(v.spm.encode(&c.text).unwrap(), v.fast.encode(&c.text).unwrap(), "[{}] encode case {}", v.name, c.index);
+            assert_eq!(
+                v.spm.encode(&c.text).unwrap(),
+                v.fast.encode(&c.text).unwrap(),
+                "[{}] encode case {}",
+                v.name,
+                c.index
+            );
         }
         eprintln!(
             "[{}] spiece.model route vs tokenizer.json route (full encodings): {}/{} cases agree",
@@ -200,7 +221,13 @@ fn spiece_model_matches_tokenizer_json() {
             v.cases.len() - bad.len(),
             v.cases.len()
         );
-        assert!(bad.is_empty(), "[{}] {} mismatches; first ones:\n{}", v.name, bad.len(), bad[..bad.len().min(8)].join("\n"));
+        assert!(
+            bad.is_empty(),
+            "[{}] {} mismatches; first ones:\n{}",
+            v.name,
+            bad.len(),
+            bad[..bad.len().min(8)].join("\n")
+        );
     }
 }
 
@@ -217,8 +244,13 @@ fn report_slow_fast_disagreements() {
             if c.ids_slow != c.ids_fast {
                 differ += 1;
                 eprintln!(
-                    "[{}] slow != fast, case {} {:?} / {:?}:\n    slow {:?}\n    fast {:?}",
-                    v.name, c.index, c.text, c.pair, c.tokens_slow, c.tokens_fast
+                    "[{}] slow != fast, case {} {:?} / {:?}:\n    slow {}\n    fast {}",
+                    v.name,
+                    c.index,
+                    short(&c.text),
+                    c.pair.as_deref().map(short),
+                    short(&c.tokens_slow.join(" ")),
+                    short(&c.tokens_fast.join(" "))
                 );
             }
             assert!(
@@ -231,7 +263,20 @@ fn report_slow_fast_disagreements() {
                 c.ids_slow
             );
         }
-        eprintln!("[{}] slow SentencePiece differs from fast in {differ}/{} cases (informational)", v.name, v.cases.len());
+        eprintln!(
+            "[{}] slow SentencePiece differs from fast in {differ}/{} cases (informational)",
+            v.name,
+            v.cases.len()
+        );
+    }
+}
+
+/// At most 100 characters, for reports.
+fn short(s: &str) -> String {
+    if s.chars().count() <= 100 {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(100).collect::<String>())
     }
 }
 
@@ -248,10 +293,7 @@ fn known_ids_albert_base_v2() {
         assert_eq!(e.type_ids, vec![0; want.len()]);
         assert_eq!(t.mask_positions(&e), vec![9]);
         assert_eq!(t.vocab_size(), 30000);
-        assert_eq!(
-            (t.pad_token_id(), t.cls_token_id(), t.sep_token_id(), t.mask_token_id()),
-            (0, 2, 3, 4)
-        );
+        assert_eq!((t.pad_token_id(), t.cls_token_id(), t.sep_token_id(), t.mask_token_id()), (0, 2, 3, 4));
         assert_eq!(t.decode_token_for_display(10975), " hello");
         assert_eq!(t.decode_token_for_display(4), "[MASK]");
         assert_eq!(t.id_to_token(4).as_deref(), Some("[MASK]"));
@@ -350,9 +392,17 @@ fn offsets_point_into_the_original_text() {
                 let e = t.encode(text).unwrap();
                 for i in 0..e.len() {
                     let (s, end) = e.offsets[i];
-                    assert!(s <= end && end <= text.len(), "case {}: offset {:?} outside {:?}", c.index, (s, end), text);
+                    assert!(
+                        s <= end && end <= text.len(),
+                        "case {}: offset {:?} outside {:?}",
+                        c.index,
+                        (s, end),
+                        text
+                    );
                     assert!(text.is_char_boundary(s) && text.is_char_boundary(end), "case {}: {:?}", c.index, (s, end));
-                    let is_template = e.special[i] && (s, end) == (0, 0) && (i == 0 || i == e.len() - 1 || e.ids[i] == t.sep_token_id());
+                    let is_template = e.special[i]
+                        && (s, end) == (0, 0)
+                        && (i == 0 || i == e.len() - 1 || e.ids[i] == t.sep_token_id());
                     // Plain printable ASCII only: control characters are deleted by the
                     // normalizer, and `` and '' become " (one character for two), aligned to just
                     // one of the two source characters.
@@ -362,13 +412,24 @@ fn offsets_point_into_the_original_text() {
                     }
                     // Plain ASCII: the slice, lowercased and without whitespace, is the token's
                     // characters (without the ▁ marker).
-                    let slice: String = text[s..end].chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+                    let slice: String =
+                        text[s..end].chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
                     let tok = e.tokens[i].trim_start_matches('\u{2581}');
                     let tok = tok.to_lowercase();
                     if tok == "<unk>" || tok.is_empty() {
                         continue;
                     }
-                    assert_eq!(slice, tok, "case {} {:?}: token {} {:?} at {:?} covers {:?}", c.index, text, i, e.tokens[i], (s, end), &text[s..end]);
+                    assert_eq!(
+                        slice,
+                        tok,
+                        "case {} {:?}: token {} {:?} at {:?} covers {:?}",
+                        c.index,
+                        text,
+                        i,
+                        e.tokens[i],
+                        (s, end),
+                        &text[s..end]
+                    );
                     checked += 1;
                 }
             }
@@ -423,7 +484,10 @@ fn bad_files_give_clear_errors() {
         let m = tok_msg(r);
         assert!(m.contains("spiece.model"), "{m}");
         if len > 0 {
-            assert!(m.contains("truncated") || m.contains("no vocabulary pieces") || m.contains("unk_id"), "len {len}: {m}");
+            assert!(
+                m.contains("truncated") || m.contains("no vocabulary pieces") || m.contains("unk_id"),
+                "len {len}: {m}"
+            );
         }
     }
     // Garbage and the wrong file.
@@ -496,8 +560,10 @@ fn config_switches_reach_the_spiece_route() {
     let plain = Tokenizer::from_spiece_model(&spiece, SpmOptions::default()).unwrap();
     let text = "Hello Wörld, Café Naïve!";
     assert_eq!(default.encode(text).unwrap(), plain.encode(text).unwrap());
-    let cased = Tokenizer::from_files(None, Some(&spiece), Some(br#"{"do_lower_case": false, "keep_accents": true}"#)).unwrap();
+    let cased =
+        Tokenizer::from_files(None, Some(&spiece), Some(br#"{"do_lower_case": false, "keep_accents": true}"#)).unwrap();
     assert_ne!(cased.encode(text).unwrap().ids, plain.encode(text).unwrap().ids);
-    let cased2 = Tokenizer::from_spiece_model(&spiece, SpmOptions { do_lower_case: false, keep_accents: true }).unwrap();
+    let cased2 =
+        Tokenizer::from_spiece_model(&spiece, SpmOptions { do_lower_case: false, keep_accents: true }).unwrap();
     assert_eq!(cased.encode(text).unwrap(), cased2.encode(text).unwrap());
 }

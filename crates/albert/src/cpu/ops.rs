@@ -26,6 +26,8 @@ pub fn act(x: f32, a: Activation) -> f32 {
         Activation::LeakyRelu => if x >= 0.0 { x } else { 0.01 * x },
         Activation::Gelu10 => gelu(x).clamp(-10.0, 10.0),
         Activation::Laplace => {
+            // transformers' LaplaceActivation defaults, written as it writes them (not 1/√2).
+            #[allow(clippy::approx_constant)]
             let (mu, sigma) = (0.707107f32, 0.282095f32);
             0.5 * (1.0 + erf((x - mu) / (sigma * std::f32::consts::SQRT_2)))
         }

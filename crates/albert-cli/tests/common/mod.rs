@@ -1,0 +1,398 @@
+//! Helpers for the `albert` CLI tests: running the binary, fixture folders and scratch copies of
+//! them, a loopback HTTP/1.1 file server, and golden tensors written by tools/golden. Std only.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------------------------
+// Running the binary
+
+/// What one run of `albert` gave.
+pub struct Out {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub args: Vec<String>,
+}
+
+impl Out {
+    /// Asserts success and that nothing panicked; returns stdout.
+    pub fn ok(&self) -> &str {
+        assert!(
+            self.code == Some(0) && !self.stderr.contains("panicked"),
+            "albert {:?} failed with {:?}\nstderr:\n{}\nstdout:\n{}",
+            self.args,
+            self.code,
+            self.stderr,
+            truncate(&self.stdout)
+        );
+        &self.stdout
+    }
+
+    /// Asserts success and parses stdout as JSON.
+    pub fn json(&self) -> Value {
+        let s = self.ok();
+        serde_json::from_str(s).unwrap_or_else(|e| panic!("albert {:?}: stdout is not JSON ({e}):\n{}", self.args, truncate(s)))
+    }
+
+    /// Asserts a failure with `code`, no panic, one `albert: error:` line on stderr that holds
+    /// every word of `needles` (case-insensitive), and nothing on stdout.
+    pub fn fails(&self, code: i32, needles: &[&str]) -> &Self {
+        let ctx = || format!("albert {:?}\nexit {:?}\nstderr:\n{}\nstdout:\n{}", self.args, self.code, self.stderr, truncate(&self.stdout));
+        assert!(!self.stderr.contains("panicked"), "a panic instead of an error message: {}", ctx());
+        assert_eq!(self.code, Some(code), "wrong exit code: {}", ctx());
+        if code != 2 {
+            // clap's usage errors have their own format; ours have one prefix.
+            assert!(self.stderr.contains("albert: error: "), "no `albert: error:` message: {}", ctx());
+        }
+        let lower = self.stderr.to_lowercase();
+        for n in needles {
+            assert!(lower.contains(&n.to_lowercase()), "stderr lacks {n:?}: {}", ctx());
+        }
+        assert!(self.stdout.trim().is_empty(), "a failure printed to stdout: {}", ctx());
+        self
+    }
+}
+
+fn truncate(s: &str) -> String {
+    if s.len() <= 2000 {
+        return s.to_string();
+    }
+    let mut end = 2000;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len())
+}
+
+/// Runs `albert` with `args`. Proxy variables are cleared so loopback URLs are fetched directly,
+/// and XDG_RUNTIME_DIR is set so lavapipe does not warn on stderr.
+pub fn albert<S: AsRef<str>>(args: &[S]) -> Out {
+    albert_env(args, &[])
+}
+
+pub fn albert_env<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Out {
+    let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_albert"));
+    cmd.args(&args);
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
+    for v in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().expect("run the albert binary");
+    Out {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        args,
+    }
+}
+
+/// Whether GPU runs are skipped knowingly (ALBERT_SKIP_GPU=1, as for the engine's tests).
+/// Without it the GPU path must work: CI has lavapipe.
+pub fn skip_gpu() -> bool {
+    let skip = std::env::var("ALBERT_SKIP_GPU").is_ok_and(|v| v == "1");
+    if skip {
+        eprintln!("SKIPPED the GPU half: ALBERT_SKIP_GPU=1");
+    }
+    skip
+}
+
+/// The devices to test: cpu, and gpu unless skipped.
+pub fn devices() -> Vec<&'static str> {
+    if skip_gpu() {
+        vec!["cpu"]
+    } else {
+        vec!["cpu", "gpu"]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures and scratch folders
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../albert/tests/fixtures").join(name)
+}
+
+pub fn fixture_str(name: &str) -> String {
+    fixture(name).to_str().expect("UTF-8 path").to_string()
+}
+
+pub fn config(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture(name).join("config.json")).unwrap()).unwrap()
+}
+
+/// A scratch folder under the target directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("albert-cli-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    /// A copy of a fixture folder (golden files left out), to break on purpose.
+    pub fn copy_of(name: &str) -> TempDir {
+        let t = TempDir::new(name);
+        for e in std::fs::read_dir(fixture(name)).unwrap() {
+            let e = e.unwrap();
+            let f = e.file_name().into_string().unwrap();
+            if !f.starts_with("golden") {
+                std::fs::copy(e.path(), t.0.join(&f)).unwrap();
+            }
+        }
+        t
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn str(&self) -> String {
+        self.0.to_str().expect("UTF-8 path").to_string()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) {
+        std::fs::write(self.0.join(name), bytes).unwrap();
+    }
+
+    pub fn remove(&self, name: &str) {
+        std::fs::remove_file(self.0.join(name)).unwrap();
+    }
+
+    /// Edits config.json as JSON.
+    pub fn edit_config(&self, f: impl FnOnce(&mut serde_json::Map<String, Value>)) {
+        let p = self.0.join("config.json");
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        f(v.as_object_mut().unwrap());
+        std::fs::write(p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A loopback HTTP/1.1 file server
+
+/// A canned answer for one path, instead of the file.
+#[derive(Clone)]
+pub enum Reply {
+    /// This status and body.
+    Status(u16, Vec<u8>),
+    /// 200 with a Content-Length larger than the body, then the connection closes.
+    ShortBody { declared: usize, body: Vec<u8> },
+}
+
+/// Serves the files of one folder on 127.0.0.1 (GET and HEAD; 404 for anything missing), one
+/// thread per connection, `Connection: close`. Stops when dropped.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    pub fn serve(root: impl Into<PathBuf>) -> Server {
+        Server::with_replies(root, HashMap::new())
+    }
+
+    /// `replies` maps a file name (path without the leading slash) to a canned answer.
+    pub fn with_replies(root: impl Into<PathBuf>, replies: HashMap<String, Reply>) -> Server {
+        let root: PathBuf = root.into();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (stop2, log2) = (stop.clone(), log.clone());
+        let replies = Arc::new(replies);
+        let handle = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = conn else { continue };
+                let (root, log, replies) = (root.clone(), log2.clone(), replies.clone());
+                std::thread::spawn(move || {
+                    let _ = handle_conn(stream, &root, &log, &replies);
+                });
+            }
+        });
+        Server { addr, stop, handle: Some(handle), log }
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Request targets seen so far ("GET /config.json").
+    pub fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn handle_conn(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>, replies: &HashMap<String, Reply>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(()); // the wake-up connection from Drop, or a client that gave up
+    }
+    // Skip the headers (no request bodies are expected: GET/HEAD only).
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
+            break;
+        }
+    }
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+    log.lock().unwrap().push(format!("{method} {target}"));
+    let mut out = stream;
+    let name = target.split(['?', '#']).next().unwrap_or("").trim_start_matches('/');
+    if method != "GET" && method != "HEAD" {
+        return respond(&mut out, 405, b"method not allowed", None, false);
+    }
+    let head = method == "HEAD";
+    if let Some(r) = replies.get(name) {
+        return match r {
+            Reply::Status(code, body) => respond(&mut out, *code, body, None, head),
+            Reply::ShortBody { declared, body } => respond(&mut out, 200, body, Some(*declared), head),
+        };
+    }
+    let safe = !name.is_empty() && !name.split('/').any(|c| c == ".." || c.is_empty()) && !name.contains('\\');
+    let path = root.join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) if safe && path.is_file() => respond(&mut out, 200, &bytes, None, head),
+        _ => respond(&mut out, 404, format!("404: /{name} not found").as_bytes(), None, head),
+    }
+}
+
+fn respond(out: &mut TcpStream, code: u16, body: &[u8], declared: Option<usize>, head: bool) -> std::io::Result<()> {
+    let reason = match code {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        500 => "Internal Server Error",
+        _ => "Status",
+    };
+    let len = declared.unwrap_or(body.len());
+    let header = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Length: {len}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
+    );
+    out.write_all(header.as_bytes())?;
+    if !head {
+        out.write_all(body)?;
+    }
+    out.flush()?;
+    let _ = out.shutdown(std::net::Shutdown::Write);
+    // Drain what the client may still send, so closing does not reset the connection under it.
+    let mut sink = [0u8; 256];
+    let _ = out.set_read_timeout(Some(Duration::from_millis(200)));
+    while matches!(out.read(&mut sink), Ok(n) if n > 0) {}
+    Ok(())
+}
+
+/// A loopback port that nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = l.local_addr().unwrap().port();
+    drop(l);
+    p
+}
+
+// ---------------------------------------------------------------------------------------------
+// Golden tensors (tools/golden: transformers 4.46.3) read without the safetensors crate
+
+pub struct Golden {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// Every tensor of `<fixture>/golden.safetensors` as f32 (I64 converted).
+pub fn golden(name: &str) -> HashMap<String, Golden> {
+    let bytes = std::fs::read(fixture(name).join("golden.safetensors")).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    let mut out = HashMap::new();
+    for (k, v) in header.as_object().unwrap() {
+        if k == "__metadata__" {
+            continue;
+        }
+        let shape: Vec<usize> = v["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+        let off: Vec<usize> = v["data_offsets"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+        let raw = &data[off[0]..off[1]];
+        let vals: Vec<f32> = match v["dtype"].as_str().unwrap() {
+            "F32" => raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
+            "I64" => raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
+            d => panic!("unexpected golden dtype {d}"),
+        };
+        out.insert(k.clone(), Golden { shape, data: vals });
+    }
+    out
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON access
+
+pub fn f32s(v: &Value) -> Vec<f32> {
+    v.as_array().expect("an array of numbers").iter().map(|x| x.as_f64().expect("a number") as f32).collect()
+}
+
+pub fn u64s(v: &Value) -> Vec<u64> {
+    v.as_array().expect("an array of integers").iter().map(|x| x.as_u64().expect("an integer")).collect()
+}
+
+/// Softmax of a logits row, in f64.
+pub fn softmax(row: &[f32]) -> Vec<f64> {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let e: Vec<f64> = row.iter().map(|&x| (x as f64 - max).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.into_iter().map(|x| x / s).collect()
+}

@@ -1,1 +1,22 @@
-fn main() {}
+//! albert-lens: the browser app (Leptos, built with Trunk for wasm32).
+//!
+//! Natively this binary does nothing; it exists so `cargo test --workspace`
+//! builds the package and runs the view-model unit tests.
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod gpu_probe;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod view_model;
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("albert-lens is a browser app: build it with `trunk build --release` (see scripts/serve).");
+}

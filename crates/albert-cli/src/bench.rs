@@ -17,7 +17,13 @@ pub struct Row {
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub mean_ms: f64,
+    pub min_ms: f64,
+    /// Work of one forward in GFLOP (multiply-add = 2; see `flops`).
+    pub gflop: f64,
+    /// Effective GFLOP/s at the p50 latency.
     pub gflops: f64,
+    /// Every timed forward (after warm-up), in run order, so callers can judge the noise.
+    pub samples_ms: Vec<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,10 +61,13 @@ fn batch(c: &Config, n: usize) -> Batch {
     Batch::single(ids, vec![0; n])
 }
 
-fn stats(mut ms: Vec<f64>) -> (f64, f64, f64) {
+/// (p50, p90, mean, min); percentiles are nearest-rank on the sorted samples
+/// (index `round((len - 1) * p)`), which bench/compare.py replicates for PyTorch.
+fn stats(ms: &[f64]) -> (f64, f64, f64, f64) {
+    let mut ms = ms.to_vec();
     ms.sort_by(|a, b| a.total_cmp(b));
     let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
-    (pct(0.5), pct(0.9), ms.iter().sum::<f64>() / ms.len() as f64)
+    (pct(0.5), pct(0.9), ms.iter().sum::<f64>() / ms.len() as f64, ms[0])
 }
 
 /// A bad command-line value (`--seq`, `--device`, `--dtype`): exit code 2, like clap's own
@@ -155,8 +164,21 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
 
 fn row(device: &str, adapter: &str, cfg: &Config, n: usize, ms: Vec<f64>) -> Row {
     let runs = ms.len();
-    let (p50, p90, mean) = stats(ms);
-    Row { device: device.into(), adapter: adapter.into(), seq_len: n, runs, p50_ms: p50, p90_ms: p90, mean_ms: mean, gflops: flops(cfg, n, 1) / (p50 * 1e-3) / 1e9 }
+    let (p50, p90, mean, min) = stats(&ms);
+    let gflop = flops(cfg, n, 1) / 1e9;
+    Row {
+        device: device.into(),
+        adapter: adapter.into(),
+        seq_len: n,
+        runs,
+        p50_ms: p50,
+        p90_ms: p90,
+        mean_ms: mean,
+        min_ms: min,
+        gflop,
+        gflops: gflop / (p50 * 1e-3),
+        samples_ms: ms,
+    }
 }
 
 pub fn fmt_row(r: &Row) -> String {

@@ -69,9 +69,10 @@ pub fn preprocess(src: &str, f16: bool) -> String {
                 if state.unwrap_or(true) {
                     out.push_str(line);
                 }
-                out.push('\n');
             }
         }
+        // One output line per input line, so shader errors point at the .wgsl file's lines.
+        out.push('\n');
     }
     out
 }
@@ -138,9 +139,10 @@ mod tests {
 
     fn naga_check(src: &str) -> std::result::Result<(), String> {
         let module = wgpu::naga::front::wgsl::parse_str(src).map_err(|e| e.emit_to_string(src))?;
+        // unpack2x16float is core WGSL (WebGPU always has it); naga files it under this capability.
         let mut v = wgpu::naga::valid::Validator::new(
             wgpu::naga::valid::ValidationFlags::all(),
-            wgpu::naga::valid::Capabilities::empty(),
+            wgpu::naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32,
         );
         v.validate(&module).map_err(|e| format!("{e:?}"))?;
         Ok(())

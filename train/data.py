@@ -1,0 +1,328 @@
+"""Corpus reading, tokenized caches, ALBERT pretraining examples (SOP pairs + n-gram masking).
+
+The corpus (../shared/data/corpus/gutenberg-*.txt.xz) is read in place with lzma and never
+copied. Text is split into *documents* (runs of paragraphs between 3+ blank lines: chapters,
+sections, book boundaries), paragraphs (hard-wrapped lines joined) and sentences (a small
+rule-based splitter). A cache `.npz` holds the token ids of every sentence, flat, with the sentence
+and document offsets; examples are generated from it on the fly, so the sequence length can change
+during training (curriculum) and every epoch sees new segment pairs and new masks.
+
+Examples follow ALBERT's `create_pretraining_data.py`:
+  * segment A and B are two runs of *consecutive* sentences of one document (A ends where B
+    starts), filling `max_seq_len - 3` tokens; 10% of the time a shorter target length is drawn;
+  * sentence-order prediction (SOP): with probability 1/2 the two segments are swapped
+    (label 1 = swapped, 0 = original order, as in transformers' `sentence_order_label`);
+  * n-gram masking: 15% of the tokens, in whole-word n-grams with n in {1, 2, 3} and
+    p(n) proportional to 1/n; each masked token becomes [MASK] 80%, a random token 10%,
+    itself 10%.
+"""
+
+from __future__ import annotations
+
+import lzma
+import os
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
+SPECIAL_TOKENS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "corpus"))
+TRAIN_XZ = os.path.join(CORPUS_DIR, "gutenberg-train.txt.xz")
+VALID_XZ = os.path.join(CORPUS_DIR, "gutenberg-valid.txt.xz")
+
+
+# --------------------------------------------------------------------------------------------
+# Corpus text → documents → sentences
+
+
+def read_text(path: str, max_chars: int | None = None) -> str:
+    with lzma.open(path, "rt", encoding="utf-8") as f:
+        return f.read(max_chars) if max_chars else f.read()
+
+
+_BLANKS = re.compile(r"\n(?:[ \t]*\n)+")
+_WS = re.compile(r"\s+")
+# A sentence ends at . ! ? (plus closing quotes/brackets) followed by space and an opening
+# quote/bracket or capital letter. Common abbreviations are not ends.
+_SENT_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[_]?[A-Z0-9])")
+_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Mt|Jr|Sr|Capt|Col|Gen|Lt|Rev|Prof|Hon|Messrs|vs|viz|etc|i\.e|e\.g|No|Vol|ch|p)|\b[A-Z])\.$")
+
+
+def split_sentences(par: str) -> list[str]:
+    out, start = [], 0
+    for m in _SENT_END.finditer(par):
+        head = par[start : m.start() + 1]
+        if _ABBREV.search(head):
+            continue
+        s = par[start : m.end()].strip()
+        if s:
+            out.append(s)
+        start = m.end()
+    tail = par[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def documents(text: str, fraction: float = 1.0, block: int = 50) -> list[list[str]]:
+    """Splits text into documents (lists of sentences).
+
+    Paragraphs are separated by blank lines; 3+ blank lines start a new document. `fraction` < 1
+    keeps a deterministic, evenly spread subset: of every run of 100 consecutive blocks of
+    `block` paragraphs, the first round(100 * fraction) blocks (so every book contributes).
+    """
+    docs: list[list[str]] = [[]]
+    keep_per_100 = int(round(100 * fraction))
+    pos, par_idx = 0, 0
+    for m in list(_BLANKS.finditer(text)) + [None]:
+        end = m.start() if m is not None else len(text)
+        raw = text[pos:end]
+        new_doc = m is not None and m.group(0).count("\n") >= 4
+        pos = m.end() if m is not None else len(text)
+        keep = (par_idx // block) % 100 < keep_per_100
+        par_idx += 1
+        if keep:
+            par = _WS.sub(" ", raw).strip()
+            if par and not par.startswith("[Illustration"):
+                docs[-1].extend(split_sentences(par))
+        if new_doc and docs[-1]:
+            docs.append([])
+    return [d for d in docs if d]
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenized cache
+
+
+@dataclass
+class TokenCache:
+    ids: np.ndarray  # uint16 (or int32), all sentences' ids, flat
+    sent_starts: np.ndarray  # int64, len n_sent + 1: sentence i is ids[s[i]:s[i+1]]
+    doc_starts: np.ndarray  # int64, len n_doc + 1: document j is sentences d[j]:d[j+1]
+    is_word_start: np.ndarray  # bool per vocab id: piece starts a word (begins with ▁) or is special
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.ids.shape[0])
+
+    def save(self, path: str) -> None:
+        np.savez(path, ids=self.ids, sent_starts=self.sent_starts, doc_starts=self.doc_starts, is_word_start=self.is_word_start)
+
+    @staticmethod
+    def load(path: str) -> "TokenCache":
+        z = np.load(path)
+        return TokenCache(z["ids"], z["sent_starts"], z["doc_starts"], z["is_word_start"])
+
+
+def word_start_table(tok) -> np.ndarray:
+    vocab = tok.get_vocab()
+    table = np.zeros(max(vocab.values()) + 1, dtype=bool)
+    for piece, i in vocab.items():
+        table[i] = piece.startswith("\u2581") or i < len(SPECIAL_TOKENS) or not piece[:1].isalnum()
+    return table
+
+
+def build_cache(tok, xz_path: str, fraction: float, out_path: str, max_chars: int | None = None, log=print) -> TokenCache:
+    t0 = time.time()
+    text = read_text(xz_path, max_chars)
+    docs = documents(text, fraction)
+    del text
+    sents = [s for d in docs for s in d]
+    log(f"[data] {xz_path}: fraction {fraction}: {len(docs)} documents, {len(sents)} sentences, "
+        f"{sum(map(len, sents)) / 1e6:.1f} M chars ({time.time() - t0:.0f} s); tokenizing")
+    lens = np.zeros(len(sents), dtype=np.int64)
+    chunks = []
+    step = 20000
+    for i in range(0, len(sents), step):
+        encs = tok.encode_batch(sents[i : i + step], add_special_tokens=False)
+        for j, e in enumerate(encs):
+            lens[i + j] = len(e.ids)
+            chunks.append(np.asarray(e.ids, dtype=np.uint16))
+    ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.uint16)
+    sent_starts = np.zeros(len(sents) + 1, dtype=np.int64)
+    np.cumsum(lens, out=sent_starts[1:])
+    doc_starts = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in docs], out=doc_starts[1:])
+    cache = TokenCache(ids, sent_starts, doc_starts, word_start_table(tok))
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    cache.save(out_path)
+    log(f"[data] {cache.n_tokens / 1e6:.2f} M tokens ({sum(map(len, sents)) / max(1, cache.n_tokens):.2f} chars/token) "
+        f"→ {out_path} ({time.time() - t0:.0f} s)")
+    return cache
+
+
+# --------------------------------------------------------------------------------------------
+# Examples
+
+
+class ExampleSampler:
+    """Draws ALBERT pretraining examples (two segments, SOP label, n-gram masks) from a cache."""
+
+    def __init__(self, cache: TokenCache, vocab_size: int, seed: int, mask_prob: float = 0.15,
+                 max_ngram: int = 3, short_seq_prob: float = 0.1):
+        self.c = cache
+        self.vocab_size = vocab_size
+        self.rng = np.random.default_rng(seed)
+        self.mask_prob = mask_prob
+        self.short_seq_prob = short_seq_prob
+        n = np.arange(1, max_ngram + 1)
+        self.ngram_p = (1.0 / n) / (1.0 / n).sum()
+        # Sentence → document index, for document ends.
+        n_sent = len(cache.sent_starts) - 1
+        self.sent_doc = np.repeat(np.arange(len(cache.doc_starts) - 1), np.diff(cache.doc_starts))
+        assert len(self.sent_doc) == n_sent
+
+    # RNG state, for checkpoints.
+    def state(self):
+        return self.rng.bit_generator.state
+
+    def set_state(self, s):
+        self.rng.bit_generator.state = s
+
+    def _pair(self, max_seq_len: int):
+        c, rng = self.c, self.rng
+        max_tokens = max_seq_len - 3
+        target = max_tokens if rng.random() >= self.short_seq_prob else int(rng.integers(2, max_tokens + 1))
+        # Start at the sentence holding a uniformly random token.
+        pos = int(rng.integers(0, c.n_tokens))
+        s = int(np.searchsorted(c.sent_starts, pos, side="right")) - 1
+        doc_end = int(c.doc_starts[self.sent_doc[s] + 1])
+        e = s
+        while e < doc_end and c.sent_starts[e] - c.sent_starts[s] < target:
+            e += 1
+        if e - s >= 2:
+            a_end = int(rng.integers(s + 1, e))  # A = sentences s..a_end-1, B = a_end..e-1
+            a = c.ids[c.sent_starts[s] : c.sent_starts[a_end]]
+            b = c.ids[c.sent_starts[a_end] : c.sent_starts[e]]
+        else:  # one long sentence (or a one-sentence document): split it at a random token
+            toks = c.ids[c.sent_starts[s] : c.sent_starts[e]]
+            if len(toks) < 2:
+                return None
+            cut = int(rng.integers(1, len(toks)))
+            a, b = toks[:cut], toks[cut:]
+        if len(a) == 0 or len(b) == 0:
+            return None
+        # Truncate the longer segment, from the front or the back at random (truncate_seq_pair).
+        a, b = list(a), list(b)
+        while len(a) + len(b) > max_tokens:
+            longer = a if len(a) > len(b) else b
+            if rng.random() < 0.5:
+                del longer[0]
+            else:
+                longer.pop()
+        swapped = rng.random() < 0.5
+        if swapped:
+            a, b = b, a
+        return a, b, int(swapped)
+
+    def mask(self, ids: np.ndarray, maskable: np.ndarray):
+        """N-gram masking in place on `ids`; returns labels (-100 where not predicted)."""
+        rng = self.rng
+        labels = np.full(len(ids), -100, dtype=np.int64)
+        cand = np.nonzero(maskable)[0]
+        if len(cand) == 0:
+            return labels
+        # Whole words: a word starts at a ▁-piece (or punctuation); continuation pieces join it.
+        ws = self.c.is_word_start[ids[cand]]
+        ws[0] = True
+        word_id = np.cumsum(ws) - 1
+        starts = cand[ws]
+        bounds = np.append(np.nonzero(ws)[0], len(cand))  # word w = cand[bounds[w]:bounds[w+1]]
+        n_words = len(starts)
+        n_pred = max(1, int(round(len(cand) * self.mask_prob)))
+        covered = np.zeros(n_words, dtype=bool)
+        picked: list[int] = []
+        for w in rng.permutation(n_words):
+            if len(picked) >= n_pred:
+                break
+            if covered[w]:
+                continue
+            n = int(rng.choice(len(self.ngram_p), p=self.ngram_p)) + 1
+            # Shrink n until the n-gram fits the document, the budget and uncovered words.
+            while n >= 1:
+                ws_ = range(w, min(w + n, n_words))
+                toks = [t for x in ws_ for t in cand[bounds[x] : bounds[x + 1]]]
+                if len(picked) + len(toks) <= n_pred and not covered[list(ws_)].any():
+                    break
+                n -= 1
+            if n == 0:
+                continue
+            covered[w : w + n] = True
+            picked.extend(toks)
+        del word_id
+        picked = np.asarray(picked, dtype=np.int64)
+        labels[picked] = ids[picked]
+        r = rng.random(len(picked))
+        ids[picked[r < 0.8]] = MASK
+        rnd = picked[(r >= 0.8) & (r < 0.9)]
+        ids[rnd] = rng.integers(len(SPECIAL_TOKENS), self.vocab_size, size=len(rnd))
+        return labels
+
+    def example(self, max_seq_len: int):
+        while True:
+            p = self._pair(max_seq_len)
+            if p is not None:
+                break
+        a, b, sop = p
+        ids = np.array([CLS] + a + [SEP] + b + [SEP], dtype=np.int64)
+        tt = np.zeros(len(ids), dtype=np.int64)
+        tt[len(a) + 2 :] = 1
+        maskable = np.ones(len(ids), dtype=bool)
+        maskable[[0, len(a) + 1, len(ids) - 1]] = False
+        labels = self.mask(ids, maskable)
+        return ids, tt, labels, sop
+
+    def batch(self, batch_size: int, max_seq_len: int):
+        return collate([self.example(max_seq_len) for _ in range(batch_size)])
+
+
+def collate(examples):
+    import torch
+
+    t = max(len(e[0]) for e in examples)
+    b = len(examples)
+    ids = np.full((b, t), PAD, dtype=np.int64)
+    tt = np.zeros((b, t), dtype=np.int64)
+    am = np.zeros((b, t), dtype=np.int64)
+    lab = np.full((b, t), -100, dtype=np.int64)
+    sop = np.zeros(b, dtype=np.int64)
+    for i, (x, y, l, s) in enumerate(examples):
+        n = len(x)
+        ids[i, :n], tt[i, :n], am[i, :n], lab[i, :n], sop[i] = x, y, 1, l, s
+    return {
+        "input_ids": torch.from_numpy(ids),
+        "token_type_ids": torch.from_numpy(tt),
+        "attention_mask": torch.from_numpy(am),
+        "labels": torch.from_numpy(lab),
+        "sentence_order_label": torch.from_numpy(sop),
+    }
+
+
+def fixed_eval_set(cache: TokenCache, vocab_size: int, n: int, max_seq_len: int, seed: int = 1234):
+    """A deterministic list of examples (the same for every model with this tokenizer)."""
+    s = ExampleSampler(cache, vocab_size, seed)
+    return [s.example(max_seq_len) for _ in range(n)]
+
+
+def main():
+    import argparse
+
+    from tokenizers import Tokenizer
+
+    ap = argparse.ArgumentParser(description="Tokenize a fraction of a corpus file into a .npz cache.")
+    ap.add_argument("--tokenizer", required=True)
+    ap.add_argument("--corpus", default=TRAIN_XZ)
+    ap.add_argument("--fraction", type=float, default=1.0)
+    ap.add_argument("--max-chars", type=int, default=None, help="read only the first N characters")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    build_cache(Tokenizer.from_file(a.tokenizer), a.corpus, a.fraction, a.out, a.max_chars)
+
+
+if __name__ == "__main__":
+    main()

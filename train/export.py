@@ -1,0 +1,178 @@
+"""Exports a train.py checkpoint in Hugging Face layout, f16, and checks the round trip.
+
+Writes to --out:
+  config.json              AlbertConfig, architectures ["AlbertForMaskedLM"], torch_dtype float16
+  model.safetensors        f16 weights, AlbertForMaskedLM names; the decoder weight is tied to the
+                           word embeddings (absent), the output bias is stored under both
+                           `predictions.bias` and `predictions.decoder.bias` (see below)
+  tokenizer.json           the Unigram tokenizer (standard `tokenizers` format)
+  tokenizer_config.json    AlbertTokenizer settings, so AutoTokenizer loads it
+  special_tokens_map.json
+  golden.safetensors       transformers' logits for sample sentences, computed from the exported
+                           files (f16 weights loaded as float32), with the input ids, for the
+                           Rust engine's test (crates/albert/tests/default_model.rs)
+
+Checks (exit status 1 on failure): AutoTokenizer gives the same ids as `tokenizers`;
+AlbertForMaskedLM.from_pretrained(out) reproduces the in-memory model (rounded to f16) and its
+output bias is not zero.
+
+Why both bias names: transformers 4.46.3 ties `predictions.decoder.bias` to `predictions.bias`
+and, for float32 checkpoints that carry only one of the names, re-initializes the bias to zeros
+on from_pretrained (depending on which name it finds); carrying both names loads right in every
+dtype we tried, and our engine accepts either.
+
+    python export.py --ckpt runs/base/ckpt.pt --tokenizer data/tok8k/tokenizer.json --out ../assets/model
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+
+import torch
+from safetensors.torch import save_file
+from transformers import AlbertConfig, AlbertForMaskedLM, AutoTokenizer
+
+import data
+from model import load_checkpoint, set_depth
+
+GOLDEN_TEXTS = [
+    "She wrote a [MASK] to her mother.",
+    "The old man took off his [MASK] and [MASK] to the lady.",
+    ("It was late in the evening when they reached the [MASK].", "Nobody was waiting for them."),
+]
+
+
+def tokenizer_config(max_len: int) -> dict:
+    mask = {"content": "[MASK]", "lstrip": True, "normalized": False, "rstrip": False, "single_word": False, "special": True}
+    decoder = {str(i): {"content": t, "lstrip": t == "[MASK]", "normalized": False, "rstrip": False, "single_word": False, "special": True}
+               for i, t in enumerate(data.SPECIAL_TOKENS)}
+    return {
+        "tokenizer_class": "AlbertTokenizer",
+        "added_tokens_decoder": decoder,
+        "bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "<unk>", "sep_token": "[SEP]",
+        "pad_token": "<pad>", "cls_token": "[CLS]", "mask_token": "[MASK]",
+        "do_lower_case": True, "remove_space": True, "keep_accents": False,
+        "clean_up_tokenization_spaces": True,
+        "model_max_length": max_len,
+    }
+
+
+def special_tokens_map() -> dict:
+    return {"bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "<unk>", "sep_token": "[SEP]", "pad_token": "<pad>",
+            "cls_token": "[CLS]",
+            "mask_token": {"content": "[MASK]", "lstrip": True, "normalized": False, "rstrip": False, "single_word": False}}
+
+
+def mlm_state_dict(pre) -> dict:
+    """AlbertForPreTraining → AlbertForMaskedLM tensors (no pooler, no SOP head), f16."""
+    out = {}
+    for k, v in pre.state_dict().items():
+        if k.startswith("sop_classifier") or k.startswith("albert.pooler") or k == "predictions.decoder.weight":
+            continue
+        out[k] = v.detach().to(torch.float16).contiguous().clone()
+    out["predictions.decoder.bias"] = out["predictions.bias"].clone()
+    return out
+
+
+def encode_batch(hf_tok, texts):
+    a = [t if isinstance(t, str) else t[0] for t in texts]
+    b = [None if isinstance(t, str) else t[1] for t in texts]
+    encs = [hf_tok(x, y) for x, y in zip(a, b)]
+    return hf_tok.pad(encs, return_tensors="pt")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--tokenizer", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--layers", type=int, default=None, help="num_hidden_layers to export (default: the checkpoint's final depth)")
+    ap.add_argument("--eval-json", default=None, help="copy this evaluate.py result as eval.json")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+
+    pre, ck = load_checkpoint(a.ckpt)
+    if a.layers:
+        set_depth(pre, a.layers)
+    pre.eval()
+    os.makedirs(a.out, exist_ok=True)
+
+    cfg = AlbertConfig.from_dict(pre.config.to_dict())
+    cfg.architectures = ["AlbertForMaskedLM"]
+    cfg.torch_dtype = torch.float16
+    cfg.save_pretrained(a.out)
+    tensors = mlm_state_dict(pre)
+    save_file(tensors, os.path.join(a.out, "model.safetensors"), metadata={"format": "pt"})
+
+    shutil.copyfile(a.tokenizer, os.path.join(a.out, "tokenizer.json"))
+    with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:
+        json.dump(tokenizer_config(cfg.max_position_embeddings), f, indent=2)
+    with open(os.path.join(a.out, "special_tokens_map.json"), "w") as f:
+        json.dump(special_tokens_map(), f, indent=2)
+    if a.eval_json:
+        shutil.copyfile(a.eval_json, os.path.join(a.out, "eval.json"))
+
+    ok = True
+    # 1. Tokenizer: AutoTokenizer (transformers) vs tokenizers.
+    from tokenizers import Tokenizer
+
+    raw = Tokenizer.from_file(os.path.join(a.out, "tokenizer.json"))
+    hf_tok = AutoTokenizer.from_pretrained(a.out)
+    for t in GOLDEN_TEXTS + ["Hello  world! ``Quoted'' café, naïve — [MASK]."]:
+        x, y = (t, None) if isinstance(t, str) else t
+        ids_hf = hf_tok(x, y)["input_ids"]
+        ids_raw = raw.encode(x, y).ids if y else raw.encode(x).ids
+        if ids_hf != ids_raw:
+            print(f"[export] FAIL tokenizer mismatch on {t!r}: {ids_hf} vs {ids_raw}")
+            ok = False
+    print(f"[export] AutoTokenizer: {type(hf_tok).__name__}, ids match tokenizers: {ok}")
+
+    # 2. Weights: from_pretrained(out) vs the in-memory model rounded to f16.
+    batch = encode_batch(hf_tok, GOLDEN_TEXTS)
+    ref = AlbertForMaskedLM(cfg).eval()
+    sd = {k: v.float() for k, v in tensors.items()}
+    missing, unexpected = ref.load_state_dict(sd, strict=False)
+    assert set(missing) <= {"predictions.decoder.weight"}, missing
+    ref.tie_weights()
+    loaded = AlbertForMaskedLM.from_pretrained(a.out, torch_dtype=torch.float32, attn_implementation="eager").eval()
+    bias = loaded.predictions.bias.detach()
+    if float(bias.abs().max()) == 0.0:
+        print("[export] FAIL from_pretrained zeroed predictions.bias")
+        ok = False
+    with torch.no_grad():
+        want = ref(**batch).logits
+        got = loaded(**batch).logits
+        orig = pre(**{k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}).prediction_logits
+    d = float((want - got).abs().max())
+    d16 = float((orig - got).abs().max())
+    print(f"[export] from_pretrained vs in-memory (f16 weights): max |Δ| logits {d:.2e}; vs f32 checkpoint {d16:.2e} (f16 rounding)")
+    if d > 1e-4:
+        print("[export] FAIL round trip")
+        ok = False
+
+    # 3. Golden outputs for the Rust engine, from the exported files.
+    golden = {
+        "input_ids": batch["input_ids"].to(torch.int64).contiguous(),
+        "token_type_ids": batch["token_type_ids"].to(torch.int64).contiguous(),
+        "attention_mask": batch["attention_mask"].to(torch.int64).contiguous(),
+        "logits": got.float().contiguous(),
+    }
+    texts = [t if isinstance(t, str) else " [SEP] ".join(t) for t in GOLDEN_TEXTS]
+    save_file(golden, os.path.join(a.out, "golden.safetensors"),
+              metadata={"texts": json.dumps(texts), "transformers": __import__("transformers").__version__})
+    mask_pos = (batch["input_ids"][0] == data.MASK).nonzero()[0, 0]
+    top = got[0, mask_pos].topk(5).indices.tolist()
+    print(f"[export] '{GOLDEN_TEXTS[0]}' → {[hf_tok.convert_ids_to_tokens(i) for i in top]}")
+    size = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
+    print(f"[export] {a.out}: " + ", ".join(f"{f} {os.path.getsize(os.path.join(a.out, f)) / 1e6:.2f} MB" for f in sorted(os.listdir(a.out)))
+          + f"; total {size / 1e6:.2f} MB")
+    if not ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""ALBERT pretraining (MLM + SOP), time-budgeted, with a depth and sequence-length curriculum.
+
+Single process (CPU or one GPU):
+    python train.py --tokenizer data/tok8k/tokenizer.json --train-cache data/train8k.npz \
+        --valid-cache data/valid8k.npz --out runs/base --budget-seconds 1200 --device cpu
+Several GPUs (DDP; every rank draws its own examples, the global batch is batch × ranks):
+    torchrun --nproc_per_node 8 train.py ... --device cuda
+Resume after an interruption or to continue with a larger budget: the same command plus --resume.
+
+The schedule (learning rate, curriculum phase) is a function of *progress* in [0, 1], the largest
+of elapsed training seconds / --budget-seconds, tokens / --budget-tokens and steps / --max-steps
+(whichever are given), so a run ends on time with its learning rate decayed.
+
+--phases "2x64x32@0.3,4x128x32@1" means: until 30% of the budget run the shared block 2 times on
+64-token examples, 32 per batch (per rank); then 4 times on 128-token examples. ALBERT shares
+the block across depth, so the shallow model's weights *are* the deep model's weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+import data
+from model import Pretrain, build_config, evaluate, new_model, resolve_amp, set_depth, autocast
+
+
+def parse_phases(s: str):
+    phases = []
+    for part in s.split(","):
+        shape, until = part.split("@")
+        layers, seq, batch = (int(x) for x in shape.split("x"))
+        phases.append({"layers": layers, "seq": seq, "batch": batch, "until": float(until)})
+    if phases[-1]["until"] < 1:
+        phases[-1]["until"] = 1.0
+    return phases
+
+
+def phase_at(phases, progress: float):
+    for p in phases:
+        if progress < p["until"]:
+            return p
+    return phases[-1]
+
+
+def lr_at(a, step: int, progress: float) -> float:
+    warm = min(1.0, (step + 1) / max(1, a.warmup_steps))
+    p = min(1.0, progress)
+    if a.decay == "linear":
+        f = 1.0 - (1.0 - a.final_lr_ratio) * p
+    elif a.decay == "cosine":
+        f = a.final_lr_ratio + (1 - a.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p))
+    else:
+        f = 1.0
+    return a.lr * warm * f
+
+
+def get_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tokenizer", required=True)
+    ap.add_argument("--train-cache", required=True, help=".npz from data.py (built with --train-fraction if missing)")
+    ap.add_argument("--train-fraction", type=float, default=0.25)
+    ap.add_argument("--train-max-chars", type=int, default=None)
+    ap.add_argument("--valid-cache", default=None, help=".npz of gutenberg-valid (built if missing)")
+    ap.add_argument("--valid-max-chars", type=int, default=None)
+    ap.add_argument("--out", required=True)
+    # Model.
+    ap.add_argument("--embedding", type=int, default=128)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ffn", type=int, default=None, help="default 4 × hidden")
+    ap.add_argument("--groups", type=int, default=1, help="num_hidden_groups (1 = all layers share one block)")
+    ap.add_argument("--inner", type=int, default=1, help="inner_group_num")
+    ap.add_argument("--max-pos", type=int, default=None, help="max_position_embeddings (default: longest phase)")
+    # Schedule.
+    ap.add_argument("--phases", default="2x64x32@0.3,4x128x32@1")
+    ap.add_argument("--budget-seconds", type=float, default=None)
+    ap.add_argument("--budget-tokens", type=float, default=None)
+    ap.add_argument("--max-steps", type=int, default=None)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup-steps", type=int, default=200)
+    ap.add_argument("--decay", choices=["linear", "cosine", "constant"], default="linear")
+    ap.add_argument("--final-lr-ratio", type=float, default=0.0)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--beta2", type=float, default=0.98)
+    ap.add_argument("--clip", type=float, default=1.0)
+    # Machinery.
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--amp", choices=["auto", "bf16", "none"], default="auto")
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--eval-every", type=int, default=200, help="steps between validation evals")
+    ap.add_argument("--eval-examples", type=int, default=256)
+    ap.add_argument("--ckpt-every", type=int, default=200)
+    ap.add_argument("--resume", action="store_true")
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    a = get_args(argv)
+    torch.set_num_threads(a.threads)
+    os.environ.setdefault("RAYON_NUM_THREADS", str(a.threads))
+    phases = parse_phases(a.phases)
+    if not (a.budget_seconds or a.budget_tokens or a.max_steps):
+        sys.exit("give a budget: --budget-seconds, --budget-tokens and/or --max-steps")
+
+    # Distributed (torchrun sets these); a plain `python train.py` is a world of one.
+    distributed = "LOCAL_RANK" in os.environ
+    rank, world, local = 0, 1, 0
+    device = torch.device(a.device)
+    if distributed:
+        rank, world, local = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"])
+        if device.type == "cuda":
+            torch.cuda.set_device(local)
+            device = torch.device("cuda", local)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    main_rank = rank == 0
+    log = print if main_rank else (lambda *x, **k: None)
+    amp = resolve_amp(a.amp, device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(a.tokenizer)
+    vocab = tok.get_vocab_size()
+    if main_rank and not os.path.exists(a.train_cache):
+        data.build_cache(tok, data.TRAIN_XZ, a.train_fraction, a.train_cache, a.train_max_chars, log)
+    if main_rank and a.valid_cache and not os.path.exists(a.valid_cache):
+        data.build_cache(tok, data.VALID_XZ, 1.0, a.valid_cache, a.valid_max_chars, log)
+    if distributed:
+        dist.barrier()
+    train_cache = data.TokenCache.load(a.train_cache)
+    valid_examples = None
+    eval_seq = max(p["seq"] for p in phases)
+    if a.valid_cache and main_rank:
+        valid_examples = data.fixed_eval_set(data.TokenCache.load(a.valid_cache), vocab, a.eval_examples, eval_seq)
+
+    os.makedirs(a.out, exist_ok=True)
+    ckpt_path = os.path.join(a.out, "ckpt.pt")
+    state = {"step": 0, "tokens": 0, "train_seconds": 0.0, "wall_start": time.time()}
+    cfg = build_config(vocab, a.embedding, a.hidden, a.heads, a.ffn, phases[-1]["layers"], a.groups, a.inner,
+                       a.max_pos or max(128, eval_seq))
+    torch.manual_seed(a.seed)
+    model = new_model(cfg)
+    resumed = None
+    if a.resume and os.path.exists(ckpt_path):
+        resumed = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        model = new_model(type(cfg).from_dict(resumed["config"]))
+        cfg = model.config
+        model.load_state_dict(resumed["model"])
+        state.update(resumed["state"])
+    model.to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    n_export = n_params - sum(p.numel() for n, p in model.named_parameters() if n.startswith("sop_classifier"))
+
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "LayerNorm" in n or n.endswith("bias") else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, a.beta2), eps=1e-6, fused=device.type == "cuda")
+    sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank)
+    if resumed is not None:
+        opt.load_state_dict(resumed["optimizer"])
+        if world == 1 and resumed.get("sampler") is not None:
+            sampler.set_state(resumed["sampler"])
+        else:
+            sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank + 7919 * state["step"])
+        torch.set_rng_state(resumed["torch_rng"])
+        log(f"[train] resumed from {ckpt_path} at step {state['step']}, {state['tokens'] / 1e6:.2f} M tokens, "
+            f"{state['train_seconds']:.0f} s trained")
+
+    wrapper = Pretrain(model)
+    if a.compile:
+        wrapper = torch.compile(wrapper)
+    if distributed:
+        wrapper = torch.nn.parallel.DistributedDataParallel(wrapper, device_ids=[local] if device.type == "cuda" else None)
+
+    def progress() -> float:
+        p = 0.0
+        if a.budget_seconds:
+            p = max(p, state["train_seconds"] / a.budget_seconds)
+        if a.budget_tokens:
+            p = max(p, state["tokens"] / a.budget_tokens)
+        if a.max_steps:
+            p = max(p, state["step"] / a.max_steps)
+        if distributed:  # every rank follows rank 0's clock
+            t = torch.tensor([p], device=device, dtype=torch.float64)
+            dist.broadcast(t, 0)
+            p = float(t.item())
+        return p
+
+    def save_checkpoint():
+        if not main_rank:
+            return
+        ck = {"config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(), "state": state,
+              "sampler": sampler.state() if world == 1 else None, "torch_rng": torch.get_rng_state(), "args": vars(a),
+              "phases": phases}
+        tmp = ckpt_path + ".tmp"
+        torch.save(ck, tmp)
+        os.replace(tmp, ckpt_path)
+
+    log_path = os.path.join(a.out, "log.jsonl")
+    logf = open(log_path, "a") if main_rank else None
+
+    def write_log(rec):
+        if logf:
+            logf.write(json.dumps(rec) + "\n")
+            logf.flush()
+
+    if main_rank and resumed is None:
+        with open(os.path.join(a.out, "run.json"), "w") as f:
+            json.dump({"args": vars(a), "phases": phases, "params": n_params, "params_exported": n_export,
+                       "world_size": world, "amp": amp, "device": str(device), "torch": torch.__version__,
+                       "train_tokens_available": train_cache.n_tokens}, f, indent=1)
+    log(f"[train] {n_params / 1e6:.2f} M parameters ({n_export / 1e6:.2f} M exported), vocab {vocab}, H={cfg.hidden_size} "
+        f"E={cfg.embedding_size} heads={cfg.num_attention_heads} groups={cfg.num_hidden_groups}; device {device} × {world}, "
+        f"amp {amp}; {train_cache.n_tokens / 1e6:.1f} M training tokens available; phases {a.phases}")
+
+    def run_eval(tag=""):
+        if valid_examples is None:
+            return
+        t0 = time.time()
+        ev = evaluate(model, valid_examples, device, amp)
+        rec = {"split": "valid", "step": state["step"], "tokens": state["tokens"], "train_seconds": round(state["train_seconds"], 1),
+               "layers": cfg.num_hidden_layers, **{k: round(v, 5) if isinstance(v, float) else v for k, v in ev.items()}}
+        write_log(rec)
+        log(f"[valid{tag}] step {state['step']} L={cfg.num_hidden_layers}: mlm loss {ev['mlm_loss']:.3f} acc {ev['mlm_acc']:.3f} | "
+            f"sop loss {ev['sop_loss']:.3f} acc {ev['sop_acc']:.3f} ({time.time() - t0:.0f} s)")
+
+    model.train()
+    acc = torch.zeros(6, dtype=torch.float64, device=device)
+    win_t, win_tokens = 0.0, 0
+    cur_phase = None
+    while True:
+        p = progress()
+        if p >= 1.0:
+            break
+        ph = phase_at(phases, p)
+        if ph is not cur_phase:
+            set_depth(model, ph["layers"])
+            if cur_phase is not None:
+                log(f"[train] progress {p:.2f}: phase → {ph['layers']} layers, seq {ph['seq']}, batch {ph['batch']}")
+            cur_phase = ph
+        lr = lr_at(a, state["step"], p)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        t0 = time.time()
+        batch = {k: v.to(device, non_blocking=True) for k, v in sampler.batch(ph["batch"], ph["seq"]).items()}
+        n_tok = int(batch["attention_mask"].sum()) * world
+        with autocast(device, amp):
+            loss, stats = wrapper(**batch)
+        loss.backward()
+        if a.clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        acc += stats.double()
+        if device.type == "cuda" and (state["step"] + 1) % a.log_every == 0:
+            torch.cuda.synchronize()
+        dt = time.time() - t0
+        state["step"] += 1
+        state["tokens"] += n_tok
+        state["train_seconds"] += dt
+        win_t += dt
+        win_tokens += n_tok
+        if state["step"] % a.log_every == 0:
+            if distributed:
+                dist.all_reduce(acc)
+            s = acc.cpu().numpy()
+            rec = {"split": "train", "step": state["step"], "tokens": state["tokens"], "train_seconds": round(state["train_seconds"], 1),
+                   "lr": lr, "layers": ph["layers"], "seq": ph["seq"], "batch": ph["batch"] * world,
+                   "mlm_loss": round(s[0] / s[2], 4), "mlm_acc": round(s[1] / s[2], 4),
+                   "sop_loss": round(s[3] / s[5], 4), "sop_acc": round(s[4] / s[5], 4),
+                   "tokens_per_s": round(win_tokens / max(win_t, 1e-9))}
+            write_log(rec)
+            log(f"step {state['step']:6d} | {state['tokens'] / 1e6:7.2f} M tok | {state['train_seconds']:6.0f} s | lr {lr:.2e} | "
+                f"L{ph['layers']} T{ph['seq']} | mlm {rec['mlm_loss']:.3f} acc {rec['mlm_acc']:.3f} | "
+                f"sop {rec['sop_loss']:.3f} acc {rec['sop_acc']:.3f} | {rec['tokens_per_s']} tok/s", flush=True)
+            acc.zero_()
+            win_t, win_tokens = 0.0, 0
+        if a.eval_every and state["step"] % a.eval_every == 0:
+            run_eval()
+        if a.ckpt_every and state["step"] % a.ckpt_every == 0:
+            save_checkpoint()
+
+    save_checkpoint()
+    run_eval(" final")
+    log(f"[train] done: {state['step']} steps, {state['tokens'] / 1e6:.2f} M tokens, {state['train_seconds']:.0f} s of training")
+    if logf:
+        logf.close()
+    if distributed:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

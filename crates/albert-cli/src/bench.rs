@@ -24,6 +24,9 @@ pub struct Row {
     pub gflops: f64,
     /// Every timed forward (after warm-up), in run order, so callers can judge the noise.
     pub samples_ms: Vec<f64>,
+    /// p50 of the GPU-side time from timestamp queries (first dispatch to last), when the
+    /// adapter has them; `p50_ms` is wall time including submission and readback.
+    pub gpu_p50_ms: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,14 +127,18 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                     let b = batch(cfg, n);
                     let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
                     let mut ms = Vec::new();
+                    let mut gpu_ms = Vec::new();
                     for i in 0..opts.warmup + opts.runs {
                         let t = Instant::now();
                         pollster::block_on(m.forward(&b, &req))?;
                         if i >= opts.warmup {
                             ms.push(t.elapsed().as_secs_f64() * 1e3);
+                            gpu_ms.extend(m.last_gpu_ms);
                         }
                     }
-                    report.rows.push(row("gpu", &g.describe(), cfg, n, ms));
+                    let mut r = row("gpu", &g.describe(), cfg, n, ms);
+                    r.gpu_p50_ms = (!gpu_ms.is_empty()).then(|| stats(&gpu_ms).0);
+                    report.rows.push(r);
                     if log {
                         eprintln!("{}", fmt_row(report.rows.last().unwrap()));
                     }
@@ -178,12 +185,14 @@ fn row(device: &str, adapter: &str, cfg: &Config, n: usize, ms: Vec<f64>) -> Row
         gflop,
         gflops: gflop / (p50 * 1e-3),
         samples_ms: ms,
+        gpu_p50_ms: None,
     }
 }
 
 pub fn fmt_row(r: &Row) -> String {
+    let gpu = r.gpu_p50_ms.map(|g| format!("  gpu-time p50 {g:>9.2} ms")).unwrap_or_default();
     format!(
-        "{:<4} n={:<4} p50 {:>9.2} ms  p90 {:>9.2} ms  mean {:>9.2} ms  {:>7.2} GFLOP/s  ({} runs; {})",
+        "{:<4} n={:<4} p50 {:>9.2} ms  p90 {:>9.2} ms  mean {:>9.2} ms  {:>7.2} GFLOP/s{gpu}  ({} runs; {})",
         r.device, r.seq_len, r.p50_ms, r.p90_ms, r.mean_ms, r.gflops, r.runs, r.adapter
     )
 }

@@ -74,6 +74,10 @@ fn check_fixture(name: &str) {
             let out = pollster::block_on(model.forward(&batch, &request(has_head, sop))).unwrap();
             let again = pollster::block_on(model.forward(&batch, &request(has_head, sop))).unwrap();
             assert_eq!(out.logits, again.logits, "{name}: a reused plan changed the result");
+            if gpu.timestamps {
+                let t = model.last_gpu_ms.expect("timestamp queries give a GPU time");
+                assert!(t > 0.0 && t.is_finite(), "{name}: GPU time {t} ms");
+            }
             report.push(compare(&g, prefix, &out, &GPU, &format!("{name} {prefix}gpu")));
         }
     }

@@ -27,6 +27,8 @@ pub struct Gpu {
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    /// Whether the device records timestamp queries (GPU time per forward).
+    pub timestamps: bool,
     lost: Arc<Mutex<Option<String>>>,
     pipelines: Arc<Mutex<Vec<(DType, Arc<Pipelines>)>>>,
 }
@@ -56,10 +58,12 @@ impl Gpu {
     pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Gpu> {
         let info = adapter.get_info();
         let limits = adapter.limits();
+        // Timestamps give GPU-side forward times for `albert bench`; optional everywhere.
+        let required_features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("albert"),
-                required_features: wgpu::Features::empty(),
+                required_features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -77,7 +81,8 @@ impl Gpu {
         device.on_uncaptured_error(Arc::new(|e| {
             eprintln!("albert: uncaptured GPU error: {e}");
         }));
-        Ok(Gpu { device, queue, info, limits, lost, pipelines: Arc::new(Mutex::new(Vec::new())) })
+        let timestamps = required_features.contains(wgpu::Features::TIMESTAMP_QUERY);
+        Ok(Gpu { device, queue, info, limits, timestamps, lost, pipelines: Arc::new(Mutex::new(Vec::new())) })
     }
 
     /// "name (backend, device type)" for people.
@@ -159,13 +164,24 @@ impl Gpu {
     }
 
     /// Records ops into one encoder (compute passes split only around copies) and submits once.
-    fn submit(&self, pipes: &Pipelines, program: &[Op]) {
+    fn submit(&self, pipes: &Pipelines, program: &[Op], timing: Option<&Timing>) {
         let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("albert forward") });
+        let first = program.iter().position(|o| matches!(o, Op::Dispatch(_)));
+        let last = program.iter().rposition(|o| matches!(o, Op::Dispatch(_)));
         let mut i = 0;
         while i < program.len() {
             match &program[i] {
                 Op::Dispatch(_) => {
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("albert"), timestamp_writes: None });
+                    // The pass holding the first dispatch stamps its start, the one holding the
+                    // last stamps its end: the span covers the whole forward on the GPU.
+                    let end = program[i..].iter().position(|o| !matches!(o, Op::Dispatch(_))).map_or(program.len(), |n| i + n);
+                    let timestamp_writes = timing.map(|t| wgpu::ComputePassTimestampWrites {
+                        query_set: &t.queries,
+                        beginning_of_pass_write_index: (Some(i) == first).then_some(0),
+                        end_of_pass_write_index: last.filter(|&l| l < end).map(|_| 1),
+                    });
+                    let timestamp_writes = timestamp_writes.filter(|w| w.beginning_of_pass_write_index.is_some() || w.end_of_pass_write_index.is_some());
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("albert"), timestamp_writes });
                     while let Some(Op::Dispatch(s)) = program.get(i) {
                         pass.set_pipeline(pipes.get(s.kernel));
                         pass.set_bind_group(0, &s.bind_group, &[]);
@@ -178,6 +194,10 @@ impl Gpu {
                     i += 1;
                 }
             }
+        }
+        if let Some(t) = timing {
+            enc.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
+            enc.copy_buffer_to_buffer(&t.resolve, 0, &t.staging, t.staging_offset, 16);
         }
         self.queue.submit([enc.finish()]);
     }
@@ -205,6 +225,15 @@ impl Gpu {
         buf.unmap();
         Ok(out)
     }
+}
+
+/// Timestamp queries of one plan: written by the first and last compute passes, resolved and
+/// copied to the end of the plan's staging buffer.
+struct Timing {
+    queries: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    staging_offset: u64,
 }
 
 struct Step {
@@ -299,6 +328,7 @@ struct Plan {
     attentions_at: Vec<(usize, usize)>,
     hidden_at: Vec<(usize, usize)>,
     sop_at: Option<(usize, usize)>,
+    timing: Option<Timing>,
     last_used: u64,
 }
 
@@ -321,6 +351,8 @@ pub struct AlbertForMaskedLM {
     weight_bytes: usize,
     plans: HashMap<PlanKey, Plan>,
     clock: u64,
+    /// GPU time of the last forward from timestamp queries, when the device has them.
+    pub last_gpu_ms: Option<f64>,
 }
 
 impl AlbertForMaskedLM {
@@ -389,6 +421,7 @@ impl AlbertForMaskedLM {
             weight_bytes: w.nbytes(),
             plans: HashMap::new(),
             clock: 0,
+            last_gpu_ms: None,
         })
     }
 
@@ -439,9 +472,15 @@ impl AlbertForMaskedLM {
             let r: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
             self.gpu.queue.write_buffer(&plan.rows, 0, &u32s(&r));
         }
-        self.gpu.submit(&self.pipes, &plan.program);
+        self.gpu.submit(&self.pipes, &plan.program, plan.timing.as_ref());
         let data = self.gpu.read(&plan.staging, plan.staging_bytes).await?;
         let plan = &self.plans[&key];
+        self.last_gpu_ms = plan.timing.as_ref().and_then(|t| {
+            let at = t.staging_offset as usize / 4;
+            let ts: &[u64] = bytemuck::cast_slice(data.get(at..at + 4)?);
+            let ticks = ts[1].checked_sub(ts[0])?;
+            Some(ticks as f64 * self.gpu.queue.get_timestamp_period() as f64 / 1e6)
+        });
         let take = |(o, n): (usize, usize)| data[o..o + n].to_vec();
         let mut out = Output { logit_rows: rows, ..Default::default() };
         out.logits = plan.logits_at.map(take);
@@ -496,6 +535,12 @@ impl AlbertForMaskedLM {
         let attentions_at: Vec<_> = if key.attentions { (0..n_maps).map(|_| alloc(probs_len)).collect() } else { vec![] };
         let logits_at = (key.logit_rows > 0).then(|| alloc(key.logit_rows * v));
         let sop_at = key.sop.then(|| alloc(b * 2));
+        // Two u64 timestamps, 8-byte aligned at the end.
+        let ts_at = g.timestamps.then(|| {
+            let (end, _) = alloc(0);
+            alloc(end % 2); // pad
+            alloc(4).0
+        });
         let staging_bytes = (staging_len.max(1) * f) as u64;
         let staging = g.staging(staging_bytes as usize);
         let copy = |src: &wgpu::Buffer, (o, len): (usize, usize)| Op::Copy {
@@ -582,6 +627,17 @@ impl AlbertForMaskedLM {
             lin(&mut prog, sop, &pooled, &out, b, Activation::Linear);
             prog.push(copy(&out, at));
         }
-        Plan { tokens, rows, program: prog, staging, staging_bytes, logits_at, attentions_at, hidden_at, sop_at, last_used: 0 }
+        let timing = ts_at.map(|at| Timing {
+            queries: g.device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("forward"), ty: wgpu::QueryType::Timestamp, count: 2 }),
+            resolve: g.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamps"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }),
+            staging: staging.clone(),
+            staging_offset: (at * f) as u64,
+        });
+        Plan { tokens, rows, program: prog, staging, staging_bytes, logits_at, attentions_at, hidden_at, sop_at, timing, last_used: 0 }
     }
 }

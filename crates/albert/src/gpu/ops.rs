@@ -16,7 +16,7 @@ async fn run(gpu: &Gpu, dtype: DType, kernel: Kernel, params: &[u8], bindings: &
         Op::Dispatch(gpu.step(&pipes, kernel, params, bindings, groups)),
         Op::Copy { src: out.clone(), src_offset: 0, dst: staging.clone(), dst_offset: 0, bytes: (len.max(1) * 4) as u64 },
     ];
-    gpu.submit(&pipes, &program);
+    gpu.submit(&pipes, &program, None);
     let mut v = gpu.read(&staging, (len.max(1) * 4) as u64).await?;
     v.truncate(len);
     Ok(v)

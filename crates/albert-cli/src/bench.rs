@@ -157,7 +157,7 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                             ms.push(t.elapsed().as_secs_f64() * 1e3);
                         }
                     }
-                    report.rows.push(row("cpu", "albert cpu (f32, matrixmultiply, 1 thread)", cfg, n, ms));
+                    report.rows.push(row("cpu", &format!("albert cpu (f32, matrixmultiply, {} threads)", cpu_threads()), cfg, n, ms));
                     if log {
                         eprintln!("{}", fmt_row(report.rows.last().unwrap()));
                     }
@@ -187,6 +187,13 @@ fn row(device: &str, adapter: &str, cfg: &Config, n: usize, ms: Vec<f64>) -> Row
         samples_ms: ms,
         gpu_p50_ms: None,
     }
+}
+
+/// Threads the CPU path's matmuls use: matrixmultiply's MATMUL_NUM_THREADS (default: physical
+/// cores), capped at its maximum of 4.
+pub fn cpu_threads() -> usize {
+    let env = std::env::var("MATMUL_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok());
+    env.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).clamp(1, 4)
 }
 
 pub fn fmt_row(r: &Row) -> String {

@@ -220,9 +220,9 @@ def torch_model(folder, attn, dtype, device):
 # ours
 
 
-def run_albert(args, timeout=None):
+def run_albert(args, timeout=None, env=None):
     t = time.perf_counter()
-    p = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=timeout, env=env)
     wall = time.perf_counter() - t
     if p.returncode != 0:
         raise RuntimeError(f"albert {' '.join(args)} exited {p.returncode}: {p.stderr.strip()[-2000:]}")
@@ -261,7 +261,9 @@ def verify(dirs, devices, tol):
     return out
 
 
-def ours(dirs, devices, dtypes, seq, runs, warmup):
+def ours(dirs, devices, dtypes, seq, runs, warmup, threads):
+    """One `albert bench` per device, dtype (and, on the CPU, thread count: MATMUL_NUM_THREADS,
+    which the CPU path's matrixmultiply reads; it caps itself at 4)."""
     reports = []
     for dt in dtypes:
         for dev in devices:
@@ -269,17 +271,23 @@ def ours(dirs, devices, dtypes, seq, runs, warmup):
                 # The CPU path widens f16 weights to f32 at load: the same arithmetic as f32.
                 reports.append(dict(device=dev, dtype=dt, skipped="the CPU path widens f16 weights to f32 at load (same math as the f32 row)"))
                 continue
-            log(f"ours {dev} {dt}: albert bench n={','.join(map(str, seq))} runs={runs} warmup={warmup}")
-            try:
-                rep, wall = run_albert(["bench", "--model", dirs[dt], "--json", "--device", dev, "--seq", ",".join(map(str, seq)),
-                                        "--runs", str(runs), "--warmup", str(warmup)])
-            except Exception as e:
-                log(f"ours {dev} {dt} failed: {e}")
-                reports.append(dict(device=dev, dtype=dt, error=str(e)))
-                continue
-            for r in rep["rows"]:
-                log(f"  ours {dev} {dt} n={r['seq_len']}: p50 {r['p50_ms']:.2f} ms, p90 {r['p90_ms']:.2f} ms ({r['adapter']})")
-            reports.append(dict(device=dev, dtype=dt, wall_s=wall, report=rep))
+            for nt in (threads or [None]) if dev == "cpu" else [None]:
+                env = dict(os.environ)
+                if nt:
+                    env["MATMUL_NUM_THREADS"] = str(nt)
+                what = f"ours {dev} {dt}" + (f" {nt}t" if nt else "")
+                log(f"{what}: albert bench n={','.join(map(str, seq))} runs={runs} warmup={warmup}")
+                try:
+                    rep, wall = run_albert(["bench", "--model", dirs[dt], "--json", "--device", dev, "--seq", ",".join(map(str, seq)),
+                                            "--runs", str(runs), "--warmup", str(warmup)], env=env)
+                except Exception as e:
+                    log(f"{what} failed: {e}")
+                    reports.append(dict(device=dev, dtype=dt, threads=nt, error=str(e)))
+                    continue
+                for r in rep["rows"]:
+                    g = f", GPU time p50 {r['gpu_p50_ms']:.2f} ms" if r.get("gpu_p50_ms") is not None else ""
+                    log(f"  {what} n={r['seq_len']}: p50 {r['p50_ms']:.2f} ms, p90 {r['p90_ms']:.2f} ms{g} ({r['adapter']})")
+                reports.append(dict(device=dev, dtype=dt, threads=nt, wall_s=wall, report=rep))
     return reports
 
 
@@ -329,11 +337,8 @@ def torch_rows(dirs, dtypes, attns, seq, runs, warmup, threads, cuda, full_head,
 
     rows = []
     targets = [("cpu", t) for t in threads]
-    if cuda:
-        if torch.cuda.is_available():
-            targets.append(("cuda", None))
-        else:
-            rows.append(dict(device="cuda", error="torch.cuda.is_available() is False"))
+    if cuda and torch.cuda.is_available():
+        targets.append(("cuda", None))
     for dt in dtypes:
         for dev, nt in targets:
             for attn in attns:
@@ -356,6 +361,8 @@ def torch_rows(dirs, dtypes, attns, seq, runs, warmup, threads, cuda, full_head,
                         log(f"  torch {dev} {dt} {attn} n={n}: n/a ({msg})")
                         rows.append(dict(label, seq_len=n, error=msg))
                 del model
+    if cuda and not torch.cuda.is_available():
+        rows.append(dict(device="cuda", error="torch.cuda.is_available() is False"))
     if threads:
         torch.set_num_threads(max(threads))
     return rows
@@ -378,12 +385,19 @@ def columns(res):
             continue
         adapter = next((r["adapter"] for r in o.get("report", {}).get("rows", [])), "")
         short = adapter.split(" (")[0] if dev == "gpu" else ""
-        label = f"ours {dev} {dt}" + (f" ({short})" if short else "")
+        m = re.search(r"(\d+) threads?\)", adapter)
+        nt = int(m.group(1)) if m else o.get("threads")
+        label = f"ours {dev} {dt}" + (f" ({short})" if short else "") + (f" {nt}t" if dev == "cpu" and nt else "")
+        meta = dict(o, threads=nt)
         if "error" in o:
-            cols.append((label, "ours", {n: dict(error=o["error"]) for n in res["settings"]["seq"]}, o))
+            cols.append((label, "ours", {n: dict(error=o["error"]) for n in res["settings"]["seq"]}, meta))
             continue
         rows = {r["seq_len"]: r for r in o["report"]["rows"]}
-        cols.append((label, "ours", rows, o))
+        cols.append((label, "ours", rows, meta))
+        gpu_time = {n: dict(r, p50_ms=r["gpu_p50_ms"], p90_ms=None, gflops=r["gflop"] / (r["gpu_p50_ms"] * 1e-3))
+                    for n, r in rows.items() if r.get("gpu_p50_ms")}
+        if gpu_time:
+            cols.append((label + ", GPU time (timestamps)", "ours-gpu-time", gpu_time, meta))
     groups = {}
     for r in res["torch"]:
         key = (r["device"], r.get("dtype"), r.get("attn"), r.get("threads"))
@@ -407,7 +421,7 @@ def cell(r, what):
     if "error" in r:
         return "n/a¹"
     if what == "ms":
-        s = f"{fmt_ms(r['p50_ms'])} ({fmt_ms(r['p90_ms'])})"
+        s = fmt_ms(r["p50_ms"]) + (f" ({fmt_ms(r['p90_ms'])})" if r.get("p90_ms") is not None else "")
         return s + ("²" if "capped" in r else "")
     return f"{r['gflops']:.1f}"
 
@@ -465,10 +479,15 @@ def render(res):
             continue
         dt = meta["dtype"]
         gpu_is_cpu = any("Cpu)" in r.get("adapter", "") for r in rows.values() if isinstance(r, dict))
+        cpu_cols = [c for c in cols if c[1] == "torch" and c[3]["device"] == "cpu" and c[3]["dtype"] == dt]
         if meta["device"] == "gpu" and cuda_cols and not gpu_is_cpu:
             refs = [c for c in cuda_cols if c[3]["dtype"] == dt]
+        elif meta["device"] == "cpu":
+            # Same thread count; failing that, torch at its largest thread count.
+            refs = [c for c in cpu_cols if c[3]["threads"] == meta.get("threads")] or [
+                c for c in cpu_cols if c[3]["threads"] == max((x[3]["threads"] or 0) for x in cpu_cols)]
         else:
-            refs = [c for c in cols if c[1] == "torch" and c[3]["device"] == "cpu" and c[3]["dtype"] == dt]
+            refs = cpu_cols
         for tl, _, trows, _ in refs:
             cells = []
             for n in seq:
@@ -494,7 +513,7 @@ def render(res):
     for o in res["ours"]:
         if "skipped" in o:
             notes.append(f"ours {o['device']} {o['dtype']} not run: {o['skipped']}")
-    spread = [(lbl, n, r["p90_ms"] / r["p50_ms"]) for lbl, _, rows, _ in cols for n, r in rows.items() if isinstance(r, dict) and "p50_ms" in r and r["p50_ms"] > 0]
+    spread = [(lbl, n, r["p90_ms"] / r["p50_ms"]) for lbl, _, rows, _ in cols for n, r in rows.items() if isinstance(r, dict) and r.get("p90_ms") and r.get("p50_ms")]
     if spread:
         worst = max(spread, key=lambda x: x[2])
         notes.append(f"Noise: p90/p50 is {min(x[2] for x in spread):.2f}–{worst[2]:.2f} across cells (worst: {worst[0]}, n={worst[1]}).")
@@ -605,7 +624,7 @@ def main():
             log("the same-weights check FAILED: ours and torch disagree (see verify in the results)")
 
     t = time.perf_counter()
-    ours_res = ours(dirs, devices, dtypes, seq, runs, warmup)
+    ours_res = ours(dirs, devices, dtypes, seq, runs, warmup, threads)
     harness["ours"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -615,7 +634,13 @@ def main():
     machine["loadavg_after"] = loadavg()
 
     os.makedirs(RESULTS, exist_ok=True)
-    out = a.out or os.path.join(RESULTS, f"{now.strftime('%Y-%m-%d')}-{host}.json")
+    out = a.out
+    if not out:
+        out = os.path.join(RESULTS, f"{now.strftime('%Y-%m-%d')}-{host}.json")
+        k = 2
+        while os.path.exists(out):  # never overwrite an earlier run of the same day
+            out = os.path.join(RESULTS, f"{now.strftime('%Y-%m-%d')}-{host}-{k}.json")
+            k += 1
     res = dict(date=now.strftime("%Y-%m-%d %H:%M UTC"), command=cmd, machine=machine, versions=versions,
                settings=dict(seq=seq, runs=runs, warmup=warmup, devices=devices, dtypes=dtypes, attn=attns, threads=threads,
                              cuda=a.cuda, quick=quick, full_head=a.full_head, max_cell_s=a.max_cell_s, batch=1, seed=SEED,

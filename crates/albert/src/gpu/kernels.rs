@@ -12,6 +12,7 @@ pub const COMMON: &str = include_str!("wgsl/common.wgsl");
 pub enum Kernel {
     Embeddings,
     Linear,
+    LinearSmall,
     AttentionProbs,
     AttentionContext,
     AddLayerNorm,
@@ -19,9 +20,10 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 6] = [
+    pub const ALL: [Kernel; 7] = [
         Kernel::Embeddings,
         Kernel::Linear,
+        Kernel::LinearSmall,
         Kernel::AttentionProbs,
         Kernel::AttentionContext,
         Kernel::AddLayerNorm,
@@ -32,6 +34,7 @@ impl Kernel {
         match self {
             Kernel::Embeddings => "embeddings",
             Kernel::Linear => "linear",
+            Kernel::LinearSmall => "linear_small",
             Kernel::AttentionProbs => "attention_probs",
             Kernel::AttentionContext => "attention_context",
             Kernel::AddLayerNorm => "add_layer_norm",
@@ -43,6 +46,7 @@ impl Kernel {
         match self {
             Kernel::Embeddings => include_str!("wgsl/embeddings.wgsl"),
             Kernel::Linear => include_str!("wgsl/linear.wgsl"),
+            Kernel::LinearSmall => include_str!("wgsl/linear_small.wgsl"),
             Kernel::AttentionProbs => include_str!("wgsl/attention_probs.wgsl"),
             Kernel::AttentionContext => include_str!("wgsl/attention_context.wgsl"),
             Kernel::AddLayerNorm => include_str!("wgsl/add_layer_norm.wgsl"),

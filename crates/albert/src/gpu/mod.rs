@@ -252,8 +252,17 @@ fn grid_rows(rows: usize) -> [u32; 3] {
     let r = rows.max(1) as u32;
     [r.min(65535), r.div_ceil(65535), 1]
 }
-fn grid_linear(m: usize, n: usize) -> [u32; 3] {
-    [(n.max(1) as u32).div_ceil(64), (m.max(1) as u32).div_ceil(64), 1]
+/// Rows below which `linear_small` (16-row tiles) beats `linear` (64-row tiles).
+const SMALL_M: usize = 48;
+
+/// The linear kernel for `m` rows and its grid.
+fn linear_kernel(m: usize, n: usize) -> (Kernel, [u32; 3]) {
+    let cols = (n.max(1) as u32).div_ceil(64);
+    if m <= SMALL_M {
+        (Kernel::LinearSmall, [cols, (m.max(1) as u32).div_ceil(16), 1])
+    } else {
+        (Kernel::Linear, [cols, (m.max(1) as u32).div_ceil(64), 1])
+    }
 }
 fn grid_context(rows: usize, hidden: usize) -> [u32; 3] {
     let r = rows.max(1) as u32;
@@ -553,13 +562,8 @@ impl AlbertForMaskedLM {
 
         let mut prog = Vec::new();
         let lin = |prog: &mut Vec<Op>, l: &LinearBufs, input: &wgpu::Buffer, out: &wgpu::Buffer, m: usize, act: Activation| {
-            prog.push(Op::Dispatch(g.step(
-                p,
-                Kernel::Linear,
-                &linear_params(m, l.out, l.inp, act),
-                &[(1, input), (2, &l.w), (3, &l.b), (4, out)],
-                grid_linear(m, l.out),
-            )));
+            let (kernel, grid) = linear_kernel(m, l.out);
+            prog.push(Op::Dispatch(g.step(p, kernel, &linear_params(m, l.out, l.inp, act), &[(1, input), (2, &l.w), (3, &l.b), (4, out)], grid)));
         };
         let add_ln = |prog: &mut Vec<Op>, xs: &wgpu::Buffer, res: Option<&wgpu::Buffer>, ln: &LnBufs, out: &wgpu::Buffer, rows: usize, width: usize| {
             prog.push(Op::Dispatch(g.step(

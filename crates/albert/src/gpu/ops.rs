@@ -3,7 +3,7 @@
 //! dispatches into one submission (see `Plan`); these pay one submission each.
 
 use super::kernels::Kernel;
-use super::{attn_params, grid_context, grid_linear, grid_rows, linear_params, ln_params, u32s, Gpu, Op};
+use super::{attn_params, grid_context, grid_rows, linear_kernel, linear_params, ln_params, u32s, Gpu, Op};
 use crate::config::Activation;
 use crate::error::Result;
 use crate::output::Batch;
@@ -50,7 +50,9 @@ pub async fn linear(gpu: &Gpu, x: &[f32], m: usize, k: usize, w: &Tensor, b: &Te
     let xb = f32s(gpu, "x", x);
     let (wb, bb) = (gpu.upload(w), gpu.upload(b));
     let out = gpu.storage("y", m * n * 4);
-    run(gpu, dtype_of(&[w, b]), Kernel::Linear, &linear_params(m, n, k, a), &[(1, &xb), (2, &wb), (3, &bb), (4, &out)], grid_linear(m, n), &out, m * n).await
+    // The same choice of kernel as the model makes for `m` rows.
+    let (kernel, grid) = linear_kernel(m, n);
+    run(gpu, dtype_of(&[w, b]), kernel, &linear_params(m, n, k, a), &[(1, &xb), (2, &wb), (3, &bb), (4, &out)], grid, &out, m * n).await
 }
 
 pub async fn attention_probs(gpu: &Gpu, q: &[f32], k: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, d: usize) -> Result<Vec<f32>> {

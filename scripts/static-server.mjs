@@ -4,7 +4,9 @@
 //
 //   node scripts/static-server.mjs [dir=dist] [port=8080] [host=127.0.0.1]
 //
-// Also imported by the browser tests: startServer({ root, port: 0 }) picks a free port.
+// Also imported by the browser tests: startServer({ root, port: 0 }) picks a free port, and
+// options serve extra folders, allow cross-origin reads, stream slowly, and log requests:
+//   startServer({ root, mounts: { '/fixtures/': dir }, cors: true, chunkDelayMs: 40, log: [] })
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -35,33 +37,69 @@ const HEADERS = {
   'Cache-Control': 'no-cache',
 };
 
-export function startServer({ root = 'dist', host = '127.0.0.1', port = 0 } = {}) {
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Serves `root` (and `mounts`: URL prefix → folder). `cors` adds Access-Control-Allow-Origin: *
+ * and a cross-origin resource policy (a model server for another origin). `chunkDelayMs` sends
+ * .safetensors bodies in 16 pieces with that pause between them (progress bars get seen). Every
+ * request's path (and query) is pushed to `log` when given.
+ */
+export function startServer({ root = 'dist', host = '127.0.0.1', port = 0, mounts = {}, cors = false, chunkDelayMs = 0, log } = {}) {
   const base = resolve(root);
+  const headers = cors
+    ? { ...HEADERS, 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin', 'Access-Control-Expose-Headers': 'Content-Length, ETag' }
+    : HEADERS;
   const server = createServer(async (req, res) => {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, HEADERS).end();
+      const url = new URL(req.url, 'http://x');
+      log?.push(url.pathname + url.search);
+      if (req.method === 'OPTIONS' && cors) {
+        res.writeHead(204, { ...headers, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': '*' }).end();
         return;
       }
-      let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, headers).end();
+        return;
+      }
+      let path = decodeURIComponent(url.pathname);
       if (path.endsWith('/')) path += 'index.html';
-      const file = normalize(join(base, path));
-      if (file !== base && !file.startsWith(base + sep)) {
-        res.writeHead(403, HEADERS).end();
+      let dir = base;
+      for (const [prefix, folder] of Object.entries(mounts)) {
+        if (path.startsWith(prefix)) {
+          dir = resolve(folder);
+          path = path.slice(prefix.length - 1);
+          break;
+        }
+      }
+      const file = normalize(join(dir, path));
+      if (file !== dir && !file.startsWith(dir + sep)) {
+        res.writeHead(403, headers).end();
         return;
       }
       const info = await stat(file).catch(() => null);
       if (!info || !info.isFile()) {
-        res.writeHead(404, { ...HEADERS, 'Content-Type': 'text/plain' }).end('not found\n');
+        res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end('not found\n');
         return;
       }
       const body = await readFile(file);
       res.writeHead(200, {
-        ...HEADERS,
+        ...headers,
         'Content-Type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
         'Content-Length': body.length,
       });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      if (req.method === 'HEAD') {
+        res.end();
+      } else if (chunkDelayMs > 0 && file.endsWith('.safetensors')) {
+        const step = Math.ceil(body.length / 16);
+        for (let i = 0; i < body.length; i += step) {
+          res.write(body.subarray(i, i + step));
+          await sleep(chunkDelayMs);
+        }
+        res.end();
+      } else {
+        res.end(body);
+      }
     } catch (err) {
       res.writeHead(500, { ...HEADERS, 'Content-Type': 'text/plain' }).end(String(err));
     }
@@ -72,7 +110,11 @@ export function startServer({ root = 'dist', host = '127.0.0.1', port = 0 } = {}
       const { port: actual } = server.address();
       resolvePromise({
         url: `http://${host}:${actual}/`,
-        close: () => new Promise((r) => server.close(() => r())),
+        close: () =>
+          new Promise((r) => {
+            server.close(() => r());
+            server.closeAllConnections?.();
+          }),
         server,
       });
     });

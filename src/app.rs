@@ -1,66 +1,72 @@
-//! The Leptos UI (browser only).
+//! The page: layout, shared state, start-up.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::gpu_probe;
-use crate::view_model::{Status, DEFAULT_SENTENCE};
+use crate::attention::views::AttentionPanel;
+use crate::attention::AttentionData;
+use crate::session;
+use crate::state::AppState;
+use crate::ui::fill::FillPanel;
+use crate::ui::panels::{BackendPanel, BenchPanel, ModelPanel, StatusLine, StoragePanel};
+use crate::ui::source::SourcePanel;
+use crate::ui::ThemeToggle;
+use crate::view_model::params::parse_query;
+use crate::web;
 
 #[component]
 pub fn App() -> impl IntoView {
-    let (sentence, set_sentence) = signal(DEFAULT_SENTENCE.to_string());
-    let (status, set_status) = signal(Status::loading());
+    let params = parse_query(&web::location_search());
+    let bench = params.bench;
+    let state = AppState::new(params);
+    provide_context(state);
+    spawn_local(session::start(state));
 
-    spawn_local(async move {
-        let probe = gpu_probe::probe().await;
-        set_status.set(Status::from_probe(&probe));
+    // The attention views get the forward's attentions only while they belong to the text in
+    // the box (never a stale result).
+    let attention: Memo<Option<AttentionData>> = Memo::new(move |_| {
+        let s = state.sentence.get();
+        state.result.with(|r| r.as_ref().filter(|r| r.text == s).and_then(|r| r.attention.clone()))
     });
 
     view! {
+        <a class="skip-link" href="#sentence">"Skip to the sentence"</a>
         <header class="masthead">
-            <h1>"albert-lens"</h1>
-            <p class="tagline">"ALBERT masked-language model, running in your browser on your GPU"</p>
-        </header>
-        <main>
-            <p class="intro">
-                "albert-lens runs the ALBERT masked-language model entirely in this page: "
-                "the network's layers are WebGPU compute shaders (WGSL) executed on your own GPU, "
-                "with a CPU fallback when WebGPU is unavailable. Nothing you type leaves your machine. "
-                "Write a sentence with a " <code>"[MASK]"</code> " token and albert-lens will show "
-                "which words the model expects in its place."
-            </p>
-
-            <label class="field-label" for="sentence">"Sentence"</label>
-            <textarea
-                id="sentence"
-                data-testid="sentence"
-                rows="3"
-                spellcheck="false"
-                prop:value=move || sentence.get()
-                on:input=move |ev| set_sentence.set(event_target_value(&ev))
-            ></textarea>
-
-            <div
-                class="status"
-                data-testid="status"
-                role="status"
-                data-backend=move || status.with(|s| s.backend_attr())
-                data-state=move || status.with(|s| s.state_attr())
-            >
-                <span class="badge">
-                    {move || status.with(|s| match s.backend_attr() {
-                        Some(b) => b.to_uppercase(),
-                        None => "…".to_string(),
-                    })}
-                </span>
-                <span class="detail" data-testid="adapter">{move || status.with(|s| s.detail.clone())}</span>
+            <div class="brand">
+                <h1>"albert-lens"</h1>
+                <p class="tagline">"ALBERT masked-language model, running in your browser on your GPU"</p>
             </div>
-
-            <p class="notice" data-testid="notice">
-                "The model UI is coming: the ALBERT engine is still being wired in, so predictions "
-                "are not available in this build yet. The page already checks which backend your "
-                "browser offers."
-            </p>
+            <ThemeToggle />
+        </header>
+        <main class="layout">
+            <div class="primary-column">
+                <p class="intro">
+                    "albert-lens runs the ALBERT masked-language model entirely in this page: "
+                    "the network's layers are WebGPU compute shaders (WGSL) executed on your own GPU, "
+                    "with a CPU fallback when WebGPU is unavailable. Nothing you type leaves your machine. "
+                    "Write a sentence with a " <code>"[MASK]"</code> " token and albert-lens shows "
+                    "which words the model expects in its place, and where its attention goes."
+                </p>
+                <StatusLine />
+                {bench.then(|| view! { <BenchPanel /> })}
+                <FillPanel />
+                <section class="card attention-card" aria-labelledby="attention-title">
+                    <h2 id="attention-title">"Attention"</h2>
+                    <AttentionPanel data=attention />
+                </section>
+            </div>
+            <aside class="side-column" aria-label="Model, backend and storage">
+                <SourcePanel />
+                <BackendPanel />
+                <ModelPanel />
+                <StoragePanel />
+            </aside>
         </main>
+        <footer class="footer">
+            <p>
+                "ALBERT: Lan et al., 2020. Engine: Rust + wgpu (WGSL), tokenizer: Hugging Face tokenizers, UI: Leptos. "
+                "Everything runs locally."
+            </p>
+        </footer>
     }
 }

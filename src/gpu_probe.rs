@@ -27,7 +27,18 @@ fn describe(err: &JsValue) -> String {
     format!("{err:?}")
 }
 
-pub async fn probe() -> Probe {
+/// Probes for an adapter; the flag says whether it offers `shader-f16`.
+pub async fn probe() -> (Probe, bool) {
+    let p = probe_adapter().await;
+    let f16 = SHADER_F16.with(std::cell::Cell::get);
+    (p, f16)
+}
+
+thread_local! {
+    static SHADER_F16: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+async fn probe_adapter() -> Probe {
     let Some(window) = web_sys::window() else {
         return Probe::Failed("no window".into());
     };
@@ -51,6 +62,11 @@ pub async fn probe() -> Probe {
     };
     if adapter.is_undefined() || adapter.is_null() {
         return Probe::NoAdapter;
+    }
+    let features = get(&adapter, "features");
+    if let Ok(has) = get(&features, "has").dyn_into::<Function>() {
+        let f16 = has.call1(&features, &JsValue::from_str("shader-f16")).map(|v| v.is_truthy()).unwrap_or(false);
+        SHADER_F16.with(|c| c.set(f16));
     }
     // `GPUAdapter.info` (Chrome 127+, Firefox 141+); absent on older browsers.
     let info = get(&adapter, "info");

@@ -5,10 +5,26 @@
 
 #[cfg(target_arch = "wasm32")]
 mod app;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod attention;
+#[cfg(target_arch = "wasm32")]
+mod cache;
+#[cfg(target_arch = "wasm32")]
+mod engine;
 #[cfg(target_arch = "wasm32")]
 mod gpu_probe;
+#[cfg(target_arch = "wasm32")]
+mod loader;
+#[cfg(target_arch = "wasm32")]
+mod session;
+#[cfg(target_arch = "wasm32")]
+mod state;
+#[cfg(target_arch = "wasm32")]
+mod ui;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod view_model;
+#[cfg(target_arch = "wasm32")]
+mod web;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
 SPECIAL_TOKENS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
@@ -220,17 +221,17 @@ class ExampleSampler:
             a, b = b, a
         return a, b, int(swapped)
 
-    def mask(self, ids: np.ndarray, maskable: np.ndarray):
-        """N-gram masking in place on `ids`; returns labels (-100 where not predicted)."""
+    def mask(self, ids: np.ndarray, maskable: np.ndarray, ngram: bool = True):
+        """N-gram masking in place on `ids`; returns labels (-100 where not predicted).
+        `ngram=False` masks single tokens (subword pieces) as BERT did, a warm-up option."""
         rng = self.rng
         labels = np.full(len(ids), -100, dtype=np.int64)
         cand = np.nonzero(maskable)[0]
         if len(cand) == 0:
             return labels
         # Whole words: a word starts at a ▁-piece (or punctuation); continuation pieces join it.
-        ws = self.c.is_word_start[ids[cand]]
+        ws = self.c.is_word_start[ids[cand]] if ngram else np.ones(len(cand), dtype=bool)
         ws[0] = True
-        word_id = np.cumsum(ws) - 1
         starts = cand[ws]
         bounds = np.append(np.nonzero(ws)[0], len(cand))  # word w = cand[bounds[w]:bounds[w+1]]
         n_words = len(starts)
@@ -242,7 +243,7 @@ class ExampleSampler:
                 break
             if covered[w]:
                 continue
-            n = int(rng.choice(len(self.ngram_p), p=self.ngram_p)) + 1
+            n = int(rng.choice(len(self.ngram_p), p=self.ngram_p)) + 1 if ngram else 1
             # Shrink n until the n-gram fits the document, the budget and uncovered words.
             while n >= 1:
                 ws_ = range(w, min(w + n, n_words))
@@ -254,7 +255,6 @@ class ExampleSampler:
                 continue
             covered[w : w + n] = True
             picked.extend(toks)
-        del word_id
         picked = np.asarray(picked, dtype=np.int64)
         labels[picked] = ids[picked]
         r = rng.random(len(picked))
@@ -263,7 +263,7 @@ class ExampleSampler:
         ids[rnd] = rng.integers(len(SPECIAL_TOKENS), self.vocab_size, size=len(rnd))
         return labels
 
-    def example(self, max_seq_len: int):
+    def example(self, max_seq_len: int, ngram: bool = True):
         while True:
             p = self._pair(max_seq_len)
             if p is not None:
@@ -274,16 +274,30 @@ class ExampleSampler:
         tt[len(a) + 2 :] = 1
         maskable = np.ones(len(ids), dtype=bool)
         maskable[[0, len(a) + 1, len(ids) - 1]] = False
-        labels = self.mask(ids, maskable)
+        labels = self.mask(ids, maskable, ngram)
         return ids, tt, labels, sop
 
-    def batch(self, batch_size: int, max_seq_len: int):
-        return collate([self.example(max_seq_len) for _ in range(batch_size)])
+    def batch(self, batch_size: int, max_seq_len: int, ngram: bool = True):
+        return collate([self.example(max_seq_len, ngram) for _ in range(batch_size)])
+
+
+class BatchStream(torch.utils.data.IterableDataset):
+    """Endless batches for a DataLoader with workers; the shape comes from `shared`
+    ([batch, seq, ngram], a multiprocessing Array the training loop updates)."""
+
+    def __init__(self, cache_path: str, vocab_size: int, seed: int, shared):
+        self.cache_path, self.vocab_size, self.seed, self.shared = cache_path, vocab_size, seed, shared
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid = info.id if info is not None else 0
+        sampler = ExampleSampler(TokenCache.load(self.cache_path), self.vocab_size, self.seed * 101 + wid)
+        while True:
+            b, t, ng = self.shared[:]
+            yield sampler.batch(b, t, bool(ng))
 
 
 def collate(examples):
-    import torch
-
     t = max(len(e[0]) for e in examples)
     b = len(examples)
     ids = np.full((b, t), PAD, dtype=np.int64)

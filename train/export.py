@@ -8,9 +8,10 @@ Writes to --out:
   tokenizer.json           the Unigram tokenizer (standard `tokenizers` format)
   tokenizer_config.json    AlbertTokenizer settings, so AutoTokenizer loads it
   special_tokens_map.json
-  golden.safetensors       transformers' logits for sample sentences, computed from the exported
-                           files (f16 weights loaded as float32), with the input ids, for the
-                           Rust engine's test (crates/albert/tests/default_model.rs)
+  golden.safetensors       transformers' logits for sample sentences (selected rows, see
+                           golden_rows), computed from the exported files (f16 weights loaded as
+                           float32), with the input ids, for the Rust engine's test
+                           (crates/albert/tests/default_model.rs)
 
 Checks (exit status 1 on failure): AutoTokenizer gives the same ids as `tokenizers`;
 AlbertForMaskedLM.from_pretrained(out) reproduces the in-memory model (rounded to f16) and its
@@ -78,6 +79,23 @@ def mlm_state_dict(pre) -> dict:
     return out
 
 
+def golden_rows(batch) -> list[int]:
+    """Flat rows (b * T + t) whose logits the golden file keeps: every token of the first text
+    (and its first padding position), and of the others the [MASK]s, [CLS], the last real token and one padding position
+    (all rows would be B×T×V floats, megabytes for little more coverage)."""
+    ids, am = batch["input_ids"], batch["attention_mask"]
+    b, t = ids.shape
+    n0 = int(am[0].sum())
+    rows = list(range(n0 + 1 if n0 < t else n0))
+    for i in range(1, b):
+        n = int(am[i].sum())
+        keep = {0, n - 1} | {j for j in range(t) if int(ids[i, j]) == data.MASK}
+        if n < t:
+            keep.add(n)
+        rows += [i * t + j for j in sorted(keep)]
+    return rows
+
+
 def encode_batch(hf_tok, texts):
     a = [t if isinstance(t, str) else t[0] for t in texts]
     b = [None if isinstance(t, str) else t[1] for t in texts]
@@ -85,15 +103,44 @@ def encode_batch(hf_tok, texts):
     return hf_tok.pad(encs, return_tensors="pt")
 
 
+def verify(d: str, tol: float = 1e-4) -> bool:
+    """Reloads an exported folder with transformers and compares with its golden.safetensors."""
+    from safetensors import safe_open
+
+    with safe_open(os.path.join(d, "golden.safetensors"), "pt") as f:
+        g = {k: f.get_tensor(k) for k in f.keys()}
+        texts = json.loads(f.metadata()["texts"])
+    pairs = [tuple(t.split(" [SEP] ")) if " [SEP] " in t else t for t in texts]
+    tok = AutoTokenizer.from_pretrained(d)
+    batch = encode_batch(tok, pairs)
+    ok = torch.equal(batch["input_ids"], g["input_ids"]) and torch.equal(batch["token_type_ids"], g["token_type_ids"])
+    model = AlbertForMaskedLM.from_pretrained(d, torch_dtype=torch.float32).eval()
+    with torch.no_grad():
+        logits = model(**batch).logits
+    diff = float((logits.reshape(-1, logits.shape[-1])[g["rows"]] - g["logits"]).abs().max())
+    ok = ok and diff <= tol and float(model.predictions.bias.abs().max()) > 0
+    print(f"[verify] {d}: token ids match: {torch.equal(batch['input_ids'], g['input_ids'])}, "
+          f"max |Δ| logits vs golden {diff:.2e} (tolerance {tol:.0e}) → {'ok' if ok else 'FAIL'}")
+    return ok
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ckpt", required=True)
-    ap.add_argument("--tokenizer", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--ckpt")
+    ap.add_argument("--tokenizer")
+    ap.add_argument("--out")
+    ap.add_argument("--verify", metavar="DIR", help="only check an exported folder against its golden.safetensors")
     ap.add_argument("--layers", type=int, default=None, help="num_hidden_layers to export (default: the checkpoint's final depth)")
     ap.add_argument("--eval-json", default=None, help="copy this evaluate.py result as eval.json")
+    ap.add_argument("--max-pos", type=int, default=None,
+                    help="keep only the first N position embeddings (default: the longest sequence trained on, so "
+                         "the engine refuses longer inputs instead of reading untrained positions; 0 keeps all)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
+    if a.verify:
+        sys.exit(0 if verify(a.verify) else 1)
+    if not (a.ckpt and a.tokenizer and a.out):
+        ap.error("--ckpt, --tokenizer and --out are required")
 
     pre, ck = load_checkpoint(a.ckpt)
     if a.layers:
@@ -104,8 +151,14 @@ def main(argv=None):
     cfg = AlbertConfig.from_dict(pre.config.to_dict())
     cfg.architectures = ["AlbertForMaskedLM"]
     cfg.torch_dtype = torch.float16
-    cfg.save_pretrained(a.out)
+    trained_len = max((p["seq"] for p in ck.get("phases", [])), default=cfg.max_position_embeddings)
+    max_pos = cfg.max_position_embeddings if a.max_pos == 0 else (a.max_pos or trained_len)
     tensors = mlm_state_dict(pre)
+    if max_pos < cfg.max_position_embeddings:
+        k = "albert.embeddings.position_embeddings.weight"
+        tensors[k] = tensors[k][:max_pos].contiguous().clone()
+        cfg.max_position_embeddings = max_pos
+    cfg.save_pretrained(a.out)
     save_file(tensors, os.path.join(a.out, "model.safetensors"), metadata={"format": "pt"})
 
     shutil.copyfile(a.tokenizer, os.path.join(a.out, "tokenizer.json"))
@@ -155,11 +208,13 @@ def main(argv=None):
         ok = False
 
     # 3. Golden outputs for the Rust engine, from the exported files.
+    rows = golden_rows(batch)
     golden = {
         "input_ids": batch["input_ids"].to(torch.int64).contiguous(),
         "token_type_ids": batch["token_type_ids"].to(torch.int64).contiguous(),
         "attention_mask": batch["attention_mask"].to(torch.int64).contiguous(),
-        "logits": got.float().contiguous(),
+        "rows": torch.tensor(rows, dtype=torch.int64),
+        "logits": got.reshape(-1, got.shape[-1])[rows].float().contiguous(),
     }
     texts = [t if isinstance(t, str) else " [SEP] ".join(t) for t in GOLDEN_TEXTS]
     save_file(golden, os.path.join(a.out, "golden.safetensors"),

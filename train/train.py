@@ -11,8 +11,9 @@ The schedule (learning rate, curriculum phase) is a function of *progress* in [0
 of elapsed training seconds / --budget-seconds, tokens / --budget-tokens and steps / --max-steps
 (whichever are given), so a run ends on time with its learning rate decayed.
 
---phases "2x64x32@0.3,4x128x32@1" means: until 30% of the budget run the shared block 2 times on
-64-token examples, 32 per batch (per rank); then 4 times on 128-token examples. ALBERT shares
+--phases "2x64x32t@0.1,2x64x32@0.3,4x128x32@1" means: until 10% of the budget run the shared
+block 2 times on 64-token examples, 32 per batch (per rank), masking single tokens (the `t`);
+until 30% the same with ALBERT's n-gram masking; then 4 times on 128-token examples. ALBERT shares
 the block across depth, so the shallow model's weights *are* the deep model's weights.
 """
 
@@ -34,12 +35,23 @@ import data
 from model import Pretrain, build_config, evaluate, new_model, resolve_amp, set_depth, autocast
 
 
+def sinusoids(n: int, d: int) -> torch.Tensor:
+    """Vaswani et al.'s position encodings (each column has std 1/sqrt(2))."""
+    pos = torch.arange(n, dtype=torch.float64)[:, None]
+    freq = torch.exp(-torch.arange(0, d, 2, dtype=torch.float64) * (torch.log(torch.tensor(10000.0)) / d))
+    out = torch.zeros(n, d, dtype=torch.float64)
+    out[:, 0::2] = torch.sin(pos * freq)
+    out[:, 1::2] = torch.cos(pos * freq)
+    return out.float()
+
+
 def parse_phases(s: str):
     phases = []
     for part in s.split(","):
         shape, until = part.split("@")
-        layers, seq, batch = (int(x) for x in shape.split("x"))
-        phases.append({"layers": layers, "seq": seq, "batch": batch, "until": float(until)})
+        ngram = not shape.endswith("t")
+        layers, seq, batch = (int(x) for x in shape.rstrip("t").split("x"))
+        phases.append({"layers": layers, "seq": seq, "batch": batch, "ngram": ngram, "until": float(until)})
     if phases[-1]["until"] < 1:
         phases[-1]["until"] = 1.0
     return phases
@@ -81,6 +93,15 @@ def get_args(argv=None):
     ap.add_argument("--groups", type=int, default=1, help="num_hidden_groups (1 = all layers share one block)")
     ap.add_argument("--inner", type=int, default=1, help="inner_group_num")
     ap.add_argument("--max-pos", type=int, default=None, help="max_position_embeddings (default: longest phase)")
+    ap.add_argument("--init-range", type=float, default=0.02, help="initializer_range (std of the normal init)")
+    ap.add_argument("--pos-init", choices=["normal", "sinusoidal"], default="normal",
+                    help="position embeddings' initial values: normal(0, initializer_range) as HF, or sinusoids "
+                         "(Vaswani et al.) scaled to std --pos-init-std; still learned, still HF's format")
+    ap.add_argument("--pos-init-std", type=float, default=None, help="std of the sinusoidal init (default initializer_range)")
+    ap.add_argument("--qk-init", type=float, default=None, help="std of the attention query/key weights (default initializer_range)")
+    ap.add_argument("--mapping-init", type=float, default=None,
+                    help="std of embedding_hidden_mapping_in (E→H); default: initializer_range. 1/sqrt(E) gives the "
+                         "first layer unit-scale input, as BERT's LayerNormed embeddings have")
     # Schedule.
     ap.add_argument("--phases", default="2x64x32@0.3,4x128x32@1")
     ap.add_argument("--budget-seconds", type=float, default=None)
@@ -97,6 +118,9 @@ def get_args(argv=None):
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--amp", choices=["auto", "bf16", "none"], default="auto")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="processes that draw examples in the background (default: 0 on CPU, 6 on CUDA, where "
+                         "drawing 256 examples in the main process would take longer than a step)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=20)
@@ -104,6 +128,8 @@ def get_args(argv=None):
     ap.add_argument("--eval-examples", type=int, default=256)
     ap.add_argument("--ckpt-every", type=int, default=200)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--session-seconds", type=float, default=None,
+                    help="stop this invocation (with a checkpoint) after N seconds of training; --resume continues")
     return ap.parse_args(argv)
 
 
@@ -153,8 +179,19 @@ def main(argv=None):
     state = {"step": 0, "tokens": 0, "train_seconds": 0.0, "wall_start": time.time()}
     cfg = build_config(vocab, a.embedding, a.hidden, a.heads, a.ffn, phases[-1]["layers"], a.groups, a.inner,
                        a.max_pos or max(128, eval_seq))
+    cfg.initializer_range = a.init_range
     torch.manual_seed(a.seed)
     model = new_model(cfg)
+    if a.mapping_init:
+        torch.nn.init.normal_(model.albert.encoder.embedding_hidden_mapping_in.weight, std=a.mapping_init)
+    if a.qk_init:
+        for n, p_ in model.named_parameters():
+            if n.endswith(("attention.query.weight", "attention.key.weight")):
+                torch.nn.init.normal_(p_, std=a.qk_init)
+    if a.pos_init == "sinusoidal":
+        with torch.no_grad():
+            w = model.albert.embeddings.position_embeddings.weight
+            w.copy_(sinusoids(w.shape[0], w.shape[1]) * ((a.pos_init_std or a.init_range) / (0.5 ** 0.5)))
     resumed = None
     if a.resume and os.path.exists(ckpt_path):
         resumed = torch.load(ckpt_path, map_location="cpu", weights_only=False)
@@ -164,17 +201,18 @@ def main(argv=None):
         state.update(resumed["state"])
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
-    n_export = n_params - sum(p.numel() for n, p in model.named_parameters() if n.startswith("sop_classifier"))
+    n_export = n_params - sum(p.numel() for n, p in model.named_parameters() if n.startswith(("sop_classifier", "albert.pooler")))
 
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "LayerNorm" in n or n.endswith("bias") else decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, a.beta2), eps=1e-6, fused=device.type == "cuda")
+    workers = a.workers if a.workers is not None else (6 if device.type == "cuda" else 0)
     sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank)
     if resumed is not None:
         opt.load_state_dict(resumed["optimizer"])
-        if world == 1 and resumed.get("sampler") is not None:
+        if world == 1 and resumed.get("sampler") is not None and not workers:
             sampler.set_state(resumed["sampler"])
         else:
             sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank + 7919 * state["step"])
@@ -202,11 +240,26 @@ def main(argv=None):
             p = float(t.item())
         return p
 
+    # Background example drawing: workers read the current phase (batch, seq, n-gram) from shared
+    # memory; a few batches drawn before a phase change still have the old shape, which is harmless.
+    stream = None
+    if workers > 0:
+        shared = torch.multiprocessing.Array("i", [phases[0]["batch"], phases[0]["seq"], int(phases[0]["ngram"])])
+        ds = data.BatchStream(a.train_cache, vocab, a.seed * 1000 + rank + 7919 * state["step"], shared)
+        stream = iter(torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, prefetch_factor=4,
+                                                  pin_memory=device.type == "cuda", persistent_workers=True))
+
+    def next_batch(ph):
+        if stream is None:
+            return sampler.batch(ph["batch"], ph["seq"], ph["ngram"])
+        shared[:] = [ph["batch"], ph["seq"], int(ph["ngram"])]
+        return next(stream)
+
     def save_checkpoint():
         if not main_rank:
             return
         ck = {"config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(), "state": state,
-              "sampler": sampler.state() if world == 1 else None, "torch_rng": torch.get_rng_state(), "args": vars(a),
+              "sampler": sampler.state() if world == 1 and stream is None else None, "torch_rng": torch.get_rng_state(), "args": vars(a),
               "phases": phases}
         tmp = ckpt_path + ".tmp"
         torch.save(ck, tmp)
@@ -244,21 +297,27 @@ def main(argv=None):
     acc = torch.zeros(6, dtype=torch.float64, device=device)
     win_t, win_tokens = 0.0, 0
     cur_phase = None
+    session_start = state["train_seconds"]
+    finished = False
     while True:
         p = progress()
         if p >= 1.0:
+            finished = True
+            break
+        if a.session_seconds and state["train_seconds"] - session_start >= a.session_seconds:
             break
         ph = phase_at(phases, p)
         if ph is not cur_phase:
             set_depth(model, ph["layers"])
             if cur_phase is not None:
-                log(f"[train] progress {p:.2f}: phase → {ph['layers']} layers, seq {ph['seq']}, batch {ph['batch']}")
+                log(f"[train] progress {p:.2f}: phase → {ph['layers']} layers, seq {ph['seq']}, batch {ph['batch']}, "
+                f"{'n-gram' if ph['ngram'] else 'single-token'} masking")
             cur_phase = ph
         lr = lr_at(a, state["step"], p)
         for g in opt.param_groups:
             g["lr"] = lr
         t0 = time.time()
-        batch = {k: v.to(device, non_blocking=True) for k, v in sampler.batch(ph["batch"], ph["seq"]).items()}
+        batch = {k: v.to(device, non_blocking=True) for k, v in next_batch(ph).items()}
         n_tok = int(batch["attention_mask"].sum()) * world
         with autocast(device, amp):
             loss, stats = wrapper(**batch)
@@ -281,7 +340,7 @@ def main(argv=None):
                 dist.all_reduce(acc)
             s = acc.cpu().numpy()
             rec = {"split": "train", "step": state["step"], "tokens": state["tokens"], "train_seconds": round(state["train_seconds"], 1),
-                   "lr": lr, "layers": ph["layers"], "seq": ph["seq"], "batch": ph["batch"] * world,
+                   "lr": lr, "layers": ph["layers"], "seq": ph["seq"], "batch": ph["batch"] * world, "ngram": ph["ngram"],
                    "mlm_loss": round(s[0] / s[2], 4), "mlm_acc": round(s[1] / s[2], 4),
                    "sop_loss": round(s[3] / s[5], 4), "sop_acc": round(s[4] / s[5], 4),
                    "tokens_per_s": round(win_tokens / max(win_t, 1e-9))}
@@ -297,8 +356,10 @@ def main(argv=None):
             save_checkpoint()
 
     save_checkpoint()
-    run_eval(" final")
-    log(f"[train] done: {state['step']} steps, {state['tokens'] / 1e6:.2f} M tokens, {state['train_seconds']:.0f} s of training")
+    if not (a.eval_every and state["step"] % a.eval_every == 0):
+        run_eval(" final" if finished else " session end")
+    log(f"[train] {'done' if finished else 'paused (resume with --resume)'}: {state['step']} steps, "
+        f"{state['tokens'] / 1e6:.2f} M tokens, {state['train_seconds']:.0f} s of training")
     if logf:
         logf.close()
     if distributed:

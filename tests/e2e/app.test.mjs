@@ -1,172 +1,298 @@
-// Browser end-to-end tests for the albert-lens page.
-//
-// Serves dist/ (built by `trunk build --release`) from a static server on a free
-// loopback port and drives Debian's headless Chromium with playwright-core.
-// WebGPU comes from Chromium's bundled SwiftShader (CPU Vulkan), so no GPU is needed.
+// Browser tests of the fill-mask page: backend choice, predictions against the `albert` CLI,
+// editing, keyboard, URL parameters, theme, layout.
 //
 //   node --test tests/e2e/          (scripts/test builds dist/ first)
 //   CHROMIUM_PATH=/path/to/chrome node --test tests/e2e/
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from '../../scripts/static-server.mjs';
+import { join } from 'node:path';
+import {
+  applyPick,
+  appUrl,
+  assertSameTopK,
+  cliFill,
+  enterSentence,
+  fixtures,
+  launch,
+  longModelDir,
+  readyStatus,
+  settledStatus,
+  startServers,
+  waitPredictions,
+} from './helpers.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
-const dist = join(root, 'dist');
-const screenshots = join(here, 'screenshots');
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-// Flags that keep headless Chromium quiet and offline; WebGPU is added per test.
-const BASE_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const WEBGPU_ARGS = ['--enable-unsafe-webgpu'];
-
-const READY_TIMEOUT_MS = 60_000;
-
-let server;
+const TINY = join(fixtures, 'tiny');
+let s;
 
 before(async () => {
-  assert.ok(
-    existsSync(join(dist, 'index.html')),
-    `${dist}/index.html is missing: build the app first (trunk build --release, as scripts/test does)`,
-  );
-  assert.ok(existsSync(executablePath), `no Chromium at ${executablePath} (scripts/setup installs it)`);
-  server = await startServer({ root: dist, port: 0 });
+  s = await startServers();
 });
-
 after(async () => {
-  await server?.close();
+  await s?.close();
 });
 
-/** Launches Chromium (a fresh temporary profile each time) and opens the app. */
-async function openApp(t, { args = [], initScript } = {}) {
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [...BASE_ARGS, ...args],
-  });
-  t.after(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
-  if (initScript) await context.addInitScript(initScript);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
-  });
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
-  page.on('response', (res) => {
-    if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
-  });
-  await page.goto(server.url);
-  return { browser, page, problems };
+/** Opens the app on the tiny fixture. */
+async function openTiny(t, { params = {}, ...opts } = {}) {
+  const ctx = await launch(t, opts);
+  await ctx.page.goto(appUrl(s.app, { model: s.modelUrl('tiny'), ...params }));
+  return ctx;
 }
 
-/** Waits until the status element leaves data-state="loading" and returns its fields. */
-async function settledStatus(page) {
-  const status = page.getByTestId('status');
-  await page.waitForSelector('[data-testid="status"][data-state]:not([data-state="loading"])', {
-    timeout: READY_TIMEOUT_MS,
-  });
-  return {
-    state: await status.getAttribute('data-state'),
-    backend: await status.getAttribute('data-backend'),
-    text: (await status.innerText()).trim(),
-  };
-}
-
-describe('albert-lens page with WebGPU (SwiftShader)', () => {
-  test('title, header, explanation and prefilled sentence', async (t) => {
-    const { page, problems } = await openApp(t, { args: WEBGPU_ARGS });
+describe('WebGPU (SwiftShader)', () => {
+  test('page, status ready on webgpu, adapter, model named, first predictions equal the CLI', async (t) => {
+    const { page, problems } = await openTiny(t);
     assert.equal(await page.title(), 'albert-lens');
     assert.equal((await page.locator('header h1').innerText()).trim(), 'albert-lens');
-    const intro = await page.locator('p.intro').innerText();
-    assert.match(intro, /ALBERT/);
-    assert.match(intro, /WebGPU/);
-    assert.match(await page.getByTestId('notice').innerText(), /model UI is coming/);
-    assert.equal(await page.getByTestId('sentence').inputValue(), 'The capital of France is [MASK].');
-    await settledStatus(page);
-    assert.deepEqual(problems, []);
-  });
-
-  test('status reaches ready on the webgpu backend and shows the adapter', async (t) => {
-    const { page, problems } = await openApp(t, { args: WEBGPU_ARGS });
-    const status = await settledStatus(page);
-    assert.equal(status.state, 'ready', `status: ${JSON.stringify(status)}`);
-    assert.equal(status.backend, 'webgpu', `status: ${JSON.stringify(status)}`);
+    assert.match(await page.locator('p.intro').innerText(), /WebGPU/);
+    const box = page.getByTestId('sentence');
+    assert.equal(await box.inputValue(), 'The capital of France is [MASK].');
+    const status = await readyStatus(page);
+    assert.equal(status.backend, 'webgpu');
+    assert.match(status.text, /26\.7K parameters/);
+    // What is loaded is said plainly.
+    assert.match(await page.getByTestId('model-name').innerText(), /tiny/);
     const adapter = (await page.getByTestId('adapter').innerText()).trim();
     assert.match(adapter, /^WebGPU adapter: \S/);
-    // The page must report what the browser itself reports.
     const info = await page.evaluate(async () => {
       const a = await navigator.gpu.requestAdapter();
       return a ? { vendor: a.info.vendor, architecture: a.info.architecture } : null;
     });
-    assert.ok(info, 'navigator.gpu.requestAdapter() returned null in the test browser');
     for (const field of [info.vendor, info.architecture].filter(Boolean)) {
       assert.ok(adapter.includes(field), `adapter line ${JSON.stringify(adapter)} lacks ${field}`);
     }
+    assert.equal(await page.getByTestId('f16').getAttribute('data-f16'), 'false');
+    assert.ok(await page.getByTestId('notice').isHidden(), 'no CPU notice on WebGPU');
+    const preds = await waitPredictions(page, 1);
+    assertSameTopK(preds, cliFill(TINY, 'The capital of France is [MASK].', 8));
     t.diagnostic(adapter);
-    mkdirSync(screenshots, { recursive: true });
-    await page.screenshot({ path: join(screenshots, 'app.png'), fullPage: true });
     assert.deepEqual(problems, []);
   });
 
-  test('the sentence box is editable', async (t) => {
-    const { page } = await openApp(t, { args: WEBGPU_ARGS });
+  test('typed sentences, several masks and a sentence pair match the CLI', async (t) => {
+    const { page, problems } = await openTiny(t);
+    await readyStatus(page);
+    for (const text of [
+      'Paris is the [MASK] of France.',
+      'The [MASK] chased the [MASK] across the garden.',
+      'I forgot my umbrella. [SEP] I got completely [MASK] on the way.',
+    ]) {
+      const preds = await enterSentence(page, text);
+      assertSameTopK(preds, cliFill(TINY, text, 8));
+    }
+    // The pair shows token types 0 and 1.
+    const types = await page.$$eval('[data-testid="token"]', (els) => els.map((e) => e.dataset.type));
+    assert.ok(types.includes('0') && types.includes('1'), `token types ${types}`);
+    const cli = cliFill(TINY, 'I forgot my umbrella. [SEP] I got completely [MASK] on the way.', 8);
+    assert.deepEqual(types.map(Number), cli.token_type_ids);
+    assert.ok(await page.getByTestId('pair').isVisible());
+    assert.deepEqual(problems, []);
+  });
+
+  test('top-k selector, clicking a prediction puts it in the sentence', async (t) => {
+    const { page } = await openTiny(t);
+    await readyStatus(page);
+    await waitPredictions(page, 1);
+    await page.getByTestId('top-k').selectOption('10');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="prediction"]').length === 10);
+    const text = 'The [MASK] chased the [MASK] across the garden.';
+    const preds = await enterSentence(page, text);
+    const rank = 2;
+    const picked = preds[1].top_k[rank];
+    await page.locator('[data-testid="mask"]').nth(1).getByTestId('prediction').nth(rank).click();
     const box = page.getByTestId('sentence');
-    await box.fill('Paris is the [MASK] of France.');
-    assert.equal(await box.inputValue(), 'Paris is the [MASK] of France.');
+    assert.equal(await box.inputValue(), applyPick(text, 1, picked.token));
+    // One mask is left, and its predictions are for the new text.
+    const after = await waitPredictions(page, 1);
+    assertSameTopK(after, cliFill(TINY, await box.inputValue(), 13));
+  });
+
+  test('no stale results: predictions disappear while the text differs, then match the new text', async (t) => {
+    const { page } = await openTiny(t);
+    await readyStatus(page);
+    await waitPredictions(page, 1);
+    const box = page.getByTestId('sentence');
+    await box.click();
+    await box.press('End');
+    // Every keystroke makes the shown result stale: none may remain visible for the old text.
+    for (const ch of ' It is [MASK].') {
+      await box.pressSequentially(ch);
+      const shown = await page.$$eval('[data-testid="prediction"]', (els) => els.length);
+      const tokens = await page.$$eval('[data-testid="token"]', (els) => els.length);
+      assert.equal(shown, 0, `predictions still shown after typing "${ch}"`);
+      assert.equal(tokens, 0, `tokens still shown after typing "${ch}"`);
+    }
+    const text = await box.inputValue();
+    assert.equal(text, 'The capital of France is [MASK]. It is [MASK].');
+    const preds = await waitPredictions(page, 2);
+    assertSameTopK(preds, cliFill(TINY, text, 8));
+  });
+
+  test('[MASK] button and Ctrl+M insert at the cursor; examples; ?text= in and out', async (t) => {
+    const { page } = await openTiny(t, { params: { text: 'A dog [MASK] here.' } });
+    const box = page.getByTestId('sentence');
+    assert.equal(await box.inputValue(), 'A dog [MASK] here.');
+    await readyStatus(page);
+    await waitPredictions(page, 1);
+    // Cursor after "A dog" → button.
+    await box.click();
+    await box.evaluate((el) => el.setSelectionRange(5, 5));
+    await page.getByTestId('insert-mask').click();
+    assert.equal(await box.inputValue(), 'A dog [MASK] [MASK] here.');
+    await waitPredictions(page, 2);
+    // The cursor sits after the inserted mask; Ctrl+M inserts another one there.
+    await box.press('Control+m');
+    assert.equal(await box.inputValue(), 'A dog [MASK] [MASK] [MASK] here.');
+    await waitPredictions(page, 3);
+    // Examples replace the sentence, and the URL follows the text.
+    await page.getByTestId('example').nth(1).click();
+    assert.equal(await box.inputValue(), 'The [MASK] chased the [MASK] across the garden.');
+    await waitPredictions(page, 2);
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('text'), 'The [MASK] chased the [MASK] across the garden.');
+    assert.equal(url.searchParams.get('model'), s.modelUrl('tiny'));
+  });
+
+  test('keyboard: Tab reaches the controls and a prediction, Enter applies it; focus is visible', async (t) => {
+    const { page } = await openTiny(t);
+    await readyStatus(page);
+    await waitPredictions(page, 1);
+    const box = page.getByTestId('sentence');
+    await box.focus();
+    const seen = [];
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      const id = await page.evaluate(() => document.activeElement?.dataset?.testid || document.activeElement?.tagName);
+      seen.push(id);
+      if (id === 'prediction') break;
+    }
+    assert.ok(seen.includes('insert-mask'), `tab order: ${seen}`);
+    assert.equal(seen.at(-1), 'prediction', `tab order: ${seen}`);
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, 'none', 'focused prediction has an outline');
+    const token = await page.evaluate(() => document.activeElement.dataset.token);
+    await page.keyboard.press('Enter');
+    assert.equal(await box.inputValue(), applyPick('The capital of France is [MASK].', 0, token));
+  });
+
+  test('dark mode: follows the system, toggles, and is remembered', async (t) => {
+    const { page } = await openTiny(t, { colorScheme: 'dark' });
+    await settledStatus(page);
+    const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const dark = await bg();
+    assert.equal(dark, 'rgb(17, 19, 23)');
+    const toggle = page.getByTestId('theme-toggle');
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+    await toggle.click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+    assert.equal(await bg(), 'rgb(251, 251, 252)');
+    await page.reload();
+    await settledStatus(page);
+    assert.equal(await bg(), 'rgb(251, 251, 252)', 'the choice survives a reload');
+  });
+
+  test('?bench=1 times forwards and publishes JSON', async (t) => {
+    const { page } = await openTiny(t, { params: { bench: '1', n: '4,8,999', runs: '3', warmup: '1' } });
+    await readyStatus(page);
+    const bench = page.locator('[data-testid="bench"][data-state="done"]');
+    await bench.waitFor({ timeout: 60_000 });
+    const report = JSON.parse(await bench.textContent());
+    assert.equal(report.backend, 'webgpu');
+    assert.deepEqual(report.rows.map((r) => r.seq_len), [4, 8]);
+    assert.deepEqual(report.skipped, [999]);
+    for (const r of report.rows) {
+      assert.equal(r.runs, 3);
+      assert.equal(r.samples_ms.length, 3);
+      assert.ok(r.p50_ms > 0 && r.p90_ms >= r.p50_ms && r.min_ms <= r.p50_ms, JSON.stringify(r));
+    }
+    assert.ok(report.gpu_pipeline_compile_ms > 0);
+    assert.equal(report.parameters, 26696);
   });
 });
 
-describe('albert-lens page without WebGPU', () => {
-  // Headless Chromium on Linux without --enable-unsafe-webgpu still exposes
-  // navigator.gpu, but requestAdapter() resolves to null ("No available adapters").
-  test('no adapter granted: falls back to cpu and still reaches ready', async (t) => {
-    const { page, problems } = await openApp(t);
-    const status = await settledStatus(page);
-    assert.equal(status.state, 'ready', `status: ${JSON.stringify(status)}`);
-    assert.equal(status.backend, 'cpu', `status: ${JSON.stringify(status)}`);
-    const hasApi = await page.evaluate(() => 'gpu' in navigator && !!navigator.gpu);
-    assert.match(status.text, hasApi ? /no adapter was granted/ : /no WebGPU/);
+describe('CPU fallback', () => {
+  // Headless Chromium on Linux without --enable-unsafe-webgpu exposes navigator.gpu, but
+  // requestAdapter() resolves to null.
+  test('no adapter: cpu backend with a notice, same predictions as the CLI', async (t) => {
+    const { page, problems } = await openTiny(t, { webgpu: false });
+    const status = await readyStatus(page);
+    assert.equal(status.backend, 'cpu');
+    const notice = await page.getByTestId('notice').innerText();
+    assert.match(notice, /no adapter was granted|no WebGPU/);
+    assert.match(notice, /slower/);
+    for (const text of ['The capital of France is [MASK].', 'The [MASK] chased the [MASK] across the garden.']) {
+      const preds = await enterSentence(page, text);
+      assertSameTopK(preds, cliFill(TINY, text, 8), 1e-5);
+    }
     assert.deepEqual(problems, []);
   });
 
+  test('?backend=cpu skips WebGPU even when it is there', async (t) => {
+    const { page } = await openTiny(t, { params: { backend: 'cpu' } });
+    const status = await readyStatus(page);
+    assert.equal(status.backend, 'cpu');
+    assert.match(await page.getByTestId('notice').innerText(), /backend=cpu/);
+    assertSameTopK(await waitPredictions(page, 1), cliFill(TINY, 'The capital of France is [MASK].', 8), 1e-5);
+  });
+
   test('a browser without navigator.gpu falls back to cpu', async (t) => {
-    const { page, problems } = await openApp(t, {
-      args: WEBGPU_ARGS,
+    const { page } = await openTiny(t, {
       initScript: () => {
         Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
       },
     });
-    const status = await settledStatus(page);
-    assert.equal(status.state, 'ready', `status: ${JSON.stringify(status)}`);
-    assert.equal(status.backend, 'cpu', `status: ${JSON.stringify(status)}`);
-    assert.match(status.text, /no WebGPU/);
-    assert.deepEqual(problems, []);
+    const status = await readyStatus(page);
+    assert.equal(status.backend, 'cpu');
+    assert.match(await page.getByTestId('notice').innerText(), /no WebGPU/);
+    await waitPredictions(page, 1);
   });
 
-  test('a failing WebGPU probe shows data-state="error"', async (t) => {
-    const { page } = await openApp(t, {
-      args: WEBGPU_ARGS,
+  test('a failing WebGPU probe falls back to cpu and says why', async (t) => {
+    const { page } = await openTiny(t, {
       initScript: () => {
         const gpu = navigator.gpu;
         if (gpu) gpu.requestAdapter = () => Promise.reject(new Error('adapter request refused by test'));
       },
     });
-    const status = await settledStatus(page);
-    assert.equal(status.state, 'error', `status: ${JSON.stringify(status)}`);
+    const status = await readyStatus(page);
     assert.equal(status.backend, 'cpu');
-    assert.match(status.text, /adapter request refused by test/);
+    assert.match(await page.getByTestId('notice').innerText(), /adapter request refused by test/);
+    await waitPredictions(page, 1);
+  });
+});
+
+describe('layout', () => {
+  test('100 tokens stay readable and a phone-sized window has no horizontal scroll', async (t) => {
+    const { page } = await launch(t, { viewport: { width: 390, height: 844 } });
+    await page.goto(appUrl(s.app, { model: s.modelUrl('gen/long') }));
+    await readyStatus(page);
+    const words = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
+    const text = `${words} and the [MASK] is here.`;
+    const preds = await enterSentence(page, text);
+    assertSameTopK(preds, cliFill(longModelDir(), text, 8));
+    const tokens = await page.$$eval('[data-testid="token"]', (els) => els.length);
+    assert.ok(tokens >= 100 && tokens <= 128, `${tokens} tokens`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the window`);
+    // Every token chip is inside the tokens box horizontally.
+    const outside = await page.$$eval('[data-testid="token"]', (els) => {
+      const box = document.querySelector('[data-testid="tokens"]').getBoundingClientRect();
+      return els.filter((e) => {
+        const r = e.getBoundingClientRect();
+        return r.left < box.left - 1 || r.right > box.right + 1;
+      }).length;
+    });
+    assert.equal(outside, 0);
+  });
+
+  test('predictions do not move the layout when they arrive (skeletons reserve the space)', async (t) => {
+    const { page } = await openTiny(t);
+    await readyStatus(page);
+    await waitPredictions(page, 1);
+    const height = () => page.evaluate(() => document.querySelector('.masks').getBoundingClientRect().height);
+    const ready = await height();
+    await page.getByTestId('sentence').press('End');
+    await page.getByTestId('sentence').press('Space');
+    const pending = await height();
+    assert.ok(Math.abs(ready - pending) < 2, `predictions area ${ready}px with results, ${pending}px while computing`);
   });
 });

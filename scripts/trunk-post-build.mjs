@@ -1,0 +1,72 @@
+// Trunk post_build hook (see Trunk.toml): finishes the staged dist/ before Trunk moves it in place.
+//
+//   1. Copies the embedded default model, assets/model/ (Hugging Face layout), to model/ and writes
+//      model/manifest.json: its name and every file's size and SHA-256. The app compares its
+//      cached copy with this manifest, so a changed model is downloaded again. A build without
+//      assets/model still succeeds: the page then says that no default model is embedded.
+//   2. Fills the service worker's list of app-shell files (the hashed JS/wasm/CSS names of this
+//      build) and a version derived from their contents, so a new build replaces the old shell.
+//
+// Environment (set by Trunk): TRUNK_STAGING_DIR, TRUNK_SOURCE_DIR.
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const staging = process.env.TRUNK_STAGING_DIR;
+const source = process.env.TRUNK_SOURCE_DIR || process.cwd();
+if (!staging) {
+  console.error('trunk-post-build: TRUNK_STAGING_DIR is not set (run through trunk build)');
+  process.exit(1);
+}
+
+const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
+
+// --- 1. the embedded model ---
+const modelSrc = resolve(source, 'assets/model');
+const modelDst = join(staging, 'model');
+rmSync(modelDst, { recursive: true, force: true });
+// Only what the app may read (and the model card): no test goldens or training leftovers.
+const MODEL_FILE = /^(?:config\.json|model(?:-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json|tokenizer\.json|tokenizer_config\.json|spiece\.model|special_tokens_map\.json|README\.md)$/;
+if (existsSync(join(modelSrc, 'config.json'))) {
+  mkdirSync(modelDst, { recursive: true });
+  for (const f of readdirSync(modelSrc)) {
+    if (MODEL_FILE.test(f) && statSync(join(modelSrc, f)).isFile()) copyFileSync(join(modelSrc, f), join(modelDst, f));
+  }
+  const files = readdirSync(modelDst)
+    .filter((f) => statSync(join(modelDst, f)).isFile() && f !== 'manifest.json')
+    .sort()
+    .map((name) => {
+      const buf = readFileSync(join(modelDst, name));
+      return { name, size: buf.length, sha256: sha256(buf) };
+    });
+  let name = '';
+  const readme = join(modelDst, 'README.md');
+  if (existsSync(readme)) {
+    const text = readFileSync(readme, 'utf8');
+    // A model card's YAML front matter may precede the first heading.
+    const heading = text.replace(/^---\n[\s\S]*?\n---\n/, '').match(/^#\s+(.+)$/m);
+    if (heading) name = heading[1].trim();
+  }
+  writeFileSync(join(modelDst, 'manifest.json'), JSON.stringify({ name, files }, null, 2) + '\n');
+  const bytes = files.reduce((a, f) => a + f.size, 0);
+  console.log(`trunk-post-build: embedded model "${name || 'assets/model'}" (${files.length} files, ${bytes} bytes)`);
+} else {
+  console.log('trunk-post-build: no assets/model/config.json: this build has no embedded default model');
+}
+
+// --- 2. the service worker's shell list ---
+const swPath = join(staging, 'sw.js');
+if (existsSync(swPath)) {
+  const shell = readdirSync(staging)
+    .filter((f) => f !== 'sw.js' && statSync(join(staging, f)).isFile())
+    .filter((f) => /\.(?:html|js|wasm|css|svg|ico|png|webmanifest)$/.test(f))
+    .sort();
+  const hash = createHash('sha256');
+  for (const f of shell) hash.update(f).update(readFileSync(join(staging, f)));
+  const version = hash.digest('hex').slice(0, 16);
+  const sw = readFileSync(swPath, 'utf8')
+    .replace('/*SHELL_FILES*/ []', JSON.stringify(shell))
+    .replace("/*VERSION*/ 'dev'", JSON.stringify(version));
+  writeFileSync(swPath, sw);
+  console.log(`trunk-post-build: service worker shell ${version}: ${shell.join(', ')}`);
+}

@@ -1,0 +1,190 @@
+//! The page's reactive state: one `Copy` struct of signals shared through context.
+
+use leptos::prelude::*;
+
+use crate::attention::AttentionData;
+use crate::view_model::bench::BenchReport;
+use crate::view_model::params::Params;
+use crate::view_model::schedule::{Debounce, Scheduler};
+use crate::view_model::store::ModelRecord;
+use crate::view_model::{BackendDecision, Status};
+
+/// One file's line in the download list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileProgress {
+    pub name: String,
+    pub loaded: u64,
+    pub total: Option<u64>,
+    pub state: FileState,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FileState {
+    Downloading,
+    /// Fetched from the network (and stored in the cache).
+    Downloaded,
+    /// Read back from the browser cache and verified.
+    Cached,
+    /// Read from a local file.
+    Local,
+    /// Not on the server (optional files such as a sharded index).
+    Absent,
+    Failed(String),
+}
+
+impl FileState {
+    pub fn attr(&self) -> &'static str {
+        match self {
+            FileState::Downloading => "downloading",
+            FileState::Downloaded => "downloaded",
+            FileState::Cached => "cached",
+            FileState::Local => "local",
+            FileState::Absent => "absent",
+            FileState::Failed(_) => "failed",
+        }
+    }
+}
+
+/// What the adapter and device look like, for the backend panel.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct GpuView {
+    /// `GPUAdapter.info` summary.
+    pub adapter: String,
+    /// wgpu's own description of the device.
+    pub device: String,
+    /// (limit name, value) requested for the device: the adapter's own limits.
+    pub limits: Vec<(&'static str, String)>,
+    /// The adapter offers `shader-f16`.
+    pub shader_f16: bool,
+}
+
+/// Timings of the last model load, in ms.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct LoadTimings {
+    pub files_ms: f64,
+    pub compile_ms: Option<f64>,
+    pub init_ms: f64,
+    pub first_forward_ms: Option<f64>,
+}
+
+/// The loaded model, as the page describes it.
+#[derive(Clone, Debug)]
+pub struct ModelView {
+    /// Plain words: "Embedded default model: …", a URL, or local file names.
+    pub label: String,
+    pub source: String,
+    pub info: albert::ModelInfo,
+    /// Bytes of every file read (weights, tokenizer, config).
+    pub download_bytes: u64,
+    /// Bytes of weights resident on the GPU (None on the CPU).
+    pub gpu_weight_bytes: Option<u64>,
+    /// Everything came from the browser cache.
+    pub from_cache: bool,
+    pub timings: LoadTimings,
+}
+
+/// One prediction for display.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PredictionView {
+    /// Vocabulary entry (`▁paris`): `data-token`.
+    pub token: String,
+    /// As shown (`" paris"`): used to put it in the sentence.
+    pub display: String,
+    pub id: u32,
+    pub prob: f32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaskView {
+    /// Token position (`data-position`).
+    pub position: usize,
+    pub predictions: Vec<PredictionView>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenView {
+    pub text: String,
+    pub type_id: u32,
+    pub special: bool,
+    pub mask: bool,
+}
+
+/// The result of one forward, for the text it was computed on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FillView {
+    pub text: String,
+    pub tokens: Vec<TokenView>,
+    pub masks: Vec<MaskView>,
+    pub attention: Option<AttentionData>,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum BenchState {
+    #[default]
+    Off,
+    Waiting,
+    Running(String),
+    Done(BenchReport),
+    Failed(String),
+}
+
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub params: StoredValue<Params>,
+    pub status: RwSignal<Status>,
+    pub decision: RwSignal<Option<BackendDecision>>,
+    pub gpu: RwSignal<Option<GpuView>>,
+    pub files: RwSignal<Vec<FileProgress>>,
+    pub model: RwSignal<Option<ModelView>>,
+    /// Set while a model loads (the source form is still usable).
+    pub loading: RwSignal<bool>,
+    pub load_error: RwSignal<Option<String>>,
+    pub sentence: RwSignal<String>,
+    pub top_k: RwSignal<usize>,
+    pub result: RwSignal<Option<FillView>>,
+    pub fill_error: RwSignal<Option<(String, String)>>,
+    pub cached: RwSignal<Vec<ModelRecord>>,
+    pub estimate: RwSignal<Option<(f64, f64)>>,
+    pub bench: RwSignal<BenchState>,
+    pub scheduler: StoredValue<Scheduler>,
+    pub debounce: StoredValue<Debounce>,
+    /// Bumped by every model load; a load that is no longer the newest drops its result.
+    pub load_generation: StoredValue<u64>,
+}
+
+impl AppState {
+    pub fn new(params: Params) -> Self {
+        let sentence = params.text.clone().unwrap_or_else(|| crate::view_model::DEFAULT_SENTENCE.to_string());
+        let top_k = params.top_k;
+        let bench = if params.bench { BenchState::Waiting } else { BenchState::Off };
+        AppState {
+            params: StoredValue::new(params),
+            status: RwSignal::new(Status::loading()),
+            decision: RwSignal::new(None),
+            gpu: RwSignal::new(None),
+            files: RwSignal::new(Vec::new()),
+            model: RwSignal::new(None),
+            loading: RwSignal::new(false),
+            load_error: RwSignal::new(None),
+            sentence: RwSignal::new(sentence),
+            top_k: RwSignal::new(top_k),
+            result: RwSignal::new(None),
+            fill_error: RwSignal::new(None),
+            cached: RwSignal::new(Vec::new()),
+            estimate: RwSignal::new(None),
+            bench: RwSignal::new(bench),
+            scheduler: StoredValue::new(Scheduler::default()),
+            debounce: StoredValue::new(Debounce::default()),
+            load_generation: StoredValue::new(0),
+        }
+    }
+
+    pub fn backend(&self) -> Option<crate::view_model::Backend> {
+        self.decision.with_untracked(|d| d.as_ref().map(|d| d.backend))
+    }
+}
+
+pub fn use_app() -> AppState {
+    expect_context::<AppState>()
+}

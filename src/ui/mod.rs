@@ -1,0 +1,58 @@
+//! Leptos components (browser only).
+
+pub mod fill;
+pub mod panels;
+pub mod source;
+
+use leptos::prelude::*;
+
+use crate::web;
+
+const THEME_KEY: &str = "albert-lens-theme";
+
+/// Applies `light`, `dark` or the system's scheme (`None`) to `<html data-theme>`.
+fn apply_theme(theme: Option<&str>) {
+    if let Some(root) = web::window().document().and_then(|d| d.document_element()) {
+        let _ = match theme {
+            Some(t) => root.set_attribute("data-theme", t),
+            None => root.remove_attribute("data-theme"),
+        };
+    }
+}
+
+fn system_dark() -> bool {
+    web::window().match_media("(prefers-color-scheme: dark)").ok().flatten().is_some_and(|m| m.matches())
+}
+
+/// Light/dark toggle; the first press picks the opposite of what is shown, remembered per browser.
+#[component]
+pub fn ThemeToggle() -> impl IntoView {
+    let stored = web::local_storage_get(THEME_KEY).filter(|t| t == "light" || t == "dark");
+    apply_theme(stored.as_deref());
+    let dark = RwSignal::new(match stored.as_deref() {
+        Some("dark") => true,
+        Some(_) => false,
+        None => system_dark(),
+    });
+    let toggle = move |_| {
+        let next = !dark.get_untracked();
+        dark.set(next);
+        let t = if next { "dark" } else { "light" };
+        apply_theme(Some(t));
+        web::local_storage_set(THEME_KEY, Some(t));
+    };
+    view! {
+        <button
+            type="button"
+            class="theme-toggle"
+            data-testid="theme-toggle"
+            aria-pressed=move || dark.get().to_string()
+            aria-label="Dark mode"
+            title="Toggle dark mode"
+            on:click=toggle
+        >
+            <span aria-hidden="true">{move || if dark.get() { "☾" } else { "☀" }}</span>
+            <span class="theme-text">{move || if dark.get() { " Dark" } else { " Light" }}</span>
+        </button>
+    }
+}

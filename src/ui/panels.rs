@@ -1,0 +1,292 @@
+//! Side panels: backend (adapter, limits, f16), model facts and ALBERT's savings, cached models,
+//! and the benchmark.
+
+use leptos::prelude::*;
+
+use crate::session;
+use crate::state::{use_app, BenchState};
+use crate::view_model::format;
+use crate::view_model::savings::{comparisons, config_summary, parts};
+use crate::view_model::Backend;
+
+#[component]
+pub fn StatusLine() -> impl IntoView {
+    let state = use_app();
+    let status = state.status;
+    view! {
+        <div
+            class="status"
+            data-testid="status"
+            role="status"
+            aria-live="polite"
+            data-backend=move || status.with(|s| s.backend_attr())
+            data-state=move || status.with(|s| s.state_attr())
+        >
+            <span class="badge">
+                {move || status.with(|s| match s.backend_attr() {
+                    Some("webgpu") => "WebGPU".to_string(),
+                    Some(b) => b.to_uppercase(),
+                    None => "…".to_string(),
+                })}
+            </span>
+            <span class="spinner" aria-hidden="true" hidden=move || status.with(|s| s.state_attr() != "loading")></span>
+            <span class="detail">{move || status.with(|s| s.detail.clone())}</span>
+        </div>
+        <p class="notice" data-testid="notice" role="note" hidden=move || state.decision.with(|d| d.as_ref().and_then(|d| d.notice.as_ref()).is_none())>
+            {move || state.decision.with(|d| d.as_ref().and_then(|d| d.notice.clone()).unwrap_or_default())}
+        </p>
+    }
+}
+
+#[component]
+pub fn BackendPanel() -> impl IntoView {
+    let state = use_app();
+    let f16 = move || state.model.with(|m| m.as_ref().map(|m| m.info.dtype == albert::DType::F16));
+    view! {
+        <section class="card backend" aria-labelledby="backend-title">
+            <h2 id="backend-title">"Backend"</h2>
+            <p data-testid="adapter" class="adapter">
+                {move || state.decision.with(|d| d.as_ref().map(|d| d.detail.clone()).unwrap_or_else(|| "Looking for a WebGPU adapter…".into()))}
+            </p>
+            <p class="device" hidden=move || state.gpu.with(|g| g.as_ref().is_none_or(|g| g.device.is_empty()))>
+                "Device: " {move || state.gpu.with(|g| g.as_ref().map(|g| g.device.clone()).unwrap_or_default())}
+            </p>
+            <p data-testid="f16" data-f16=move || f16().map(|b| b.to_string())>
+                {move || {
+                    let on_gpu = state.backend() == Some(Backend::WebGpu);
+                    let adapter_f16 = state.gpu.with(|g| g.as_ref().is_some_and(|g| g.shader_f16));
+                    let adapter_note = if on_gpu {
+                        if adapter_f16 { " The adapter offers shader-f16; it is not needed." } else { " The adapter lacks shader-f16; it is not needed." }
+                    } else {
+                        ""
+                    };
+                    match f16() {
+                        Some(true) if on_gpu => format!("f16 weights: yes, kept as f16 in GPU memory (half the bytes) and widened to f32 inside the shaders (unpack2x16float).{adapter_note}"),
+                        Some(true) => "f16 weights: widened to f32 for the CPU path.".to_string(),
+                        Some(false) => format!("f16 weights: no, this checkpoint is f32 (bf16 is widened to f32).{adapter_note}"),
+                        None => "f16 weights: known once a model loads.".to_string(),
+                    }
+                }}
+            </p>
+            <details class="limits" data-testid="limits" hidden=move || state.gpu.with(|g| g.as_ref().is_none_or(|g| g.limits.is_empty()))>
+                <summary>"Limits requested for the device (the adapter's own)"</summary>
+                <table>
+                    <tbody>
+                        {move || state.gpu.with(|g| {
+                            g.as_ref().map(|g| g.limits.iter().map(|(k, v)| view! { <tr><th scope="row">{*k}</th><td>{v.clone()}</td></tr> }).collect_view())
+                        })}
+                    </tbody>
+                </table>
+            </details>
+        </section>
+    }
+}
+
+#[component]
+pub fn ModelPanel() -> impl IntoView {
+    let state = use_app();
+    view! {
+        <section class="card model-panel" data-testid="model-panel" aria-labelledby="model-title">
+            <h2 id="model-title">"Inside the model"</h2>
+            {move || match state.model.get() {
+                None => view! { <p class="muted">"Facts about the model appear once it loads."</p> }.into_any(),
+                Some(m) => {
+                    let i = &m.info;
+                    let c = &i.config;
+                    let p = &i.parameters;
+                    let rows = parts(p, c);
+                    let cmps = comparisons(p, c);
+                    let t = &m.timings;
+                    let timing = format!(
+                        "files {}{} · {} {} · first forward {}",
+                        format::millis(t.files_ms),
+                        if m.from_cache { " (cache)" } else { "" },
+                        if m.gpu_weight_bytes.is_some() { "parse + upload" } else { "parse" },
+                        format::millis(t.init_ms),
+                        t.first_forward_ms.map(format::millis).unwrap_or_else(|| "…".into()),
+                    );
+                    let timing = match t.compile_ms {
+                        Some(cm) => format!("{timing} · pipelines {}", format::millis(cm)),
+                        None => timing,
+                    };
+                    view! {
+                        <dl class="facts">
+                            <dt>"Architecture"</dt><dd>{format!("{} · {:?} weights · tokenizer from {}", i.architecture, i.dtype, i.tokenizer)}</dd>
+                            <dt>"Source"</dt><dd class="break">{m.source.clone()}</dd>
+                            <dt>"Shape"</dt><dd data-testid="config-summary">{config_summary(c)}</dd>
+                            <dt>"Parameters"</dt>
+                            <dd data-testid="parameters" data-count=i.checkpoint_parameters.to_string()>
+                                {format!("{} ({})", format::thousands(i.checkpoint_parameters as u64), format::count(i.checkpoint_parameters as u64))}
+                            </dd>
+                            <dt>"Download"</dt><dd data-testid="download-size">{format::bytes(m.download_bytes)} {if m.from_cache { " (read from the browser cache)" } else { "" }}</dd>
+                            <dt>"Weights in memory"</dt>
+                            <dd data-testid="gpu-memory">
+                                {match m.gpu_weight_bytes {
+                                    Some(b) => format!("{} of GPU memory (the tied decoder shares the embedding buffer)", format::bytes(b)),
+                                    None => format!("{} as f32 on the CPU", format::bytes(i.checkpoint_parameters as u64 * 4)),
+                                }}
+                            </dd>
+                            <dt>"Load time"</dt><dd>{timing}</dd>
+                        </dl>
+                        <h3>"Parameters by part"</h3>
+                        <div class="table-scroll"><table class="parts">
+                            <thead><tr><th scope="col">"Part"</th><th scope="col" class="num">"Parameters"</th><th scope="col">"Share"</th></tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|r| view! {
+                                    <tr>
+                                        <th scope="row"><span>{r.name}</span><span class="formula">{r.formula}</span></th>
+                                        <td class="num">{format::thousands(r.count)}</td>
+                                        <td class="share">
+                                            <span class="bar" aria-hidden="true"><span class="fill" style:width=format!("{:.1}%", r.share * 100.0)></span></span>
+                                            <span class="pct">{format!("{:.1}%", r.share * 100.0)}</span>
+                                        </td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table></div>
+                        <h3>"ALBERT's savings against a BERT of the same shapes"</h3>
+                        <div class="table-scroll"><table class="savings" data-testid="savings">
+                            <thead><tr><th scope="col"></th><th scope="col" class="num">"ALBERT"</th><th scope="col" class="num">"BERT-shaped"</th><th scope="col" class="num">"Smaller by"</th></tr></thead>
+                            <tbody>
+                                {cmps.into_iter().map(|c| {
+                                    let ratio = c.ratio();
+                                    view! {
+                                        <tr>
+                                            <th scope="row"><span>{c.name}</span><span class="formula">{format!("{} vs {}", c.albert_formula, c.bert_formula)}</span></th>
+                                            <td class="num">{format::count(c.albert)}</td>
+                                            <td class="num">{format::count(c.bert)}</td>
+                                            <td class="num">{if c.saved() > 0 { format::times(ratio) } else { "—".to_string() }}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table></div>
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+#[component]
+pub fn StoragePanel() -> impl IntoView {
+    let state = use_app();
+    view! {
+        <section class="card storage" data-testid="storage" aria-labelledby="storage-title">
+            <h2 id="storage-title">"Stored in this browser"</h2>
+            <p class="help">
+                "Downloaded models stay in the browser cache and are verified (size and SHA-256) when read back, "
+                "so the next visit loads them without the network. The app itself works offline after the first visit."
+            </p>
+            <ul class="cached-list">
+                {move || {
+                    let list = state.cached.get();
+                    if list.is_empty() {
+                        return view! { <li class="muted">"No models stored yet."</li> }.into_any();
+                    }
+                    list.into_iter()
+                        .map(|r| {
+                            let base = r.base.clone();
+                            let label = r.label.clone();
+                            let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(r.stored_at_ms))
+                                .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+                                .as_string()
+                                .unwrap_or_default();
+                            view! {
+                                <li class="cached" data-testid="cached-model" data-base=r.base.clone() data-bytes=r.total_bytes().to_string()>
+                                    <div class="cached-text">
+                                        <span class="cached-label">{r.label.clone()}</span>
+                                        <span class="muted">{format!("{} · {} files · {}", format::bytes(r.total_bytes()), r.files.len(), when)}</span>
+                                    </div>
+                                    <button
+                                        type="button"
+                                        class="danger"
+                                        data-testid="delete-cached"
+                                        aria-label=format!("Delete {label} from the browser cache")
+                                        on:click=move |_| session::delete_cached(state, base.clone())
+                                    >
+                                        "Delete"
+                                    </button>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
+                }}
+            </ul>
+            <button
+                type="button"
+                class="link danger-link"
+                data-testid="delete-all-cached"
+                hidden=move || state.cached.with(|c| c.is_empty())
+                on:click=move |_| session::delete_all_cached(state)
+            >
+                "Delete all stored models"
+            </button>
+            <p class="muted" data-testid="storage-estimate">
+                {move || state.estimate.get().map(|(u, q)| format!("This site uses {} of {} the browser allows.", format::bytes(u as u64), format::bytes(q as u64)))}
+            </p>
+        </section>
+    }
+}
+
+#[component]
+pub fn BenchPanel() -> impl IntoView {
+    let state = use_app();
+    let json = move || match state.bench.get() {
+        BenchState::Done(r) => serde_json::to_string_pretty(&r).unwrap_or_default(),
+        BenchState::Failed(e) => serde_json::json!({ "error": e }).to_string(),
+        _ => String::new(),
+    };
+    let bench_state = move || match state.bench.get() {
+        BenchState::Off => "off",
+        BenchState::Waiting => "waiting",
+        BenchState::Running(_) => "running",
+        BenchState::Done(_) => "done",
+        BenchState::Failed(_) => "error",
+    };
+    view! {
+        <section class="card bench" aria-labelledby="bench-title">
+            <h2 id="bench-title">"Benchmark"</h2>
+            <p class="help">
+                {move || {
+                    let p = state.params.get_value();
+                    format!(
+                        "?bench=1: {} warm-up + {} timed forwards (batch 1, one [MASK] row of logits) at n = {:?}, on the current backend, wall clock including readback.",
+                        p.bench_warmup, p.bench_runs, p.bench_lengths
+                    )
+                }}
+            </p>
+            <p class="bench-progress" aria-live="polite">
+                {move || match state.bench.get() {
+                    BenchState::Waiting => "Waiting for the model…".to_string(),
+                    BenchState::Running(s) => s,
+                    BenchState::Done(_) => "Done.".to_string(),
+                    BenchState::Failed(e) => format!("Failed: {e}"),
+                    BenchState::Off => String::new(),
+                }}
+            </p>
+            {move || match state.bench.get() {
+                BenchState::Done(r) => view! {
+                    <table class="bench-table">
+                        <thead><tr><th scope="col">"n"</th><th scope="col" class="num">"p50"</th><th scope="col" class="num">"p90"</th><th scope="col" class="num">"mean"</th><th scope="col" class="num">"min"</th><th scope="col" class="num">"runs"</th></tr></thead>
+                        <tbody>
+                            {r.rows.iter().map(|row| view! {
+                                <tr>
+                                    <th scope="row">{row.seq_len}</th>
+                                    <td class="num">{format::millis(row.p50_ms)}</td>
+                                    <td class="num">{format::millis(row.p90_ms)}</td>
+                                    <td class="num">{format::millis(row.mean_ms)}</td>
+                                    <td class="num">{format::millis(row.min_ms)}</td>
+                                    <td class="num">{row.runs}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+                _ => ().into_any(),
+            }}
+            <pre class="bench-json" data-testid="bench" data-state=bench_state>{json}</pre>
+        </section>
+    }
+}

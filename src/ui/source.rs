@@ -1,0 +1,171 @@
+//! Choosing a model: the embedded one, a URL / Hugging Face id, or local files; and the
+//! per-file progress bars.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::loader::Source;
+use crate::session;
+use crate::state::{use_app, FileState};
+use crate::view_model::format;
+use crate::view_model::params::{normalize_model_url, with_param};
+use crate::web;
+
+fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    let Some(list) = list else { return vec![] };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+#[component]
+pub fn SourcePanel() -> impl IntoView {
+    let state = use_app();
+    let url = RwSignal::new(state.params.with_value(|p| p.model.clone().unwrap_or_default()));
+    let dragging = RwSignal::new(false);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match normalize_model_url(&url.get_untracked()) {
+            Ok(u) => {
+                web::replace_query(&with_param(&web::location_search(), "model", Some(&u)));
+                session::load(state, Source::Url(u));
+            }
+            Err(e) => {
+                state.load_error.set(Some(e));
+            }
+        }
+    };
+    let load_default = move |_| {
+        web::replace_query(&with_param(&web::location_search(), "model", None));
+        session::load(state, Source::Embedded);
+    };
+    let load_local = move |files: Vec<web_sys::File>| {
+        if !files.is_empty() {
+            session::load(state, Source::Local(files));
+        }
+    };
+
+    view! {
+        <section class="card source" aria-labelledby="source-title">
+            <h2 id="source-title">"Model"</h2>
+            <p class="model-name" data-testid="model-name" aria-live="polite">
+                {move || match state.model.get() {
+                    Some(m) => m.label,
+                    None if state.loading.get() => "Loading…".to_string(),
+                    None => "No model loaded".to_string(),
+                }}
+            </p>
+            <form class="url-form" on:submit=submit>
+                <label class="field-label" for="model-url">"Load from a URL or Hugging Face id"</label>
+                <div class="row">
+                    <input
+                        id="model-url"
+                        data-testid="model-url"
+                        type="text"
+                        inputmode="url"
+                        autocomplete="off"
+                        spellcheck="false"
+                        placeholder="albert/albert-base-v2 or https://…/resolve/main"
+                        prop:value=move || url.get()
+                        on:input=move |ev| url.set(event_target_value(&ev))
+                    />
+                    <button type="submit" class="primary" data-testid="load-model">"Load"</button>
+                </div>
+                <p class="help">
+                    "A folder in Hugging Face layout: config.json, model.safetensors (or shards with "
+                    "model.safetensors.index.json; f32, f16 or bf16), tokenizer.json or spiece.model."
+                </p>
+            </form>
+            <div
+                class="drop-zone"
+                class:dragging=move || dragging.get()
+                data-testid="drop-zone"
+                on:dragover=move |ev: web_sys::DragEvent| {
+                    ev.prevent_default();
+                    dragging.set(true);
+                }
+                on:dragleave=move |_| dragging.set(false)
+                on:drop=move |ev: web_sys::DragEvent| {
+                    ev.prevent_default();
+                    dragging.set(false);
+                    load_local(files_of(ev.data_transfer().and_then(|d| d.files())));
+                }
+            >
+                <span>"Drop config.json, the safetensors file(s) and the tokenizer here, or "</span>
+                <label class="file-button">
+                    "choose files…"
+                    <input
+                        type="file"
+                        multiple
+                        class="visually-hidden"
+                        data-testid="file-input"
+                        accept=".json,.safetensors,.model"
+                        on:change=move |ev| {
+                            let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
+                            if let Some(input) = input {
+                                load_local(files_of(input.files()));
+                                input.set_value("");
+                            }
+                        }
+                    />
+                </label>
+            </div>
+            <button type="button" class="link" data-testid="load-default" on:click=load_default>
+                "Load the embedded default model"
+            </button>
+            <p class="load-error" data-testid="load-error" role="alert" hidden=move || state.load_error.with(|e| e.is_none())>
+                {move || state.load_error.get().unwrap_or_default()}
+            </p>
+            <ProgressList />
+        </section>
+    }
+}
+
+#[component]
+fn ProgressList() -> impl IntoView {
+    let state = use_app();
+    view! {
+        <ul class="progress-list" aria-label="Model files">
+            {move || {
+                state
+                    .files
+                    .get()
+                    .into_iter()
+                    .map(|f| {
+                        let (value, max) = match (f.state.clone(), f.total) {
+                            (_, Some(t)) if t > 0 => (f.loaded.min(t) as f64, t as f64),
+                            (FileState::Downloading, _) => (0.0, 0.0),
+                            _ => (1.0, 1.0),
+                        };
+                        let text = match &f.state {
+                            FileState::Downloading => format::progress(f.loaded, f.total),
+                            FileState::Downloaded => format!("{} downloaded", format::bytes(f.loaded)),
+                            FileState::Cached => format!("{} from the browser cache, SHA-256 verified", format::bytes(f.loaded)),
+                            FileState::Local => format!("{} read from disk", format::bytes(f.loaded)),
+                            FileState::Absent => "not on the server".to_string(),
+                            FileState::Failed(e) => format!("failed: {e}"),
+                        };
+                        let indeterminate = max == 0.0;
+                        view! {
+                            <li
+                                class="progress-item"
+                                data-testid="progress"
+                                data-file=f.name.clone()
+                                data-loaded=f.loaded.to_string()
+                                data-total=f.total.map(|t| t.to_string())
+                                data-state=f.state.attr()
+                            >
+                                <span class="file">{f.name.clone()}</span>
+                                {if indeterminate {
+                                    view! { <progress aria-label=format!("{} download", f.name)></progress> }.into_any()
+                                } else {
+                                    view! { <progress max=max value=value aria-label=format!("{} download", f.name)></progress> }.into_any()
+                                }}
+                                <span class="bytes">{text}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </ul>
+    }
+}

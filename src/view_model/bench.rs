@@ -1,0 +1,125 @@
+//! `?bench=1`: the inputs and statistics of the in-browser benchmark, the same as
+//! `albert bench` (crates/albert-cli/src/bench.rs) so both sides compare.
+
+use serde::Serialize;
+
+/// `[CLS] words… [MASK] words… [SEP]` of length `n`, ids spread over the vocabulary, exactly as
+/// the CLI's `batch()`; the [MASK] (id 4) is at `n / 2`.
+pub fn synthetic_ids(vocab_size: usize, n: usize) -> Vec<u32> {
+    let span = vocab_size.saturating_sub(5).max(1);
+    let mut ids: Vec<u32> = (0..n).map(|i| (5 + (i * 7919) % span) as u32).collect();
+    if n == 0 {
+        return ids;
+    }
+    ids[0] = 2;
+    if n > 1 {
+        ids[n - 1] = 3;
+    }
+    ids[n / 2] = 4;
+    ids
+}
+
+/// (p50, p90, mean, min); nearest-rank percentiles (index `round((len - 1) * p)`), as the CLI.
+pub fn stats(ms: &[f64]) -> (f64, f64, f64, f64) {
+    if ms.is_empty() {
+        return (0.0, 0.0, 0.0, 0.0);
+    }
+    let mut s = ms.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| s[((s.len() - 1) as f64 * p).round() as usize];
+    (pct(0.5), pct(0.9), s.iter().sum::<f64>() / s.len() as f64, s[0])
+}
+
+/// One sequence length's timings (field names as `albert bench --json`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BenchRow {
+    pub device: String,
+    pub adapter: String,
+    pub seq_len: usize,
+    pub runs: usize,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub mean_ms: f64,
+    pub min_ms: f64,
+    pub samples_ms: Vec<f64>,
+}
+
+impl BenchRow {
+    pub fn new(device: &str, adapter: &str, seq_len: usize, samples_ms: Vec<f64>) -> Self {
+        let (p50, p90, mean, min) = stats(&samples_ms);
+        BenchRow {
+            device: device.into(),
+            adapter: adapter.into(),
+            seq_len,
+            runs: samples_ms.len(),
+            p50_ms: p50,
+            p90_ms: p90,
+            mean_ms: mean,
+            min_ms: min,
+            samples_ms,
+        }
+    }
+}
+
+/// What `data-testid="bench"` holds once `data-state="done"`.
+#[derive(Clone, Debug, Serialize, PartialEq, Default)]
+pub struct BenchReport {
+    pub model: String,
+    pub dtype: String,
+    pub parameters: usize,
+    /// `webgpu` or `cpu`.
+    pub backend: String,
+    pub adapter: String,
+    pub user_agent: String,
+    pub warmup: usize,
+    /// Time to compile the WGSL pipelines (GPU only).
+    pub gpu_pipeline_compile_ms: Option<f64>,
+    /// Time to parse the checkpoint and upload or prepare the weights.
+    pub model_init_ms: Option<f64>,
+    pub rows: Vec<BenchRow>,
+    /// Lengths skipped because the model reads fewer tokens.
+    pub skipped: Vec<usize>,
+}
+
+/// Splits the requested lengths into those the model can run and those beyond `max_len`.
+pub fn plan_lengths(requested: &[usize], max_len: usize) -> (Vec<usize>, Vec<usize>) {
+    requested.iter().partition(|&&n| n >= 1 && n <= max_len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_ids_match_the_cli() {
+        let ids = synthetic_ids(30000, 8);
+        assert_eq!(ids.len(), 8);
+        assert_eq!(ids[0], 2);
+        assert_eq!(ids[7], 3);
+        assert_eq!(ids[4], 4);
+        assert_eq!(ids[1], 5 + 7919);
+        let ids = synthetic_ids(30000, 16);
+        assert_eq!(ids[5], 9605); // 5 + (5 × 7919) mod 29995
+        assert!(synthetic_ids(1000, 128).iter().all(|&i| i < 1000));
+        assert_eq!(synthetic_ids(1000, 1), vec![4]);
+    }
+
+    #[test]
+    fn nearest_rank_stats() {
+        let (p50, p90, mean, min) = stats(&[5.0, 1.0, 3.0, 2.0, 4.0]);
+        assert_eq!((p50, p90, mean, min), (3.0, 5.0, 3.0, 1.0));
+        let ten: Vec<f64> = (1..=10).map(f64::from).collect();
+        let (p50, p90, _, _) = stats(&ten);
+        assert_eq!((p50, p90), (6.0, 9.0));
+        assert_eq!(stats(&[]), (0.0, 0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn rows_and_plans() {
+        let r = BenchRow::new("webgpu", "swiftshader", 8, vec![2.0, 1.0]);
+        assert_eq!((r.runs, r.min_ms), (2, 1.0));
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"p50_ms\":"));
+        assert_eq!(plan_lengths(&[8, 32, 128], 64), (vec![8, 32], vec![128]));
+    }
+}

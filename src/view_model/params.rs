@@ -1,0 +1,283 @@
+//! The page's URL parameters and model addresses.
+//!
+//! | parameter | meaning |
+//! |---|---|
+//! | `model=<base URL>` | load this Hugging Face-layout model instead of the embedded one |
+//! | `text=<sentence>` | the sentence to start with |
+//! | `backend=cpu` | skip WebGPU and run on the CPU (wasm); `webgpu`/`auto` = default |
+//! | `k=<1..20>` | predictions per `[MASK]` (default 5) |
+//! | `bench=1` | benchmark mode: time forwards instead of filling masks |
+//! | `n=8,32,128` | benchmark sequence lengths |
+//! | `runs=<N>` / `warmup=<N>` | benchmark timed runs (default 10) and warm-up runs (default 2) |
+
+/// Which backend the user asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// WebGPU when an adapter is granted, else the CPU.
+    #[default]
+    Auto,
+    /// Never touch WebGPU.
+    Cpu,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Params {
+    pub model: Option<String>,
+    pub text: Option<String>,
+    pub backend: BackendChoice,
+    pub top_k: usize,
+    pub bench: bool,
+    pub bench_lengths: Vec<usize>,
+    pub bench_runs: usize,
+    pub bench_warmup: usize,
+}
+
+pub const DEFAULT_TOP_K: usize = 5;
+pub const MAX_TOP_K: usize = 20;
+pub const DEFAULT_BENCH_LENGTHS: [usize; 3] = [8, 32, 128];
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            model: None,
+            text: None,
+            backend: BackendChoice::Auto,
+            top_k: DEFAULT_TOP_K,
+            bench: false,
+            bench_lengths: DEFAULT_BENCH_LENGTHS.to_vec(),
+            bench_runs: 10,
+            bench_warmup: 2,
+        }
+    }
+}
+
+/// Decodes `application/x-www-form-urlencoded` text: `+` is a space, `%XX` a byte.
+pub fn decode_component(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
+                let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(hex(bytes[i + 1]) * 16 + hex(bytes[i + 2]));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes a query value (spaces as `%20`; brackets kept readable).
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'[' | b']' | b'/' | b':' | b',' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `(key, value)` pairs of a query string (with or without the leading `?`).
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode_component(k), decode_component(v)),
+            None => (decode_component(p), String::new()),
+        })
+        .collect()
+}
+
+/// Parses the page's query string. Unknown keys are ignored; bad values fall back to defaults.
+pub fn parse_query(query: &str) -> Params {
+    let mut p = Params::default();
+    for (k, v) in query_pairs(query) {
+        match k.as_str() {
+            "model" if !v.trim().is_empty() => p.model = Some(v.trim().to_string()),
+            "text" => p.text = Some(v),
+            "backend" | "device" => {
+                p.backend = if v.eq_ignore_ascii_case("cpu") { BackendChoice::Cpu } else { BackendChoice::Auto }
+            }
+            "k" | "top_k" => {
+                if let Ok(k) = v.trim().parse::<usize>() {
+                    p.top_k = k.clamp(1, MAX_TOP_K);
+                }
+            }
+            "bench" => p.bench = !matches!(v.trim(), "0" | "false" | "no"),
+            "n" | "seq" => {
+                let lens: Vec<usize> =
+                    v.split(',').filter_map(|s| s.trim().parse::<usize>().ok()).filter(|&n| n >= 1).collect();
+                if !lens.is_empty() {
+                    p.bench_lengths = lens;
+                }
+            }
+            "runs" => {
+                if let Ok(n) = v.trim().parse::<usize>() {
+                    p.bench_runs = n.clamp(1, 1000);
+                }
+            }
+            "warmup" => {
+                if let Ok(n) = v.trim().parse::<usize>() {
+                    p.bench_warmup = n.min(100);
+                }
+            }
+            _ => {}
+        }
+    }
+    p
+}
+
+/// Returns `query` with `key` set to `value` (or removed when `None`), other keys kept in order.
+pub fn with_param(query: &str, key: &str, value: Option<&str>) -> String {
+    let mut pairs: Vec<(String, String)> = query_pairs(query).into_iter().filter(|(k, _)| k != key).collect();
+    if let Some(v) = value {
+        pairs.push((key.to_string(), v.to_string()));
+    }
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v))).collect();
+    format!("?{}", body.join("&"))
+}
+
+/// File names a user may paste at the end of a model URL; they are cut off to get the base.
+const MODEL_FILES: [&str; 6] = [
+    "config.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "spiece.model",
+];
+
+/// Turns what a user typed into a model base URL ending in `/`:
+/// - `owner/name` (a Hugging Face repo id) → `https://huggingface.co/owner/name/resolve/main/`;
+/// - `https://huggingface.co/owner/name` or `…/tree/<rev>` → the matching `resolve/<rev>/` URL;
+/// - any other `http(s)://` URL or relative path (`./models/x`, `/models/x`) is kept, with a
+///   trailing file name such as `config.json` removed.
+///
+/// Relative paths are resolved against the page by the caller.
+pub fn normalize_model_url(input: &str) -> Result<String, String> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err("enter a model URL (a folder with config.json, model.safetensors and tokenizer.json) or a Hugging Face id such as albert/albert-base-v2".into());
+    }
+    if s.contains(char::is_whitespace) {
+        return Err(format!("\"{s}\" contains spaces: a model URL cannot"));
+    }
+    let mut s = s.to_string();
+    for f in MODEL_FILES {
+        if let Some(stripped) = s.strip_suffix(f) {
+            if stripped.ends_with('/') {
+                s = stripped.to_string();
+                break;
+            }
+        }
+    }
+    let lower = s.to_ascii_lowercase();
+    let is_url = lower.starts_with("http://") || lower.starts_with("https://");
+    if !is_url && !s.starts_with('.') && !s.starts_with('/') && is_repo_id(s.trim_end_matches('/')) {
+        return Ok(format!("https://huggingface.co/{}/resolve/main/", s.trim_end_matches('/')));
+    }
+    if is_url {
+        if let Some(rest) = s.strip_prefix("https://huggingface.co/").or_else(|| s.strip_prefix("http://huggingface.co/")) {
+            let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+            if parts.len() == 2 && is_repo_id(&parts.join("/")) {
+                return Ok(format!("https://huggingface.co/{}/{}/resolve/main/", parts[0], parts[1]));
+            }
+            if parts.len() >= 4 && (parts[2] == "tree" || parts[2] == "blob") {
+                return Ok(format!("https://huggingface.co/{}/{}/resolve/{}/", parts[0], parts[1], parts[3..].join("/")));
+            }
+        }
+    } else if lower.contains("://") {
+        return Err(format!("\"{s}\": only http:// and https:// model URLs can be fetched"));
+    }
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    Ok(s)
+}
+
+/// `owner/name` with Hugging Face's allowed characters.
+fn is_repo_id(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('/').collect();
+    parts.len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && !p.starts_with('.')
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_parameter() {
+        let p = parse_query("?model=https%3A%2F%2Fexample.org%2Fm%2F&text=Paris+is+the+%5BMASK%5D.&backend=cpu&k=3&bench=1&n=8,%2064,x&runs=5&warmup=0");
+        assert_eq!(p.model.as_deref(), Some("https://example.org/m/"));
+        assert_eq!(p.text.as_deref(), Some("Paris is the [MASK]."));
+        assert_eq!(p.backend, BackendChoice::Cpu);
+        assert_eq!(p.top_k, 3);
+        assert!(p.bench);
+        assert_eq!(p.bench_lengths, vec![8, 64]);
+        assert_eq!((p.bench_runs, p.bench_warmup), (5, 0));
+    }
+
+    #[test]
+    fn defaults_and_bad_values() {
+        assert_eq!(parse_query(""), Params::default());
+        let p = parse_query("k=0&n=&runs=abc&backend=webgpu&bench=0&model=");
+        assert_eq!(p.top_k, 1);
+        assert_eq!(p.bench_lengths, DEFAULT_BENCH_LENGTHS.to_vec());
+        assert_eq!(p.bench_runs, 10);
+        assert_eq!(p.backend, BackendChoice::Auto);
+        assert!(!p.bench);
+        assert_eq!(p.model, None);
+        assert_eq!(parse_query("k=999").top_k, MAX_TOP_K);
+        // A stray % is kept.
+        assert_eq!(parse_query("text=100%").text.as_deref(), Some("100%"));
+        assert_eq!(parse_query("text=%E2%96%81x%2").text.as_deref(), Some("▁x%2"));
+    }
+
+    #[test]
+    fn sets_and_removes_params() {
+        assert_eq!(with_param("?a=1&text=x", "text", Some("The [MASK] sat.")), "?a=1&text=The%20[MASK]%20sat.");
+        assert_eq!(with_param("?text=x", "text", None), "");
+        let q = with_param("", "model", Some("https://h.co/a b/"));
+        assert_eq!(parse_query(&q).model.as_deref(), Some("https://h.co/a b/"));
+        let q = with_param("", "text", Some("50% & more = fine?"));
+        assert_eq!(parse_query(&q).text.as_deref(), Some("50% & more = fine?"));
+    }
+
+    #[test]
+    fn model_urls() {
+        let hf = "https://huggingface.co/albert/albert-base-v2/resolve/main/";
+        assert_eq!(normalize_model_url("albert/albert-base-v2").unwrap(), hf);
+        assert_eq!(normalize_model_url(" https://huggingface.co/albert/albert-base-v2 ").unwrap(), hf);
+        assert_eq!(normalize_model_url("https://huggingface.co/albert/albert-base-v2/resolve/main").unwrap(), hf);
+        assert_eq!(normalize_model_url("https://huggingface.co/albert/albert-base-v2/resolve/main/config.json").unwrap(), hf);
+        assert_eq!(
+            normalize_model_url("https://huggingface.co/albert/albert-base-v2/tree/refs%2Fpr%2F1").unwrap(),
+            "https://huggingface.co/albert/albert-base-v2/resolve/refs%2Fpr%2F1/"
+        );
+        assert_eq!(normalize_model_url("http://127.0.0.1:9000/tiny").unwrap(), "http://127.0.0.1:9000/tiny/");
+        assert_eq!(normalize_model_url("./fixtures/tiny/").unwrap(), "./fixtures/tiny/");
+        assert_eq!(normalize_model_url("/m/tiny/model.safetensors").unwrap(), "/m/tiny/");
+        assert_eq!(normalize_model_url("model").unwrap(), "model/");
+        assert!(normalize_model_url("  ").is_err());
+        assert!(normalize_model_url("ftp://x/y").is_err());
+        assert!(normalize_model_url("a b").is_err());
+    }
+}

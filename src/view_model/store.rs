@@ -1,0 +1,177 @@
+//! What the browser cache keeps about a downloaded model, and the checks made when reading it
+//! back. Each file's bytes are one Cache API entry (keyed by its URL); one more entry per model,
+//! the record, lists the files with their size and SHA-256 and the files the server did not have
+//! (so a cached load needs no network at all). A record is written only after the model loaded,
+//! so an interrupted or broken download is never trusted.
+
+use serde::{Deserialize, Serialize};
+
+/// Cache API cache holding model files and records.
+pub const MODEL_CACHE: &str = "albert-lens-models-v1";
+/// Appended to a model's base URL to key its record.
+pub const RECORD_SUFFIX: &str = ".albert-lens-record.json";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileRecord {
+    pub name: String,
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// The server's ETag when it sent one (informative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ModelRecord {
+    /// Base URL (absolute, ending in `/`).
+    pub base: String,
+    /// What the page calls this model.
+    pub label: String,
+    pub files: Vec<FileRecord>,
+    /// Files that were asked for and did not exist (HTTP 404).
+    pub absent: Vec<String>,
+    /// `Date.now()` when stored.
+    pub stored_at_ms: f64,
+}
+
+impl ModelRecord {
+    pub fn key(base: &str) -> String {
+        format!("{base}{RECORD_SUFFIX}")
+    }
+
+    pub fn file(&self, name: &str) -> Option<&FileRecord> {
+        self.files.iter().find(|f| f.name == name)
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    pub fn file_url(&self, name: &str) -> String {
+        format!("{}{name}", self.base)
+    }
+
+    /// Whether `manifest` (the build's list of the embedded model's files) disagrees with this
+    /// record, i.e. the deployed model changed since it was cached.
+    pub fn is_stale(&self, manifest: &Manifest) -> bool {
+        manifest.files.iter().any(|m| match self.file(&m.name) {
+            Some(f) => f.size != m.size || !f.sha256.eq_ignore_ascii_case(&m.sha256),
+            // A file the record says is absent now exists, or was never asked for: only a
+            // problem if the loader would have read it.
+            None => self.absent.contains(&m.name),
+        }) || self.files.iter().any(|f| manifest.file(&f.name).is_none())
+    }
+}
+
+/// Checks bytes read back from the cache against the record: size first (cheap), then SHA-256.
+pub fn verify(expected: &FileRecord, size: u64, sha256: &str) -> Result<(), String> {
+    if size != expected.size {
+        return Err(format!(
+            "cached {} is {size} bytes, expected {} (truncated or overwritten)",
+            expected.name, expected.size
+        ));
+    }
+    if !sha256.eq_ignore_ascii_case(&expected.sha256) {
+        return Err(format!("cached {} has SHA-256 {sha256}, expected {}", expected.name, expected.sha256));
+    }
+    Ok(())
+}
+
+/// `model/manifest.json`, written at build time next to the embedded model
+/// (scripts/trunk-post-build.mjs): its name and every file's size and SHA-256.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Manifest {
+    #[serde(default)]
+    pub name: String,
+    pub files: Vec<ManifestFile>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ManifestFile {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl Manifest {
+    pub fn parse(text: &str) -> Option<Manifest> {
+        serde_json::from_str(text).ok()
+    }
+
+    pub fn file(&self, name: &str) -> Option<&ManifestFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> ModelRecord {
+        ModelRecord {
+            base: "http://x/m/".into(),
+            label: "m".into(),
+            files: vec![
+                FileRecord { name: "config.json".into(), size: 10, sha256: "ab".repeat(32), etag: None },
+                FileRecord { name: "model.safetensors".into(), size: 1000, sha256: "cd".repeat(32), etag: Some("\"e\"".into()) },
+            ],
+            absent: vec!["model.safetensors.index.json".into()],
+            stored_at_ms: 1.0,
+        }
+    }
+
+    #[test]
+    fn record_round_trips_and_sums() {
+        let r = record();
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<ModelRecord>(&json).unwrap(), r);
+        assert_eq!(r.total_bytes(), 1010);
+        assert_eq!(ModelRecord::key(&r.base), "http://x/m/.albert-lens-record.json");
+        assert_eq!(r.file_url("config.json"), "http://x/m/config.json");
+    }
+
+    #[test]
+    fn verification_checks_size_then_hash() {
+        let r = record();
+        let f = r.file("model.safetensors").unwrap();
+        assert!(verify(f, 1000, &"CD".repeat(32)).is_ok());
+        assert!(verify(f, 999, &"cd".repeat(32)).unwrap_err().contains("999 bytes"));
+        assert!(verify(f, 1000, &"00".repeat(32)).unwrap_err().contains("SHA-256"));
+    }
+
+    #[test]
+    fn staleness_against_the_build_manifest() {
+        let r = record();
+        let same = Manifest {
+            name: "m".into(),
+            files: r.files.iter().map(|f| ManifestFile { name: f.name.clone(), size: f.size, sha256: f.sha256.clone() }).collect(),
+        };
+        assert!(!r.is_stale(&same));
+        let mut changed = same.clone();
+        changed.files[1].sha256 = "ef".repeat(32);
+        assert!(r.is_stale(&changed));
+        let mut grown = same.clone();
+        grown.files.push(ManifestFile { name: "model.safetensors.index.json".into(), size: 5, sha256: "00".into() });
+        assert!(r.is_stale(&grown));
+        let mut shrunk = same.clone();
+        shrunk.files.pop();
+        assert!(r.is_stale(&shrunk));
+        // Files the loader never reads (README.md) do not matter.
+        let mut extra = same;
+        extra.files.push(ManifestFile { name: "README.md".into(), size: 5, sha256: "00".into() });
+        assert!(!r.is_stale(&extra));
+        assert_eq!(Manifest::parse("{\"files\": []}").unwrap().name, "");
+        assert_eq!(Manifest::parse("nope"), None);
+    }
+
+    #[test]
+    fn hex_is_lower_case() {
+        assert_eq!(hex(&[0, 15, 255]), "000fff");
+    }
+}

@@ -1,0 +1,196 @@
+//! Small browser helpers: timers, clocks, URLs, fetch with progress, SHA-256, local storage.
+
+use js_sys::{Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+pub fn window() -> web_sys::Window {
+    web_sys::window().expect("albert-lens runs in a browser window")
+}
+
+/// Reads `target[key]` (undefined when absent).
+pub fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A JS error or rejection as text.
+pub fn describe(err: &JsValue) -> String {
+    if let Some(s) = err.as_string() {
+        return s;
+    }
+    let message = get(err, "message").as_string().unwrap_or_default();
+    let name = get(err, "name").as_string().unwrap_or_default();
+    match (name.is_empty(), message.is_empty()) {
+        (_, true) => format!("{err:?}"),
+        (true, false) => message,
+        (false, false) => format!("{name}: {message}"),
+    }
+}
+
+/// Resolves after `ms` milliseconds (a macrotask: the page renders and handles input meanwhile).
+pub async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _reject| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Lets the browser paint and handle events before heavy synchronous work.
+pub async fn yield_now() {
+    sleep(0).await;
+}
+
+/// `performance.now()` in milliseconds.
+pub fn now_ms() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
+}
+
+pub fn location_search() -> String {
+    window().location().search().unwrap_or_default()
+}
+
+pub fn location_href() -> String {
+    window().location().href().unwrap_or_default()
+}
+
+/// Resolves a possibly relative URL against the page.
+pub fn absolute_url(url: &str) -> Result<String, String> {
+    web_sys::Url::new_with_base(url, &location_href())
+        .map(|u| u.href())
+        .map_err(|e| format!("\"{url}\" is not a valid URL ({})", describe(&e)))
+}
+
+/// Rewrites the page's query string without navigating (so the URL stays shareable).
+pub fn replace_query(query: &str) {
+    let loc = window().location();
+    let path = loc.pathname().unwrap_or_else(|_| "/".into());
+    let hash = loc.hash().unwrap_or_default();
+    if let Ok(history) = window().history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}{query}{hash}")));
+    }
+}
+
+pub fn local_storage_get(key: &str) -> Option<String> {
+    window().local_storage().ok().flatten()?.get_item(key).ok().flatten()
+}
+
+pub fn local_storage_set(key: &str, value: Option<&str>) {
+    if let Some(s) = window().local_storage().ok().flatten() {
+        let _ = match value {
+            Some(v) => s.set_item(key, v),
+            None => s.remove_item(key),
+        };
+    }
+}
+
+/// Lower-case hex SHA-256 via SubtleCrypto (fast, native, async).
+pub async fn sha256_hex(bytes: &[u8]) -> Result<String, String> {
+    sha256_hex_js(&Uint8Array::from(bytes)).await
+}
+
+/// SHA-256 of bytes already copied to JS (saves a copy when they are also stored).
+pub async fn sha256_hex_js(data: &Uint8Array) -> Result<String, String> {
+    let subtle = window().crypto().map_err(|e| describe(&e))?.subtle();
+    let promise = subtle.digest_with_str_and_buffer_source("SHA-256", data).map_err(|e| describe(&e))?;
+    let digest = JsFuture::from(promise).await.map_err(|e| describe(&e))?;
+    Ok(crate::view_model::store::hex(&Uint8Array::new(&digest).to_vec()))
+}
+
+/// A fetched file: bytes and the server's ETag.
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub etag: Option<String>,
+}
+
+/// GETs `url`, streaming the body so `progress(loaded, total)` sees every chunk. `Ok(None)` for
+/// HTTP 404/410 (the file does not exist), `Err` for other failures.
+pub async fn fetch_with_progress(
+    url: &str,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Option<Fetched>, String> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("GET");
+    init.set_mode(web_sys::RequestMode::Cors);
+    let resp = JsFuture::from(window().fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|e| format!("could not fetch {url}: {} (offline, wrong host, or the server refuses cross-origin requests)", describe(&e)))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("fetch({url}) did not give a Response"))?;
+    if resp.status() == 404 || resp.status() == 410 {
+        return Ok(None);
+    }
+    if !resp.ok() {
+        let hint = match resp.status() {
+            401 | 403 => " (private or gated model? only public files can be fetched)",
+            _ => "",
+        };
+        return Err(format!("HTTP {} {} for {url}{hint}", resp.status(), resp.status_text()));
+    }
+    let headers = resp.headers();
+    let total = headers.get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    // Compressed bodies report the compressed length: only trust it as a total when identity.
+    let encoded = headers.get("content-encoding").ok().flatten().is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
+    let total = if encoded { None } else { total };
+    let etag = headers.get("etag").ok().flatten().or_else(|| headers.get("x-linked-etag").ok().flatten());
+    progress(0, total);
+    let Some(body) = resp.body() else {
+        let buf = JsFuture::from(resp.array_buffer().map_err(|e| describe(&e))?).await.map_err(|e| describe(&e))?;
+        let bytes = Uint8Array::new(&buf).to_vec();
+        progress(bytes.len() as u64, total);
+        return Ok(Some(Fetched { bytes, etag }));
+    };
+    let reader: web_sys::ReadableStreamDefaultReader =
+        body.get_reader().dyn_into().map_err(|_| "the response body has no default reader".to_string())?;
+    let mut bytes: Vec<u8> = Vec::with_capacity(total.unwrap_or(0).min(1 << 31) as usize);
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("download of {url} failed after {} bytes: {}", bytes.len(), describe(&e)))?;
+        if get(&chunk, "done").as_bool().unwrap_or(true) {
+            break;
+        }
+        let value = get(&chunk, "value");
+        if let Some(arr) = value.dyn_ref::<Uint8Array>() {
+            let start = bytes.len();
+            bytes.resize(start + arr.length() as usize, 0);
+            arr.copy_to(&mut bytes[start..]);
+        }
+        progress(bytes.len() as u64, total);
+    }
+    if let Some(t) = total {
+        if bytes.len() as u64 != t {
+            return Err(format!("download of {url} stopped at {} of {t} bytes", bytes.len()));
+        }
+    }
+    Ok(Some(Fetched { bytes, etag }))
+}
+
+/// GETs a small text file, bypassing the HTTP cache; `None` on any failure (offline included).
+pub async fn fetch_text_fresh(url: &str) -> Option<String> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("GET");
+    init.set_cache(web_sys::RequestCache::NoStore);
+    let resp = JsFuture::from(window().fetch_with_str_and_init(url, &init)).await.ok()?;
+    let resp: web_sys::Response = resp.dyn_into().ok()?;
+    if !resp.ok() {
+        return None;
+    }
+    JsFuture::from(resp.text().ok()?).await.ok()?.as_string()
+}
+
+/// Reads a local file picked or dropped by the user.
+pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buf = JsFuture::from(file.array_buffer()).await.map_err(|e| format!("cannot read {}: {}", file.name(), describe(&e)))?;
+    Ok(Uint8Array::new(&buf).to_vec())
+}
+
+/// `navigator.userAgent`.
+pub fn user_agent() -> String {
+    window().navigator().user_agent().unwrap_or_default()
+}
+
+/// (usage, quota) bytes from `navigator.storage.estimate()`.
+pub async fn storage_estimate() -> Option<(f64, f64)> {
+    let promise = window().navigator().storage().estimate().ok()?;
+    let est: web_sys::StorageEstimate = JsFuture::from(promise).await.ok()?.unchecked_into();
+    Some((est.get_usage()?, est.get_quota()?))
+}

@@ -1,0 +1,299 @@
+// Shared helpers for the browser tests: servers, Chromium, the page's test hooks, and the
+// `albert` CLI as the reference for predictions.
+//
+// The app is dist/ (trunk build --release). Models come from crates/albert/tests/fixtures (tiny
+// random-weight checkpoints in Hugging Face layout) on a second server on another port, so
+// `?model=` loads are cross-origin, as from the Hugging Face hub.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../scripts/static-server.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(here, '../..');
+export const dist = join(root, 'dist');
+export const fixtures = join(root, 'crates/albert/tests/fixtures');
+/** This run's screenshots (ignored by git). */
+export const runShots = join(here, 'screenshots');
+/** Screenshots kept in the repository for the README. */
+export const docsShots = join(root, 'docs/screenshots');
+export const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/** The build embeds a default model (assets/model was present). */
+export const hasDefaultModel = existsSync(join(dist, 'model/config.json'));
+
+export const BASE_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+/** WebGPU through Chromium's SwiftShader (CPU Vulkan): no GPU needed. */
+export const WEBGPU_ARGS = ['--enable-unsafe-webgpu'];
+export const READY_TIMEOUT_MS = 90_000;
+
+export function checkPrerequisites() {
+  assert.ok(
+    existsSync(join(dist, 'index.html')),
+    `${dist}/index.html is missing: build the app first (trunk build --release, as scripts/test does)`,
+  );
+  assert.ok(existsSync(executablePath), `no Chromium at ${executablePath} (scripts/setup installs it)`);
+}
+
+/** Where generated models live (served under /gen/ by the model server). */
+export const generated = join(tmpdir(), 'albert-lens-e2e-models');
+
+/**
+ * The tiny fixture with room for 128 tokens (the fixtures read at most 64): its position
+ * embeddings are repeated to 128 rows and config.json says so. Written once to `generated`/long.
+ */
+export function longModelDir() {
+  const dir = join(generated, 'long');
+  if (existsSync(join(dir, 'model.safetensors'))) return dir;
+  mkdirSync(dir, { recursive: true });
+  const src = join(fixtures, 'tiny');
+  const config = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
+  const oldLen = config.max_position_embeddings;
+  config.max_position_embeddings = 128;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(src, f), join(dir, f));
+  // safetensors: u64 header length, JSON header, then the tensors' bytes.
+  const buf = readFileSync(join(src, 'model.safetensors'));
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  const data = buf.subarray(8 + n);
+  const out = {};
+  const parts = [];
+  let offset = 0;
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      out[name] = t;
+      continue;
+    }
+    let bytes = data.subarray(t.data_offsets[0], t.data_offsets[1]);
+    let shape = t.shape;
+    if (name.endsWith('position_embeddings.weight')) {
+      const row = bytes.length / oldLen;
+      bytes = Buffer.concat(Array.from({ length: 128 }, (_, i) => bytes.subarray((i % oldLen) * row, (i % oldLen + 1) * row)));
+      shape = [128, shape[1]];
+    }
+    out[name] = { dtype: t.dtype, shape, data_offsets: [offset, offset + bytes.length] };
+    offset += bytes.length;
+    parts.push(bytes);
+  }
+  let json = JSON.stringify(out);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([len, Buffer.from(json), ...parts]));
+  return dir;
+}
+
+/** Starts the app server and a cross-origin model server (fixtures), logging model requests. */
+export async function startServers({ chunkDelayMs = 0 } = {}) {
+  checkPrerequisites();
+  longModelDir();
+  const app = await startServer({ root: dist, port: 0 });
+  const modelLog = [];
+  const models = await startServer({
+    root: fixtures,
+    port: 0,
+    cors: true,
+    chunkDelayMs,
+    log: modelLog,
+    mounts: { '/gen/': generated },
+  });
+  return {
+    app,
+    models,
+    modelLog,
+    modelUrl: (name) => `${models.url}${name}/`,
+    close: async () => {
+      await app.close();
+      await models.close();
+    },
+  };
+}
+
+/** `?model=…&…` for the app. */
+export function appUrl(app, params = {}) {
+  const q = new URLSearchParams(params).toString();
+  return q ? `${app.url}?${q}` : app.url;
+}
+
+/**
+ * Launches Chromium with a fresh profile and opens a page (not navigated). `problems` collects
+ * page errors, console errors and failed requests, except the expected 404s of optional model
+ * files (a sharded index, spiece.model).
+ */
+export async function launch(t, { webgpu = true, viewport = { width: 1280, height: 900 }, initScript, colorScheme } = {}) {
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [...BASE_ARGS, ...(webgpu ? WEBGPU_ARGS : [])],
+  });
+  t.after(() => browser.close());
+  const context = await browser.newContext({ viewport, colorScheme });
+  if (initScript) await context.addInitScript(initScript);
+  const page = await context.newPage();
+  const problems = [];
+  const expected404 = /model\.safetensors\.index\.json|spiece\.model|tokenizer_config\.json/;
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/status of 404/.test(msg.text())) problems.push(`console.error: ${msg.text()}`);
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400 && !(res.status() === 404 && expected404.test(res.url()))) {
+      problems.push(`HTTP ${res.status()}: ${res.url()}`);
+    }
+  });
+  return { browser, context, page, problems };
+}
+
+/** Waits for `data-state` ready or error and returns the status fields. */
+export async function settledStatus(page, timeout = READY_TIMEOUT_MS) {
+  await page.waitForSelector('[data-testid="status"]:is([data-state="ready"], [data-state="error"])', { timeout });
+  const status = page.getByTestId('status');
+  return {
+    state: await status.getAttribute('data-state'),
+    backend: await status.getAttribute('data-backend'),
+    text: (await status.innerText()).trim(),
+  };
+}
+
+export async function readyStatus(page, timeout = READY_TIMEOUT_MS) {
+  const s = await settledStatus(page, timeout);
+  assert.equal(s.state, 'ready', `status: ${JSON.stringify(s)}`);
+  return s;
+}
+
+/** The predictions on the page: one entry per [MASK] group. */
+export async function readPredictions(page) {
+  return page.$$eval('[data-testid="mask"]', (groups) =>
+    groups.map((g) => ({
+      position: Number(g.dataset.position),
+      top_k: [...g.querySelectorAll('[data-testid="prediction"]')].map((p) => ({
+        token: p.dataset.token,
+        id: Number(p.dataset.id),
+        prob: Number(p.dataset.prob),
+      })),
+    })),
+  );
+}
+
+/** Waits until `masks` [MASK] groups with predictions are shown, and returns them. */
+export async function waitPredictions(page, masks = 1, timeout = READY_TIMEOUT_MS) {
+  await page.waitForFunction(
+    (n) =>
+      document.querySelectorAll('[data-testid="mask"]').length === n &&
+      [...document.querySelectorAll('[data-testid="mask"]')].every((g) => g.querySelector('[data-testid="prediction"]')),
+    masks,
+    { timeout },
+  );
+  return readPredictions(page);
+}
+
+/** Types `text` into the sentence box (replacing it) and waits for its predictions. */
+export async function enterSentence(page, text) {
+  await page.getByTestId('sentence').fill(text);
+  const n = (text.match(/\[MASK\]/g) || []).length;
+  return waitPredictions(page, n);
+}
+
+let cliBin;
+/** The `albert` CLI: release build if present, else the debug build `cargo test` made. */
+function albertCli() {
+  if (cliBin) return cliBin;
+  for (const p of ['target/release/albert', 'target/debug/albert']) {
+    if (existsSync(join(root, p))) return (cliBin = join(root, p));
+  }
+  execFileSync('cargo', ['build', '-p', 'albert-cli'], { cwd: root, stdio: 'inherit' });
+  return (cliBin = join(root, 'target/debug/albert'));
+}
+
+const cliCache = new Map();
+/** `albert fill --json --device cpu` on a model folder: the reference top-k per [MASK]. */
+export function cliFill(modelDir, text, topK = 5) {
+  const key = JSON.stringify([modelDir, text, topK]);
+  if (!cliCache.has(key)) {
+    const out = execFileSync(
+      albertCli(),
+      ['fill', '--model', modelDir, '--text', text, '--top-k', String(topK), '--device', 'cpu', '--json'],
+      { cwd: root, encoding: 'utf8' },
+    );
+    cliCache.set(key, JSON.parse(out));
+  }
+  return cliCache.get(key);
+}
+
+/**
+ * Asserts the page's predictions equal the CLI's: same [MASK] positions, and rank by rank the
+ * same token with the same probability (to `tol`). Where the CLI's probabilities are within `tol`
+ * of each other (a near tie), either order is accepted. The CLI list should be longer than the
+ * page's (top_k + 3) so a near tie at the last rank can be judged.
+ */
+export function assertSameTopK(page, cli, tol = 2e-4) {
+  assert.equal(page.length, cli.masks.length, 'number of [MASK] groups');
+  page.forEach((m, i) => {
+    const ref = cli.masks[i];
+    assert.equal(m.position, ref.position, `[MASK] ${i} position`);
+    m.top_k.forEach((p, r) => {
+      const want = ref.top_k[r];
+      assert.ok(Math.abs(p.prob - want.prob) <= tol, `[MASK] ${i} rank ${r}: prob ${p.prob} vs CLI ${want.prob} (${want.token})`);
+      const tied = ref.top_k.filter((q) => Math.abs(q.prob - want.prob) <= tol).map((q) => q.id);
+      assert.ok(tied.includes(p.id), `[MASK] ${i} rank ${r}: ${p.token} (${p.id}) vs CLI ${want.token} (${want.id})`);
+      const cliToken = ref.top_k.find((q) => q.id === p.id);
+      assert.equal(p.token, cliToken.token, `token string of id ${p.id}`);
+    });
+  });
+}
+
+/**
+ * The sentence after picking `token` (a vocabulary entry) for the `nth` [MASK], as the page does
+ * it: a `▁` token starts a word, any other piece is glued to the text before the mask.
+ */
+export function applyPick(text, nth, token) {
+  let i = -1;
+  for (let k = 0; k <= nth; k++) i = text.indexOf('[MASK]', i + 1);
+  const special = /^\[.*\]$|^<.*>$/.test(token);
+  const startsWord = token.startsWith('▁') || special;
+  const word = token.replace(/^▁/, '');
+  let before = text.slice(0, i);
+  const afterText = text.slice(i + '[MASK]'.length);
+  if (startsWord) {
+    if (word && /[\p{L}\p{N}]$/u.test(before)) before += ' ';
+  } else {
+    before = before.replace(/[ \t]+$/, '');
+  }
+  return before + word + afterText;
+}
+
+/** Saves a screenshot into this run's folder and, with `docs`, into docs/screenshots too. */
+export async function screenshot(target, name, { docs = true, ...opts } = {}) {
+  mkdirSync(runShots, { recursive: true });
+  // No focus ring or caret in the pictures.
+  const page = typeof target.page === 'function' ? target.page() : target;
+  await page.evaluate(() => document.activeElement?.blur?.());
+  await target.screenshot({ path: join(runShots, name), ...opts });
+  if (docs) {
+    mkdirSync(docsShots, { recursive: true });
+    copyFileSync(join(runShots, name), join(docsShots, name));
+  }
+}
+
+/** Bytes of a fixture file. */
+export function fixtureSize(model, file) {
+  return readFileSync(join(fixtures, model, file)).length;
+}
+
+/** The model to show in screenshots and time: the embedded default when the build has one. */
+export function showcaseModel(servers) {
+  return hasDefaultModel
+    ? { params: {}, dir: join(root, 'assets/model'), name: 'embedded default model' }
+    : { params: { model: servers.modelUrl('tiny') }, dir: join(fixtures, 'tiny'), name: 'tiny fixture' };
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The short CPU smoke run of the whole pipeline (part of the test command): a tiny tokenizer on a
+# slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
+# checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the
+# curves, a one-process torchrun (DDP over gloo), and the check of the shipped model in
+# assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero on
+# any failure. Everything is written to a temporary folder (kept with KEEP=1).
+#
+#   train/smoke.sh                               # uses train/.venv (created by setup.sh)
+#   TRAIN_VENV=tools/golden/.venv train/smoke.sh # any environment with the same pins
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [ -n "${TRAIN_VENV:-}" ]; then TRAIN_VENV="$(cd "$TRAIN_VENV" && pwd)"; fi
+cd "$here"
+if [ -n "${TRAIN_VENV:-}" ]; then
+  PY="$TRAIN_VENV/bin/python"
+else
+  ./setup.sh >/dev/null
+  PY="$here/.venv/bin/python"
+fi
+corpus="$here/../../shared/data/corpus"
+if [ ! -f "$corpus/gutenberg-train.txt.xz" ]; then
+  echo "smoke: $corpus/gutenberg-train.txt.xz not found (the shared data folder must sit beside this checkout)" >&2
+  exit 1
+fi
+export RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
+tmp="$(mktemp -d)"
+[ "${KEEP:-0}" = 1 ] && echo "smoke: keeping $tmp" || trap 'rm -rf "$tmp"' EXIT
+t0=$SECONDS
+step() { echo "== smoke [$((SECONDS - t0)) s] $*"; }
+
+step "tokenizer (Unigram 1000 on 1.5 MB)"
+"$PY" tokenizer.py --vocab-size 1000 --max-chars 1500000 --fraction 1 --out "$tmp/tok/tokenizer.json"
+
+common=(--tokenizer "$tmp/tok/tokenizer.json" --train-cache "$tmp/train.npz" --train-fraction 1 --train-max-chars 1500000
+        --valid-cache "$tmp/valid.npz" --valid-max-chars 300000 --embedding 32 --hidden 64 --heads 2 --lr 2e-3
+        --warmup-steps 5 --phases "1x32x16@0.5,2x64x16@1" --log-every 10 --eval-every 15 --eval-examples 32 --ckpt-every 15)
+step "train 30 steps (depth 1 → 2, length 32 → 64)"
+"$PY" train.py "${common[@]}" --out "$tmp/run" --max-steps 30
+step "resume to 40 steps"
+"$PY" train.py "${common[@]}" --out "$tmp/run" --max-steps 40 --resume
+step "evaluate"
+"$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
+  --examples 64 --layers 2,3 --out "$tmp/run/eval.json"
+step "export (HF layout, f16) + transformers reload check"
+"$PY" export.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --out "$tmp/export" --eval-json "$tmp/run/eval.json"
+"$PY" export.py --verify "$tmp/export"
+step "curves"
+"$PY" plot.py "$tmp/run/log.jsonl" --out "$tmp/run/curves.svg"
+step "torchrun --nproc_per_node 1 (DDP, gloo) with a background example worker"
+"$PY" -m torch.distributed.run --standalone --nproc_per_node 1 train.py "${common[@]}" --out "$tmp/ddp" --max-steps 10 --eval-every 0 --workers 1
+step "checks"
+"$PY" - "$tmp" <<'PY'
+import json, os, sys
+tmp = sys.argv[1]
+log = [json.loads(l) for l in open(f"{tmp}/run/log.jsonl")]
+train = [r for r in log if r["split"] == "train"]
+assert train[-1]["step"] == 40, train[-1]
+assert {r["layers"] for r in train} == {1, 2} and {r["seq"] for r in train} == {32, 64}, "curriculum not followed"
+assert train[-1]["mlm_loss"] < train[0]["mlm_loss"], "MLM loss did not go down"
+ev = json.load(open(f"{tmp}/run/eval.json"))
+assert set(ev["by_depth"]) == {"2", "3"} and 0 <= ev["mlm_top1"] <= 1 and 0 <= ev["sop_acc"] <= 1, ev
+for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "golden.safetensors", "eval.json"]:
+    assert os.path.getsize(f"{tmp}/export/{f}") > 0, f
+cfg = json.load(open(f"{tmp}/export/config.json"))
+assert cfg["architectures"] == ["AlbertForMaskedLM"] and cfg["num_hidden_layers"] == 2, cfg
+ddp = [json.loads(l) for l in open(f"{tmp}/ddp/log.jsonl")]
+assert ddp[-1]["step"] == 10, ddp[-1]
+print(f"smoke checks ok: train loss {train[0]['mlm_loss']:.2f} → {train[-1]['mlm_loss']:.2f}, eval MLM {ev['mlm_top1']:.3f} SOP {ev['sop_acc']:.3f}")
+PY
+if [ -f "$here/../assets/model/golden.safetensors" ]; then
+  step "shipped model assets/model: transformers vs its golden file"
+  "$PY" export.py --verify "$here/../assets/model"
+fi
+step "done"

@@ -10,6 +10,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use std::process::ExitCode;
 
+/// The model albert-lens ships (trained by train/), in the source tree this binary was built from.
+const DEFAULT_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/model");
+
 #[derive(Parser)]
 #[command(name = "albert", version, about = "ALBERT masked-language models on the GPU (wgpu) or CPU, matching Hugging Face transformers")]
 struct Cli {
@@ -27,8 +30,9 @@ enum Device {
 enum Cmd {
     /// Predict each [MASK] of a sentence ("A [SEP] B" makes a sentence pair).
     Fill {
-        /// A model folder in Hugging Face layout, or a base URL holding the same files.
-        #[arg(long)]
+        /// A model folder in Hugging Face layout, or a base URL holding the same files
+        /// (default: the project's shipped model, assets/model).
+        #[arg(long, default_value = DEFAULT_MODEL)]
         model: String,
         #[arg(long)]
         text: String,
@@ -48,7 +52,8 @@ enum Cmd {
     },
     /// Parameters by part, bytes, and what the same shapes would cost without ALBERT's sharing.
     Info {
-        #[arg(long)]
+        /// As for `fill` (default: assets/model).
+        #[arg(long, default_value = DEFAULT_MODEL)]
         model: String,
         #[arg(long)]
         json: bool,

@@ -695,11 +695,13 @@ fn bad_texts() {
 fn usage_errors() {
     let model = fixture_str("tiny");
     albert(&["fill", "--model", &model]).fails(2, &["--text"]);
-    albert(&["fill", "--text", "a [MASK]"]).fails(2, &["--model"]);
+    // Without --model, fill and info use the shipped default model (assets/model).
+    let v = albert(&["fill", "--text", "a [MASK].", "--device", "cpu", "--json"]).json();
+    assert!(v["model"]["source"].as_str().unwrap().ends_with("assets/model"), "{}", v["model"]["source"]);
+    assert!(albert(&["info"]).ok().contains("AlbertForMaskedLM"));
     fill(&model, SINGLE, "tpu", &[]).fails(2, &["tpu", "gpu", "cpu"]);
     fill(&model, SINGLE, "cpu", &["--top-k", "-1"]).fails(2, &["-1"]);
     fill(&model, SINGLE, "cpu", &["--top-k", "many"]).fails(2, &["--top-k"]);
-    albert(&["info"]).fails(2, &["--model"]);
     albert(&["frobnicate"]).fails(2, &["frobnicate"]);
     albert(&["bench", "--model", &model, "--seq", "4", "--device", "tpu"]).fails(2, &["--device tpu", "gpu or cpu"]);
     albert(&["bench", "--model", &model, "--seq", "4", "--device", "cpu", "--dtype", "int8"]).fails(2, &["--dtype int8", "f32 or f16"]);

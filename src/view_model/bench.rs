@@ -3,32 +3,8 @@
 
 use serde::Serialize;
 
-/// `[CLS] words… [MASK] words… [SEP]` of length `n`, ids spread over the vocabulary, exactly as
-/// the CLI's `batch()`; the [MASK] (id 4) is at `n / 2`.
-pub fn synthetic_ids(vocab_size: usize, n: usize) -> Vec<u32> {
-    let span = vocab_size.saturating_sub(5).max(1);
-    let mut ids: Vec<u32> = (0..n).map(|i| (5 + (i * 7919) % span) as u32).collect();
-    if n == 0 {
-        return ids;
-    }
-    ids[0] = 2;
-    if n > 1 {
-        ids[n - 1] = 3;
-    }
-    ids[n / 2] = 4;
-    ids
-}
-
-/// (p50, p90, mean, min); nearest-rank percentiles (index `round((len - 1) * p)`), as the CLI.
-pub fn stats(ms: &[f64]) -> (f64, f64, f64, f64) {
-    if ms.is_empty() {
-        return (0.0, 0.0, 0.0, 0.0);
-    }
-    let mut s = ms.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| s[((s.len() - 1) as f64 * p).round() as usize];
-    (pct(0.5), pct(0.9), s.iter().sum::<f64>() / s.len() as f64, s[0])
-}
+// The input and statistics are the engine's, shared with `albert bench`.
+pub use albert::bench::{stats, synthetic_ids};
 
 /// One sequence length's timings (field names as `albert bench --json`).
 #[derive(Clone, Debug, Serialize, PartialEq)]

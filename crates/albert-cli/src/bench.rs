@@ -54,24 +54,10 @@ pub fn flops(c: &Config, n: usize, rows: usize) -> f64 {
 }
 
 fn batch(c: &Config, n: usize) -> Batch {
-    // [CLS] words... [MASK] words... [SEP], ids spread over the vocabulary.
-    let mut ids: Vec<u32> = (0..n).map(|i| (5 + (i * 7919) % (c.vocab_size - 5)) as u32).collect();
-    ids[0] = 2;
-    if n > 1 {
-        ids[n - 1] = 3;
-    }
-    ids[n / 2] = 4;
-    Batch::single(ids, vec![0; n])
+    Batch::single(albert::bench::synthetic_ids(c.vocab_size, n), vec![0; n])
 }
 
-/// (p50, p90, mean, min); percentiles are nearest-rank on the sorted samples
-/// (index `round((len - 1) * p)`), which bench/compare.py replicates for PyTorch.
-fn stats(ms: &[f64]) -> (f64, f64, f64, f64) {
-    let mut ms = ms.to_vec();
-    ms.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
-    (pct(0.5), pct(0.9), ms.iter().sum::<f64>() / ms.len() as f64, ms[0])
-}
+use albert::bench::stats;
 
 /// A bad command-line value (`--seq`, `--device`, `--dtype`): exit code 2, like clap's own
 /// usage errors, and reported before any benchmark runs.

@@ -4,6 +4,7 @@
 //!
 //! The engine reads bytes, never paths or URLs, so the native CLI and the browser app share it.
 
+pub mod bench;
 pub mod config;
 pub mod cpu;
 pub mod error;

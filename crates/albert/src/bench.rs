@@ -1,0 +1,49 @@
+//! What `albert bench` and the app's `?bench=1` share, so their numbers compare: the synthetic
+//! input and the latency statistics.
+
+/// `[CLS] words… [MASK] words… [SEP]` of length `n`, ids spread over the vocabulary; the
+/// [MASK] (id 4) is at `n / 2`.
+pub fn synthetic_ids(vocab_size: usize, n: usize) -> Vec<u32> {
+    let span = vocab_size.saturating_sub(5).max(1);
+    let mut ids: Vec<u32> = (0..n).map(|i| (5 + (i * 7919) % span) as u32).collect();
+    if n == 0 {
+        return ids;
+    }
+    ids[0] = 2;
+    if n > 1 {
+        ids[n - 1] = 3;
+    }
+    ids[n / 2] = 4;
+    ids
+}
+
+/// (p50, p90, mean, min) in the samples' unit; nearest-rank percentiles (index
+/// `round((len - 1) * p)` of the sorted samples), which bench/compare.py replicates for PyTorch.
+pub fn stats(ms: &[f64]) -> (f64, f64, f64, f64) {
+    if ms.is_empty() {
+        return (0.0, 0.0, 0.0, 0.0);
+    }
+    let mut s = ms.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| s[((s.len() - 1) as f64 * p).round() as usize];
+    (pct(0.5), pct(0.9), s.iter().sum::<f64>() / s.len() as f64, s[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_ids_have_cls_mask_sep_and_stay_in_vocab() {
+        assert_eq!(synthetic_ids(1000, 1), vec![4]);
+        let ids = synthetic_ids(1000, 9);
+        assert_eq!((ids[0], ids[4], ids[8]), (2, 4, 3));
+        assert!(synthetic_ids(1000, 128).iter().all(|&i| i < 1000));
+    }
+
+    #[test]
+    fn stats_are_nearest_rank() {
+        assert_eq!(stats(&[5.0, 1.0, 3.0, 2.0, 4.0]), (3.0, 5.0, 3.0, 1.0));
+        assert_eq!(stats(&[]), (0.0, 0.0, 0.0, 0.0));
+    }
+}

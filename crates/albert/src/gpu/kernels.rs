@@ -7,6 +7,10 @@ use crate::error::{Error, Result};
 use crate::weights::DType;
 
 pub const COMMON: &str = include_str!("wgsl/common.wgsl");
+/// Workgroup reductions for the row-wise kernels.
+const REDUCE: &str = include_str!("wgsl/reduce.wgsl");
+/// Parameters and bindings of the two linear kernels.
+const LINEAR_BINDINGS: &str = include_str!("wgsl/linear_bindings.wgsl");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -54,9 +58,19 @@ impl Kernel {
         }
     }
 
+    /// Shared WGSL a kernel file builds on, besides `common.wgsl`.
+    fn prelude(self) -> &'static str {
+        match self {
+            Kernel::Embeddings | Kernel::AddLayerNorm | Kernel::AttentionProbs => REDUCE,
+            Kernel::Linear | Kernel::LinearSmall => LINEAR_BINDINGS,
+            Kernel::AttentionContext | Kernel::GatherRows => "",
+        }
+    }
+
     /// Full WGSL for this kernel and weight dtype.
     pub fn wgsl(self, dtype: DType) -> String {
-        format!("{COMMON}\n{}", preprocess(self.source(), dtype == DType::F16))
+        let f16 = dtype == DType::F16;
+        [COMMON, self.prelude(), self.source()].map(|s| preprocess(s, f16)).join("\n")
     }
 }
 

@@ -11,9 +11,8 @@ struct Params { rows: u32, n: u32, eps: f32, has_residual: u32 }
 #if F16
 @group(0) @binding(3) var<storage, read> ln_w: array<u32>;
 @group(0) @binding(4) var<storage, read> ln_b: array<u32>;
-fn h(v: u32, i: u32) -> f32 { let u = unpack2x16float(v); return select(u.x, u.y, (i & 1u) == 1u); }
-fn load_ln_w(i: u32) -> f32 { return h(ln_w[i >> 1u], i); }
-fn load_ln_b(i: u32) -> f32 { return h(ln_b[i >> 1u], i); }
+fn load_ln_w(i: u32) -> f32 { return half_at(ln_w[i >> 1u], i); }
+fn load_ln_b(i: u32) -> f32 { return half_at(ln_b[i >> 1u], i); }
 #else
 @group(0) @binding(3) var<storage, read> ln_w: array<f32>;
 @group(0) @binding(4) var<storage, read> ln_b: array<f32>;
@@ -21,20 +20,6 @@ fn load_ln_w(i: u32) -> f32 { return ln_w[i]; }
 fn load_ln_b(i: u32) -> f32 { return ln_b[i]; }
 #endif
 
-const WG: u32 = 128u;
-var<workgroup> red: array<f32, 128>;
-
-fn reduce_sum(v: f32, li: u32) -> f32 {
-    red[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (li < s) { red[li] += red[li + s]; }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 fn value(i: u32) -> f32 {
     if (p.has_residual != 0u) { return x[i] + res[i]; }

@@ -11,23 +11,7 @@ struct Params { batch: u32, seq_len: u32, heads: u32, head_dim: u32, hidden: u32
 @group(0) @binding(3) var<storage, read> tokens: array<u32>; // [ids | types | mask]
 @group(0) @binding(4) var<storage, read_write> probs: array<f32>;
 
-const WG: u32 = 128u;
 const NEG: f32 = -3.0e38;
-var<workgroup> red: array<f32, 128>;
-
-fn reduce(v: f32, li: u32, is_max: bool) -> f32 {
-    red[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (li < s) {
-            if (is_max) { red[li] = max(red[li], red[li + s]); } else { red[li] += red[li + s]; }
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 @compute @workgroup_size(128, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {

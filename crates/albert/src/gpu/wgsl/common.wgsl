@@ -49,3 +49,11 @@ fn activation(x: f32, code: u32) -> f32 {
         default: { return x; }
     }
 }
+
+#if F16
+// Element i of an f16 tensor packed two per u32 word (`word` = the word holding it).
+fn half_at(word: u32, i: u32) -> f32 {
+    let v = unpack2x16float(word);
+    return select(v.x, v.y, (i & 1u) == 1u);
+}
+#endif

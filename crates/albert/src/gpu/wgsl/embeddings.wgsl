@@ -13,12 +13,11 @@ struct Params { rows: u32, seq_len: u32, e: u32, eps: f32 }
 @group(0) @binding(4) var<storage, read> ttype: array<u32>;
 @group(0) @binding(5) var<storage, read> ln_w: array<u32>;
 @group(0) @binding(6) var<storage, read> ln_b: array<u32>;
-fn h(v: u32, i: u32) -> f32 { let u = unpack2x16float(v); return select(u.x, u.y, (i & 1u) == 1u); }
-fn load_word(i: u32) -> f32 { return h(word[i >> 1u], i); }
-fn load_pos(i: u32) -> f32 { return h(pos[i >> 1u], i); }
-fn load_type(i: u32) -> f32 { return h(ttype[i >> 1u], i); }
-fn load_ln_w(i: u32) -> f32 { return h(ln_w[i >> 1u], i); }
-fn load_ln_b(i: u32) -> f32 { return h(ln_b[i >> 1u], i); }
+fn load_word(i: u32) -> f32 { return half_at(word[i >> 1u], i); }
+fn load_pos(i: u32) -> f32 { return half_at(pos[i >> 1u], i); }
+fn load_type(i: u32) -> f32 { return half_at(ttype[i >> 1u], i); }
+fn load_ln_w(i: u32) -> f32 { return half_at(ln_w[i >> 1u], i); }
+fn load_ln_b(i: u32) -> f32 { return half_at(ln_b[i >> 1u], i); }
 #else
 @group(0) @binding(2) var<storage, read> word: array<f32>;
 @group(0) @binding(3) var<storage, read> pos: array<f32>;
@@ -32,20 +31,6 @@ fn load_ln_w(i: u32) -> f32 { return ln_w[i]; }
 fn load_ln_b(i: u32) -> f32 { return ln_b[i]; }
 #endif
 
-const WG: u32 = 128u;
-var<workgroup> red: array<f32, 128>;
-
-fn reduce_sum(v: f32, li: u32) -> f32 {
-    red[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (li < s) { red[li] += red[li + s]; }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 @compute @workgroup_size(128, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {

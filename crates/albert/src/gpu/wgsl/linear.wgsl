@@ -3,22 +3,6 @@
 // K-steps of 16; each of the 16×16 threads accumulates a 4×4 block strided by 16 so that
 // neighbouring threads read neighbouring words. Weights may be f16 (packed two per u32).
 
-struct Params { m: u32, n: u32, k: u32, act: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-#if F16
-@group(0) @binding(2) var<storage, read> w: array<u32>;
-@group(0) @binding(3) var<storage, read> b: array<u32>;
-fn load_w(i: u32) -> f32 { let v = unpack2x16float(w[i >> 1u]); return select(v.x, v.y, (i & 1u) == 1u); }
-fn load_b(i: u32) -> f32 { let v = unpack2x16float(b[i >> 1u]); return select(v.x, v.y, (i & 1u) == 1u); }
-#else
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-fn load_w(i: u32) -> f32 { return w[i]; }
-fn load_b(i: u32) -> f32 { return b[i]; }
-#endif
 
 const TILE: u32 = 64u;
 const KT: u32 = 16u;

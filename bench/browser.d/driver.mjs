@@ -1,0 +1,488 @@
+#!/usr/bin/env node
+// bench/browser's driver: one headless Chromium (WebGPU through SwiftShader unless the machine has
+// a GPU Chromium can use), four columns on the same weights and the same token ids:
+//
+//   ours-webgpu   our app (dist/) with ?bench=1, WebGPU
+//   ours-cpu      our app with ?bench=1&backend=cpu (the engine's CPU path compiled to wasm, 1 thread)
+//   tjs-webgpu    transformers.js (@huggingface/transformers, ONNX Runtime Web) device 'webgpu'
+//   tjs-wasm      transformers.js device 'wasm' (--tjs-threads, default 1, as ours)
+//
+// Each column runs in a fresh browser context (no shared caches) of the same browser, one after
+// the other. Before timing: transformers.js' logits for the [MASK] row must match torch's
+// (reference.json, written by export_onnx.py) within --tol, and after ours' timing our page's
+// top-5 for the verify text must match torch's (log-probabilities within 2·tol), else exit 1.
+//
+//   node bench/browser.d/driver.mjs --model-dir DIR [--onnx-dir DIR] [--seq 8,32,128] [--runs 3]
+//        [--warmup 1] [--columns ours-webgpu,ours-cpu,tjs-webgpu,tjs-wasm] [--variants row,full]
+//        [--out FILE | --no-save] [--no-readme] [--json] [--shape NAME]
+//   node bench/browser.d/driver.mjs --render RESULTS.json     # only regenerate the README table
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const README = join(root, 'bench/README.md');
+const RESULTS = join(root, 'bench/results');
+const START = '<!-- browser-table:start -->';
+const END = '<!-- browser-table:end -->';
+const COLUMNS = ['ours-webgpu', 'ours-cpu', 'tjs-webgpu', 'tjs-wasm'];
+
+const log = (msg) => console.error(`[browser ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+function usage(code) {
+  console.error(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
+  process.exit(code);
+}
+
+export function parse(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'model-dir': { type: 'string' },
+      'onnx-dir': { type: 'string' },
+      reference: { type: 'string' },
+      seq: { type: 'string', default: '8,32,128' },
+      runs: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '1' },
+      columns: { type: 'string', default: COLUMNS.join(',') },
+      variants: { type: 'string', default: 'row,full' },
+      'tjs-threads': { type: 'string', default: '1' },
+      tol: { type: 'string', default: '1e-3' },
+      shape: { type: 'string', default: '' },
+      out: { type: 'string' },
+      'no-save': { type: 'boolean', default: false },
+      'no-readme': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      render: { type: 'string' },
+      'column-timeout-s': { type: 'string', default: '3600' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) usage(0);
+  const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  const opts = {
+    modelDir: values['model-dir'] && resolve(values['model-dir']),
+    seq: list(values.seq).map(Number),
+    runs: Number(values.runs),
+    warmup: Number(values.warmup),
+    columns: list(values.columns),
+    variants: list(values.variants),
+    tjsThreads: Number(values['tjs-threads']),
+    tol: Number(values.tol),
+    shape: values.shape,
+    out: values.out,
+    save: !values['no-save'],
+    readme: !values['no-readme'],
+    json: values.json,
+    render: values.render,
+    columnTimeoutMs: Number(values['column-timeout-s']) * 1000,
+  };
+  if (opts.render) return opts;
+  if (!opts.modelDir) throw new Error('--model-dir is required (or --render)');
+  opts.onnxDir = resolve(values['onnx-dir'] || join(opts.modelDir, 'onnx'));
+  opts.reference = resolve(values.reference || join(dirname(opts.onnxDir), 'reference.json'));
+  for (const c of opts.columns) if (!COLUMNS.includes(c)) throw new Error(`unknown column ${c} (${COLUMNS.join(', ')})`);
+  for (const v of opts.variants) if (!['row', 'full'].includes(v)) throw new Error(`unknown variant ${v} (row, full)`);
+  if (!opts.seq.length || opts.seq.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--seq: positive integers, e.g. 8,32,128');
+  if (!(opts.runs >= 1) || !(opts.warmup >= 0)) throw new Error('--runs ≥ 1, --warmup ≥ 0');
+  return opts;
+}
+
+/** Nearest rank at round((len-1)·p), as albert::bench::stats. */
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const pct = (p) => s[Math.floor((s.length - 1) * p + 0.5)];
+  return { p50_ms: pct(0.5), p90_ms: pct(0.9), mean_ms: s.reduce((a, b) => a + b, 0) / s.length, min_ms: s[0] };
+}
+
+function machine() {
+  const cpus = os.cpus();
+  let cores = cpus.length;
+  try {
+    cores = os.availableParallelism();
+  } catch {}
+  return {
+    host: os.hostname().split('.')[0],
+    cpu: cpus[0]?.model ?? os.arch(),
+    cores_usable: cores,
+    memory_gib: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+  };
+}
+
+function gitDescribe() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim();
+    return dirty ? `${head} + uncommitted changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function pkgVersion(name) {
+  try {
+    return JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return null;
+  }
+}
+
+/** Our page: ?bench=1 on the model, then (after the report) its predictions for the verify text. */
+async function runOurs(browser, servers, opts, ref, backend) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    const params = new URLSearchParams({
+      model: `${servers.models.url}m/`,
+      bench: '1',
+      n: opts.seq.join(','),
+      runs: String(opts.runs),
+      warmup: String(opts.warmup),
+      k: '5',
+    });
+    if (ref.cases.verify_text) params.set('text', ref.cases.verify_text.text);
+    if (backend === 'cpu') params.set('backend', 'cpu');
+    const t0 = Date.now();
+    await page.goto(`${servers.app.url}?${params}`);
+    const bench = page.locator('[data-testid="bench"]:is([data-state="done"], [data-state="error"])');
+    await bench.waitFor({ timeout: opts.columnTimeoutMs });
+    const report = JSON.parse(await bench.textContent());
+    if ((await bench.getAttribute('data-state')) !== 'done') throw new Error(`ours ${backend}: the page's bench failed: ${report.error}`);
+    const status = page.getByTestId('status');
+    const gotBackend = await status.getAttribute('data-backend');
+    const want = backend === 'cpu' ? 'cpu' : 'webgpu';
+    if (gotBackend !== want) throw new Error(`ours ${backend}: the page ran on '${gotBackend}', not '${want}': ${await status.innerText()}`);
+    const result = { backend: want, report, wall_s: (Date.now() - t0) / 1000, problems };
+    // Same weights, through the page: its top-5 for the verify text against torch's.
+    const c = ref.cases.verify_text;
+    if (c) {
+      await page.waitForFunction(() => document.querySelector('[data-testid="mask"] [data-testid="prediction"]'), null, { timeout: opts.columnTimeoutMs });
+      const masks = await page.$$eval('[data-testid="mask"]', (gs) =>
+        gs.map((g) => ({ position: Number(g.dataset.position), top: [...g.querySelectorAll('[data-testid="prediction"]')].map((p) => ({ id: Number(p.dataset.id), prob: Number(p.dataset.prob) })) })),
+      );
+      result.verify = verifyTopK(masks, c, opts.tol);
+    } else {
+      result.verify = { ok: null, reason: 'no tokenizer.json: no verify text' };
+    }
+    return result;
+  } finally {
+    await context.close();
+  }
+}
+
+/** Top-5 ids and log-probabilities (within 2·tol, which |Δlogit| ≤ tol implies) vs torch's; near ties may swap. */
+export function verifyTopK(masks, c, tol) {
+  const logits = c.logits;
+  const max = Math.max(...logits);
+  const lse = max + Math.log(logits.reduce((a, x) => a + Math.exp(x - max), 0));
+  const logp = (id) => logits[id] - lse;
+  const out = { text: c.text, position: masks[0]?.position, want_position: c.mask_position, checks: [], ok: true };
+  if (masks.length !== 1 || masks[0].position !== c.mask_position) {
+    out.ok = false;
+    out.error = `page shows ${masks.length} [MASK] group(s) at ${masks.map((m) => m.position)}; torch's ids put it at ${c.mask_position}`;
+    return out;
+  }
+  let worst = 0;
+  masks[0].top.forEach((p, r) => {
+    const want = c.top5[r];
+    if (!want) return;
+    const d = Math.abs(Math.log(p.prob) - logp(p.id));
+    const tied = c.top5.filter((q) => Math.abs(Math.log(q.prob) - Math.log(want.prob)) <= 2 * tol).map((q) => q.id);
+    const good = d <= 2 * tol && (p.id === want.id || tied.includes(p.id));
+    worst = Math.max(worst, d);
+    out.checks.push({ rank: r, id: p.id, want_id: want.id, abs_diff_logprob: d, ok: good });
+    out.ok &&= good;
+  });
+  out.max_abs_diff_logprob = worst;
+  if (!out.checks.length) out.ok = false;
+  return out;
+}
+
+async function runPeer(browser, servers, opts, device) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const consoleLines = [];
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+    await page.goto(`${servers.app.url}peer/peer.html`);
+    await page.waitForSelector('#state[data-state="ready"]', { timeout: 60_000 });
+    const t0 = Date.now();
+    const report = await page.evaluate((o) => window.peer.run(o), {
+      tjsUrl: `${servers.app.url}tjs/transformers.js`,
+      ortUrl: `${servers.app.url}ort/`,
+      modelsBase: servers.models.url,
+      modelId: 'm',
+      referenceUrl: `${servers.models.url}r/${basename(opts.reference)}`,
+      device,
+      variants: opts.variants,
+      seq: opts.seq,
+      runs: opts.runs,
+      warmup: opts.warmup,
+      threads: opts.tjsThreads,
+      tol: opts.tol,
+    });
+    report.wall_s = (Date.now() - t0) / 1000;
+    report.console_errors = consoleLines.filter((l) => /^(error|pageerror)/.test(l)).slice(0, 20);
+    return report;
+  } finally {
+    await context.close();
+  }
+}
+
+export async function runBench(opts) {
+  const { chromium } = await import('playwright-core');
+  const { startServer } = await import(join(root, 'scripts/static-server.mjs'));
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const dist = join(root, 'dist');
+  const needDist = opts.columns.some((c) => c.startsWith('ours'));
+  for (const [p, why] of [
+    ...(needDist ? [[join(dist, 'index.html'), 'build the app: trunk build --release']] : []),
+    [executablePath, 'scripts/setup installs chromium'],
+    [join(root, 'node_modules/@huggingface/transformers/dist/transformers.js'), 'npm ci --ignore-scripts (scripts/setup)'],
+    [join(opts.onnxDir, 'model.onnx'), 'export it: bench/browser.d/export_onnx.py'],
+    [opts.reference, 'export_onnx.py writes it'],
+    [join(opts.modelDir, 'model.safetensors'), 'a Hugging Face-layout model folder'],
+  ]) {
+    if (!existsSync(p)) throw new Error(`missing ${p}: ${why}`);
+  }
+  const ref = JSON.parse(readFileSync(opts.reference, 'utf8'));
+  if (!ref.parity?.ok) throw new Error(`${opts.reference}: the export's parity check did not pass`);
+  const started = new Date();
+  const tStart = Date.now();
+  const load0 = os.loadavg()[0];
+
+  const app = await startServer({
+    root: needDist ? dist : here,
+    port: 0,
+    mounts: {
+      '/peer/': here,
+      '/tjs/': join(root, 'node_modules/@huggingface/transformers/dist'),
+      '/ort/': join(root, 'node_modules/onnxruntime-web/dist'),
+    },
+  });
+  const models = await startServer({ root: opts.modelDir, port: 0, cors: true, mounts: { '/m/onnx/': opts.onnxDir, '/r/': dirname(opts.reference), '/m/': opts.modelDir } });
+  const servers = { app, models };
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
+  });
+  const res = {
+    kind: 'browser',
+    date: started.toISOString(),
+    command: process.env.BENCH_COMMAND || `node ${relative(root, fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(' ')}`,
+    machine: machine(),
+    load_avg_1m: { before: load0 },
+    code: gitDescribe(),
+    chromium: { path: executablePath, version: browser.version() },
+    versions: { transformers_js: pkgVersion('@huggingface/transformers'), onnxruntime_web: pkgVersion('onnxruntime-web'), playwright_core: pkgVersion('playwright-core') },
+    model: { name: opts.shape || basename(opts.modelDir), dir: relative(root, opts.modelDir), onnx_dir: relative(root, opts.onnxDir), config: ref.config, export: { opset: ref.opset, versions: ref.versions, parity: ref.parity } },
+    settings: { seq: opts.seq, runs: opts.runs, warmup: opts.warmup, columns: opts.columns, variants: opts.variants, tjs_threads: opts.tjsThreads, tol: opts.tol },
+    columns: {},
+    errors: [],
+    harness_s: {},
+  };
+  try {
+    for (const col of opts.columns) {
+      const t = Date.now();
+      log(`${col}: n=${opts.seq.join(',')}, ${opts.warmup} warm-up + ${opts.runs} runs${col.startsWith('tjs') ? `, variants ${opts.variants.join(',')}` : ''}`);
+      try {
+        if (col.startsWith('ours')) {
+          const r = await runOurs(browser, servers, opts, ref, col === 'ours-cpu' ? 'cpu' : 'webgpu');
+          res.columns[col] = r;
+          if (r.verify.ok === false) res.errors.push(`${col}: the page's predictions differ from torch's: ${JSON.stringify(r.verify)}`);
+          for (const row of r.report.rows) log(`${col} n=${row.seq_len}: p50 ${row.p50_ms.toFixed(1)} ms (p90 ${row.p90_ms.toFixed(1)})`);
+          log(`${col}: same weights (page top-5 vs torch): ${r.verify.ok === null ? r.verify.reason : r.verify.ok ? `ok, max |Δ log p| ${r.verify.max_abs_diff_logprob.toExponential(1)}` : 'FAILED'}`);
+        } else {
+          const r = await runPeer(browser, servers, opts, col === 'tjs-webgpu' ? 'webgpu' : 'wasm');
+          res.columns[col] = r;
+          for (const v of r.variants) {
+            if (v.error) res.errors.push(`${col} ${v.variant}: ${v.error}`);
+            const worst = Math.max(...v.verify.map((x) => x.max_abs_diff));
+            log(`${col} ${v.variant}: loaded in ${v.load_ms.toFixed(0)} ms; same weights (vs torch): ${v.error ? 'FAILED' : 'ok'}, max |Δlogit| ${worst.toExponential(1)}`);
+            for (const row of v.rows) log(`${col} ${v.variant} n=${row.seq_len}: p50 ${row.p50_ms.toFixed(1)} ms (p90 ${row.p90_ms.toFixed(1)})`);
+          }
+        }
+      } catch (e) {
+        res.errors.push(`${col}: ${e.stack || e}`);
+        log(`${col}: FAILED: ${e.message || e}`);
+      }
+      res.harness_s[col] = (Date.now() - t) / 1000;
+    }
+  } finally {
+    await browser.close();
+    await app.close();
+    await models.close();
+  }
+  res.load_avg_1m.after = os.loadavg()[0];
+  res.harness_s.total = (Date.now() - tStart) / 1000;
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// table
+
+const fmt = (x) => (x == null ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+/** Rows of the table: label → { n: row } (rows with p50/p90). */
+export function tableRows(res) {
+  const rows = [];
+  const ours = (col, label) => {
+    const r = res.columns[col];
+    if (r?.report) rows.push({ key: col, label, cells: Object.fromEntries(r.report.rows.map((x) => [x.seq_len, x])) });
+  };
+  const tjs = (col, label) => {
+    for (const v of res.columns[col]?.variants ?? []) {
+      if (v.error) continue;
+      const what = v.variant === 'row' ? '[MASK] row (model_row.onnx)' : 'all n×V logits (model.onnx)';
+      rows.push({ key: `${col}:${v.variant}`, label: `${label}, ${what}`, cells: Object.fromEntries(v.rows.map((x) => [x.seq_len, x])) });
+    }
+  };
+  ours('ours-webgpu', 'ours WebGPU, [MASK] row');
+  ours('ours-cpu', 'ours CPU-wasm (1 thread), [MASK] row');
+  tjs('tjs-webgpu', 'transformers.js WebGPU');
+  tjs('tjs-wasm', `transformers.js wasm (${res.settings.tjs_threads} thread${res.settings.tjs_threads === 1 ? '' : 's'})`);
+  return rows;
+}
+
+export function ratioRows(res) {
+  const by = Object.fromEntries(tableRows(res).map((r) => [r.key, r]));
+  const pairs = [
+    ['ours-webgpu', 'tjs-webgpu:row', 'ours WebGPU ÷ transformers.js WebGPU (same work: [MASK] row)'],
+    ['ours-webgpu', 'tjs-webgpu:full', 'ours WebGPU ÷ transformers.js WebGPU (theirs: all n×V logits)'],
+    ['ours-webgpu', 'tjs-wasm:row', 'ours WebGPU ÷ transformers.js wasm ([MASK] row)'],
+    ['ours-webgpu', 'tjs-wasm:full', 'ours WebGPU ÷ transformers.js wasm (theirs: all n×V logits)'],
+    ['ours-cpu', 'tjs-wasm:row', 'ours CPU-wasm ÷ transformers.js wasm (same work: [MASK] row)'],
+    ['ours-cpu', 'tjs-wasm:full', 'ours CPU-wasm ÷ transformers.js wasm (theirs: all n×V logits)'],
+  ];
+  const out = [];
+  for (const [a, b, label] of pairs) {
+    if (!by[a] || !by[b]) continue;
+    const cells = {};
+    for (const n of res.settings.seq) {
+      const x = by[a].cells[n]?.p50_ms;
+      const y = by[b].cells[n]?.p50_ms;
+      cells[n] = x != null && y ? x / y : null;
+    }
+    out.push({ label, cells });
+  }
+  return out;
+}
+
+export function render(res, resultsFile) {
+  const seq = res.settings.seq;
+  const c = res.model.config;
+  const ow = res.columns['ours-webgpu']?.report;
+  const oc = res.columns['ours-cpu']?.report;
+  const tw = res.columns['tjs-webgpu'];
+  const tw_ad = tw?.adapter ? [tw.adapter.vendor, tw.adapter.architecture, tw.adapter.device, tw.adapter.description].filter(Boolean).join(' / ') : null;
+  const parity = [];
+  for (const ch of res.model.export.parity.checks) parity.push(`${ch.what} (${ch.case}) ${Number(ch.max_abs_diff).toExponential(1)}`);
+  const pageChecks = [];
+  for (const col of ['tjs-webgpu', 'tjs-wasm']) {
+    for (const v of res.columns[col]?.variants ?? []) pageChecks.push(`${col} ${v.variant} ${Math.max(...v.verify.map((x) => x.max_abs_diff)).toExponential(1)}`);
+  }
+  const oursChecks = ['ours-webgpu', 'ours-cpu'].filter((k) => res.columns[k]?.verify?.ok).map((k) => `${k} max |Δ log p| ${res.columns[k].verify.max_abs_diff_logprob.toExponential(1)}`);
+  const d = new Date(res.date);
+  const L = [];
+  L.push(`Generated by \`bench/browser\` on ${d.toISOString().slice(0, 16).replace('T', ' ')} UTC — results file \`${resultsFile}\`.`);
+  L.push('');
+  L.push(`- **Command:** \`${res.command}\``);
+  L.push(`- **Machine:** ${res.machine.cpu}, ${res.machine.cores_usable} cores usable, ${res.machine.memory_gib} GiB RAM, ${res.machine.os}; host \`${res.machine.host}\`; load average (1 min) before / after: ${res.load_avg_1m.before.toFixed(2)} / ${res.load_avg_1m.after.toFixed(2)}`);
+  L.push(`- **Browser:** Chromium ${res.chromium.version} (\`${res.chromium.path}\`), headless, \`--enable-unsafe-webgpu\`, one browser, a fresh context per column, columns run one after the other`);
+  L.push(`- **WebGPU adapter:** ours: \`${ow?.adapter || 'n/a'}\`; transformers.js: \`${tw_ad || 'n/a'}\``);
+  L.push(`- **Peer:** @huggingface/transformers ${res.versions.transformers_js} (onnxruntime-web ${res.versions.onnxruntime_web}), fp32, \`env.useBrowserCache = false\`, local files only; wasm with ${res.settings.tjs_threads} thread(s)${res.columns['tjs-wasm']?.cross_origin_isolated ? ' (page cross-origin isolated)' : ''}`);
+  L.push(`- **Code:** \`${res.code}\``);
+  L.push(`- **Model:** ${res.model.name}: ${c.num_hidden_layers} layers (one shared block), H ${c.hidden_size}, ${c.num_attention_heads} heads, FFN ${c.intermediate_size}, E ${c.embedding_size}, V ${c.vocab_size}; random weights (seed 0, bench/compare.py's \`ensure_model\`), f32 safetensors (ours) and the same weights as ONNX opset ${res.model.export.opset} (transformers.js)`);
+  L.push(`- **Workload:** batch 1, the ids of \`albert::bench::synthetic_ids\` ([CLS], …, [MASK] at n/2, [SEP]), attention mask 1, token types 0; ${res.settings.warmup} warm-up + ${res.settings.runs} timed forwards per cell; wall clock (\`performance.now()\`) per forward including reading the logits back to JS`);
+  L.push(`- **What each side computes:** ours runs the encoder and the MLM head on the [MASK] row only (what the app asks for; its \`?bench=1\` has no all-rows mode) and reads back 1×V logits. transformers.js runs \`model_row.onnx\` (the same work: encoder, gather the [MASK] row, head; 1×V logits) and \`model.onnx\` (AlbertForMaskedLM.forward as its fill-mask pipeline runs it: head on all n rows, n×V logits read back)`);
+  L.push(`- **Same weights:** export (onnxruntime vs torch, max |Δlogit|): ${parity.join('; ')}; in the page, transformers.js vs torch on the [MASK] row: ${pageChecks.join('; ') || 'n/a'}; ours in the page (top-5 for "${res.columns['ours-webgpu']?.verify?.text ?? res.columns['ours-cpu']?.verify?.text ?? '—'}") vs torch: ${oursChecks.join('; ') || 'n/a'} (tolerance ${res.settings.tol})`);
+  if (ow || oc) L.push(`- **Ours, setup (not in the latencies):** ${[ow && `WebGPU: pipelines compiled in ${fmt(ow.gpu_pipeline_compile_ms)} ms, weights parsed and uploaded in ${fmt(ow.model_init_ms)} ms`, oc && `CPU-wasm: weights prepared in ${fmt(oc.model_init_ms)} ms`].filter(Boolean).join('; ')}; transformers.js model load (session creation): ${['tjs-webgpu', 'tjs-wasm'].flatMap((k) => (res.columns[k]?.variants ?? []).map((v) => `${k} ${v.variant} ${fmt(v.load_ms)} ms`)).join(', ')}`);
+  L.push('');
+  L.push('p50 latency in ms (p90 in parentheses), per forward:');
+  L.push('');
+  L.push(`| configuration | ${seq.map((n) => `n=${n}`).join(' | ')} |`);
+  L.push(`|---|${seq.map(() => '---:').join('|')}|`);
+  for (const r of tableRows(res)) L.push(`| ${r.label} | ${seq.map((n) => (r.cells[n] ? `${fmt(r.cells[n].p50_ms)} (${fmt(r.cells[n].p90_ms)})` : '—')).join(' | ')} |`);
+  L.push('');
+  L.push('Ratios of p50 (below 1 = ours faster):');
+  L.push('');
+  L.push(`| ratio | ${seq.map((n) => `n=${n}`).join(' | ')} |`);
+  L.push(`|---|${seq.map(() => '---:').join('|')}|`);
+  for (const r of ratioRows(res)) L.push(`| ${r.label} | ${seq.map((n) => (r.cells[n] == null ? '—' : r.cells[n].toFixed(2))).join(' | ')} |`);
+  L.push('');
+  for (const e of res.errors) L.push(`- error: ${e.split('\n')[0]}`);
+  L.push(`- Harness wall time: ${Object.entries(res.harness_s).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')}.`);
+  return L.join('\n');
+}
+
+export function writeReadme(table, readme = README) {
+  const text = readFileSync(readme, 'utf8');
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`${readme}: no ${START} … ${END} markers`);
+  writeFileSync(readme, `${text.slice(0, a + START.length)}\n${table}\n${text.slice(b)}`);
+}
+
+function resultsPath(host) {
+  mkdirSync(RESULTS, { recursive: true });
+  const day = new Date().toISOString().slice(0, 10);
+  for (let k = 1; ; k++) {
+    const p = join(RESULTS, `${day}-browser-${host}${k > 1 ? `-${k}` : ''}.json`);
+    if (!existsSync(p)) return p;
+  }
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parse(process.argv.slice(2));
+  } catch (e) {
+    console.error(`bench/browser: ${e.message}`);
+    process.exit(2);
+  }
+  if (opts.render) {
+    const res = JSON.parse(readFileSync(opts.render, 'utf8'));
+    writeReadme(render(res, relative(join(root, 'bench'), resolve(opts.render))));
+    log(`regenerated the table in ${relative(root, README)} from ${opts.render}`);
+    return;
+  }
+  const res = await runBench(opts);
+  const failed = res.errors.length > 0;
+  let file = null;
+  if (opts.save) {
+    file = opts.out ? resolve(opts.out) : resultsPath(res.machine.host);
+    if (failed && !opts.out) file = file.replace(/\.json$/, '-FAILED.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(res, null, 1)}\n`);
+    log(`results: ${relative(root, file)}`);
+  }
+  const table = render(res, file ? relative(join(root, 'bench'), file) : '(not saved)');
+  if (opts.json) process.stdout.write(`${JSON.stringify(res, null, 1)}\n`);
+  else console.log(table);
+  if (failed) {
+    for (const e of res.errors) log(`ERROR ${e.split('\n')[0]}`);
+    log('FAILED: see the errors above (README not touched)');
+    process.exit(1);
+  }
+  if (opts.readme && file) {
+    writeReadme(table);
+    log(`table written to ${relative(root, README)}`);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(`bench/browser: ${e.stack || e}`);
+    process.exit(1);
+  });
+}

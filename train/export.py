@@ -38,7 +38,7 @@ from safetensors.torch import save_file
 from transformers import AlbertConfig, AlbertForMaskedLM, AutoTokenizer
 
 import data
-from model import load_checkpoint, set_depth
+from model import SHARE_KEY, load_checkpoint, param_counts, set_depth
 
 GOLDEN_TEXTS = [
     "She wrote a [MASK] to her mother.",
@@ -149,6 +149,18 @@ def main(argv=None):
     os.makedirs(a.out, exist_ok=True)
 
     cfg = AlbertConfig.from_dict(pre.config.to_dict())
+    tied = getattr(cfg, SHARE_KEY, None)
+    if tied:
+        # Attention-only / FFN-only sharing has no HF layout: export it untied, as the not-shared
+        # model (num_hidden_groups = layers) with the shared sublayer copied into every layer. The
+        # function is the same (the round-trip check below compares logits), the file is bigger.
+        delattr(cfg, SHARE_KEY)
+        n_unique = param_counts(pre)["encoder"]
+        n_untied = sum(v.numel() for k, v in pre.state_dict().items() if k.startswith("albert.encoder."))
+        print(f"[export] WARNING: this checkpoint shares only the {tied} sublayer across layers, which HF's ALBERT "
+              f"cannot express; exporting it UNTIED as a not-shared model ({cfg.num_hidden_groups} groups): encoder "
+              f"{n_unique / 1e6:.3f} M unique parameters stored as {n_untied / 1e6:.3f} M. Same outputs; fine-tuning "
+              f"the export would not keep the {tied} sublayer tied.", file=sys.stderr)
     cfg.architectures = ["AlbertForMaskedLM"]
     cfg.torch_dtype = torch.float16
     trained_len = max((p["seq"] for p in ck.get("phases", [])), default=cfg.max_position_embeddings)

@@ -39,9 +39,65 @@ def build_config(vocab_size: int, embedding: int = 128, hidden: int = 256, heads
     )
 
 
+# Sublayer sharing beyond HF's groups (the ALBERT paper's Table 4 ablation). HF's layout expresses
+# all-shared (num_hidden_groups=1), G groups and not-shared (groups = layers); "attention" and
+# "ffn" are an experiment on top of the not-shared layout: a groups = layers model whose AlbertLayer
+# instances reuse layer 0's attention sublayer (query/key/value, output dense, its LayerNorm) or
+# its FFN sublayer (ffn, ffn_output, full_layer_layer_norm) as the *same module objects*. The model
+# still runs in transformers' code; model.parameters() yields each shared tensor once (so the
+# optimizer, clipping and parameter counts see unique parameters), and state_dict() lists it under
+# every layer's name (so an untied export is the not-shared HF layout, see export.py). The mode is
+# kept in the config as `albert_lens_share` and re-applied by new_model, so checkpoints reload tied.
+SHARE_KEY = "albert_lens_share"
+SUBLAYERS = {"attention": ("attention",), "ffn": ("ffn", "ffn_output", "full_layer_layer_norm")}
+
+
+def share_mode(cfg: AlbertConfig) -> str | None:
+    return getattr(cfg, SHARE_KEY, None)
+
+
+def tie_sublayers(model: AlbertForPreTraining, mode: str) -> None:
+    """Makes every layer group's AlbertLayer use group 0's `mode` sublayer (same module objects)."""
+    cfg = model.config
+    if cfg.num_hidden_groups != cfg.num_hidden_layers or cfg.inner_group_num != 1:
+        raise ValueError(f"--share {mode} needs num_hidden_groups = num_hidden_layers and inner_group_num = 1, got "
+                         f"{cfg.num_hidden_groups} groups, {cfg.num_hidden_layers} layers, inner {cfg.inner_group_num}")
+    layers = [g.albert_layers[0] for g in model.albert.encoder.albert_layer_groups]
+    for layer in layers[1:]:
+        for name in SUBLAYERS[mode]:
+            setattr(layer, name, getattr(layers[0], name))
+
+
 def new_model(cfg: AlbertConfig) -> AlbertForPreTraining:
     cfg._attn_implementation = "sdpa"
-    return AlbertForPreTraining(cfg)
+    model = AlbertForPreTraining(cfg)
+    mode = share_mode(cfg)
+    if mode:
+        if mode not in SUBLAYERS:
+            raise ValueError(f"unknown {SHARE_KEY} {mode!r} (expected one of {sorted(SUBLAYERS)})")
+        tie_sublayers(model, mode)
+    return model
+
+
+def share_config(share: str | None, groups: int, layers: int) -> tuple[int, str | None]:
+    """--share → (num_hidden_groups, sublayer tying mode). None keeps --groups as given."""
+    if share is None:
+        return groups, None
+    if groups != 1:
+        raise ValueError(f"--share {share} sets the number of groups itself; drop --groups {groups}")
+    return {"all": (1, None), "none": (layers, None), "attention": (layers, "attention"), "ffn": (layers, "ffn")}[share]
+
+
+def param_counts(model: AlbertForPreTraining) -> dict:
+    """Unique parameters (each shared tensor once) by part: embeddings (word/position/type tables and
+    their LayerNorm), encoder (E→H mapping and the transformer layers), heads (MLM transform + output
+    bias, the decoder being tied to the word embeddings; pooler; SOP classifier)."""
+    out = {"embeddings": 0, "encoder": 0, "heads": 0}
+    for n, p in model.named_parameters():  # remove_duplicate=True: a tied tensor is counted once
+        part = "embeddings" if n.startswith("albert.embeddings.") else "encoder" if n.startswith("albert.encoder.") else "heads"
+        out[part] += p.numel()
+    out["total"] = sum(out.values())
+    return out
 
 
 def set_depth(model: AlbertForPreTraining, layers: int) -> None:

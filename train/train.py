@@ -32,7 +32,7 @@ import torch
 import torch.distributed as dist
 
 import data
-from model import Pretrain, build_config, evaluate, new_model, resolve_amp, set_depth, autocast
+from model import Pretrain, SHARE_KEY, build_config, evaluate, new_model, param_counts, resolve_amp, set_depth, share_config, autocast
 
 
 def sinusoids(n: int, d: int) -> torch.Tensor:
@@ -92,6 +92,10 @@ def get_args(argv=None):
     ap.add_argument("--ffn", type=int, default=None, help="default 4 × hidden")
     ap.add_argument("--groups", type=int, default=1, help="num_hidden_groups (1 = all layers share one block)")
     ap.add_argument("--inner", type=int, default=1, help="inner_group_num")
+    ap.add_argument("--share", choices=["all", "none", "attention", "ffn"], default=None,
+                    help="parameter sharing across layers (instead of --groups): all = one block (groups 1), none = "
+                         "groups = layers, attention / ffn = groups = layers with one shared attention / FFN sublayer "
+                         "and per-layer other sublayers (an experiment outside HF's format; export.py unties it)")
     ap.add_argument("--max-pos", type=int, default=None, help="max_position_embeddings (default: longest phase)")
     ap.add_argument("--init-range", type=float, default=0.02, help="initializer_range (std of the normal init)")
     ap.add_argument("--pos-init", choices=["normal", "sinusoidal"], default="normal",
@@ -177,8 +181,16 @@ def main(argv=None):
     os.makedirs(a.out, exist_ok=True)
     ckpt_path = os.path.join(a.out, "ckpt.pt")
     state = {"step": 0, "tokens": 0, "train_seconds": 0.0, "wall_start": time.time()}
-    cfg = build_config(vocab, a.embedding, a.hidden, a.heads, a.ffn, phases[-1]["layers"], a.groups, a.inner,
+    try:
+        groups, tie = share_config(a.share, a.groups, phases[-1]["layers"])
+        if tie and any(p["layers"] % groups for p in phases):
+            raise ValueError(f"--share {a.share} has one group per layer: every phase must run {groups} layers (or a multiple)")
+    except ValueError as e:
+        sys.exit(f"train.py: {e}")
+    cfg = build_config(vocab, a.embedding, a.hidden, a.heads, a.ffn, phases[-1]["layers"], groups, a.inner,
                        a.max_pos or max(128, eval_seq))
+    if tie:
+        setattr(cfg, SHARE_KEY, tie)
     cfg.initializer_range = a.init_range
     torch.manual_seed(a.seed)
     model = new_model(cfg)
@@ -200,7 +212,8 @@ def main(argv=None):
         model.load_state_dict(resumed["model"])
         state.update(resumed["state"])
     model.to(device)
-    n_params = sum(p.numel() for p in model.parameters())
+    counts = param_counts(model)  # unique parameters: a tied tensor counts once
+    n_params = counts["total"]
     n_export = n_params - sum(p.numel() for n, p in model.named_parameters() if n.startswith(("sop_classifier", "albert.pooler")))
 
     decay, no_decay = [], []
@@ -275,11 +288,15 @@ def main(argv=None):
 
     if main_rank and resumed is None:
         with open(os.path.join(a.out, "run.json"), "w") as f:
-            json.dump({"args": vars(a), "phases": phases, "params": n_params, "params_exported": n_export,
+            json.dump({"args": vars(a), "phases": phases, "params": n_params, "params_exported": n_export, "param_counts": counts,
+                       "share": a.share, "groups": cfg.num_hidden_groups, "tied_sublayer": getattr(cfg, SHARE_KEY, None),
                        "world_size": world, "amp": amp, "device": str(device), "torch": torch.__version__,
                        "train_tokens_available": train_cache.n_tokens}, f, indent=1)
     log(f"[train] {n_params / 1e6:.2f} M parameters ({n_export / 1e6:.2f} M exported), vocab {vocab}, H={cfg.hidden_size} "
-        f"E={cfg.embedding_size} heads={cfg.num_attention_heads} groups={cfg.num_hidden_groups}; device {device} × {world}, "
+        f"E={cfg.embedding_size} heads={cfg.num_attention_heads} groups={cfg.num_hidden_groups}"
+        f"{'' if not getattr(cfg, SHARE_KEY, None) else ' (shared ' + getattr(cfg, SHARE_KEY) + ' sublayer)'}; "
+        f"unique parameters: embeddings {counts['embeddings'] / 1e6:.3f} M, encoder {counts['encoder'] / 1e6:.3f} M, "
+        f"heads {counts['heads'] / 1e6:.3f} M; device {device} × {world}, "
         f"amp {amp}; {train_cache.n_tokens / 1e6:.1f} M training tokens available; phases {a.phases}")
 
     def run_eval(tag=""):

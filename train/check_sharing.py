@@ -8,7 +8,9 @@ For a tiny 3-layer model in each mode it checks, and exits non-zero otherwise, t
   * the unique-parameter counts (param_counts) equal the expected formula;
   * after an optimizer step the tied tensors are still equal and the untied ones have diverged
     (the tie is real in training, not only at initialization);
-  * a checkpoint (config dict + state_dict) reloads tied (new_model re-applies the mode).
+  * a checkpoint (config dict + state_dict) reloads tied (new_model re-applies the mode);
+  * the untied export (export.py's config and tensors, loaded into transformers' AlbertForMaskedLM
+    with groups = layers) has no tie left and gives the same logits.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import sys
 
 import numpy as np
 import torch
-from transformers import AlbertConfig
+from transformers import AlbertConfig, AlbertForMaskedLM
 
 import data
+from export import hf_mlm_config, mlm_state_dict
 from model import SHARE_KEY, Pretrain, build_config, new_model, param_counts, share_config
 
 L, H, E, FFN, V = 3, 32, 16, 64, 97
@@ -95,6 +98,25 @@ def check(share, fails):
     for n in a:
         if n.startswith(shared_prefixes) != (a[n] is b[n]):
             fails.append(f"{share}: reloaded layer {L - 1} {n} tie is wrong")
+    # 4. untied export: plain HF model, no shared tensors, same logits (f16-rounded weights).
+    cfg3, tied = hf_mlm_config(model)
+    if tied != model.config.to_dict().get(SHARE_KEY) or hasattr(cfg3, SHARE_KEY) or cfg3.num_hidden_groups != L:
+        fails.append(f"{share}: export config {tied=} groups {cfg3.num_hidden_groups}")
+    hf = AlbertForMaskedLM(cfg3).eval()
+    missing, _ = hf.load_state_dict({k: v.float() for k, v in mlm_state_dict(model).items()}, strict=False)
+    hf.tie_weights()
+    if set(missing) - {"predictions.decoder.weight"}:
+        fails.append(f"{share}: export misses {sorted(missing)}")
+    ref = new_model(AlbertConfig.from_dict(model.config.to_dict())).eval()
+    ref.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
+    b = sampler.batch(2, 32, False)
+    with torch.no_grad():
+        want = ref(input_ids=b["input_ids"], token_type_ids=b["token_type_ids"], attention_mask=b["attention_mask"]).prediction_logits
+        got = hf(input_ids=b["input_ids"], token_type_ids=b["token_type_ids"], attention_mask=b["attention_mask"]).logits
+    d = float((want - got).abs().max())
+    n_hf = sum(p.numel() for n, p in hf.named_parameters() if n.startswith("albert.encoder."))
+    if d > 1e-4 or n_hf != E * H + H + L * sum(expected_layer()):
+        fails.append(f"{share}: untied export max |Δ| logits {d:.2e}, encoder {n_hf} parameters")
 
 
 def main():

@@ -79,6 +79,21 @@ def mlm_state_dict(pre) -> dict:
     return out
 
 
+def hf_mlm_config(pre):
+    """The exported AlbertForMaskedLM config, and the sublayer that was tied (None for HF's own
+    sharing). Attention-only / FFN-only sharing has no HF layout: it is exported UNTIED, as the
+    not-shared model (num_hidden_groups = layers) with the shared sublayer copied into every layer
+    (mlm_state_dict already lists it under every layer's name). Same function (the round-trip check
+    compares logits; check_sharing.py too), a bigger file."""
+    cfg = AlbertConfig.from_dict(pre.config.to_dict())
+    tied = getattr(cfg, SHARE_KEY, None)
+    if tied:
+        delattr(cfg, SHARE_KEY)
+    cfg.architectures = ["AlbertForMaskedLM"]
+    cfg.torch_dtype = torch.float16
+    return cfg, tied
+
+
 def golden_rows(batch) -> list[int]:
     """Flat rows (b * T + t) whose logits the golden file keeps: every token of the first text
     (and its first padding position), and of the others the [MASK]s, [CLS], the last real token and one padding position
@@ -148,21 +163,14 @@ def main(argv=None):
     pre.eval()
     os.makedirs(a.out, exist_ok=True)
 
-    cfg = AlbertConfig.from_dict(pre.config.to_dict())
-    tied = getattr(cfg, SHARE_KEY, None)
+    cfg, tied = hf_mlm_config(pre)
     if tied:
-        # Attention-only / FFN-only sharing has no HF layout: export it untied, as the not-shared
-        # model (num_hidden_groups = layers) with the shared sublayer copied into every layer. The
-        # function is the same (the round-trip check below compares logits), the file is bigger.
-        delattr(cfg, SHARE_KEY)
         n_unique = param_counts(pre)["encoder"]
         n_untied = sum(v.numel() for k, v in pre.state_dict().items() if k.startswith("albert.encoder."))
         print(f"[export] WARNING: this checkpoint shares only the {tied} sublayer across layers, which HF's ALBERT "
               f"cannot express; exporting it UNTIED as a not-shared model ({cfg.num_hidden_groups} groups): encoder "
               f"{n_unique / 1e6:.3f} M unique parameters stored as {n_untied / 1e6:.3f} M. Same outputs; fine-tuning "
               f"the export would not keep the {tied} sublayer tied.", file=sys.stderr)
-    cfg.architectures = ["AlbertForMaskedLM"]
-    cfg.torch_dtype = torch.float16
     trained_len = max((p["seq"] for p in ck.get("phases", [])), default=cfg.max_position_embeddings)
     max_pos = cfg.max_position_embeddings if a.max_pos == 0 else (a.max_pos or trained_len)
     tensors = mlm_state_dict(pre)

@@ -88,7 +88,8 @@ export async function run(opts) {
     report.variants.push(entry);
 
     // Same weights: the [MASK] row's logits against torch's, before any timing.
-    for (const [name, c] of Object.entries(ref.cases)) {
+    // (bench_n32 is checked by the export on onnxruntime; here the short cases keep SwiftShader quick.)
+    for (const [name, c] of Object.entries(ref.cases).filter(([k]) => k !== 'bench_n32')) {
       t = performance.now();
       const out = await model(inputs(c.ids));
       const ms = performance.now() - t;

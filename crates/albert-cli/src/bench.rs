@@ -27,6 +27,8 @@ pub struct Row {
     /// p50 of the GPU-side time from timestamp queries (first dispatch to last), when the
     /// adapter has them; `p50_ms` is wall time including submission and readback.
     pub gpu_p50_ms: Option<f64>,
+    /// Compute dispatches per forward on the GPU path (all in one queue submission).
+    pub dispatches: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -47,7 +49,13 @@ pub const BASE_V2: &str = r#"{"model_type": "albert", "vocab_size": 30000, "embe
 
 /// FLOPs of one forward with `rows` logits rows (multiply-add = 2).
 pub fn flops(c: &Config, n: usize, rows: usize) -> f64 {
-    let (n, e, h, i, v) = (n as f64, c.embedding_size as f64, c.hidden_size as f64, c.intermediate_size as f64, c.vocab_size as f64);
+    let (n, e, h, i, v) = (
+        n as f64,
+        c.embedding_size as f64,
+        c.hidden_size as f64,
+        c.intermediate_size as f64,
+        c.vocab_size as f64,
+    );
     let per_layer = 2.0 * n * (4.0 * h * h + 2.0 * h * i) + 2.0 * 2.0 * n * n * h;
     let layers = (c.num_hidden_layers * c.inner_group_num) as f64;
     2.0 * n * e * h + layers * per_layer + rows as f64 * 2.0 * (h * e + e * v)
@@ -79,7 +87,13 @@ pub struct Options {
     pub warmup: usize,
 }
 
-pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, log: bool) -> anyhow::Result<Report> {
+pub fn run(
+    model_name: &str,
+    cfg: &Config,
+    w: &AlbertWeights,
+    opts: &Options,
+    log: bool,
+) -> anyhow::Result<Report> {
     let mut report = Report {
         model: model_name.to_string(),
         dtype: w.dtype,
@@ -91,10 +105,17 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
     for n in &opts.seq {
         if *n < 1 || *n > cfg.max_position_embeddings {
             let max = cfg.max_position_embeddings;
-            return Err(Usage(format!("--seq {n}: must be 1..={max} (this model's max_position_embeddings is {max})")).into());
+            return Err(Usage(format!(
+                "--seq {n}: must be 1..={max} (this model's max_position_embeddings is {max})"
+            ))
+            .into());
         }
     }
-    if let Some(other) = opts.devices.iter().find(|d| !matches!(d.as_str(), "gpu" | "cpu")) {
+    if let Some(other) = opts
+        .devices
+        .iter()
+        .find(|d| !matches!(d.as_str(), "gpu" | "cpu"))
+    {
         return Err(Usage(format!("--device {other}: expected gpu or cpu")).into());
     }
     for dev in &opts.devices {
@@ -111,7 +132,10 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                 report.gpu_weight_upload_ms = Some(t.elapsed().as_secs_f64() * 1e3);
                 for &n in &opts.seq {
                     let b = batch(cfg, n);
-                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
+                    let req = Request {
+                        logits: LogitsRequest::Rows(vec![n / 2]),
+                        ..Default::default()
+                    };
                     let mut ms = Vec::new();
                     let mut gpu_ms = Vec::new();
                     for i in 0..opts.warmup + opts.runs {
@@ -124,6 +148,7 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                     }
                     let mut r = row("gpu", &g.describe(), cfg, n, ms);
                     r.gpu_p50_ms = (!gpu_ms.is_empty()).then(|| stats(&gpu_ms).0);
+                    r.dispatches = Some(m.last_dispatches);
                     report.rows.push(r);
                     if log {
                         eprintln!("{}", fmt_row(report.rows.last().unwrap()));
@@ -134,7 +159,10 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                 let m = cpu::AlbertForMaskedLM::new(cfg, w)?;
                 for &n in &opts.seq {
                     let b = batch(cfg, n);
-                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
+                    let req = Request {
+                        logits: LogitsRequest::Rows(vec![n / 2]),
+                        ..Default::default()
+                    };
                     let mut ms = Vec::new();
                     for i in 0..opts.warmup + opts.runs {
                         let t = Instant::now();
@@ -143,7 +171,16 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                             ms.push(t.elapsed().as_secs_f64() * 1e3);
                         }
                     }
-                    report.rows.push(row("cpu", &format!("albert cpu (f32, matrixmultiply, {} threads)", cpu_threads()), cfg, n, ms));
+                    report.rows.push(row(
+                        "cpu",
+                        &format!(
+                            "albert cpu (f32, matrixmultiply, {} threads)",
+                            cpu_threads()
+                        ),
+                        cfg,
+                        n,
+                        ms,
+                    ));
                     if log {
                         eprintln!("{}", fmt_row(report.rows.last().unwrap()));
                     }
@@ -172,18 +209,28 @@ fn row(device: &str, adapter: &str, cfg: &Config, n: usize, ms: Vec<f64>) -> Row
         gflops: gflop / (p50 * 1e-3),
         samples_ms: ms,
         gpu_p50_ms: None,
+        dispatches: None,
     }
 }
 
 /// Threads the CPU path's matmuls use: matrixmultiply's MATMUL_NUM_THREADS (default: physical
 /// cores), capped at its maximum of 4.
 pub fn cpu_threads() -> usize {
-    let env = std::env::var("MATMUL_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok());
-    env.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).clamp(1, 4)
+    let env = std::env::var("MATMUL_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    env.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 4)
 }
 
 pub fn fmt_row(r: &Row) -> String {
-    let gpu = r.gpu_p50_ms.map(|g| format!("  gpu-time p50 {g:>9.2} ms")).unwrap_or_default();
+    let mut gpu = r
+        .gpu_p50_ms
+        .map(|g| format!("  gpu-time p50 {g:>9.2} ms"))
+        .unwrap_or_default();
+    if let Some(d) = r.dispatches {
+        gpu.push_str(&format!("  {d} dispatches"));
+    }
     format!(
         "{:<4} n={:<4} p50 {:>9.2} ms  p90 {:>9.2} ms  mean {:>9.2} ms  {:>7.2} GFLOP/s{gpu}  ({} runs; {})",
         r.device, r.seq_len, r.p50_ms, r.p90_ms, r.mean_ms, r.gflops, r.runs, r.adapter

@@ -11,6 +11,8 @@ pub const COMMON: &str = include_str!("wgsl/common.wgsl");
 const REDUCE: &str = include_str!("wgsl/reduce.wgsl");
 /// Parameters and bindings of the two linear kernels.
 const LINEAR_BINDINGS: &str = include_str!("wgsl/linear_bindings.wgsl");
+/// Parameters of the three attention kernels.
+const ATTENTION_PARAMS: &str = include_str!("wgsl/attention_params.wgsl");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -19,17 +21,19 @@ pub enum Kernel {
     LinearSmall,
     AttentionProbs,
     AttentionContext,
+    Attention,
     AddLayerNorm,
     GatherRows,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 7] = [
+    pub const ALL: [Kernel; 8] = [
         Kernel::Embeddings,
         Kernel::Linear,
         Kernel::LinearSmall,
         Kernel::AttentionProbs,
         Kernel::AttentionContext,
+        Kernel::Attention,
         Kernel::AddLayerNorm,
         Kernel::GatherRows,
     ];
@@ -41,6 +45,7 @@ impl Kernel {
             Kernel::LinearSmall => "linear_small",
             Kernel::AttentionProbs => "attention_probs",
             Kernel::AttentionContext => "attention_context",
+            Kernel::Attention => "attention",
             Kernel::AddLayerNorm => "add_layer_norm",
             Kernel::GatherRows => "gather_rows",
         }
@@ -53,24 +58,32 @@ impl Kernel {
             Kernel::LinearSmall => include_str!("wgsl/linear_small.wgsl"),
             Kernel::AttentionProbs => include_str!("wgsl/attention_probs.wgsl"),
             Kernel::AttentionContext => include_str!("wgsl/attention_context.wgsl"),
+            Kernel::Attention => include_str!("wgsl/attention.wgsl"),
             Kernel::AddLayerNorm => include_str!("wgsl/add_layer_norm.wgsl"),
             Kernel::GatherRows => include_str!("wgsl/gather_rows.wgsl"),
         }
     }
 
     /// Shared WGSL a kernel file builds on, besides `common.wgsl`.
-    fn prelude(self) -> &'static str {
+    fn prelude(self) -> &'static [&'static str] {
         match self {
-            Kernel::Embeddings | Kernel::AddLayerNorm | Kernel::AttentionProbs => REDUCE,
-            Kernel::Linear | Kernel::LinearSmall => LINEAR_BINDINGS,
-            Kernel::AttentionContext | Kernel::GatherRows => "",
+            Kernel::Embeddings | Kernel::AddLayerNorm => &[REDUCE],
+            Kernel::AttentionProbs | Kernel::Attention => &[REDUCE, ATTENTION_PARAMS],
+            Kernel::AttentionContext => &[ATTENTION_PARAMS],
+            Kernel::Linear | Kernel::LinearSmall => &[LINEAR_BINDINGS],
+            Kernel::GatherRows => &[],
         }
     }
 
     /// Full WGSL for this kernel and weight dtype.
     pub fn wgsl(self, dtype: DType) -> String {
         let f16 = dtype == DType::F16;
-        [COMMON, self.prelude(), self.source()].map(|s| preprocess(s, f16)).join("\n")
+        std::iter::once(COMMON)
+            .chain(self.prelude().iter().copied())
+            .chain([self.source()])
+            .map(|s| preprocess(s, f16))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -119,7 +132,10 @@ impl Pipelines {
                 cache: None,
             });
             if let Some(e) = scope.pop().await {
-                return Err(Error::Gpu(format!("kernel `{}` ({dtype:?} weights) failed to compile: {e}", k.name())));
+                return Err(Error::Gpu(format!(
+                    "kernel `{}` ({dtype:?} weights) failed to compile: {e}",
+                    k.name()
+                )));
             }
             pipelines.push((k, pipeline));
         }
@@ -128,7 +144,12 @@ impl Pipelines {
 
     pub fn get(&self, k: Kernel) -> &wgpu::ComputePipeline {
         // Every kernel is compiled in `new`, so the lookup cannot miss.
-        &self.pipelines.iter().find(|(kk, _)| *kk == k).expect("all kernels compiled").1
+        &self
+            .pipelines
+            .iter()
+            .find(|(kk, _)| *kk == k)
+            .expect("all kernels compiled")
+            .1
     }
 }
 

@@ -1,9 +1,8 @@
 // context = probs · v per head, heads concatenated back to [B·T, H] (transformers' permute +
-// view), one thread per output element.
+// view), one thread per output element. Only used when the caller asks for the attention
+// maps; otherwise attention.wgsl does scores, softmax and context in one dispatch.
 
-struct Params { batch: u32, seq_len: u32, heads: u32, head_dim: u32, hidden: u32, _a: u32, _b: u32, _c: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: AttentionParams;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> ctx: array<f32>;
@@ -20,7 +19,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     let pr = ((b * p.heads + hd) * t + i) * t;
     var acc = 0.0;
     for (var j = 0u; j < t; j++) {
-        acc = fma(probs[pr + j], v[(b * t + j) * p.hidden + col], acc);
+        acc = fma(probs[pr + j], v[(b * t + j) * p.stride + p.v_off + col], acc);
     }
     ctx[row * p.hidden + col] = acc;
 }

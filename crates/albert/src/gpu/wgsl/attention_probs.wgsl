@@ -2,16 +2,14 @@
 // workgroup: scale, padding mask and softmax fused, written straight to the [B, heads, T, T]
 // output that `output_attentions` returns. Masked keys get exactly 0, as torch's finfo.min
 // additive mask yields after softmax; a row with every key masked becomes uniform, as in torch.
+// q and k are read at row stride `p.stride` from offsets `q_off`/`k_off`, so they can be
+// column blocks of the fused [B·T, 3H] query-key-value projection.
 
-struct Params { batch: u32, seq_len: u32, heads: u32, head_dim: u32, hidden: u32, scale: f32, rows: u32, _pad: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: AttentionParams;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> tokens: array<u32>; // [ids | types | mask]
 @group(0) @binding(4) var<storage, read_write> probs: array<f32>;
-
-const NEG: f32 = -3.0e38;
 
 @compute @workgroup_size(128, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -20,7 +18,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let b = bh / p.heads;
     let hd = bh % p.heads;
     let t = p.seq_len;
-    let qo = (b * t + i) * p.hidden + hd * p.head_dim;
+    let qo = (b * t + i) * p.stride + p.q_off + hd * p.head_dim;
     let out = (bh * t + i) * t;
     let mask0 = 2u * p.rows + b * t;
 
@@ -28,7 +26,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var j = li; j < t; j += WG) {
         var s = NEG;
         if (tokens[mask0 + j] != 0u) {
-            let ko = (b * t + j) * p.hidden + hd * p.head_dim;
+            let ko = (b * t + j) * p.stride + p.k_off + hd * p.head_dim;
             var dot = 0.0;
             for (var c = 0u; c < p.head_dim; c++) { dot = fma(q[qo + c], k[ko + c], dot); }
             s = dot * p.scale;

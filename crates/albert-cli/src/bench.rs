@@ -49,13 +49,7 @@ pub const BASE_V2: &str = r#"{"model_type": "albert", "vocab_size": 30000, "embe
 
 /// FLOPs of one forward with `rows` logits rows (multiply-add = 2).
 pub fn flops(c: &Config, n: usize, rows: usize) -> f64 {
-    let (n, e, h, i, v) = (
-        n as f64,
-        c.embedding_size as f64,
-        c.hidden_size as f64,
-        c.intermediate_size as f64,
-        c.vocab_size as f64,
-    );
+    let (n, e, h, i, v) = (n as f64, c.embedding_size as f64, c.hidden_size as f64, c.intermediate_size as f64, c.vocab_size as f64);
     let per_layer = 2.0 * n * (4.0 * h * h + 2.0 * h * i) + 2.0 * 2.0 * n * n * h;
     let layers = (c.num_hidden_layers * c.inner_group_num) as f64;
     2.0 * n * e * h + layers * per_layer + rows as f64 * 2.0 * (h * e + e * v)
@@ -87,13 +81,7 @@ pub struct Options {
     pub warmup: usize,
 }
 
-pub fn run(
-    model_name: &str,
-    cfg: &Config,
-    w: &AlbertWeights,
-    opts: &Options,
-    log: bool,
-) -> anyhow::Result<Report> {
+pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, log: bool) -> anyhow::Result<Report> {
     let mut report = Report {
         model: model_name.to_string(),
         dtype: w.dtype,
@@ -105,17 +93,10 @@ pub fn run(
     for n in &opts.seq {
         if *n < 1 || *n > cfg.max_position_embeddings {
             let max = cfg.max_position_embeddings;
-            return Err(Usage(format!(
-                "--seq {n}: must be 1..={max} (this model's max_position_embeddings is {max})"
-            ))
-            .into());
+            return Err(Usage(format!("--seq {n}: must be 1..={max} (this model's max_position_embeddings is {max})")).into());
         }
     }
-    if let Some(other) = opts
-        .devices
-        .iter()
-        .find(|d| !matches!(d.as_str(), "gpu" | "cpu"))
-    {
+    if let Some(other) = opts.devices.iter().find(|d| !matches!(d.as_str(), "gpu" | "cpu")) {
         return Err(Usage(format!("--device {other}: expected gpu or cpu")).into());
     }
     for dev in &opts.devices {
@@ -132,10 +113,7 @@ pub fn run(
                 report.gpu_weight_upload_ms = Some(t.elapsed().as_secs_f64() * 1e3);
                 for &n in &opts.seq {
                     let b = batch(cfg, n);
-                    let req = Request {
-                        logits: LogitsRequest::Rows(vec![n / 2]),
-                        ..Default::default()
-                    };
+                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
                     let mut ms = Vec::new();
                     let mut gpu_ms = Vec::new();
                     for i in 0..opts.warmup + opts.runs {
@@ -159,10 +137,7 @@ pub fn run(
                 let m = cpu::AlbertForMaskedLM::new(cfg, w)?;
                 for &n in &opts.seq {
                     let b = batch(cfg, n);
-                    let req = Request {
-                        logits: LogitsRequest::Rows(vec![n / 2]),
-                        ..Default::default()
-                    };
+                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
                     let mut ms = Vec::new();
                     for i in 0..opts.warmup + opts.runs {
                         let t = Instant::now();
@@ -171,16 +146,7 @@ pub fn run(
                             ms.push(t.elapsed().as_secs_f64() * 1e3);
                         }
                     }
-                    report.rows.push(row(
-                        "cpu",
-                        &format!(
-                            "albert cpu (f32, matrixmultiply, {} threads)",
-                            cpu_threads()
-                        ),
-                        cfg,
-                        n,
-                        ms,
-                    ));
+                    report.rows.push(row("cpu", &format!("albert cpu (f32, matrixmultiply, {} threads)", cpu_threads()), cfg, n, ms));
                     if log {
                         eprintln!("{}", fmt_row(report.rows.last().unwrap()));
                     }
@@ -216,18 +182,12 @@ fn row(device: &str, adapter: &str, cfg: &Config, n: usize, ms: Vec<f64>) -> Row
 /// Threads the CPU path's matmuls use: matrixmultiply's MATMUL_NUM_THREADS (default: physical
 /// cores), capped at its maximum of 4.
 pub fn cpu_threads() -> usize {
-    let env = std::env::var("MATMUL_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok());
-    env.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 4)
+    let env = std::env::var("MATMUL_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok());
+    env.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).clamp(1, 4)
 }
 
 pub fn fmt_row(r: &Row) -> String {
-    let mut gpu = r
-        .gpu_p50_ms
-        .map(|g| format!("  gpu-time p50 {g:>9.2} ms"))
-        .unwrap_or_default();
+    let mut gpu = r.gpu_p50_ms.map(|g| format!("  gpu-time p50 {g:>9.2} ms")).unwrap_or_default();
     if let Some(d) = r.dispatches {
         gpu.push_str(&format!("  {d} dispatches"));
     }

@@ -14,11 +14,7 @@ use std::process::ExitCode;
 const DEFAULT_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/model");
 
 #[derive(Parser)]
-#[command(
-    name = "albert",
-    version,
-    about = "ALBERT masked-language models on the GPU (wgpu) or CPU, matching Hugging Face transformers"
-)]
+#[command(name = "albert", version, about = "ALBERT masked-language models on the GPU (wgpu) or CPU, matching Hugging Face transformers")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -113,37 +109,19 @@ fn open(model: &str, device: Device, quiet: bool) -> anyhow::Result<(FillMask, S
         Device::Gpu => Some(pollster::block_on(albert::gpu::Gpu::new())?),
         Device::Cpu => None,
     };
-    let desc = gpu
-        .as_ref()
-        .map(|g| format!("gpu: {}", g.describe()))
-        .unwrap_or_else(|| "cpu".to_string());
+    let desc = gpu.as_ref().map(|g| format!("gpu: {}", g.describe())).unwrap_or_else(|| "cpu".to_string());
     let fm = pollster::block_on(FillMask::new(&files, gpu.as_ref()))?;
     Ok((fm, desc))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Cmd::Fill {
-            model,
-            text,
-            top_k,
-            device,
-            json,
-            logits,
-            attentions,
-        } => {
+        Cmd::Fill { model, text, top_k, device, json, logits, attentions } => {
             let (mut fm, desc) = open(&model, device, json)?;
-            let opts = FillOptions {
-                top_k,
-                logits: logits && json,
-                attentions: attentions && json,
-            };
+            let opts = FillOptions { top_k, logits: logits && json, attentions: attentions && json };
             let r = pollster::block_on(fm.fill(&text, &opts))?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&fill_json(&model, &fm.info, &desc, &r))?
-                );
+                println!("{}", serde_json::to_string(&fill_json(&model, &fm.info, &desc, &r))?);
             } else {
                 print_fill(&model, &fm, &desc, &text, &r);
             }
@@ -151,13 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Info { model, json } => {
             let files = source::load(&model, json)?;
             let (cfg, w) = files.load()?;
-            let tok = if files.tokenizer_json.is_some() {
-                "tokenizer.json"
-            } else if files.spiece_model.is_some() {
-                "spiece.model"
-            } else {
-                "none"
-            };
+            let tok = if files.tokenizer_json.is_some() { "tokenizer.json" } else if files.spiece_model.is_some() { "spiece.model" } else { "none" };
             let info = ModelInfo::new(&cfg, &w, &files, tok);
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
@@ -165,15 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_info(&model, &info);
             }
         }
-        Cmd::Bench {
-            model,
-            seq,
-            device,
-            runs,
-            warmup,
-            dtype,
-            json,
-        } => {
+        Cmd::Bench { model, seq, device, runs, warmup, dtype, json } => {
             let dtype = match dtype.as_str() {
                 "f32" => albert::DType::F32,
                 "f16" => albert::DType::F16,
@@ -190,23 +154,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ("albert-base-v2 shapes, random weights".to_string(), c, w)
                 }
             };
-            let opts = bench::Options {
-                seq,
-                devices: device,
-                runs: runs.max(1),
-                warmup,
-            };
+            let opts = bench::Options { seq, devices: device, runs: runs.max(1), warmup };
             let report = bench::run(&name, &cfg, &w, &opts, !json)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!(
-                    "model: {} ({} parameters, {:?})",
-                    report.model, report.parameters, report.dtype
-                );
-                if let (Some(c), Some(u)) =
-                    (report.gpu_pipeline_compile_ms, report.gpu_weight_upload_ms)
-                {
+                println!("model: {} ({} parameters, {:?})", report.model, report.parameters, report.dtype);
+                if let (Some(c), Some(u)) = (report.gpu_pipeline_compile_ms, report.gpu_weight_upload_ms) {
                     println!("gpu: pipelines compiled in {c:.0} ms, weights uploaded in {u:.0} ms");
                 }
                 for r in &report.rows {
@@ -225,13 +179,7 @@ fn fill_json(model: &str, info: &ModelInfo, device: &str, r: &FillResult) -> ser
         .iter()
         .map(|a| {
             let heads = a.data.len() / (t * t);
-            (0..heads)
-                .map(|h| {
-                    (0..t)
-                        .map(|i| &a.data[(h * t + i) * t..(h * t + i + 1) * t])
-                        .collect()
-                })
-                .collect()
+            (0..heads).map(|h| (0..t).map(|i| &a.data[(h * t + i) * t..(h * t + i + 1) * t]).collect()).collect()
         })
         .collect();
     let mut v = json!({
@@ -257,24 +205,14 @@ fn fill_json(model: &str, info: &ModelInfo, device: &str, r: &FillResult) -> ser
 
 fn print_fill(model: &str, fm: &FillMask, device: &str, text: &str, r: &FillResult) {
     let i = &fm.info;
-    println!(
-        "model: {model} ({}, {:.1}M parameters, {:?}) on {device}",
-        i.architecture,
-        i.checkpoint_parameters as f64 / 1e6,
-        i.dtype
-    );
+    println!("model: {model} ({}, {:.1}M parameters, {:?}) on {device}", i.architecture, i.checkpoint_parameters as f64 / 1e6, i.dtype);
     println!("text:  {text}");
     for (k, m) in r.masks.iter().enumerate() {
         println!("[MASK] #{} (token {}):", k + 1, m.position);
         for (j, p) in m.top_k.iter().enumerate() {
             let shown = fm.tokenizer.decode_token_for_display(p.id);
             let bar = "█".repeat((p.prob * 30.0).round() as usize);
-            println!(
-                "  {:>2}. {:<16} {:>7.2}%  {bar}",
-                j + 1,
-                shown.trim(),
-                p.prob * 100.0
-            );
+            println!("  {:>2}. {:<16} {:>7.2}%  {bar}", j + 1, shown.trim(), p.prob * 100.0);
         }
     }
 }
@@ -284,49 +222,27 @@ fn print_info(model: &str, i: &ModelInfo) {
     let p = &i.parameters;
     let mb = |b: usize| b as f64 / 1e6;
     println!("model: {model}");
-    println!(
-        "architecture: {} ({:?} weights, tokenizer from {})",
-        i.architecture, i.dtype, i.tokenizer
-    );
+    println!("architecture: {} ({:?} weights, tokenizer from {})", i.architecture, i.dtype, i.tokenizer);
     println!(
         "shape: V={} E={} H={} layers={} groups={} inner={} heads={} FFN={} act={} max_len={}",
-        c.vocab_size,
-        c.embedding_size,
-        c.hidden_size,
-        c.num_hidden_layers,
-        c.num_hidden_groups,
-        c.inner_group_num,
-        c.num_attention_heads,
-        c.intermediate_size,
-        c.hidden_act,
-        c.max_position_embeddings
+        c.vocab_size, c.embedding_size, c.hidden_size, c.num_hidden_layers, c.num_hidden_groups, c.inner_group_num,
+        c.num_attention_heads, c.intermediate_size, c.hidden_act, c.max_position_embeddings
     );
     println!("parameters (tied decoder counted once):");
     println!("  embeddings (V+P+T)×E + LN   {:>12}", p.embeddings);
     println!("  projection E→H              {:>12}", p.projection);
     for g in 0..p.groups {
-        println!(
-            "  group {g} block ×{} layer(s)    {:>12}",
-            c.inner_group_num, p.per_group
-        );
+        println!("  group {g} block ×{} layer(s)    {:>12}", c.inner_group_num, p.per_group);
     }
     println!("  MLM head                    {:>12}", p.mlm_head);
     println!("  total                       {:>12}", p.total);
-    println!(
-        "in the checkpoint: {} parameters, {:.1} MB as loaded, {:.1} MB of files",
-        i.checkpoint_parameters,
-        mb(i.weight_bytes),
-        mb(i.file_bytes)
-    );
+    println!("in the checkpoint: {} parameters, {:.1} MB as loaded, {:.1} MB of files", i.checkpoint_parameters, mb(i.weight_bytes), mb(i.file_bytes));
     let bpp = i.dtype.size();
     println!(
         "without factorization (V×H embeddings): embeddings {} instead of {} (+{:.1} MB)",
         p.unfactorized_embeddings,
         p.embeddings + p.projection,
-        mb((p
-            .unfactorized_embeddings
-            .saturating_sub(p.embeddings + p.projection))
-            * bpp)
+        mb((p.unfactorized_embeddings.saturating_sub(p.embeddings + p.projection)) * bpp)
     );
     println!(
         "without sharing (a block per layer): layers {} instead of {} (+{:.1} MB)",

@@ -13,10 +13,7 @@ pub fn load(model: &str, quiet: bool) -> albert::Result<ModelFiles> {
         return ModelFiles::from_dir(model);
     }
     let base = model.trim_end_matches('/').to_string();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     pollster::block_on(ModelFiles::fetch(|name: String| {
         let url = format!("{base}/{name}");
         let agent = agent.clone();
@@ -25,32 +22,21 @@ pub fn load(model: &str, quiet: bool) -> albert::Result<ModelFiles> {
 }
 
 fn fetch(agent: &ureq::Agent, url: &str, quiet: bool) -> albert::Result<Option<Vec<u8>>> {
-    let mut resp = agent
-        .get(url)
-        .call()
-        .map_err(|e| Error::Io(format!("cannot fetch {url}: {e}")))?;
+    let mut resp = agent.get(url).call().map_err(|e| Error::Io(format!("cannot fetch {url}: {e}")))?;
     let status = resp.status().as_u16();
     if status == 404 {
         return Ok(None);
     }
     if status != 200 {
-        return Err(Error::Io(format!(
-            "{url} answered HTTP {status}; expected 200 (or 404 for an absent optional file)"
-        )));
+        return Err(Error::Io(format!("{url} answered HTTP {status}; expected 200 (or 404 for an absent optional file)")));
     }
-    let total: Option<u64> = resp
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
+    let total: Option<u64> = resp.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
     let mut out = Vec::with_capacity(total.unwrap_or(0) as usize);
     let mut buf = vec![0u8; 1 << 16];
     let mut last = 0usize;
     loop {
-        let n = reader
-            .read(&mut buf)
-            .map_err(|e| Error::Io(format!("download of {url} broke off: {e}")))?;
+        let n = reader.read(&mut buf).map_err(|e| Error::Io(format!("download of {url} broke off: {e}")))?;
         if n == 0 {
             break;
         }
@@ -68,10 +54,7 @@ fn fetch(agent: &ureq::Agent, url: &str, quiet: bool) -> albert::Result<Option<V
     }
     if let Some(t) = total {
         if out.len() as u64 != t {
-            return Err(Error::Io(format!(
-                "{url}: got {} bytes, expected {t}",
-                out.len()
-            )));
+            return Err(Error::Io(format!("{url}: got {} bytes, expected {t}", out.len())));
         }
     }
     Ok(Some(out))

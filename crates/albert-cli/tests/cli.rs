@@ -37,13 +37,7 @@ fn cfg_usize(cfg: &Value, key: &str) -> usize {
 }
 
 /// Checks the documented shape of `fill --json`; returns the mask positions.
-fn check_fill_json(
-    v: &Value,
-    cfg: &Value,
-    top_k: usize,
-    logits: bool,
-    attentions: bool,
-) -> Vec<usize> {
+fn check_fill_json(v: &Value, cfg: &Value, top_k: usize, logits: bool, attentions: bool) -> Vec<usize> {
     let vocab = cfg_usize(cfg, "vocab_size");
     let model = &v["model"];
     assert!(model.is_object(), "model: {model}");
@@ -52,47 +46,22 @@ fn check_fill_json(
     }
     assert!(model["parameters"].as_u64().unwrap() > 0);
     assert_eq!(model["config"]["vocab_size"], cfg["vocab_size"]);
-    assert_eq!(
-        model["config"]["num_hidden_layers"],
-        cfg["num_hidden_layers"]
-    );
+    assert_eq!(model["config"]["num_hidden_layers"], cfg["num_hidden_layers"]);
     let device = v["device"].as_str().expect("device");
-    assert!(
-        device == "cpu" || device.starts_with("gpu: "),
-        "device: {device}"
-    );
+    assert!(device == "cpu" || device.starts_with("gpu: "), "device: {device}");
 
-    let tokens: Vec<&str> = v["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap())
-        .collect();
+    let tokens: Vec<&str> = v["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
     let ids = u64s(&v["ids"]);
     assert_eq!(tokens.len(), ids.len());
     assert_eq!(u64s(&v["token_type_ids"]).len(), ids.len());
     assert_eq!((tokens[0], ids[0]), ("[CLS]", 2));
-    assert_eq!(
-        (*tokens.last().unwrap(), *ids.last().unwrap()),
-        ("[SEP]", 3)
-    );
+    assert_eq!((*tokens.last().unwrap(), *ids.last().unwrap()), ("[SEP]", 3));
     assert!(ids.iter().all(|&i| (i as usize) < vocab));
 
-    let expected_positions: Vec<usize> = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, &id)| id == MASK_ID)
-        .map(|(i, _)| i)
-        .collect();
+    let expected_positions: Vec<usize> = ids.iter().enumerate().filter(|(_, &id)| id == MASK_ID).map(|(i, _)| i).collect();
     let masks = v["masks"].as_array().expect("masks");
-    let positions: Vec<usize> = masks
-        .iter()
-        .map(|m| m["position"].as_u64().unwrap() as usize)
-        .collect();
-    assert_eq!(
-        positions, expected_positions,
-        "mask positions are where id 4 ([MASK]) is"
-    );
+    let positions: Vec<usize> = masks.iter().map(|m| m["position"].as_u64().unwrap() as usize).collect();
+    assert_eq!(positions, expected_positions, "mask positions are where id 4 ([MASK]) is");
     assert!(!positions.is_empty());
     for p in &positions {
         assert_eq!(tokens[*p], "[MASK]");
@@ -105,10 +74,7 @@ fn check_fill_json(
             assert!(p["token"].is_string(), "{p}");
             assert!((p["id"].as_u64().unwrap() as usize) < vocab);
             let prob = p["prob"].as_f64().unwrap();
-            assert!(
-                (0.0..=1.0).contains(&prob) && prob <= last + 1e-12,
-                "probabilities sorted in [0, 1]: {top:?}"
-            );
+            assert!((0.0..=1.0).contains(&prob) && prob <= last + 1e-12, "probabilities sorted in [0, 1]: {top:?}");
             last = prob;
         }
         if logits {
@@ -116,21 +82,11 @@ fn check_fill_json(
             assert_eq!(row.len(), vocab, "a logits row has vocab_size values");
             let sm = softmax(&row);
             for p in top {
-                let (id, prob) = (
-                    p["id"].as_u64().unwrap() as usize,
-                    p["prob"].as_f64().unwrap(),
-                );
-                assert!(
-                    (sm[id] - prob).abs() < 1e-5,
-                    "prob of {id} = softmax(logits): {} vs {prob}",
-                    sm[id]
-                );
+                let (id, prob) = (p["id"].as_u64().unwrap() as usize, p["prob"].as_f64().unwrap());
+                assert!((sm[id] - prob).abs() < 1e-5, "prob of {id} = softmax(logits): {} vs {prob}", sm[id]);
             }
             let best = sm.iter().cloned().fold(0.0, f64::max);
-            assert!(
-                (best - top[0]["prob"].as_f64().unwrap()).abs() < 1e-6,
-                "top_k[0] is the argmax"
-            );
+            assert!((best - top[0]["prob"].as_f64().unwrap()).abs() < 1e-6, "top_k[0] is the argmax");
         } else {
             assert!(m.get("logits").is_none(), "logits only with --logits");
         }
@@ -138,18 +94,10 @@ fn check_fill_json(
 
     if attentions {
         let t = tokens.len();
-        let (layers, inner, groups) = (
-            cfg_usize(cfg, "num_hidden_layers"),
-            cfg_usize(cfg, "inner_group_num"),
-            cfg_usize(cfg, "num_hidden_groups"),
-        );
+        let (layers, inner, groups) = (cfg_usize(cfg, "num_hidden_layers"), cfg_usize(cfg, "inner_group_num"), cfg_usize(cfg, "num_hidden_groups"));
         let heads = cfg_usize(cfg, "num_attention_heads");
         let maps = v["attentions"].as_array().expect("attentions");
-        assert_eq!(
-            maps.len(),
-            layers * inner,
-            "num_hidden_layers × inner_group_num attention maps"
-        );
+        assert_eq!(maps.len(), layers * inner, "num_hidden_layers × inner_group_num attention maps");
         for (i, a) in maps.iter().enumerate() {
             let a = a.as_array().unwrap();
             assert_eq!(a.len(), heads, "map {i}: [heads][T][T]");
@@ -161,23 +109,15 @@ fn check_fill_json(
                     assert_eq!(row.len(), t);
                     assert!(row.iter().all(|&x| (0.0..=1.0 + 1e-6).contains(&x)));
                     let s: f32 = row.iter().sum();
-                    assert!(
-                        (s - 1.0).abs() < 1e-4,
-                        "map {i} head {h} row {r} sums to {s}"
-                    );
+                    assert!((s - 1.0).abs() < 1e-4, "map {i} head {h} row {r} sums to {s}");
                 }
             }
         }
         // Layer application l runs group l / (layers / groups), each inner layer once.
-        let expected: Vec<u64> = (0..layers)
-            .flat_map(|l| std::iter::repeat_n((l / (layers / groups)) as u64, inner))
-            .collect();
+        let expected: Vec<u64> = (0..layers).flat_map(|l| std::iter::repeat_n((l / (layers / groups)) as u64, inner)).collect();
         assert_eq!(u64s(&v["attention_groups"]), expected);
     } else {
-        assert!(
-            v.get("attentions").is_none(),
-            "attentions only with --attentions"
-        );
+        assert!(v.get("attentions").is_none(), "attentions only with --attentions");
     }
     positions
 }
@@ -187,31 +127,19 @@ fn check_fill_json(
 fn assert_same_predictions(a: &Value, b: &Value, what: &str) {
     assert_eq!(a["tokens"], b["tokens"], "{what}: tokens");
     assert_eq!(a["ids"], b["ids"], "{what}: ids");
-    let (ma, mb) = (
-        a["masks"].as_array().unwrap(),
-        b["masks"].as_array().unwrap(),
-    );
+    let (ma, mb) = (a["masks"].as_array().unwrap(), b["masks"].as_array().unwrap());
     assert_eq!(ma.len(), mb.len());
     for (x, y) in ma.iter().zip(mb) {
         assert_eq!(x["position"], y["position"]);
-        let (tx, ty) = (
-            x["top_k"].as_array().unwrap(),
-            y["top_k"].as_array().unwrap(),
-        );
+        let (tx, ty) = (x["top_k"].as_array().unwrap(), y["top_k"].as_array().unwrap());
         assert_eq!(tx.len(), ty.len());
-        let prob_of = |list: &[Value], id: &Value| {
-            list.iter()
-                .find(|p| &p["id"] == id)
-                .map(|p| p["prob"].as_f64().unwrap())
-        };
+        let prob_of = |list: &[Value], id: &Value| list.iter().find(|p| &p["id"] == id).map(|p| p["prob"].as_f64().unwrap());
         for (r, (p, q)) in tx.iter().zip(ty).enumerate() {
             let (pp, qp) = (p["prob"].as_f64().unwrap(), q["prob"].as_f64().unwrap());
             assert!((pp - qp).abs() < 1e-4, "{what}: rank {r} prob {pp} vs {qp}");
             if p["id"] != q["id"] {
                 // Allowed only as a near-tie: each id holds (almost) the other's probability.
-                let near = |list: &[Value], id: &Value, prob: f64| {
-                    prob_of(list, id).is_some_and(|o| (o - prob).abs() < 1e-4)
-                };
+                let near = |list: &[Value], id: &Value, prob: f64| prob_of(list, id).is_some_and(|o| (o - prob).abs() < 1e-4);
                 assert!(
                     near(ty, &p["id"], pp) && near(tx, &q["id"], qp),
                     "{what}: rank {r}: top-k ids differ beyond a tie: {p} vs {q}"
@@ -223,75 +151,34 @@ fn assert_same_predictions(a: &Value, b: &Value, what: &str) {
 
 /// Compares a `fill --json --logits --attentions` result with transformers' goldens for batch
 /// row `row` of the golden texts.
-fn assert_matches_golden(
-    v: &Value,
-    fixture: &str,
-    row: usize,
-    tol_values: f32,
-    tol_probs: f32,
-    what: &str,
-) {
+fn assert_matches_golden(v: &Value, fixture: &str, row: usize, tol_values: f32, tol_probs: f32, what: &str) {
     let g = golden(fixture);
-    let meta: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::fixture(fixture).join("golden.json")).unwrap(),
-    )
-    .unwrap();
-    let gtokens: Vec<&str> = meta["tokens"][row]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap())
-        .filter(|t| *t != "<pad>")
-        .collect();
-    let tokens: Vec<&str> = v["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap())
-        .collect();
-    assert_eq!(
-        tokens, gtokens,
-        "{what}: tokens as the slow AlbertTokenizer makes them"
-    );
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(common::fixture(fixture).join("golden.json")).unwrap()).unwrap();
+    let gtokens: Vec<&str> = meta["tokens"][row].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).filter(|t| *t != "<pad>").collect();
+    let tokens: Vec<&str> = v["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    assert_eq!(tokens, gtokens, "{what}: tokens as the slow AlbertTokenizer makes them");
     let t = tokens.len();
     let seq = g["input_ids"].shape[1];
-    let gids: Vec<u64> = g["input_ids"].data[row * seq..row * seq + t]
-        .iter()
-        .map(|&x| x as u64)
-        .collect();
+    let gids: Vec<u64> = g["input_ids"].data[row * seq..row * seq + t].iter().map(|&x| x as u64).collect();
     assert_eq!(u64s(&v["ids"]), gids, "{what}: ids");
-    let gtypes: Vec<u64> = g["token_type_ids"].data[row * seq..row * seq + t]
-        .iter()
-        .map(|&x| x as u64)
-        .collect();
+    let gtypes: Vec<u64> = g["token_type_ids"].data[row * seq..row * seq + t].iter().map(|&x| x as u64).collect();
     assert_eq!(u64s(&v["token_type_ids"]), gtypes, "{what}: token_type_ids");
     let vocab = g["logits"].shape[2];
     for m in v["masks"].as_array().unwrap() {
         let pos = m["position"].as_u64().unwrap() as usize;
         let start = (row * seq + pos) * vocab;
         let d = max_abs_diff(&f32s(&m["logits"]), &g["logits"].data[start..start + vocab]);
-        assert!(
-            d <= tol_values,
-            "{what}: logits at {pos} differ from transformers by {d:e} > {tol_values:e}"
-        );
+        assert!(d <= tol_values, "{what}: logits at {pos} differ from transformers by {d:e} > {tol_values:e}");
     }
     if t == seq {
         // An unpadded golden row: its attentions are comparable as they are.
         for (i, a) in v["attentions"].as_array().unwrap().iter().enumerate() {
             let ga = &g[&format!("attentions.{i}")];
             let heads = ga.shape[1];
-            let got: Vec<f32> = a
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|h| h.as_array().unwrap().iter().flat_map(f32s))
-                .collect();
+            let got: Vec<f32> = a.as_array().unwrap().iter().flat_map(|h| h.as_array().unwrap().iter().flat_map(f32s)).collect();
             let n = heads * t * t;
             let d = max_abs_diff(&got, &ga.data[row * n..(row + 1) * n]);
-            assert!(
-                d <= tol_probs,
-                "{what}: attentions.{i} differ from transformers by {d:e} > {tol_probs:e}"
-            );
+            assert!(d <= tol_probs, "{what}: attentions.{i} differ from transformers by {d:e} > {tol_probs:e}");
         }
     }
 }
@@ -303,22 +190,14 @@ fn fill_fixture(name: &str) {
     let flags = ["--logits", "--attentions", "--top-k", "5"];
     let mut by_device: HashMap<&str, Vec<Value>> = HashMap::new();
     for dev in devices() {
-        let (tol_values, tol_probs) = if dev == "cpu" {
-            (1e-4, 1e-5)
-        } else {
-            (1e-3, 1e-4)
-        };
+        let (tol_values, tol_probs) = if dev == "cpu" { (1e-4, 1e-5) } else { (1e-3, 1e-4) };
         for (row, text) in [(0, SINGLE), (1, PAIR)] {
             let v = fill_json(&model, text, dev, &flags);
             let what = format!("{name} on {dev}, {text:?}");
             let positions = check_fill_json(&v, &cfg, 5, true, true);
             assert_eq!(positions.len(), if row == 0 { 1 } else { 2 }, "{what}");
             assert_eq!(v["model"]["source"], model.as_str());
-            assert_eq!(
-                v["device"].as_str().unwrap() == "cpu",
-                dev == "cpu",
-                "{what}"
-            );
+            assert_eq!(v["device"].as_str().unwrap() == "cpu", dev == "cpu", "{what}");
             assert_matches_golden(&v, name, row, tol_values, tol_probs, &what);
             by_device.entry(dev).or_default().push(v);
         }
@@ -326,28 +205,12 @@ fn fill_fixture(name: &str) {
     if let Some(gpu) = by_device.get("gpu") {
         for (c, g) in by_device["cpu"].iter().zip(gpu) {
             assert_same_predictions(c, g, &format!("{name}: cpu vs gpu"));
-            for (mc, mg) in c["masks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .zip(g["masks"].as_array().unwrap())
-            {
+            for (mc, mg) in c["masks"].as_array().unwrap().iter().zip(g["masks"].as_array().unwrap()) {
                 let d = max_abs_diff(&f32s(&mc["logits"]), &f32s(&mg["logits"]));
                 assert!(d < 1e-3, "{name}: cpu vs gpu logits differ by {d:e}");
             }
-            for (ac, ag) in c["attentions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .zip(g["attentions"].as_array().unwrap())
-            {
-                let flat = |a: &Value| -> Vec<f32> {
-                    a.as_array()
-                        .unwrap()
-                        .iter()
-                        .flat_map(|h| h.as_array().unwrap().iter().flat_map(f32s))
-                        .collect()
-                };
+            for (ac, ag) in c["attentions"].as_array().unwrap().iter().zip(g["attentions"].as_array().unwrap()) {
+                let flat = |a: &Value| -> Vec<f32> { a.as_array().unwrap().iter().flat_map(|h| h.as_array().unwrap().iter().flat_map(f32s)).collect() };
                 let d = max_abs_diff(&flat(ac), &flat(ag));
                 assert!(d < 1e-4, "{name}: cpu vs gpu attentions differ by {d:e}");
             }
@@ -412,12 +275,7 @@ fn fill_json_without_flags_is_lean_and_top_k_is_honoured() {
         let v = fill_json(&model, PAIR, dev, &["--top-k", "3"]);
         check_fill_json(&v, &cfg, 3, false, false);
         // --logits and --attentions only apply to --json; without it they change nothing.
-        let human = fill(
-            &model,
-            PAIR,
-            dev,
-            &["--logits", "--attentions", "--top-k", "3"],
-        );
+        let human = fill(&model, PAIR, dev, &["--logits", "--attentions", "--top-k", "3"]);
         let s = human.ok();
         assert!(!s.contains('{'), "human output, not JSON: {s}");
     }
@@ -431,17 +289,8 @@ fn fill_top_k_zero_gives_one_and_large_top_k_gives_the_vocabulary() {
     check_fill_json(&v, &config("tiny"), 1, false, false);
     let v = fill_json(&model, SINGLE, "cpu", &["--top-k", "5000"]);
     check_fill_json(&v, &config("tiny"), 1000, false, false);
-    let total: f64 = v["masks"][0]["top_k"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["prob"].as_f64().unwrap())
-        .sum();
-    assert!(
-        (total - 1.0).abs() < 1e-4,
-        "all {} probabilities sum to {total}",
-        1000
-    );
+    let total: f64 = v["masks"][0]["top_k"].as_array().unwrap().iter().map(|p| p["prob"].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-4, "all {} probabilities sum to {total}", 1000);
 }
 
 #[test]
@@ -451,27 +300,12 @@ fn fill_human_output() {
         let out = fill(&model, PAIR, dev, &["--top-k", "4"]);
         let s = out.ok();
         assert!(s.contains(PAIR), "the sentence is echoed: {s}");
-        assert!(
-            s.contains("[MASK] #1") && s.contains("[MASK] #2") && !s.contains("[MASK] #3"),
-            "{s}"
-        );
+        assert!(s.contains("[MASK] #1") && s.contains("[MASK] #2") && !s.contains("[MASK] #3"), "{s}");
         assert!(s.contains(&format!("on {dev}")), "{s}");
         assert!(s.contains("AlbertForMaskedLM"), "{s}");
         // 4 candidates per mask, ranked "1." to "4.".
-        assert_eq!(
-            s.lines()
-                .filter(|l| l.trim_start().starts_with("4. "))
-                .count(),
-            2,
-            "{s}"
-        );
-        assert_eq!(
-            s.lines()
-                .filter(|l| l.trim_start().starts_with("5. "))
-                .count(),
-            0,
-            "{s}"
-        );
+        assert_eq!(s.lines().filter(|l| l.trim_start().starts_with("4. ")).count(), 2, "{s}");
+        assert_eq!(s.lines().filter(|l| l.trim_start().starts_with("5. ")).count(), 0, "{s}");
         assert!(s.contains('%'));
     }
 }
@@ -516,8 +350,7 @@ fn fill_text_at_the_length_limit() {
     for dev in devices() {
         let v = fill_json(&model, &text(61), dev, &[]);
         assert_eq!(v["tokens"].as_array().unwrap().len(), 64, "{}", v["tokens"]);
-        fill(&model, &text(62), dev, &[])
-            .fails(4, &["65 tokens", "at most 64", "max_position_embeddings"]);
+        fill(&model, &text(62), dev, &[]).fails(4, &["65 tokens", "at most 64", "max_position_embeddings"]);
     }
 }
 
@@ -540,25 +373,10 @@ fn info_describes_each_fixture() {
         let v = albert(&["info", "--model", &model, "--json"]).json();
         assert_eq!(v["architecture"], arch, "{name}");
         assert_eq!(v["dtype"], dtype, "{name}");
-        assert_eq!(
-            v["config"]["hidden_size"],
-            config(name)["hidden_size"],
-            "{name}"
-        );
-        assert_eq!(
-            v["tokenizer"],
-            if name == "spiece_only" {
-                "spiece.model"
-            } else {
-                "tokenizer.json"
-            },
-            "{name}"
-        );
+        assert_eq!(v["config"]["hidden_size"], config(name)["hidden_size"], "{name}");
+        assert_eq!(v["tokenizer"], if name == "spiece_only" { "spiece.model" } else { "tokenizer.json" }, "{name}");
         // Parameters in the checkpoint = the float tensors golden.json lists (tied decoder once).
-        let meta: Value = serde_json::from_str(
-            &std::fs::read_to_string(fixture(name).join("golden.json")).unwrap(),
-        )
-        .unwrap();
+        let meta: Value = serde_json::from_str(&std::fs::read_to_string(fixture(name).join("golden.json")).unwrap()).unwrap();
         let listed: u64 = meta["tensors"]
             .as_object()
             .unwrap()
@@ -566,26 +384,13 @@ fn info_describes_each_fixture() {
             .filter(|t| ["F32", "F16", "BF16"].contains(&t[0].as_str().unwrap()))
             .map(|t| u64s(&t[1]).iter().product::<u64>())
             .sum();
-        assert_eq!(
-            v["checkpoint_parameters"].as_u64().unwrap(),
-            listed,
-            "{name}"
-        );
+        assert_eq!(v["checkpoint_parameters"].as_u64().unwrap(), listed, "{name}");
         let p = &v["parameters"];
         assert!(p["total"].as_u64().unwrap() > 0);
-        assert!(
-            v["bert_equivalent_parameters"].as_u64().unwrap() > p["total"].as_u64().unwrap(),
-            "{name}: ALBERT is smaller than BERT"
-        );
+        assert!(v["bert_equivalent_parameters"].as_u64().unwrap() > p["total"].as_u64().unwrap(), "{name}: ALBERT is smaller than BERT");
 
         let text = albert(&["info", "--model", &model]).ok().to_string();
-        for needle in [
-            "architecture: ",
-            arch,
-            "parameters",
-            "total",
-            "BERT with these shapes",
-        ] {
+        for needle in ["architecture: ", arch, "parameters", "total", "BERT with these shapes"] {
             assert!(text.contains(needle), "{name}: {needle:?} in\n{text}");
         }
     }
@@ -613,10 +418,7 @@ fn same_fill_over_http(name: &str) {
             let b = fill_json(&url, PAIR, dev, &["--logits"]);
             assert_eq!(b["model"]["source"], url.as_str());
             for key in ["tokens", "ids", "token_type_ids", "masks"] {
-                assert_eq!(
-                    a[key], b[key],
-                    "{name} on {dev}: {key} from {url} differs from the folder"
-                );
+                assert_eq!(a[key], b[key], "{name} on {dev}: {key} from {url} differs from the folder");
             }
             assert_eq!(a["model"]["parameters"], b["model"]["parameters"]);
         }
@@ -627,18 +429,9 @@ fn same_fill_over_http(name: &str) {
         assert!(human.contains(&format!("model: {url}")), "{human}");
     }
     let requests = server.requests();
-    assert!(
-        requests.iter().all(|r| r.starts_with("GET /")),
-        "{requests:?}"
-    );
-    assert!(
-        requests.contains(&"GET /config.json".to_string()),
-        "{requests:?}"
-    );
-    assert!(
-        !requests.iter().any(|r| r.contains("golden")),
-        "only model files are fetched: {requests:?}"
-    );
+    assert!(requests.iter().all(|r| r.starts_with("GET /")), "{requests:?}");
+    assert!(requests.contains(&"GET /config.json".to_string()), "{requests:?}");
+    assert!(!requests.iter().any(|r| r.contains("golden")), "only model files are fetched: {requests:?}");
 }
 
 #[test]
@@ -654,16 +447,9 @@ fn http_sharded_fetches_every_shard() {
     let r = server.requests();
     for i in 1..=4 {
         let shard = format!("GET /model-0000{i}-of-00004.safetensors");
-        assert_eq!(
-            r.iter().filter(|x| **x == shard).count(),
-            1,
-            "{shard} once: {r:?}"
-        );
+        assert_eq!(r.iter().filter(|x| **x == shard).count(), 1, "{shard} once: {r:?}");
     }
-    assert!(
-        !r.contains(&"GET /model.safetensors".to_string()),
-        "the index wins: {r:?}"
-    );
+    assert!(!r.contains(&"GET /model.safetensors".to_string()), "the index wins: {r:?}");
 }
 
 #[test]
@@ -672,11 +458,7 @@ fn http_spiece_only_falls_back_to_spiece_model() {
     let server = Server::serve(fixture("spiece_only"));
     fill(&server.url(), SINGLE, "cpu", &[]).ok();
     let r = server.requests();
-    assert!(
-        r.contains(&"GET /tokenizer.json".to_string())
-            && r.contains(&"GET /spiece.model".to_string()),
-        "{r:?}"
-    );
+    assert!(r.contains(&"GET /tokenizer.json".to_string()) && r.contains(&"GET /spiece.model".to_string()), "{r:?}");
 }
 
 #[test]
@@ -692,8 +474,7 @@ fn http_unreachable_server() {
     let url = format!("http://127.0.0.1:{}", closed_port());
     fill(&url, SINGLE, "cpu", &[]).fails(3, &["cannot fetch", &format!("{url}/config.json")]);
     albert(&["info", "--model", &url]).fails(3, &["cannot fetch"]);
-    albert(&["bench", "--model", &url, "--seq", "4", "--device", "cpu"])
-        .fails(3, &["cannot fetch"]);
+    albert(&["bench", "--model", &url, "--seq", "4", "--device", "cpu"]).fails(3, &["cannot fetch"]);
 }
 
 #[test]
@@ -711,40 +492,26 @@ fn http_html_page_instead_of_files() {
     // A base URL that answers every file with an HTML page (e.g. a web page, not "resolve/main").
     let html = b"<!DOCTYPE html><html><head><title>Hugging Face</title></head><body>model page</body></html>".to_vec();
     let dir = TempDir::copy_of("tiny");
-    let replies = HashMap::from([(
-        "model.safetensors".to_string(),
-        Reply::Status(200, html.clone()),
-    )]);
+    let replies = HashMap::from([("model.safetensors".to_string(), Reply::Status(200, html.clone()))]);
     let server = Server::with_replies(dir.path(), replies);
-    fill(&server.url(), SINGLE, "cpu", &[])
-        .fails(3, &["model.safetensors", "not a valid safetensors file"]);
+    fill(&server.url(), SINGLE, "cpu", &[]).fails(3, &["model.safetensors", "not a valid safetensors file"]);
     let replies = HashMap::from([("config.json".to_string(), Reply::Status(200, html))]);
     let server = Server::with_replies(dir.path(), replies);
     fill(&server.url(), SINGLE, "cpu", &[]).fails(3, &["config.json", "not valid JSON"]);
-    assert_eq!(
-        server.requests(),
-        ["GET /config.json"],
-        "weights are not fetched after a bad config"
-    );
+    assert_eq!(server.requests(), ["GET /config.json"], "weights are not fetched after a bad config");
 }
 
 #[test]
 fn http_server_error_and_broken_download() {
     let dir = TempDir::copy_of("tiny");
-    let replies = HashMap::from([(
-        "model.safetensors".to_string(),
-        Reply::Status(500, b"oops".to_vec()),
-    )]);
+    let replies = HashMap::from([("model.safetensors".to_string(), Reply::Status(500, b"oops".to_vec()))]);
     let server = Server::with_replies(dir.path(), replies);
     fill(&server.url(), SINGLE, "cpu", &[]).fails(3, &["model.safetensors", "HTTP 500"]);
 
     let bytes = std::fs::read(dir.file("model.safetensors")).unwrap();
     let replies = HashMap::from([(
         "model.safetensors".to_string(),
-        Reply::ShortBody {
-            declared: bytes.len(),
-            body: bytes[..bytes.len() / 2].to_vec(),
-        },
+        Reply::ShortBody { declared: bytes.len(), body: bytes[..bytes.len() / 2].to_vec() },
     )]);
     let server = Server::with_replies(dir.path(), replies);
     fill(&server.url(), SINGLE, "cpu", &[]).fails(3, &["model.safetensors"]);
@@ -755,16 +522,8 @@ fn http_missing_shard() {
     let dir = TempDir::copy_of("sharded");
     dir.remove("model-00003-of-00004.safetensors");
     let server = Server::serve(dir.path());
-    fill(&server.url(), SINGLE, "cpu", &[]).fails(
-        3,
-        &[
-            "model-00003-of-00004.safetensors",
-            "not found",
-            "model.safetensors.index.json",
-        ],
-    );
-    albert(&["info", "--model", &server.url()])
-        .fails(3, &["model-00003-of-00004.safetensors", "not found"]);
+    fill(&server.url(), SINGLE, "cpu", &[]).fails(3, &["model-00003-of-00004.safetensors", "not found", "model.safetensors.index.json"]);
+    albert(&["info", "--model", &server.url()]).fails(3, &["model-00003-of-00004.safetensors", "not found"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -772,10 +531,7 @@ fn http_missing_shard() {
 
 #[test]
 fn missing_model_folder() {
-    assert_load_fails(
-        "/nonexistent/albert-model",
-        &["/nonexistent/albert-model", "does not exist"],
-    );
+    assert_load_fails("/nonexistent/albert-model", &["/nonexistent/albert-model", "does not exist"]);
     let file = fixture("tiny").join("config.json");
     assert_load_fails(file.to_str().unwrap(), &["not a folder"]);
 }
@@ -785,38 +541,19 @@ fn truncated_weights() {
     let dir = TempDir::copy_of("tiny");
     let bytes = std::fs::read(dir.file("model.safetensors")).unwrap();
     dir.write("model.safetensors", &bytes[..bytes.len() / 2]);
-    assert_load_fails(
-        &dir.str(),
-        &[
-            "model.safetensors",
-            "not a valid safetensors file",
-            "truncated",
-        ],
-    );
+    assert_load_fails(&dir.str(), &["model.safetensors", "not a valid safetensors file", "truncated"]);
     // Cut inside the 8-byte header length, and empty.
     dir.write("model.safetensors", &bytes[..5]);
-    assert_load_fails(
-        &dir.str(),
-        &["model.safetensors", "not a valid safetensors file"],
-    );
+    assert_load_fails(&dir.str(), &["model.safetensors", "not a valid safetensors file"]);
     dir.write("model.safetensors", b"");
-    assert_load_fails(
-        &dir.str(),
-        &["model.safetensors", "not a valid safetensors file"],
-    );
+    assert_load_fails(&dir.str(), &["model.safetensors", "not a valid safetensors file"]);
 }
 
 #[test]
 fn html_page_as_weights() {
     let dir = TempDir::copy_of("tiny");
-    dir.write(
-        "model.safetensors",
-        "<!DOCTYPE html>\n<html><body><h1>404 Not Found</h1></body></html>\n",
-    );
-    assert_load_fails(
-        &dir.str(),
-        &["model.safetensors", "not a valid safetensors file", "HTML"],
-    );
+    dir.write("model.safetensors", "<!DOCTYPE html>\n<html><body><h1>404 Not Found</h1></body></html>\n");
+    assert_load_fails(&dir.str(), &["model.safetensors", "not a valid safetensors file", "HTML"]);
 }
 
 #[test]
@@ -825,38 +562,20 @@ fn tensor_shape_mismatch_names_tensor_and_shapes() {
     dir.edit_config(|c| {
         c.insert("intermediate_size".into(), 50.into());
     });
-    assert_load_fails(
-        &dir.str(),
-        &[
-            "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight",
-            "[48, 32]",
-            "[50, 32]",
-            "config.json",
-        ],
-    );
+    assert_load_fails(&dir.str(), &["albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight", "[48, 32]", "[50, 32]", "config.json"]);
 
     let dir = TempDir::copy_of("tiny");
     dir.edit_config(|c| {
         c.insert("embedding_size".into(), 20.into());
     });
-    assert_load_fails(
-        &dir.str(),
-        &[
-            "albert.embeddings.word_embeddings.weight",
-            "[1000, 16]",
-            "[1000, 20]",
-        ],
-    );
+    assert_load_fails(&dir.str(), &["albert.embeddings.word_embeddings.weight", "[1000, 16]", "[1000, 20]"]);
 
     // A shape that differs only in the layer blocks (hidden size 32 → 36 with 4 heads).
     let dir = TempDir::copy_of("tiny");
     dir.edit_config(|c| {
         c.insert("hidden_size".into(), 36.into());
     });
-    assert_load_fails(
-        &dir.str(),
-        &["embedding_hidden_mapping_in.weight", "[32, 16]", "[36, 16]"],
-    );
+    assert_load_fails(&dir.str(), &["embedding_hidden_mapping_in.weight", "[32, 16]", "[36, 16]"]);
 }
 
 #[test]
@@ -866,59 +585,20 @@ fn vocab_size_changed() {
         dir.edit_config(|c| {
             c.insert("vocab_size".into(), v.into());
         });
-        assert_load_fails(
-            &dir.str(),
-            &[
-                "word_embeddings.weight",
-                "[1000, 16]",
-                &format!("[{v}, 16]"),
-            ],
-        );
+        assert_load_fails(&dir.str(), &["word_embeddings.weight", "[1000, 16]", &format!("[{v}, 16]")]);
     }
 }
 
 #[test]
 fn invalid_configs() {
     let cases: Vec<(&str, Value, Vec<&str>)> = vec![
-        (
-            "num_attention_heads",
-            5.into(),
-            vec!["hidden_size 32", "num_attention_heads 5", "not a multiple"],
-        ),
-        (
-            "num_hidden_groups",
-            2.into(),
-            vec![
-                "num_hidden_layers 3",
-                "num_hidden_groups 2",
-                "not a multiple",
-            ],
-        ),
-        (
-            "hidden_act",
-            "gelu_foo".into(),
-            vec!["unknown hidden_act", "gelu_foo", "gelu_new"],
-        ),
-        (
-            "model_type",
-            "bert".into(),
-            vec!["model_type", "\"bert\"", "not an ALBERT checkpoint"],
-        ),
-        (
-            "hidden_size",
-            "big".into(),
-            vec!["config.json", "wrong type"],
-        ),
-        (
-            "num_attention_heads",
-            0.into(),
-            vec!["num_attention_heads is 0"],
-        ),
-        (
-            "position_embedding_type",
-            "relative_key".into(),
-            vec!["position_embedding_type", "not supported"],
-        ),
+        ("num_attention_heads", 5.into(), vec!["hidden_size 32", "num_attention_heads 5", "not a multiple"]),
+        ("num_hidden_groups", 2.into(), vec!["num_hidden_layers 3", "num_hidden_groups 2", "not a multiple"]),
+        ("hidden_act", "gelu_foo".into(), vec!["unknown hidden_act", "gelu_foo", "gelu_new"]),
+        ("model_type", "bert".into(), vec!["model_type", "\"bert\"", "not an ALBERT checkpoint"]),
+        ("hidden_size", "big".into(), vec!["config.json", "wrong type"]),
+        ("num_attention_heads", 0.into(), vec!["num_attention_heads is 0"]),
+        ("position_embedding_type", "relative_key".into(), vec!["position_embedding_type", "not supported"]),
     ];
     for (key, value, needles) in cases {
         let dir = TempDir::copy_of("tiny");
@@ -929,18 +609,7 @@ fn invalid_configs() {
         n.extend(needles);
         assert_load_fails(&dir.str(), &n);
         // bench loads the same way.
-        albert(&[
-            "bench",
-            "--model",
-            &dir.str(),
-            "--seq",
-            "4",
-            "--device",
-            "cpu",
-            "--runs",
-            "1",
-        ])
-        .fails(3, &n);
+        albert(&["bench", "--model", &dir.str(), "--seq", "4", "--device", "cpu", "--runs", "1"]).fails(3, &n);
     }
 }
 
@@ -950,10 +619,7 @@ fn config_not_json_or_missing() {
     dir.write("config.json", "{ \"model_type\": \"albert\", ");
     assert_load_fails(&dir.str(), &["config.json", "not valid JSON"]);
     dir.write("config.json", "[1, 2, 3]");
-    assert_load_fails(
-        &dir.str(),
-        &["config.json", "expected a JSON object", "array"],
-    );
+    assert_load_fails(&dir.str(), &["config.json", "expected a JSON object", "array"]);
     dir.write("config.json", [0xff, 0xfe, 0x00, 0x7b]);
     assert_load_fails(&dir.str(), &["config.json", "UTF-8"]);
     dir.remove("config.json");
@@ -964,59 +630,30 @@ fn config_not_json_or_missing() {
 fn missing_weights() {
     let dir = TempDir::copy_of("tiny");
     dir.remove("model.safetensors");
-    assert_load_fails(
-        &dir.str(),
-        &[
-            "no weights found",
-            "model.safetensors",
-            "model.safetensors.index.json",
-        ],
-    );
+    assert_load_fails(&dir.str(), &["no weights found", "model.safetensors", "model.safetensors.index.json"]);
     // A PyTorch checkpoint alone is named as unsupported, with the way out.
     dir.write("pytorch_model.bin", b"PK\x03\x04 not read");
-    assert_load_fails(
-        &dir.str(),
-        &["no weights found", ".bin", "safe_serialization=True"],
-    );
+    assert_load_fails(&dir.str(), &["no weights found", ".bin", "safe_serialization=True"]);
 }
 
 #[test]
 fn sharded_index_naming_a_missing_shard() {
     let dir = TempDir::copy_of("sharded");
     dir.remove("model-00003-of-00004.safetensors");
-    assert_load_fails(
-        &dir.str(),
-        &["shard", "model-00003-of-00004.safetensors", "not found"],
-    );
+    assert_load_fails(&dir.str(), &["shard", "model-00003-of-00004.safetensors", "not found"]);
 
     // An index that names a shard that was never written.
     let dir = TempDir::copy_of("sharded");
     let index = std::fs::read_to_string(dir.file("model.safetensors.index.json")).unwrap();
-    dir.write(
-        "model.safetensors.index.json",
-        index.replacen(
-            "model-00004-of-00004.safetensors",
-            "model-00005-of-00005.safetensors",
-            1,
-        ),
-    );
-    assert_load_fails(
-        &dir.str(),
-        &["model-00005-of-00005.safetensors", "not found"],
-    );
+    dir.write("model.safetensors.index.json", index.replacen("model-00004-of-00004.safetensors", "model-00005-of-00005.safetensors", 1));
+    assert_load_fails(&dir.str(), &["model-00005-of-00005.safetensors", "not found"]);
 
     // An index that is not an index.
     dir.write("model.safetensors.index.json", "{\"metadata\": {}}");
     assert_load_fails(&dir.str(), &["model.safetensors.index.json", "weight_map"]);
     // A shard name that climbs out of the folder.
-    dir.write(
-        "model.safetensors.index.json",
-        r#"{"weight_map": {"a": "../../etc/passwd"}}"#,
-    );
-    assert_load_fails(
-        &dir.str(),
-        &["model.safetensors.index.json", "plain file name"],
-    );
+    dir.write("model.safetensors.index.json", r#"{"weight_map": {"a": "../../etc/passwd"}}"#);
+    assert_load_fails(&dir.str(), &["model.safetensors.index.json", "plain file name"]);
 }
 
 #[test]
@@ -1026,10 +663,7 @@ fn missing_or_broken_tokenizer() {
     dir.remove("spiece.model");
     fill(&dir.str(), SINGLE, "cpu", &[]).fails(3, &["tokenizer", "tokenizer.json", "spiece.model"]);
     // info reads no tokenizer text and still describes the weights.
-    assert_eq!(
-        albert(&["info", "--model", &dir.str(), "--json"]).json()["tokenizer"],
-        "none"
-    );
+    assert_eq!(albert(&["info", "--model", &dir.str(), "--json"]).json()["tokenizer"], "none");
 
     let dir = TempDir::copy_of("tiny");
     dir.write("tokenizer.json", "{}");
@@ -1053,8 +687,7 @@ fn bad_texts() {
         fill(&model, "The cat sat on the mat.", dev, &[]).fails(4, &["no [MASK]", "\"▁the\""]);
         fill(&model, "The cat sat on the [mask].", dev, &[]).fails(4, &["no [MASK]", "upper case"]);
         let long = format!("{} [MASK]", "word ".repeat(80));
-        fill(&model, &long, dev, &["--json"])
-            .fails(4, &["tokens long", "at most 64", "max_position_embeddings"]);
+        fill(&model, &long, dev, &["--json"]).fails(4, &["tokens long", "at most 64", "max_position_embeddings"]);
     }
 }
 
@@ -1064,25 +697,14 @@ fn usage_errors() {
     albert(&["fill", "--model", &model]).fails(2, &["--text"]);
     // Without --model, fill and info use the shipped default model (assets/model).
     let v = albert(&["fill", "--text", "a [MASK].", "--device", "cpu", "--json"]).json();
-    assert!(
-        v["model"]["source"]
-            .as_str()
-            .unwrap()
-            .ends_with("assets/model"),
-        "{}",
-        v["model"]["source"]
-    );
+    assert!(v["model"]["source"].as_str().unwrap().ends_with("assets/model"), "{}", v["model"]["source"]);
     assert!(albert(&["info"]).ok().contains("AlbertForMaskedLM"));
     fill(&model, SINGLE, "tpu", &[]).fails(2, &["tpu", "gpu", "cpu"]);
     fill(&model, SINGLE, "cpu", &["--top-k", "-1"]).fails(2, &["-1"]);
     fill(&model, SINGLE, "cpu", &["--top-k", "many"]).fails(2, &["--top-k"]);
     albert(&["frobnicate"]).fails(2, &["frobnicate"]);
-    albert(&["bench", "--model", &model, "--seq", "4", "--device", "tpu"])
-        .fails(2, &["--device tpu", "gpu or cpu"]);
-    albert(&[
-        "bench", "--model", &model, "--seq", "4", "--device", "cpu", "--dtype", "int8",
-    ])
-    .fails(2, &["--dtype int8", "f32 or f16"]);
+    albert(&["bench", "--model", &model, "--seq", "4", "--device", "tpu"]).fails(2, &["--device tpu", "gpu or cpu"]);
+    albert(&["bench", "--model", &model, "--seq", "4", "--device", "cpu", "--dtype", "int8"]).fails(2, &["--dtype int8", "f32 or f16"]);
     albert(&["bench", "--model", &model, "--seq", "0", "--device", "cpu"]).fails(2, &["--seq 0"]);
     albert(&["bench", "--seq", "x"]).fails(2, &["--seq"]);
 }
@@ -1093,38 +715,12 @@ fn no_gpu_adapter_exits_5_with_the_cpu_way_out() {
     // DX12 is not compiled in on Linux: asking for it leaves no adapter.
     let model = fixture_str("tiny");
     let env = [("WGPU_BACKEND", "dx12")];
-    let args = [
-        "fill",
-        "--model",
-        model.as_str(),
-        "--text",
-        SINGLE,
-        "--device",
-        "gpu",
-    ];
+    let args = ["fill", "--model", model.as_str(), "--text", SINGLE, "--device", "gpu"];
     albert_env(&args, &env).fails(5, &["GPU", "no GPU adapter", "--device cpu"]);
-    let args = [
-        "bench",
-        "--model",
-        model.as_str(),
-        "--seq",
-        "4",
-        "--device",
-        "gpu",
-        "--runs",
-        "1",
-    ];
+    let args = ["bench", "--model", model.as_str(), "--seq", "4", "--device", "gpu", "--runs", "1"];
     albert_env(&args, &env).fails(5, &["no GPU adapter"]);
     // The CPU path does not need one.
-    let args = [
-        "fill",
-        "--model",
-        model.as_str(),
-        "--text",
-        SINGLE,
-        "--device",
-        "cpu",
-    ];
+    let args = ["fill", "--model", model.as_str(), "--text", SINGLE, "--device", "cpu"];
     albert_env(&args, &env).ok();
 }
 
@@ -1135,28 +731,17 @@ fn no_gpu_adapter_exits_5_with_the_cpu_way_out() {
 fn bench_json_rows_for_each_device() {
     let model = fixture_str("tiny");
     let devs = devices().join(",");
-    let v = albert(&[
-        "bench", "--seq", "4,9", "--runs", "2", "--warmup", "1", "--device", &devs, "--json",
-        "--model", &model,
-    ])
-    .json();
+    let v = albert(&["bench", "--seq", "4,9", "--runs", "2", "--warmup", "1", "--device", &devs, "--json", "--model", &model]).json();
     assert_eq!(v["model"], model.as_str());
     assert_eq!(v["dtype"], "F32");
-    assert_eq!(
-        v["parameters"],
-        albert(&["info", "--model", &model, "--json"]).json()["checkpoint_parameters"]
-    );
+    assert_eq!(v["parameters"], albert(&["info", "--model", &model, "--json"]).json()["checkpoint_parameters"]);
     let rows = v["rows"].as_array().unwrap();
     let mut seen = Vec::new();
     for r in rows {
         let dev = r["device"].as_str().unwrap().to_string();
         let n = r["seq_len"].as_u64().unwrap();
         assert_eq!(r["runs"], 2);
-        let (p50, p90, mean) = (
-            r["p50_ms"].as_f64().unwrap(),
-            r["p90_ms"].as_f64().unwrap(),
-            r["mean_ms"].as_f64().unwrap(),
-        );
+        let (p50, p90, mean) = (r["p50_ms"].as_f64().unwrap(), r["p90_ms"].as_f64().unwrap(), r["mean_ms"].as_f64().unwrap());
         assert!(p50 > 0.0 && p90 >= p50 && mean > 0.0, "{r}");
         assert!(r["gflops"].as_f64().unwrap() > 0.0, "{r}");
         assert!(r["adapter"].is_string());
@@ -1175,28 +760,18 @@ fn bench_json_rows_for_each_device() {
     }
 
     // Human output: one line per row.
-    let out = albert(&[
-        "bench", "--seq", "4", "--runs", "1", "--warmup", "0", "--device", "cpu", "--model", &model,
-    ]);
+    let out = albert(&["bench", "--seq", "4", "--runs", "1", "--warmup", "0", "--device", "cpu", "--model", &model]);
     let s = out.ok();
-    assert!(
-        s.contains("model: ") && s.contains("p50") && s.contains("n=4"),
-        "{s}"
-    );
+    assert!(s.contains("model: ") && s.contains("p50") && s.contains("n=4"), "{s}");
 }
 
 #[test]
 fn bench_sequence_longer_than_the_model_fails_clearly() {
     let model = fixture_str("tiny");
-    let out = albert(&[
-        "bench", "--seq", "1000", "--runs", "2", "--warmup", "1", "--device", "cpu,gpu", "--json",
-        "--model", &model,
-    ]);
+    let out = albert(&["bench", "--seq", "1000", "--runs", "2", "--warmup", "1", "--device", "cpu,gpu", "--json", "--model", &model]);
     out.fails(2, &["--seq 1000", "1..=64", "max_position_embeddings"]);
     // Checked before anything runs: no GPU work, no partial rows.
-    let out = albert(&[
-        "bench", "--seq", "4,65", "--device", "cpu", "--model", &model,
-    ]);
+    let out = albert(&["bench", "--seq", "4,65", "--device", "cpu", "--model", &model]);
     out.fails(2, &["--seq 65"]);
     assert!(!out.stderr.contains("p50"), "{}", out.stderr);
 }
@@ -1205,14 +780,5 @@ fn bench_sequence_longer_than_the_model_fails_clearly() {
 fn bench_of_a_broken_model_fails_like_fill() {
     let dir = TempDir::copy_of("tiny");
     dir.remove("model.safetensors");
-    albert(&[
-        "bench",
-        "--model",
-        &dir.str(),
-        "--seq",
-        "4",
-        "--device",
-        "cpu",
-    ])
-    .fails(3, &["no weights found"]);
+    albert(&["bench", "--model", &dir.str(), "--seq", "4", "--device", "cpu"]).fails(3, &["no weights found"]);
 }

@@ -26,12 +26,7 @@ pub fn stats(ms: &[f64]) -> (f64, f64, f64, f64) {
     let mut s = ms.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
     let pct = |p: f64| s[((s.len() - 1) as f64 * p).round() as usize];
-    (
-        pct(0.5),
-        pct(0.9),
-        s.iter().sum::<f64>() / s.len() as f64,
-        s[0],
-    )
+    (pct(0.5), pct(0.9), s.iter().sum::<f64>() / s.len() as f64, s[0])
 }
 
 #[cfg(test)]

@@ -16,12 +16,7 @@ pub enum Activation {
     Gelu = 1,
     /// The tanh approximation (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`, `gelu_accurate`
     /// compute the same function up to rounding).
-    #[serde(
-        rename = "gelu_new",
-        alias = "gelu_pytorch_tanh",
-        alias = "gelu_fast",
-        alias = "gelu_accurate"
-    )]
+    #[serde(rename = "gelu_new", alias = "gelu_pytorch_tanh", alias = "gelu_fast", alias = "gelu_accurate")]
     GeluNew = 2,
     #[serde(rename = "relu")]
     Relu = 3,
@@ -50,25 +45,9 @@ pub enum Activation {
 
 /// Every name `hidden_act` may take, for error messages.
 pub const ACTIVATION_NAMES: &[&str] = &[
-    "gelu",
-    "gelu_python",
-    "gelu_new",
-    "gelu_pytorch_tanh",
-    "gelu_fast",
-    "gelu_accurate",
-    "gelu_10",
-    "quick_gelu",
-    "relu",
-    "relu2",
-    "relu6",
-    "leaky_relu",
-    "silu",
-    "swish",
-    "mish",
-    "tanh",
-    "sigmoid",
-    "linear",
-    "laplace",
+    "gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_10",
+    "quick_gelu", "relu", "relu2", "relu6", "leaky_relu", "silu", "swish", "mish", "tanh", "sigmoid",
+    "linear", "laplace",
 ];
 
 impl Activation {
@@ -85,45 +64,19 @@ impl Activation {
     }
 }
 
-fn d_vocab() -> usize {
-    30000
-}
-fn d_emb() -> usize {
-    128
-}
-fn d_hidden() -> usize {
-    4096
-}
-fn d_layers() -> usize {
-    12
-}
-fn d_one() -> usize {
-    1
-}
-fn d_heads() -> usize {
-    64
-}
-fn d_inter() -> usize {
-    16384
-}
-fn d_act() -> String {
-    "gelu_new".into()
-}
-fn d_pos() -> usize {
-    512
-}
-fn d_types() -> usize {
-    2
-}
-fn d_eps() -> f64 {
-    1e-12
-}
-fn d_abs() -> String {
-    "absolute".into()
-}
-fn d_model_type() -> String {
-    "albert".into()
-}
+fn d_vocab() -> usize { 30000 }
+fn d_emb() -> usize { 128 }
+fn d_hidden() -> usize { 4096 }
+fn d_layers() -> usize { 12 }
+fn d_one() -> usize { 1 }
+fn d_heads() -> usize { 64 }
+fn d_inter() -> usize { 16384 }
+fn d_act() -> String { "gelu_new".into() }
+fn d_pos() -> usize { 512 }
+fn d_types() -> usize { 2 }
+fn d_eps() -> f64 { 1e-12 }
+fn d_abs() -> String { "absolute".into() }
+fn d_model_type() -> String { "albert".into() }
 
 /// ALBERT's config.json. Field names and defaults are transformers' `AlbertConfig`
 /// (its defaults are albert-xxlarge's shapes), so any hub checkpoint deserializes as is.
@@ -172,10 +125,7 @@ impl Config {
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| Error::Config(format!("not valid JSON ({e})")))?;
         if !value.is_object() {
-            return Err(Error::Config(format!(
-                "expected a JSON object, found {}",
-                json_kind(&value)
-            )));
+            return Err(Error::Config(format!("expected a JSON object, found {}", json_kind(&value))));
         }
         let cfg: Config = serde_json::from_value(value)
             .map_err(|e| Error::Config(format!("a key has the wrong type: {e}")))?;
@@ -244,10 +194,7 @@ impl Config {
             ));
         }
         if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps >= 0.0) {
-            return bad(format!(
-                "layer_norm_eps is {}, expected a small non-negative number",
-                self.layer_norm_eps
-            ));
+            return bad(format!("layer_norm_eps is {}, expected a small non-negative number", self.layer_norm_eps));
         }
         if self.position_embedding_type != "absolute" {
             return bad(format!(
@@ -348,10 +295,7 @@ mod tests {
     #[test]
     fn defaults_are_albert_config_defaults() {
         let c = Config::from_json(r#"{"model_type": "albert"}"#).unwrap();
-        assert_eq!(
-            (c.hidden_size, c.num_attention_heads, c.intermediate_size),
-            (4096, 64, 16384)
-        );
+        assert_eq!((c.hidden_size, c.num_attention_heads, c.intermediate_size), (4096, 64, 16384));
         assert_eq!(c.hidden_act, "gelu_new");
     }
 
@@ -359,26 +303,14 @@ mod tests {
     fn invalid_configs_explain_themselves() {
         let cases = [
             (r#"{"model_type": "bert"}"#, "not an ALBERT"),
-            (
-                r#"{"hidden_size": 100, "num_attention_heads": 12}"#,
-                "not a multiple of num_attention_heads",
-            ),
-            (
-                r#"{"num_hidden_layers": 12, "num_hidden_groups": 5}"#,
-                "groups must divide",
-            ),
-            (
-                r#"{"hidden_act": "gelu_foo"}"#,
-                "unknown hidden_act \"gelu_foo\"",
-            ),
+            (r#"{"hidden_size": 100, "num_attention_heads": 12}"#, "not a multiple of num_attention_heads"),
+            (r#"{"num_hidden_layers": 12, "num_hidden_groups": 5}"#, "groups must divide"),
+            (r#"{"hidden_act": "gelu_foo"}"#, "unknown hidden_act \"gelu_foo\""),
             (r#"{"hidden_size": "big"}"#, "wrong type"),
             (r#"[1,2]"#, "found an array"),
             (r#"{"#, "not valid JSON"),
             (r#"{"vocab_size": 0}"#, "vocab_size is 0"),
-            (
-                r#"{"position_embedding_type": "relative_key"}"#,
-                "not supported",
-            ),
+            (r#"{"position_embedding_type": "relative_key"}"#, "not supported"),
         ];
         for (json, needle) in cases {
             let err = Config::from_json(json).unwrap_err().to_string();

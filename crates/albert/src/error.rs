@@ -15,20 +15,11 @@ pub enum Error {
 
     /// A tensor the model needs is not in any weights file.
     #[error("missing tensor `{name}` (expected shape {expected:?}); the checkpoint has {found_count} tensors{hint}")]
-    MissingTensor {
-        name: String,
-        expected: Vec<usize>,
-        found_count: usize,
-        hint: String,
-    },
+    MissingTensor { name: String, expected: Vec<usize>, found_count: usize, hint: String },
 
     /// A tensor exists but its shape does not fit config.json.
     #[error("tensor `{name}` has shape {found:?}, but config.json implies {expected:?}")]
-    TensorShape {
-        name: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
-    },
+    TensorShape { name: String, expected: Vec<usize>, found: Vec<usize> },
 
     /// A tensor has a dtype the engine does not read.
     #[error("tensor `{name}` has dtype {found}; expected F32, F16 or BF16")]

@@ -33,12 +33,9 @@ impl ModelFiles {
         Fut: Future<Output = Result<Option<Vec<u8>>>>,
     {
         let config = get(CONFIG.into()).await?.ok_or_else(|| {
-            Error::Io(format!(
-                "{CONFIG} not found: a Hugging Face model folder (or base URL) must contain it"
-            ))
+            Error::Io(format!("{CONFIG} not found: a Hugging Face model folder (or base URL) must contain it"))
         })?;
-        let config_json =
-            String::from_utf8(config).map_err(|_| Error::Config("not UTF-8 text".into()))?;
+        let config_json = String::from_utf8(config).map_err(|_| Error::Config("not UTF-8 text".into()))?;
         // Validate before downloading weights: a wrong URL should fail fast and cheaply.
         Config::from_json(&config_json)?;
         let mut weights = Vec::new();
@@ -46,9 +43,7 @@ impl ModelFiles {
             let index = String::from_utf8_lossy(&index).into_owned();
             for f in shard_files(&index)? {
                 let bytes = get(f.clone()).await?.ok_or_else(|| {
-                    Error::Io(format!(
-                        "shard `{f}` listed in {WEIGHTS_INDEX} was not found"
-                    ))
+                    Error::Io(format!("shard `{f}` listed in {WEIGHTS_INDEX} was not found"))
                 })?;
                 weights.push((f, bytes));
             }
@@ -61,19 +56,9 @@ impl ModelFiles {
             )));
         }
         let tokenizer_json = get(TOKENIZER_JSON.into()).await?;
-        let spiece_model = if tokenizer_json.is_none() {
-            get(SPIECE.into()).await?
-        } else {
-            None
-        };
+        let spiece_model = if tokenizer_json.is_none() { get(SPIECE.into()).await? } else { None };
         let tokenizer_config = get(TOKENIZER_CONFIG.into()).await?;
-        Ok(ModelFiles {
-            config_json,
-            weights,
-            tokenizer_json,
-            spiece_model,
-            tokenizer_config,
-        })
+        Ok(ModelFiles { config_json, weights, tokenizer_json, spiece_model, tokenizer_config })
     }
 
     /// Reads a model folder from disk.
@@ -81,10 +66,7 @@ impl ModelFiles {
     pub fn from_dir(dir: impl AsRef<std::path::Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         if !dir.is_dir() {
-            return Err(Error::Io(format!(
-                "model folder `{}` does not exist or is not a folder",
-                dir.display()
-            )));
+            return Err(Error::Io(format!("model folder `{}` does not exist or is not a folder", dir.display())));
         }
         let get = |name: String| {
             let path = dir.join(&name);

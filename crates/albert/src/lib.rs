@@ -17,9 +17,9 @@ pub mod weights;
 
 pub use config::{Activation, Config};
 pub use error::{Error, Result};
-pub use files::ModelFiles;
 pub use output::{AttentionMap, Batch, LogitsRequest, Output, Prediction, Request};
-pub use pipeline::{Backend, FillMask, FillOptions, FillResult, ModelInfo};
 pub use tokenizer::{Encoding, Tokenizer};
 pub use weights::{AlbertWeights, Checkpoint, DType};
+pub use files::ModelFiles;
+pub use pipeline::{Backend, FillMask, FillOptions, FillResult, ModelInfo};
 pub mod gpu;

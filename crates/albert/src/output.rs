@@ -19,25 +19,13 @@ impl Batch {
     /// One unpadded sequence.
     pub fn single(input_ids: Vec<u32>, token_type_ids: Vec<u32>) -> Self {
         let n = input_ids.len();
-        Batch {
-            batch: 1,
-            seq_len: n,
-            input_ids,
-            token_type_ids,
-            attention_mask: vec![1; n],
-        }
+        Batch { batch: 1, seq_len: n, input_ids, token_type_ids, attention_mask: vec![1; n] }
     }
 
     /// Pads sequences (ids, type ids) to the longest with `pad_id`, masking the padding.
     pub fn padded(seqs: &[(Vec<u32>, Vec<u32>)], pad_id: u32) -> Self {
         let t = seqs.iter().map(|s| s.0.len()).max().unwrap_or(0);
-        let mut b = Batch {
-            batch: seqs.len(),
-            seq_len: t,
-            input_ids: vec![],
-            token_type_ids: vec![],
-            attention_mask: vec![],
-        };
+        let mut b = Batch { batch: seqs.len(), seq_len: t, input_ids: vec![], token_type_ids: vec![], attention_mask: vec![] };
         for (ids, types) in seqs {
             for j in 0..t {
                 b.input_ids.push(ids.get(j).copied().unwrap_or(pad_id));
@@ -58,10 +46,7 @@ impl Batch {
         if self.batch == 0 || self.seq_len == 0 {
             return Err(Error::Input("the input has no tokens".into()));
         }
-        if self.input_ids.len() != n
-            || self.token_type_ids.len() != n
-            || self.attention_mask.len() != n
-        {
+        if self.input_ids.len() != n || self.token_type_ids.len() != n || self.attention_mask.len() != n {
             return Err(Error::Input(format!(
                 "batch {}×{} needs {n} ids, type ids and mask values; found {}, {} and {}",
                 self.batch,
@@ -77,22 +62,13 @@ impl Batch {
                 self.seq_len, cfg.max_position_embeddings
             )));
         }
-        if let Some((i, id)) = self
-            .input_ids
-            .iter()
-            .enumerate()
-            .find(|(_, &id)| id as usize >= cfg.vocab_size)
-        {
+        if let Some((i, id)) = self.input_ids.iter().enumerate().find(|(_, &id)| id as usize >= cfg.vocab_size) {
             return Err(Error::Input(format!(
                 "token id {id} at position {i} is outside the vocabulary (vocab_size = {}): does the tokenizer belong to this model?",
                 cfg.vocab_size
             )));
         }
-        if let Some(t) = self
-            .token_type_ids
-            .iter()
-            .find(|&&t| t as usize >= cfg.type_vocab_size)
-        {
+        if let Some(t) = self.token_type_ids.iter().find(|&&t| t as usize >= cfg.type_vocab_size) {
             return Err(Error::Input(format!(
                 "token type {t} is outside type_vocab_size = {}",
                 cfg.type_vocab_size
@@ -119,15 +95,7 @@ pub enum LogitsRequest {
 impl LogitsRequest {
     /// Rows of every [MASK] (`mask_id`) in the batch.
     pub fn masks(batch: &Batch, mask_id: u32) -> Self {
-        LogitsRequest::Rows(
-            batch
-                .input_ids
-                .iter()
-                .enumerate()
-                .filter(|(_, &id)| id == mask_id)
-                .map(|(i, _)| i)
-                .collect(),
-        )
+        LogitsRequest::Rows(batch.input_ids.iter().enumerate().filter(|(_, &id)| id == mask_id).map(|(i, _)| i).collect())
     }
 }
 
@@ -147,10 +115,7 @@ impl Request {
             LogitsRequest::All => (0..batch.rows()).collect(),
             LogitsRequest::Rows(r) => {
                 if let Some(bad) = r.iter().find(|&&i| i >= batch.rows()) {
-                    return Err(Error::Input(format!(
-                        "logits row {bad} is outside the batch's {} rows",
-                        batch.rows()
-                    )));
+                    return Err(Error::Input(format!("logits row {bad} is outside the batch's {} rows", batch.rows())));
                 }
                 r.clone()
             }
@@ -210,19 +175,13 @@ pub fn top_k(logits: &[f32], k: usize) -> Vec<(u32, f32)> {
     let sum: f64 = logits.iter().map(|&x| ((x - max) as f64).exp()).sum();
     let mut idx: Vec<u32> = (0..logits.len() as u32).collect();
     let k = k.min(logits.len());
-    let cmp = |a: &u32, b: &u32| {
-        logits[*b as usize]
-            .total_cmp(&logits[*a as usize])
-            .then(a.cmp(b))
-    };
+    let cmp = |a: &u32, b: &u32| logits[*b as usize].total_cmp(&logits[*a as usize]).then(a.cmp(b));
     if k < idx.len() && k > 0 {
         idx.select_nth_unstable_by(k - 1, cmp);
     }
     idx.truncate(k);
     idx.sort_by(cmp);
-    idx.into_iter()
-        .map(|i| (i, (((logits[i as usize] - max) as f64).exp() / sum) as f32))
-        .collect()
+    idx.into_iter().map(|i| (i, (((logits[i as usize] - max) as f64).exp() / sum) as f32)).collect()
 }
 
 #[cfg(test)]
@@ -240,10 +199,7 @@ mod tests {
 
     #[test]
     fn padded_batch_masks_padding() {
-        let b = Batch::padded(
-            &[(vec![2, 7, 3], vec![0, 0, 0]), (vec![2, 3], vec![0, 0])],
-            0,
-        );
+        let b = Batch::padded(&[(vec![2, 7, 3], vec![0, 0, 0]), (vec![2, 3], vec![0, 0])], 0);
         assert_eq!(b.input_ids, [2, 7, 3, 2, 3, 0]);
         assert_eq!(b.attention_mask, [1, 1, 1, 1, 1, 0]);
     }

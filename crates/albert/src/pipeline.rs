@@ -68,11 +68,7 @@ pub struct FillOptions {
 
 impl Default for FillOptions {
     fn default() -> Self {
-        FillOptions {
-            top_k: 5,
-            logits: false,
-            attentions: false,
-        }
+        FillOptions { top_k: 5, logits: false, attentions: false }
     }
 }
 
@@ -121,30 +117,18 @@ impl FillMask {
                 config.vocab_size
             )));
         }
-        let tok_name = if files.tokenizer_json.is_some() {
-            "tokenizer.json"
-        } else {
-            "spiece.model"
-        };
+        let tok_name = if files.tokenizer_json.is_some() { "tokenizer.json" } else { "spiece.model" };
         let info = ModelInfo::new(&config, &w, files, tok_name);
         let backend = match gpu {
             Some(g) => Backend::Gpu(gpu::AlbertForMaskedLM::new(g, &config, &w).await?),
             None => Backend::Cpu(cpu::AlbertForMaskedLM::new(&config, &w)?),
         };
-        Ok(FillMask {
-            config,
-            tokenizer,
-            backend,
-            info,
-        })
+        Ok(FillMask { config, tokenizer, backend, info })
     }
 
     pub async fn fill(&mut self, text: &str, opts: &FillOptions) -> Result<FillResult> {
         if text.trim().is_empty() {
-            return Err(Error::Input(
-                "the text is empty: type a sentence with [MASK] where a word should be guessed"
-                    .into(),
-            ));
+            return Err(Error::Input("the text is empty: type a sentence with [MASK] where a word should be guessed".into()));
         }
         let has_head = match &self.backend {
             Backend::Cpu(m) => m.has_mlm_head(),
@@ -155,13 +139,7 @@ impl FillMask {
         }
         let enc = self.tokenizer.encode(text)?;
         let mask_id = self.tokenizer.mask_token_id();
-        let positions: Vec<usize> = enc
-            .ids
-            .iter()
-            .enumerate()
-            .filter(|(_, &id)| id == mask_id)
-            .map(|(i, _)| i)
-            .collect();
+        let positions: Vec<usize> = enc.ids.iter().enumerate().filter(|(_, &id)| id == mask_id).map(|(i, _)| i).collect();
         if positions.is_empty() {
             return Err(Error::Input(format!(
                 "no [MASK] in the text: write [MASK] (upper case, with brackets) where the model should guess a word; found the tokens {:?}",
@@ -176,12 +154,7 @@ impl FillMask {
             )));
         }
         let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
-        let req = Request {
-            logits: LogitsRequest::Rows(positions.clone()),
-            attentions: opts.attentions,
-            hidden_states: false,
-            sop: false,
-        };
+        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, hidden_states: false, sop: false };
         let out = match &mut self.backend {
             Backend::Cpu(m) => m.forward(&batch, &req)?,
             Backend::Gpu(m) => m.forward(&batch, &req).await?,
@@ -195,29 +168,11 @@ impl FillMask {
                 let row = &logits[i * v..(i + 1) * v];
                 let top_k = top_k(row, opts.top_k.max(1))
                     .into_iter()
-                    .map(|(id, prob)| Prediction {
-                        token: self
-                            .tokenizer
-                            .id_to_token(id)
-                            .unwrap_or_else(|| format!("<{id}>")),
-                        id,
-                        prob,
-                    })
+                    .map(|(id, prob)| Prediction { token: self.tokenizer.id_to_token(id).unwrap_or_else(|| format!("<{id}>")), id, prob })
                     .collect();
-                MaskResult {
-                    position,
-                    top_k,
-                    logits: opts.logits.then(|| row.to_vec()),
-                }
+                MaskResult { position, top_k, logits: opts.logits.then(|| row.to_vec()) }
             })
             .collect();
-        Ok(FillResult {
-            tokens: enc.tokens,
-            ids: enc.ids,
-            type_ids: enc.type_ids,
-            offsets: enc.offsets,
-            masks,
-            attentions: out.attentions,
-        })
+        Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions })
     }
 }

@@ -101,12 +101,7 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn new(buf: &'a [u8], base: usize, what: &'static str) -> Self {
-        Reader {
-            buf,
-            pos: 0,
-            base,
-            what,
-        }
+        Reader { buf, pos: 0, base, what }
     }
 
     fn at_end(&self) -> bool {
@@ -134,18 +129,14 @@ impl<'a> Reader<'a> {
             };
             self.pos += 1;
             if i == 9 && b > 1 {
-                return Err(format!(
-                    "malformed varint at byte {start} ({reading}): longer than 64 bits"
-                ));
+                return Err(format!("malformed varint at byte {start} ({reading}): longer than 64 bits"));
             }
             v |= u64::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
                 return Ok(v);
             }
         }
-        Err(format!(
-            "malformed varint at byte {start} ({reading}): more than 10 bytes"
-        ))
+        Err(format!("malformed varint at byte {start} ({reading}): more than 10 bytes"))
     }
 
     /// Returns (field number, wire type).
@@ -155,10 +146,7 @@ impl<'a> Reader<'a> {
         let field = key >> 3;
         let wire = (key & 7) as u8;
         if field == 0 {
-            return Err(format!(
-                "invalid field number 0 at byte {at} in a {} message",
-                self.what
-            ));
+            return Err(format!("invalid field number 0 at byte {at} in a {} message", self.what));
         }
         Ok((field, wire))
     }
@@ -229,8 +217,7 @@ impl<'a> Reader<'a> {
 }
 
 fn utf8(bytes: &[u8], at: usize, what: &str) -> Result<String, String> {
-    String::from_utf8(bytes.to_vec())
-        .map_err(|e| format!("{what} at byte {at} is not valid UTF-8 ({e})"))
+    String::from_utf8(bytes.to_vec()).map_err(|e| format!("{what} at byte {at} is not valid UTF-8 ({e})"))
 }
 
 fn parse_piece(buf: &[u8], base: usize, index: usize) -> Result<Piece, String> {
@@ -257,17 +244,14 @@ fn parse_piece(buf: &[u8], base: usize, index: usize) -> Result<Piece, String> {
             _ => r.skip(field, wire)?,
         }
     }
-    let piece = piece
-        .ok_or_else(|| format!("piece #{index} (at byte {base}) has no piece string (field 1)"))?;
+    let piece = piece.ok_or_else(|| format!("piece #{index} (at byte {base}) has no piece string (field 1)"))?;
     Ok(Piece { piece, score, kind })
 }
 
 /// Parses a SentencePiece `.model` file (a serialized `ModelProto`).
 pub(crate) fn parse_model(bytes: &[u8]) -> Result<SpmModel, String> {
     if bytes.is_empty() {
-        return Err(
-            "the file is empty; expected a SentencePiece model (protobuf ModelProto)".into(),
-        );
+        return Err("the file is empty; expected a SentencePiece model (protobuf ModelProto)".into());
     }
     let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     if first == Some(b'{') || first == Some(b'[') {
@@ -305,10 +289,7 @@ pub(crate) fn parse_model(bytes: &[u8]) -> Result<SpmModel, String> {
         }
     }
     if model.pieces.is_empty() {
-        return Err(
-            "no vocabulary pieces (ModelProto field 1) found; this is not a SentencePiece model"
-                .into(),
-        );
+        return Err("no vocabulary pieces (ModelProto field 1) found; this is not a SentencePiece model".into());
     }
     Ok(model)
 }
@@ -387,10 +368,7 @@ fn unit_offset(u: usize) -> usize {
 /// 1..=255) and checks every array index and every replacement-string offset it would use.
 pub(crate) fn validate_precompiled_charsmap(blob: &[u8]) -> Result<(), String> {
     if blob.len() < 4 {
-        return Err(format!(
-            "precompiled_charsmap is {} bytes; expected at least a 4-byte trie length",
-            blob.len()
-        ));
+        return Err(format!("precompiled_charsmap is {} bytes; expected at least a 4-byte trie length", blob.len()));
     }
     let trie_size = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
     let trie_units = trie_size / 4;
@@ -404,19 +382,13 @@ pub(crate) fn validate_precompiled_charsmap(blob: &[u8]) -> Result<(), String> {
     if trie_units == 0 {
         return Err("precompiled_charsmap has an empty trie; expected at least one unit".into());
     }
-    let units: Vec<usize> = blob[4..trie_end]
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize)
-        .collect();
-    let normalized = std::str::from_utf8(&blob[trie_end..]).map_err(|e| {
-        format!("precompiled_charsmap's replacement strings are not valid UTF-8 ({e})")
-    })?;
+    let units: Vec<usize> =
+        blob[4..trie_end].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
+    let normalized = std::str::from_utf8(&blob[trie_end..])
+        .map_err(|e| format!("precompiled_charsmap's replacement strings are not valid UTF-8 ({e})"))?;
 
     let bad_index = |at: usize| {
-        format!(
-            "precompiled_charsmap is corrupt: its trie refers to unit {at}, but it has {} units",
-            units.len()
-        )
+        format!("precompiled_charsmap is corrupt: its trie refers to unit {at}, but it has {} units", units.len())
     };
     let root = unit_offset(units[0]);
     let mut frontier = vec![root];
@@ -462,24 +434,12 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub(crate) fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         out.push(B64[(n >> 18) as usize & 63] as char);
         out.push(B64[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 {
-            B64[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if chunk.len() > 2 {
-            B64[n as usize & 63] as char
-        } else {
-            '='
-        });
+        out.push(if chunk.len() > 1 { B64[(n >> 6) as usize & 63] as char } else { '=' });
+        out.push(if chunk.len() > 2 { B64[n as usize & 63] as char } else { '=' });
     }
     out
 }
@@ -552,9 +512,7 @@ mod tests {
         let mut file = vec![0x0a, piece.len() as u8];
         file.extend_from_slice(&piece);
         // field 40 varint: key = 40 << 3 = 320 -> 0xc0 0x02; value -1 as 10-byte varint
-        let trainer = [
-            0xc0, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
-        ];
+        let trainer = [0xc0, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
         file.push(0x12);
         file.push(trainer.len() as u8);
         file.extend_from_slice(&trainer);

@@ -52,10 +52,7 @@ pub struct SpmOptions {
 impl Default for SpmOptions {
     /// `do_lower_case = true`, `keep_accents = false`, as ALBERT's `tokenizer_config.json`.
     fn default() -> Self {
-        SpmOptions {
-            do_lower_case: true,
-            keep_accents: false,
-        }
+        SpmOptions { do_lower_case: true, keep_accents: false }
     }
 }
 
@@ -187,11 +184,8 @@ impl Tokenizer {
     /// Errors: a truncated or malformed file, a non-Unigram model, an `unk_id` outside the
     /// vocabulary, non-finite scores, or a corrupt `precompiled_charsmap`.
     pub fn from_spiece_model(bytes: &[u8], opts: SpmOptions) -> Result<Tokenizer> {
-        let model = spm::parse_model(bytes).map_err(|e| {
-            tok_err(format!(
-                "spiece.model is not a readable SentencePiece model: {e}"
-            ))
-        })?;
+        let model = spm::parse_model(bytes)
+            .map_err(|e| tok_err(format!("spiece.model is not a readable SentencePiece model: {e}")))?;
         if model.model_type != 1 {
             let name = match model.model_type {
                 2 => "BPE",
@@ -205,15 +199,12 @@ impl Tokenizer {
             )));
         }
         let n = model.pieces.len();
-        let unk_id = usize::try_from(model.unk_id)
-            .ok()
-            .filter(|&u| u < n)
-            .ok_or_else(|| {
-                tok_err(format!(
+        let unk_id = usize::try_from(model.unk_id).ok().filter(|&u| u < n).ok_or_else(|| {
+            tok_err(format!(
                 "spiece.model: unk_id is {}, but the vocabulary has {n} pieces (expected 0..{n})",
                 model.unk_id
             ))
-            })?;
+        })?;
         if !model.precompiled_charsmap.is_empty() {
             spm::validate_precompiled_charsmap(&model.precompiled_charsmap)
                 .map_err(|e| tok_err(format!("spiece.model: {e}")))?;
@@ -261,8 +252,7 @@ impl Tokenizer {
         let mut present: HashSet<&str> = HashSet::new();
         for (id, p) in model.pieces.iter().enumerate() {
             let albert_special = ALBERT_SPECIALS.contains(&p.piece.as_str());
-            if (p.kind == PieceType::Control || albert_special) && present.insert(p.piece.as_str())
-            {
+            if (p.kind == PieceType::Control || albert_special) && present.insert(p.piece.as_str()) {
                 added.push(added_token_json(id, &p.piece));
             }
         }
@@ -285,11 +275,8 @@ impl Tokenizer {
             "decoder": {"type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "always", "split": true},
             "model": {"type": "Unigram", "unk_id": unk_id, "vocab": vocab, "byte_fallback": false},
         });
-        let bytes = serde_json::to_vec(&tokenizer_json).map_err(|e| {
-            tok_err(format!(
-                "spiece.model: could not assemble the tokenizer: {e}"
-            ))
-        })?;
+        let bytes = serde_json::to_vec(&tokenizer_json)
+            .map_err(|e| tok_err(format!("spiece.model: could not assemble the tokenizer: {e}")))?;
         let inner = tokenizers::Tokenizer::from_bytes(&bytes)
             .map_err(|e| tok_err(format!("spiece.model: could not build the tokenizer: {e}")))?;
         // The post-processor needs the final ids of [CLS] and [SEP]; `finish` installs it.
@@ -337,20 +324,11 @@ impl Tokenizer {
     }
 
     /// Common checks and the special-token ids.
-    fn finish(
-        mut inner: tokenizers::Tokenizer,
-        source: TokenizerSource,
-        file: &str,
-    ) -> Result<Tokenizer> {
-        inner
-            .with_truncation(None)
-            .map_err(|e| tok_err(format!("{file}: could not disable truncation: {e}")))?;
+    fn finish(mut inner: tokenizers::Tokenizer, source: TokenizerSource, file: &str) -> Result<Tokenizer> {
+        inner.with_truncation(None).map_err(|e| tok_err(format!("{file}: could not disable truncation: {e}")))?;
         inner.with_padding(None);
 
-        let missing: Vec<&str> = [CLS, SEP, MASK, PAD]
-            .into_iter()
-            .filter(|t| inner.token_to_id(t).is_none())
-            .collect();
+        let missing: Vec<&str> = [CLS, SEP, MASK, PAD].into_iter().filter(|t| inner.token_to_id(t).is_none()).collect();
         if !missing.is_empty() {
             return Err(tok_err(format!(
                 "{file}: expected ALBERT's special tokens [CLS], [SEP], [MASK] and <pad> in the vocabulary; missing {}",
@@ -380,11 +358,7 @@ impl Tokenizer {
                     SEP: {"id": SEP, "ids": [sep_id], "tokens": [SEP]},
                 },
             }))
-            .map_err(|e| {
-                tok_err(format!(
-                    "{file}: could not build the [CLS]/[SEP] template: {e}"
-                ))
-            })?;
+            .map_err(|e| tok_err(format!("{file}: could not build the [CLS]/[SEP] template: {e}")))?;
             inner.with_post_processor(Some(template));
         }
 
@@ -396,15 +370,7 @@ impl Tokenizer {
             .map(|(id, _)| id)
             .collect();
 
-        let tok = Tokenizer {
-            inner,
-            source,
-            pad_id,
-            cls_id,
-            sep_id,
-            mask_id,
-            special_ids,
-        };
+        let tok = Tokenizer { inner, source, pad_id, cls_id, sep_id, mask_id, special_ids };
         // The engine relies on [CLS] ... [SEP]; a tokenizer.json whose post-processor adds
         // something else is not an ALBERT tokenizer.
         let empty = tok.encode_pair("", None)?;
@@ -463,13 +429,7 @@ impl Tokenizer {
             .get_offsets()
             .iter()
             .zip(&sequence_ids)
-            .map(|(&(s, e), seq)| {
-                if *seq == Some(1) {
-                    (s + b_shift, e + b_shift)
-                } else {
-                    (s, e)
-                }
-            })
+            .map(|(&(s, e), seq)| if *seq == Some(1) { (s + b_shift, e + b_shift) } else { (s, e) })
             .collect();
         // Token strings are vocabulary entries, as transformers reports them: `tokenizers` 0.22
         // returns the matched text for `<unk>` (e.g. "—") and for `[MASK]` with the whitespace it
@@ -479,18 +439,8 @@ impl Tokenizer {
             .zip(enc.get_tokens())
             .map(|(&id, t)| self.inner.id_to_token(id).unwrap_or_else(|| t.clone()))
             .collect();
-        let special = ids
-            .iter()
-            .zip(template_mask)
-            .map(|(id, &m)| m == 1 || self.special_ids.contains(id))
-            .collect();
-        Ok(Encoding {
-            type_ids: enc.get_type_ids().to_vec(),
-            tokens,
-            offsets,
-            special,
-            ids,
-        })
+        let special = ids.iter().zip(template_mask).map(|(id, &m)| m == 1 || self.special_ids.contains(id)).collect();
+        Ok(Encoding { type_ids: enc.get_type_ids().to_vec(), tokens, offsets, special, ids })
     }
 
     /// Id of `[MASK]`.
@@ -541,12 +491,7 @@ impl Tokenizer {
 
     /// Positions (token indices) of `[MASK]` tokens in `enc`.
     pub fn mask_positions(&self, enc: &Encoding) -> Vec<usize> {
-        enc.ids
-            .iter()
-            .enumerate()
-            .filter(|(_, &id)| id == self.mask_id)
-            .map(|(i, _)| i)
-            .collect()
+        enc.ids.iter().enumerate().filter(|(_, &id)| id == self.mask_id).map(|(i, _)| i).collect()
     }
 
     /// Which file this tokenizer was built from.
@@ -616,19 +561,13 @@ fn is_python_digit(c: char) -> bool {
 /// Reads `do_lower_case` / `keep_accents` from `tokenizer_config.json` (absent keys keep the
 /// ALBERT defaults).
 fn spm_options_from_config(bytes: &[u8]) -> Result<SpmOptions> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| tok_err(format!("tokenizer_config.json is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| tok_err(format!("tokenizer_config.json is not valid JSON: {e}")))?;
     let obj = value.as_object().ok_or_else(|| {
-        tok_err(format!(
-            "tokenizer_config.json: expected a JSON object, found {}",
-            json_kind(&value)
-        ))
+        tok_err(format!("tokenizer_config.json: expected a JSON object, found {}", json_kind(&value)))
     })?;
     let mut opts = SpmOptions::default();
-    for (key, slot) in [
-        ("do_lower_case", &mut opts.do_lower_case),
-        ("keep_accents", &mut opts.keep_accents),
-    ] {
+    for (key, slot) in [("do_lower_case", &mut opts.do_lower_case), ("keep_accents", &mut opts.keep_accents)] {
         match obj.get(key) {
             None | Some(Value::Null) => {}
             Some(Value::Bool(b)) => *slot = *b,
@@ -655,19 +594,15 @@ fn check_precompiled_in_json(normalizer: &Value) -> Result<()> {
             Ok(())
         }
         Some("Precompiled") => {
-            let Some(b64) = normalizer
-                .get("precompiled_charsmap")
-                .and_then(Value::as_str)
-            else {
+            let Some(b64) = normalizer.get("precompiled_charsmap").and_then(Value::as_str) else {
                 return Ok(()); // the tokenizers library reports this itself
             };
             match spm::base64_decode(b64) {
                 // Not decodable here: let the tokenizers library judge it.
                 None => Ok(()),
                 Some(blob) if blob.is_empty() => Ok(()),
-                Some(blob) => spm::validate_precompiled_charsmap(&blob).map_err(|e| {
-                    tok_err(format!("tokenizer.json: the Precompiled normalizer's {e}"))
-                }),
+                Some(blob) => spm::validate_precompiled_charsmap(&blob)
+                    .map_err(|e| tok_err(format!("tokenizer.json: the Precompiled normalizer's {e}"))),
             }
         }
         _ => Ok(()),
@@ -710,19 +645,9 @@ mod tests {
 
     #[test]
     fn config_options() {
-        let o =
-            spm_options_from_config(br#"{"do_lower_case": false, "keep_accents": true}"#).unwrap();
-        assert_eq!(
-            o,
-            SpmOptions {
-                do_lower_case: false,
-                keep_accents: true
-            }
-        );
-        assert_eq!(
-            spm_options_from_config(b"{}").unwrap(),
-            SpmOptions::default()
-        );
+        let o = spm_options_from_config(br#"{"do_lower_case": false, "keep_accents": true}"#).unwrap();
+        assert_eq!(o, SpmOptions { do_lower_case: false, keep_accents: true });
+        assert_eq!(spm_options_from_config(b"{}").unwrap(), SpmOptions::default());
         assert!(spm_options_from_config(br#"{"do_lower_case": "yes"}"#).is_err());
         assert!(spm_options_from_config(b"[1]").is_err());
         assert!(spm_options_from_config(b"nope").is_err());

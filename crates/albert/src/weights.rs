@@ -68,50 +68,25 @@ impl Tensor {
     pub fn concat_rows(name: &str, parts: &[&Tensor]) -> Option<Tensor> {
         let first = parts.first()?;
         let tail = &first.shape[1..];
-        if parts
-            .iter()
-            .any(|t| t.shape.is_empty() || &t.shape[1..] != tail || t.dtype() != first.dtype())
-        {
+        if parts.iter().any(|t| t.shape.is_empty() || &t.shape[1..] != tail || t.dtype() != first.dtype()) {
             return None;
         }
         let mut shape = first.shape.clone();
         shape[0] = parts.iter().map(|t| t.shape[0]).sum();
         let data = match first.data {
             TensorData::F32(_) => TensorData::F32(
-                parts
-                    .iter()
-                    .flat_map(|t| match &t.data {
-                        TensorData::F32(v) => v.as_slice(),
-                        TensorData::F16(_) => &[],
-                    })
-                    .copied()
-                    .collect(),
+                parts.iter().flat_map(|t| match &t.data { TensorData::F32(v) => v.as_slice(), TensorData::F16(_) => &[] }).copied().collect(),
             ),
             TensorData::F16(_) => TensorData::F16(
-                parts
-                    .iter()
-                    .flat_map(|t| match &t.data {
-                        TensorData::F16(v) => v.as_slice(),
-                        TensorData::F32(_) => &[],
-                    })
-                    .copied()
-                    .collect(),
+                parts.iter().flat_map(|t| match &t.data { TensorData::F16(v) => v.as_slice(), TensorData::F32(_) => &[] }).copied().collect(),
             ),
         };
-        Some(Tensor {
-            name: name.to_string(),
-            shape,
-            data,
-        })
+        Some(Tensor { name: name.to_string(), shape, data })
     }
     fn cast(&mut self, to: DType) {
         self.data = match (&self.data, to) {
-            (TensorData::F16(v), DType::F32) => {
-                TensorData::F32(v.iter().map(|x| x.to_f32()).collect())
-            }
-            (TensorData::F32(v), DType::F16) => {
-                TensorData::F16(v.iter().map(|&x| f16::from_f32(x)).collect())
-            }
+            (TensorData::F16(v), DType::F32) => TensorData::F32(v.iter().map(|x| x.to_f32()).collect()),
+            (TensorData::F32(v), DType::F16) => TensorData::F16(v.iter().map(|&x| f16::from_f32(x)).collect()),
             _ => return,
         };
     }
@@ -125,18 +100,14 @@ pub struct Checkpoint {
 
 /// The shard file names listed in `model.safetensors.index.json`, in first-seen order.
 pub fn shard_files(index_json: &str) -> Result<Vec<String>> {
-    let v: serde_json::Value =
-        serde_json::from_str(index_json).map_err(|e| Error::WeightsFile {
-            file: "model.safetensors.index.json".into(),
-            reason: format!("not valid JSON ({e})"),
-        })?;
-    let map = v
-        .get("weight_map")
-        .and_then(|m| m.as_object())
-        .ok_or_else(|| Error::WeightsFile {
-            file: "model.safetensors.index.json".into(),
-            reason: "expected an object with a \"weight_map\" of tensor name → file name".into(),
-        })?;
+    let v: serde_json::Value = serde_json::from_str(index_json).map_err(|e| Error::WeightsFile {
+        file: "model.safetensors.index.json".into(),
+        reason: format!("not valid JSON ({e})"),
+    })?;
+    let map = v.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| Error::WeightsFile {
+        file: "model.safetensors.index.json".into(),
+        reason: "expected an object with a \"weight_map\" of tensor name → file name".into(),
+    })?;
     let mut files: Vec<String> = Vec::new();
     for (tensor, file) in map {
         let file = file.as_str().ok_or_else(|| Error::WeightsFile {
@@ -167,23 +138,17 @@ impl Checkpoint {
     pub fn add_file(&mut self, file: &str, bytes: &[u8]) -> Result<()> {
         let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| Error::WeightsFile {
             file: file.to_string(),
-            reason: format!(
-                "not a valid safetensors file ({e}); is it truncated or an HTML error page?"
-            ),
+            reason: format!("not a valid safetensors file ({e}); is it truncated or an HTML error page?"),
         })?;
         for (name, view) in st.tensors() {
             let shape = view.shape().to_vec();
             let raw = view.data();
             let data = match view.dtype() {
                 safetensors::Dtype::F32 => TensorData::F32(
-                    raw.chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
+                    raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
                 ),
                 safetensors::Dtype::F16 => TensorData::F16(
-                    raw.chunks_exact(2)
-                        .map(|c| f16::from_bits(u16::from_le_bytes([c[0], c[1]])))
-                        .collect(),
+                    raw.chunks_exact(2).map(|c| f16::from_bits(u16::from_le_bytes([c[0], c[1]]))).collect(),
                 ),
                 safetensors::Dtype::BF16 => TensorData::F32(
                     raw.chunks_exact(2)
@@ -193,29 +158,18 @@ impl Checkpoint {
                 // Integer buffers such as `embeddings.position_ids` are not weights.
                 safetensors::Dtype::I64 | safetensors::Dtype::I32 => continue,
                 other => {
-                    return Err(Error::TensorDtype {
-                        name,
-                        found: format!("{other:?}"),
-                    });
+                    return Err(Error::TensorDtype { name, found: format!("{other:?}") });
                 }
             };
-            self.tensors
-                .insert(name.clone(), Tensor { name, shape, data });
+            self.tensors.insert(name.clone(), Tensor { name, shape, data });
         }
         Ok(())
     }
 
     fn take(&mut self, name: &str, expected: &[usize]) -> Result<Tensor> {
-        let t = self
-            .tensors
-            .remove(name)
-            .ok_or_else(|| self.missing(name, expected))?;
+        let t = self.tensors.remove(name).ok_or_else(|| self.missing(name, expected))?;
         if t.shape != expected {
-            return Err(Error::TensorShape {
-                name: name.into(),
-                expected: expected.to_vec(),
-                found: t.shape,
-            });
+            return Err(Error::TensorShape { name: name.into(), expected: expected.to_vec(), found: t.shape });
         }
         Ok(t)
     }
@@ -237,10 +191,7 @@ impl Checkpoint {
                 bias: self.take(&format!("{prefix}.beta"), &[size])?,
             });
         }
-        Ok(LayerNorm {
-            weight: self.take(&w, &[size])?,
-            bias: self.take(&format!("{prefix}.bias"), &[size])?,
-        })
+        Ok(LayerNorm { weight: self.take(&w, &[size])?, bias: self.take(&format!("{prefix}.bias"), &[size])? })
     }
 
     fn take_linear(&mut self, prefix: &str, out: usize, inp: usize) -> Result<Linear> {
@@ -263,26 +214,15 @@ impl Checkpoint {
             .collect();
         near.sort();
         let hint = match near.first() {
-            Some(k) => format!(
-                "; a tensor named `{k}` exists: was the checkpoint saved with another prefix?"
-            ),
+            Some(k) => format!("; a tensor named `{k}` exists: was the checkpoint saved with another prefix?"),
             None => {
                 let mut some: Vec<&String> = self.tensors.keys().collect();
                 some.sort();
                 let some: Vec<String> = some.iter().take(3).map(|s| format!("`{s}`")).collect();
-                if some.is_empty() {
-                    String::new()
-                } else {
-                    format!(", e.g. {}", some.join(", "))
-                }
+                if some.is_empty() { String::new() } else { format!(", e.g. {}", some.join(", ")) }
             }
         };
-        Error::MissingTensor {
-            name: name.into(),
-            expected: expected.to_vec(),
-            found_count: self.tensors.len(),
-            hint,
-        }
+        Error::MissingTensor { name: name.into(), expected: expected.to_vec(), found_count: self.tensors.len(), hint }
     }
 }
 
@@ -353,18 +293,10 @@ pub struct AlbertWeights {
 
 impl AlbertWeights {
     pub fn from_checkpoint(cfg: &Config, mut ck: Checkpoint) -> Result<Self> {
-        let (v, e, h, i) = (
-            cfg.vocab_size,
-            cfg.embedding_size,
-            cfg.hidden_size,
-            cfg.intermediate_size,
-        );
+        let (v, e, h, i) = (cfg.vocab_size, cfg.embedding_size, cfg.hidden_size, cfg.intermediate_size);
         let has_prefix = ck.tensors.keys().any(|k| k.starts_with("albert."));
         let p = if has_prefix { "albert." } else { "" };
-        if !ck
-            .tensors
-            .contains_key(&format!("{p}embeddings.word_embeddings.weight"))
-        {
+        if !ck.tensors.contains_key(&format!("{p}embeddings.word_embeddings.weight")) {
             let mut keys: Vec<&String> = ck.tensors.keys().collect();
             keys.sort();
             let some: Vec<String> = keys.iter().take(4).map(|s| format!("`{s}`")).collect();
@@ -374,28 +306,17 @@ impl AlbertWeights {
                 found_count: ck.tensors.len(),
                 hint: format!(
                     ": this does not look like an ALBERT checkpoint{}",
-                    if some.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (it has {})", some.join(", "))
-                    }
+                    if some.is_empty() { String::new() } else { format!(" (it has {})", some.join(", ")) }
                 ),
             });
         }
         let embeddings = EmbeddingsWeights {
             word: ck.take(&format!("{p}embeddings.word_embeddings.weight"), &[v, e])?,
-            position: ck.take(
-                &format!("{p}embeddings.position_embeddings.weight"),
-                &[cfg.max_position_embeddings, e],
-            )?,
-            token_type: ck.take(
-                &format!("{p}embeddings.token_type_embeddings.weight"),
-                &[cfg.type_vocab_size, e],
-            )?,
+            position: ck.take(&format!("{p}embeddings.position_embeddings.weight"), &[cfg.max_position_embeddings, e])?,
+            token_type: ck.take(&format!("{p}embeddings.token_type_embeddings.weight"), &[cfg.type_vocab_size, e])?,
             layer_norm: ck.take_ln(&format!("{p}embeddings.LayerNorm"), e)?,
         };
-        let embedding_hidden_mapping_in =
-            ck.take_linear(&format!("{p}encoder.embedding_hidden_mapping_in"), h, e)?;
+        let embedding_hidden_mapping_in = ck.take_linear(&format!("{p}encoder.embedding_hidden_mapping_in"), h, e)?;
         let mut groups = Vec::with_capacity(cfg.num_hidden_groups);
         for g in 0..cfg.num_hidden_groups {
             let mut layers = Vec::with_capacity(cfg.inner_group_num);
@@ -427,28 +348,17 @@ impl AlbertWeights {
                 }
                 None => ck.take("predictions.decoder.bias", &[v])?,
             };
-            Some(MlmHeadWeights {
-                dense,
-                layer_norm,
-                decoder_weight,
-                decoder_bias,
-            })
+            Some(MlmHeadWeights { dense, layer_norm, decoder_weight, decoder_bias })
         } else {
             None
         };
         let pooler = match ck.take_opt(&format!("{p}pooler.weight"), &[h, h])? {
-            Some(weight) => Some(Linear {
-                weight,
-                bias: ck.take(&format!("{p}pooler.bias"), &[h])?,
-            }),
+            Some(weight) => Some(Linear { weight, bias: ck.take(&format!("{p}pooler.bias"), &[h])? }),
             None => None,
         };
         let sop_classifier = ck.take_opt("sop_classifier.classifier.weight", &[2, h])?;
         let sop_classifier = match sop_classifier {
-            Some(weight) => Some(Linear {
-                weight,
-                bias: ck.take("sop_classifier.classifier.bias", &[2])?,
-            }),
+            Some(weight) => Some(Linear { weight, bias: ck.take("sop_classifier.classifier.bias", &[2])? }),
             None => None,
         };
         let architecture = match (&mlm_head, &sop_classifier) {
@@ -479,17 +389,8 @@ impl AlbertWeights {
     pub fn tensors(&self) -> Vec<&Tensor> {
         let mut out = Vec::new();
         let e = &self.embeddings;
-        out.extend([
-            &e.word,
-            &e.position,
-            &e.token_type,
-            &e.layer_norm.weight,
-            &e.layer_norm.bias,
-        ]);
-        out.extend([
-            &self.embedding_hidden_mapping_in.weight,
-            &self.embedding_hidden_mapping_in.bias,
-        ]);
+        out.extend([&e.word, &e.position, &e.token_type, &e.layer_norm.weight, &e.layer_norm.bias]);
+        out.extend([&self.embedding_hidden_mapping_in.weight, &self.embedding_hidden_mapping_in.bias]);
         for g in &self.groups {
             for l in &g.layers {
                 for lin in [&l.query, &l.key, &l.value, &l.dense, &l.ffn, &l.ffn_output] {
@@ -501,13 +402,7 @@ impl AlbertWeights {
             }
         }
         if let Some(h) = &self.mlm_head {
-            out.extend([
-                &h.dense.weight,
-                &h.dense.bias,
-                &h.layer_norm.weight,
-                &h.layer_norm.bias,
-                &h.decoder_bias,
-            ]);
+            out.extend([&h.dense.weight, &h.dense.bias, &h.layer_norm.weight, &h.layer_norm.bias, &h.decoder_bias]);
             if let Some(d) = &h.decoder_weight {
                 out.push(d);
             }
@@ -520,27 +415,14 @@ impl AlbertWeights {
 
     fn for_each_mut(&mut self, mut f: impl FnMut(&mut Tensor)) {
         let e = &mut self.embeddings;
-        for t in [
-            &mut e.word,
-            &mut e.position,
-            &mut e.token_type,
-            &mut e.layer_norm.weight,
-            &mut e.layer_norm.bias,
-        ] {
+        for t in [&mut e.word, &mut e.position, &mut e.token_type, &mut e.layer_norm.weight, &mut e.layer_norm.bias] {
             f(t);
         }
         f(&mut self.embedding_hidden_mapping_in.weight);
         f(&mut self.embedding_hidden_mapping_in.bias);
         for g in &mut self.groups {
             for l in &mut g.layers {
-                for lin in [
-                    &mut l.query,
-                    &mut l.key,
-                    &mut l.value,
-                    &mut l.dense,
-                    &mut l.ffn,
-                    &mut l.ffn_output,
-                ] {
+                for lin in [&mut l.query, &mut l.key, &mut l.value, &mut l.dense, &mut l.ffn, &mut l.ffn_output] {
                     f(&mut lin.weight);
                     f(&mut lin.bias);
                 }
@@ -551,23 +433,14 @@ impl AlbertWeights {
             }
         }
         if let Some(h) = &mut self.mlm_head {
-            for t in [
-                &mut h.dense.weight,
-                &mut h.dense.bias,
-                &mut h.layer_norm.weight,
-                &mut h.layer_norm.bias,
-                &mut h.decoder_bias,
-            ] {
+            for t in [&mut h.dense.weight, &mut h.dense.bias, &mut h.layer_norm.weight, &mut h.layer_norm.bias, &mut h.decoder_bias] {
                 f(t);
             }
             if let Some(d) = &mut h.decoder_weight {
                 f(d);
             }
         }
-        for s in [&mut self.pooler, &mut self.sop_classifier]
-            .into_iter()
-            .flatten()
-        {
+        for s in [&mut self.pooler, &mut self.sop_classifier].into_iter().flatten() {
             f(&mut s.weight);
             f(&mut s.bias);
         }
@@ -584,9 +457,7 @@ impl AlbertWeights {
 
     /// The decoder matrix `[V, E]`: its own, or the tied word embeddings.
     pub fn decoder_weight(&self) -> Option<&Tensor> {
-        self.mlm_head
-            .as_ref()
-            .map(|h| h.decoder_weight.as_ref().unwrap_or(&self.embeddings.word))
+        self.mlm_head.as_ref().map(|h| h.decoder_weight.as_ref().unwrap_or(&self.embeddings.word))
     }
 }
 
@@ -608,20 +479,11 @@ impl AlbertWeights {
                     })
                     .collect(),
             };
-            let mut tensor = Tensor {
-                name: name.to_string(),
-                shape: shape.to_vec(),
-                data: TensorData::F32(data),
-            };
+            let mut tensor = Tensor { name: name.to_string(), shape: shape.to_vec(), data: TensorData::F32(data) };
             tensor.cast(dtype);
             tensor
         };
-        let (v, e, h, i) = (
-            cfg.vocab_size,
-            cfg.embedding_size,
-            cfg.hidden_size,
-            cfg.intermediate_size,
-        );
+        let (v, e, h, i) = (cfg.vocab_size, cfg.embedding_size, cfg.hidden_size, cfg.intermediate_size);
         let mut lin = |name: &str, out: usize, inp: usize| Linear {
             weight: t(&format!("{name}.weight"), &[out, inp], None),
             bias: t(&format!("{name}.bias"), &[out], Some(0.0)),
@@ -652,20 +514,10 @@ impl AlbertWeights {
         let decoder_bias = lin("predictions", v, 1).bias;
         AlbertWeights {
             dtype,
-            embeddings: EmbeddingsWeights {
-                word: embeddings_word,
-                position,
-                token_type,
-                layer_norm: ln_ones(e, dtype),
-            },
+            embeddings: EmbeddingsWeights { word: embeddings_word, position, token_type, layer_norm: ln_ones(e, dtype) },
             embedding_hidden_mapping_in: mapping,
             groups,
-            mlm_head: Some(MlmHeadWeights {
-                dense,
-                layer_norm: ln_ones(e, dtype),
-                decoder_weight: None,
-                decoder_bias,
-            }),
+            mlm_head: Some(MlmHeadWeights { dense, layer_norm: ln_ones(e, dtype), decoder_weight: None, decoder_bias }),
             pooler: None,
             sop_classifier: None,
             architecture: "AlbertForMaskedLM",
@@ -674,16 +526,8 @@ impl AlbertWeights {
 }
 
 fn ln_ones(n: usize, dtype: DType) -> LayerNorm {
-    let mut w = Tensor {
-        name: "LayerNorm.weight".into(),
-        shape: vec![n],
-        data: TensorData::F32(vec![1.0; n]),
-    };
-    let mut b = Tensor {
-        name: "LayerNorm.bias".into(),
-        shape: vec![n],
-        data: TensorData::F32(vec![0.0; n]),
-    };
+    let mut w = Tensor { name: "LayerNorm.weight".into(), shape: vec![n], data: TensorData::F32(vec![1.0; n]) };
+    let mut b = Tensor { name: "LayerNorm.bias".into(), shape: vec![n], data: TensorData::F32(vec![0.0; n]) };
     w.cast(dtype);
     b.cast(dtype);
     LayerNorm { weight: w, bias: b }
@@ -694,45 +538,23 @@ mod tests {
     use super::*;
 
     fn t(name: &str, shape: &[usize], v: &[f32]) -> Tensor {
-        Tensor {
-            name: name.into(),
-            shape: shape.to_vec(),
-            data: TensorData::F32(v.to_vec()),
-        }
+        Tensor { name: name.into(), shape: shape.to_vec(), data: TensorData::F32(v.to_vec()) }
     }
 
     #[test]
     fn concat_rows_stacks_out_rows_and_refuses_mismatches() {
-        let (q, k) = (
-            t("q", &[2, 3], &[1., 2., 3., 4., 5., 6.]),
-            t("k", &[1, 3], &[7., 8., 9.]),
-        );
+        let (q, k) = (t("q", &[2, 3], &[1., 2., 3., 4., 5., 6.]), t("k", &[1, 3], &[7., 8., 9.]));
         let qk = Tensor::concat_rows("qk", &[&q, &k]).expect("same trailing dims");
         assert_eq!(qk.shape, vec![3, 3]);
         assert_eq!(qk.to_f32(), vec![1., 2., 3., 4., 5., 6., 7., 8., 9.]);
-        let bias = Tensor::concat_rows("b", &[&t("a", &[2], &[1., 2.]), &t("b", &[1], &[3.])])
-            .expect("vectors");
-        assert_eq!(
-            (bias.shape.clone(), bias.to_f32()),
-            (vec![3], vec![1., 2., 3.])
-        );
-        assert!(
-            Tensor::concat_rows("x", &[&q, &t("w", &[1, 2], &[1., 2.])]).is_none(),
-            "trailing dims differ"
-        );
+        let bias = Tensor::concat_rows("b", &[&t("a", &[2], &[1., 2.]), &t("b", &[1], &[3.])]).expect("vectors");
+        assert_eq!((bias.shape.clone(), bias.to_f32()), (vec![3], vec![1., 2., 3.]));
+        assert!(Tensor::concat_rows("x", &[&q, &t("w", &[1, 2], &[1., 2.])]).is_none(), "trailing dims differ");
         let mut h = k.clone();
         h.cast(DType::F16);
-        assert!(
-            Tensor::concat_rows("x", &[&q, &h]).is_none(),
-            "dtypes differ"
-        );
+        assert!(Tensor::concat_rows("x", &[&q, &h]).is_none(), "dtypes differ");
         let mut q16 = q.clone();
         q16.cast(DType::F16);
-        assert_eq!(
-            Tensor::concat_rows("x", &[&q16, &h])
-                .expect("both f16")
-                .to_f32(),
-            qk.to_f32()
-        );
+        assert_eq!(Tensor::concat_rows("x", &[&q16, &h]).expect("both f16").to_f32(), qk.to_f32());
     }
 }

@@ -10,100 +10,41 @@ use std::collections::HashMap;
 fn batch_from(g: &HashMap<String, GoldenTensor>, prefix: &str) -> Batch {
     let ids = &g[&format!("{prefix}input_ids")];
     let (b, t) = (ids.shape[0], ids.shape[1]);
-    let u = |k: &str| {
-        g[&format!("{prefix}{k}")]
-            .data
-            .iter()
-            .map(|&x| x as u32)
-            .collect::<Vec<u32>>()
-    };
-    Batch {
-        batch: b,
-        seq_len: t,
-        input_ids: u("input_ids"),
-        token_type_ids: u("token_type_ids"),
-        attention_mask: u("attention_mask"),
-    }
+    let u = |k: &str| g[&format!("{prefix}{k}")].data.iter().map(|&x| x as u32).collect::<Vec<u32>>();
+    Batch { batch: b, seq_len: t, input_ids: u("input_ids"), token_type_ids: u("token_type_ids"), attention_mask: u("attention_mask") }
 }
 
 fn request(has_head: bool, sop: bool) -> Request {
-    Request {
-        logits: if has_head {
-            LogitsRequest::All
-        } else {
-            LogitsRequest::None
-        },
-        attentions: true,
-        hidden_states: true,
-        sop,
-    }
+    Request { logits: if has_head { LogitsRequest::All } else { LogitsRequest::None }, attentions: true, hidden_states: true, sop }
 }
 
 /// Compares one output with the golden tensors under `prefix`; returns a report line.
-fn compare(
-    g: &HashMap<String, GoldenTensor>,
-    prefix: &str,
-    out: &Output,
-    tol: &Tol,
-    what: &str,
-) -> String {
+fn compare(g: &HashMap<String, GoldenTensor>, prefix: &str, out: &Output, tol: &Tol, what: &str) -> String {
     let mut worst = (0.0f32, 0.0f32, 0.0f32);
     if let Some(l) = g.get(&format!("{prefix}logits")) {
         let d = max_abs_diff(out.logits.as_ref().expect("logits"), &l.data);
-        assert!(
-            d <= tol.values,
-            "{what}: logits differ by {d:e} > {} {:e}",
-            tol.name,
-            tol.values
-        );
+        assert!(d <= tol.values, "{what}: logits differ by {d:e} > {} {:e}", tol.name, tol.values);
         worst.0 = d;
     }
-    let n_att = g
-        .keys()
-        .filter(|k| k.starts_with(&format!("{prefix}attentions.")))
-        .count();
-    assert_eq!(
-        out.attentions.len(),
-        n_att,
-        "{what}: number of attention maps"
-    );
+    let n_att = g.keys().filter(|k| k.starts_with(&format!("{prefix}attentions."))).count();
+    assert_eq!(out.attentions.len(), n_att, "{what}: number of attention maps");
     for (i, a) in out.attentions.iter().enumerate() {
         let d = max_abs_diff(&a.data, &g[&format!("{prefix}attentions.{i}")].data);
-        assert!(
-            d <= tol.probs,
-            "{what}: attentions.{i} differ by {d:e} > {} {:e}",
-            tol.name,
-            tol.probs
-        );
+        assert!(d <= tol.probs, "{what}: attentions.{i} differ by {d:e} > {} {:e}", tol.name, tol.probs);
         worst.1 = worst.1.max(d);
     }
-    let n_hid = g
-        .keys()
-        .filter(|k| k.starts_with(&format!("{prefix}hidden_states.")))
-        .count();
-    assert_eq!(
-        out.hidden_states.len(),
-        n_hid,
-        "{what}: number of hidden states"
-    );
+    let n_hid = g.keys().filter(|k| k.starts_with(&format!("{prefix}hidden_states."))).count();
+    assert_eq!(out.hidden_states.len(), n_hid, "{what}: number of hidden states");
     for (i, h) in out.hidden_states.iter().enumerate() {
         let d = max_abs_diff(h, &g[&format!("{prefix}hidden_states.{i}")].data);
-        assert!(
-            d <= tol.values,
-            "{what}: hidden_states.{i} differ by {d:e} > {} {:e}",
-            tol.name,
-            tol.values
-        );
+        assert!(d <= tol.values, "{what}: hidden_states.{i} differ by {d:e} > {} {:e}", tol.name, tol.values);
         worst.2 = worst.2.max(d);
     }
     if let Some(s) = g.get(&format!("{prefix}sop_logits")) {
         let d = max_abs_diff(out.sop_logits.as_ref().expect("sop logits"), &s.data);
         assert!(d <= tol.values, "{what}: sop_logits differ by {d:e}");
     }
-    format!(
-        "{what}: max |Δ| logits {:.2e}, attentions {:.2e}, hidden states {:.2e} ({} tolerance)",
-        worst.0, worst.1, worst.2, tol.name
-    )
+    format!("{what}: max |Δ| logits {:.2e}, attentions {:.2e}, hidden states {:.2e} ({} tolerance)", worst.0, worst.1, worst.2, tol.name)
 }
 
 fn check_fixture(name: &str) {
@@ -120,13 +61,7 @@ fn check_fixture(name: &str) {
         }
         let batch = batch_from(&g, prefix);
         let out = model.forward(&batch, &request(has_head, sop)).unwrap();
-        report.push(compare(
-            &g,
-            prefix,
-            &out,
-            &STRICT,
-            &format!("{name} {prefix}cpu"),
-        ));
+        report.push(compare(&g, prefix, &out, &STRICT, &format!("{name} {prefix}cpu")));
     }
     if let Some(gpu) = gpu() {
         let mut model = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();
@@ -138,47 +73,21 @@ fn check_fixture(name: &str) {
             // Twice: the second run reuses the cached plan and must give the same numbers.
             let out = pollster::block_on(model.forward(&batch, &request(has_head, sop))).unwrap();
             let again = pollster::block_on(model.forward(&batch, &request(has_head, sop))).unwrap();
-            assert_eq!(
-                out.logits, again.logits,
-                "{name}: a reused plan changed the result"
-            );
+            assert_eq!(out.logits, again.logits, "{name}: a reused plan changed the result");
             if gpu.timestamps {
-                let t = model
-                    .last_gpu_ms
-                    .expect("timestamp queries give a GPU time");
+                let t = model.last_gpu_ms.expect("timestamp queries give a GPU time");
                 assert!(t > 0.0 && t.is_finite(), "{name}: GPU time {t} ms");
             }
-            report.push(compare(
-                &g,
-                prefix,
-                &out,
-                &GPU,
-                &format!("{name} {prefix}gpu"),
-            ));
+            report.push(compare(&g, prefix, &out, &GPU, &format!("{name} {prefix}gpu")));
             // Without maps to return, the fused attention kernel runs instead of probs + context.
             if has_head {
                 let maps = model.last_dispatches;
-                let req = Request {
-                    logits: LogitsRequest::All,
-                    sop,
-                    ..Default::default()
-                };
+                let req = Request { logits: LogitsRequest::All, sop, ..Default::default() };
                 let fused = pollster::block_on(model.forward(&batch, &req)).unwrap();
-                let d = max_abs_diff(
-                    fused.logits.as_ref().expect("logits"),
-                    &g[&format!("{prefix}logits")].data,
-                );
-                assert!(
-                    d <= GPU.values,
-                    "{name} {prefix}gpu fused attention: logits differ by {d:e} > GPU {:e}",
-                    GPU.values
-                );
+                let d = max_abs_diff(fused.logits.as_ref().expect("logits"), &g[&format!("{prefix}logits")].data);
+                assert!(d <= GPU.values, "{name} {prefix}gpu fused attention: logits differ by {d:e} > GPU {:e}", GPU.values);
                 let layers = cfg.num_hidden_layers * cfg.inner_group_num;
-                assert_eq!(
-                    maps - model.last_dispatches,
-                    layers,
-                    "{name}: one attention dispatch per layer saved"
-                );
+                assert_eq!(maps - model.last_dispatches, layers, "{name}: one attention dispatch per layer saved");
                 report.push(format!("{name} {prefix}gpu fused attention: max |Δ| logits {d:.2e} ({} dispatches, {maps} with maps)", model.last_dispatches));
             }
         }
@@ -205,10 +114,7 @@ fn relu() {
 
 #[test]
 fn f16_checkpoint_stays_f16() {
-    let (_, w) = ModelFiles::from_dir(fixture("f16"))
-        .unwrap()
-        .load()
-        .unwrap();
+    let (_, w) = ModelFiles::from_dir(fixture("f16")).unwrap().load().unwrap();
     assert_eq!(w.dtype, albert::DType::F16);
     check_fixture("f16");
 }
@@ -221,11 +127,7 @@ fn bf16_checkpoint() {
 #[test]
 fn sharded_checkpoint() {
     let files = ModelFiles::from_dir(fixture("sharded")).unwrap();
-    assert!(
-        files.weights.len() >= 2,
-        "expected shards, found {}",
-        files.weights.len()
-    );
+    assert!(files.weights.len() >= 2, "expected shards, found {}", files.weights.len());
     check_fixture("sharded");
 }
 
@@ -244,61 +146,32 @@ fn pretraining_checkpoint_with_sop_head() {
 #[test]
 fn model_without_head_gives_states_but_refuses_logits() {
     check_fixture("no_head");
-    let (cfg, w) = ModelFiles::from_dir(fixture("no_head"))
-        .unwrap()
-        .load()
-        .unwrap();
+    let (cfg, w) = ModelFiles::from_dir(fixture("no_head")).unwrap().load().unwrap();
     assert_eq!(w.architecture, "AlbertModel");
     let m = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
     let b = Batch::single(vec![2, 4, 3], vec![0, 0, 0]);
-    let err = m
-        .forward(
-            &b,
-            &Request {
-                logits: LogitsRequest::All,
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+    let err = m.forward(&b, &Request { logits: LogitsRequest::All, ..Default::default() }).unwrap_err();
     assert!(err.to_string().contains("no masked-LM head"), "{err}");
 }
 
 #[test]
 fn selected_rows_equal_the_same_rows_of_all_logits() {
-    let (cfg, w) = ModelFiles::from_dir(fixture("groups"))
-        .unwrap()
-        .load()
-        .unwrap();
+    let (cfg, w) = ModelFiles::from_dir(fixture("groups")).unwrap().load().unwrap();
     let g = golden("groups");
     let batch = batch_from(&g, "");
     let rows = vec![1, batch.seq_len + 2, batch.rows() - 1];
-    let req = Request {
-        logits: LogitsRequest::Rows(rows.clone()),
-        ..Default::default()
-    };
+    let req = Request { logits: LogitsRequest::Rows(rows.clone()), ..Default::default() };
     let v = cfg.vocab_size;
     let check = |out: &Output, tol: f32| {
         let l = out.logits.as_ref().unwrap();
         for (i, &r) in rows.iter().enumerate() {
-            let d = max_abs_diff(
-                &l[i * v..(i + 1) * v],
-                &g["logits"].data[r * v..(r + 1) * v],
-            );
+            let d = max_abs_diff(&l[i * v..(i + 1) * v], &g["logits"].data[r * v..(r + 1) * v]);
             assert!(d <= tol, "row {r}: {d:e}");
         }
     };
-    check(
-        &cpu::AlbertForMaskedLM::new(&cfg, &w)
-            .unwrap()
-            .forward(&batch, &req)
-            .unwrap(),
-        STRICT.values,
-    );
+    check(&cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap().forward(&batch, &req).unwrap(), STRICT.values);
     if let Some(gpu) = gpu() {
         let mut m = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();
-        check(
-            &pollster::block_on(m.forward(&batch, &req)).unwrap(),
-            GPU.values,
-        );
+        check(&pollster::block_on(m.forward(&batch, &req)).unwrap(), GPU.values);
     }
 }

@@ -14,11 +14,7 @@ fn tensor(v: &[f32], shape: &[usize], dtype: DType) -> Tensor {
         DType::F32 => TensorData::F32(v.to_vec()),
         DType::F16 => TensorData::F16(v.iter().map(|&x| f16::from_f32(x)).collect()),
     };
-    Tensor {
-        name: "test".into(),
-        shape: shape.to_vec(),
-        data,
-    }
+    Tensor { name: "test".into(), shape: shape.to_vec(), data }
 }
 
 fn report(what: &str, d: f32, tol: f32) {
@@ -29,15 +25,7 @@ fn report(what: &str, d: f32, tol: f32) {
 #[test]
 fn linear_on_awkward_shapes_and_every_activation() {
     let Some(g) = gpu() else { return };
-    let shapes = [
-        (1, 1, 1),
-        (1, 128, 768),
-        (3, 17, 5),
-        (65, 33, 130),
-        (128, 16, 64),
-        (7, 300, 1000),
-        (200, 64, 3),
-    ];
+    let shapes = [(1, 1, 1), (1, 128, 768), (3, 17, 5), (65, 33, 130), (128, 16, 64), (7, 300, 1000), (200, 64, 3)];
     for (si, &(m, k, n)) in shapes.iter().enumerate() {
         for dtype in [DType::F32, DType::F16] {
             let x = rand_vec(m * k, si as u64, 1.0);
@@ -45,33 +33,20 @@ fn linear_on_awkward_shapes_and_every_activation() {
             let w = tensor(&rand_vec(n * k, 100 + si as u64, 0.3), &[n, k], dtype);
             let b = tensor(&rand_vec(n, 200 + si as u64, 0.5), &[n], dtype);
             let want = cpu::ops::linear(&x, m, k, &w.to_f32(), &b.to_f32(), n, Activation::GeluNew);
-            let got = pollster::block_on(ops::linear(g, &x, m, k, &w, &b, n, Activation::GeluNew))
-                .unwrap();
-            report(
-                &format!("linear m={m} k={k} n={n} {dtype:?}"),
-                max_abs_diff(&got, &want),
-                KERNEL * (k as f32).sqrt().max(1.0),
-            );
+            let got = pollster::block_on(ops::linear(g, &x, m, k, &w, &b, n, Activation::GeluNew)).unwrap();
+            report(&format!("linear m={m} k={k} n={n} {dtype:?}"), max_abs_diff(&got, &want), KERNEL * (k as f32).sqrt().max(1.0));
         }
     }
     // Every activation code agrees with the CPU's formulas over a wide input range.
     let (m, k, n) = (4, 1, 64);
     let x: Vec<f32> = (0..m * k).map(|i| i as f32).collect();
-    let w = tensor(
-        &(0..n).map(|j| (j as f32 - 32.0) / 4.0).collect::<Vec<_>>(),
-        &[n, k],
-        DType::F32,
-    );
+    let w = tensor(&(0..n).map(|j| (j as f32 - 32.0) / 4.0).collect::<Vec<_>>(), &[n, k], DType::F32);
     let b = tensor(&vec![0.0; n], &[n], DType::F32);
     for name in albert::config::ACTIVATION_NAMES {
         let a = Activation::from_name(name).unwrap();
         let want = cpu::ops::linear(&x, m, k, &w.to_f32(), &b.to_f32(), n, a);
         let got = pollster::block_on(ops::linear(g, &x, m, k, &w, &b, n, a)).unwrap();
-        let d = got
-            .iter()
-            .zip(&want)
-            .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
-            .fold(0.0, f32::max);
+        let d = got.iter().zip(&want).map(|(g, w)| (g - w).abs() / w.abs().max(1.0)).fold(0.0, f32::max);
         report(&format!("activation {name}"), d, 1e-5);
     }
 }
@@ -81,37 +56,15 @@ fn embeddings_with_padding_and_types() {
     let Some(g) = gpu() else { return };
     for (dtype, e) in [(DType::F32, 16), (DType::F16, 130), (DType::F32, 1)] {
         let (v, p, tv) = (50, 20, 2);
-        let batch = Batch::padded(
-            &[
-                (vec![2, 7, 49, 3, 11, 3], vec![0, 0, 0, 0, 1, 1]),
-                (vec![2, 4, 3], vec![0, 0, 0]),
-            ],
-            0,
-        );
+        let batch = Batch::padded(&[(vec![2, 7, 49, 3, 11, 3], vec![0, 0, 0, 0, 1, 1]), (vec![2, 4, 3], vec![0, 0, 0])], 0);
         let word = tensor(&rand_vec(v * e, 1, 1.0), &[v, e], dtype);
         let pos = tensor(&rand_vec(p * e, 2, 1.0), &[p, e], dtype);
         let ty = tensor(&rand_vec(tv * e, 3, 1.0), &[tv, e], dtype);
         let lw = tensor(&rand_vec(e, 4, 1.0), &[e], dtype);
         let lb = tensor(&rand_vec(e, 5, 1.0), &[e], dtype);
-        let want = cpu::ops::embeddings(
-            &batch,
-            &word.to_f32(),
-            &pos.to_f32(),
-            &ty.to_f32(),
-            &lw.to_f32(),
-            &lb.to_f32(),
-            1e-12,
-            e,
-        );
-        let got = pollster::block_on(ops::embeddings(
-            g, &batch, &word, &pos, &ty, &lw, &lb, 1e-12, e,
-        ))
-        .unwrap();
-        report(
-            &format!("embeddings e={e} {dtype:?}"),
-            max_abs_diff(&got, &want),
-            KERNEL,
-        );
+        let want = cpu::ops::embeddings(&batch, &word.to_f32(), &pos.to_f32(), &ty.to_f32(), &lw.to_f32(), &lb.to_f32(), 1e-12, e);
+        let got = pollster::block_on(ops::embeddings(g, &batch, &word, &pos, &ty, &lw, &lb, 1e-12, e)).unwrap();
+        report(&format!("embeddings e={e} {dtype:?}"), max_abs_diff(&got, &want), KERNEL);
     }
 }
 
@@ -119,37 +72,19 @@ fn embeddings_with_padding_and_types() {
 fn attention_probs_and_context_on_awkward_shapes() {
     let Some(g) = gpu() else { return };
     // (batch, seq, heads, head_dim): 1 token, seq beyond the 128-thread workgroup, odd dims.
-    for (b, t, heads, d) in [
-        (1, 1, 1, 1),
-        (2, 5, 3, 7),
-        (1, 130, 2, 8),
-        (3, 17, 4, 64),
-        (1, 257, 1, 5),
-    ] {
+    for (b, t, heads, d) in [(1, 1, 1, 1), (2, 5, 3, 7), (1, 130, 2, 8), (3, 17, 4, 64), (1, 257, 1, 5)] {
         let h = heads * d;
         let q = rand_vec(b * t * h, 11, 2.0);
         let k = rand_vec(b * t * h, 12, 2.0);
         let v = rand_vec(b * t * h, 13, 1.0);
         // The last sequence ends in padding; the first is full.
-        let mask: Vec<u32> = (0..b * t)
-            .map(|i| u32::from(!(i / t == b - 1 && b > 1 && i % t >= t - 2)))
-            .collect();
+        let mask: Vec<u32> = (0..b * t).map(|i| u32::from(!(i / t == b - 1 && b > 1 && i % t >= t - 2))).collect();
         let want = cpu::ops::attention_probs(&q, &k, &mask, b, t, heads, d);
-        let got =
-            pollster::block_on(ops::attention_probs(g, &q, &k, &mask, b, t, heads, d)).unwrap();
-        report(
-            &format!("attention_probs b={b} t={t} heads={heads} d={d}"),
-            max_abs_diff(&got, &want),
-            KERNEL / 10.0,
-        );
+        let got = pollster::block_on(ops::attention_probs(g, &q, &k, &mask, b, t, heads, d)).unwrap();
+        report(&format!("attention_probs b={b} t={t} heads={heads} d={d}"), max_abs_diff(&got, &want), KERNEL / 10.0);
         let want_ctx = cpu::ops::attention_context(&want, &v, b, t, heads, d);
-        let got_ctx =
-            pollster::block_on(ops::attention_context(g, &want, &v, b, t, heads, d)).unwrap();
-        report(
-            &format!("attention_context b={b} t={t} heads={heads} d={d}"),
-            max_abs_diff(&got_ctx, &want_ctx),
-            KERNEL,
-        );
+        let got_ctx = pollster::block_on(ops::attention_context(g, &want, &v, b, t, heads, d)).unwrap();
+        report(&format!("attention_context b={b} t={t} heads={heads} d={d}"), max_abs_diff(&got_ctx, &want_ctx), KERNEL);
     }
 }
 
@@ -158,41 +93,23 @@ fn fused_attention_on_awkward_shapes() {
     let Some(g) = gpu() else { return };
     // Head dims that split the 128 threads evenly (8, 64), unevenly (7, 48) or not at all
     // (130 > 128); sequences of 1 token, beyond one workgroup, and at the kernel's MAX_T.
-    let cases = [
-        (1, 1, 1, 1),
-        (2, 5, 3, 7),
-        (1, 130, 2, 8),
-        (3, 17, 4, 64),
-        (2, 9, 2, 48),
-        (1, 6, 1, 130),
-        (1, albert::gpu::ATTENTION_MAX_T, 1, 4),
-    ];
+    let cases = [(1, 1, 1, 1), (2, 5, 3, 7), (1, 130, 2, 8), (3, 17, 4, 64), (2, 9, 2, 48), (1, 6, 1, 130), (1, albert::gpu::ATTENTION_MAX_T, 1, 4)];
     for (b, t, heads, d) in cases {
         let h = heads * d;
         let q = rand_vec(b * t * h, 31, 2.0);
         let k = rand_vec(b * t * h, 32, 2.0);
         let v = rand_vec(b * t * h, 33, 1.0);
-        let mask: Vec<u32> = (0..b * t)
-            .map(|i| u32::from(!(i / t == b - 1 && b > 1 && i % t >= t - 2)))
-            .collect();
+        let mask: Vec<u32> = (0..b * t).map(|i| u32::from(!(i / t == b - 1 && b > 1 && i % t >= t - 2))).collect();
         let want = cpu::ops::attention(&q, &k, &v, &mask, b, t, heads, d);
         let got = pollster::block_on(ops::attention(g, &q, &k, &v, &mask, b, t, heads, d)).unwrap();
-        report(
-            &format!("attention (fused) b={b} t={t} heads={heads} d={d}"),
-            max_abs_diff(&got, &want),
-            KERNEL,
-        );
+        report(&format!("attention (fused) b={b} t={t} heads={heads} d={d}"), max_abs_diff(&got, &want), KERNEL);
     }
     // Every key masked: uniform probabilities, so the context is the mean of v, as in torch.
     let (t, d) = (3, 2);
     let (q, v) = (rand_vec(t * d, 1, 1.0), rand_vec(t * d, 2, 1.0));
     let got = pollster::block_on(ops::attention(g, &q, &q, &v, &[0, 0, 0], 1, t, 1, d)).unwrap();
     let want = cpu::ops::attention(&q, &q, &v, &[0, 0, 0], 1, t, 1, d);
-    report(
-        "attention (fused) all masked",
-        max_abs_diff(&got, &want),
-        1e-6,
-    );
+    report("attention (fused) all masked", max_abs_diff(&got, &want), 1e-6);
 }
 
 #[test]
@@ -203,40 +120,23 @@ fn fully_masked_rows_are_uniform_like_torch() {
     let got = pollster::block_on(ops::attention_probs(g, &q, &q, &[0, 0, 0], 1, t, 1, d)).unwrap();
     let want = cpu::ops::attention_probs(&q, &q, &[0, 0, 0], 1, t, 1, d);
     assert!(want.iter().all(|&p| (p - 1.0 / 3.0).abs() < 1e-7));
-    report(
-        "attention_probs all masked",
-        max_abs_diff(&got, &want),
-        1e-7,
-    );
+    report("attention_probs all masked", max_abs_diff(&got, &want), 1e-7);
 }
 
 #[test]
 fn layer_norms_and_gather() {
     let Some(g) = gpu() else { return };
-    for (rows, n, dtype) in [
-        (1, 1, DType::F32),
-        (3, 768, DType::F16),
-        (5, 129, DType::F32),
-        (2, 4096, DType::F32),
-    ] {
+    for (rows, n, dtype) in [(1, 1, DType::F32), (3, 768, DType::F16), (5, 129, DType::F32), (2, 4096, DType::F32)] {
         let x = rand_vec(rows * n, 21, 3.0);
         let r = rand_vec(rows * n, 22, 3.0);
         let w = tensor(&rand_vec(n, 23, 1.0), &[n], dtype);
         let b = tensor(&rand_vec(n, 24, 1.0), &[n], dtype);
         let want = cpu::ops::add_layer_norm(&x, &r, &w.to_f32(), &b.to_f32(), 1e-12, n);
         let got = pollster::block_on(ops::add_layer_norm(g, &x, &r, &w, &b, 1e-12, n)).unwrap();
-        report(
-            &format!("add_layer_norm rows={rows} n={n} {dtype:?}"),
-            max_abs_diff(&got, &want),
-            KERNEL,
-        );
+        report(&format!("add_layer_norm rows={rows} n={n} {dtype:?}"), max_abs_diff(&got, &want), KERNEL);
         let want = cpu::ops::layer_norm(&x, &w.to_f32(), &b.to_f32(), 1e-5, n);
         let got = pollster::block_on(ops::layer_norm(g, &x, &w, &b, 1e-5, n)).unwrap();
-        report(
-            &format!("layer_norm rows={rows} n={n} {dtype:?}"),
-            max_abs_diff(&got, &want),
-            KERNEL,
-        );
+        report(&format!("layer_norm rows={rows} n={n} {dtype:?}"), max_abs_diff(&got, &want), KERNEL);
     }
     let x = rand_vec(10 * 70, 31, 1.0);
     let rows = [9, 0, 3, 3];

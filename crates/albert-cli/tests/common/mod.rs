@@ -41,54 +41,24 @@ impl Out {
     /// Asserts success and parses stdout as JSON.
     pub fn json(&self) -> Value {
         let s = self.ok();
-        serde_json::from_str(s).unwrap_or_else(|e| {
-            panic!(
-                "albert {:?}: stdout is not JSON ({e}):\n{}",
-                self.args,
-                truncate(s)
-            )
-        })
+        serde_json::from_str(s).unwrap_or_else(|e| panic!("albert {:?}: stdout is not JSON ({e}):\n{}", self.args, truncate(s)))
     }
 
     /// Asserts a failure with `code`, no panic, one `albert: error:` line on stderr that holds
     /// every word of `needles` (case-insensitive), and nothing on stdout.
     pub fn fails(&self, code: i32, needles: &[&str]) -> &Self {
-        let ctx = || {
-            format!(
-                "albert {:?}\nexit {:?}\nstderr:\n{}\nstdout:\n{}",
-                self.args,
-                self.code,
-                self.stderr,
-                truncate(&self.stdout)
-            )
-        };
-        assert!(
-            !self.stderr.contains("panicked"),
-            "a panic instead of an error message: {}",
-            ctx()
-        );
+        let ctx = || format!("albert {:?}\nexit {:?}\nstderr:\n{}\nstdout:\n{}", self.args, self.code, self.stderr, truncate(&self.stdout));
+        assert!(!self.stderr.contains("panicked"), "a panic instead of an error message: {}", ctx());
         assert_eq!(self.code, Some(code), "wrong exit code: {}", ctx());
         if code != 2 {
             // clap's usage errors have their own format; ours have one prefix.
-            assert!(
-                self.stderr.contains("albert: error: "),
-                "no `albert: error:` message: {}",
-                ctx()
-            );
+            assert!(self.stderr.contains("albert: error: "), "no `albert: error:` message: {}", ctx());
         }
         let lower = self.stderr.to_lowercase();
         for n in needles {
-            assert!(
-                lower.contains(&n.to_lowercase()),
-                "stderr lacks {n:?}: {}",
-                ctx()
-            );
+            assert!(lower.contains(&n.to_lowercase()), "stderr lacks {n:?}: {}", ctx());
         }
-        assert!(
-            self.stdout.trim().is_empty(),
-            "a failure printed to stdout: {}",
-            ctx()
-        );
+        assert!(self.stdout.trim().is_empty(), "a failure printed to stdout: {}", ctx());
         self
     }
 }
@@ -117,14 +87,7 @@ pub fn albert_env<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Out {
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
-    for v in [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ] {
+    for v in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
         cmd.env_remove(v);
     }
     for (k, v) in env {
@@ -162,9 +125,7 @@ pub fn devices() -> Vec<&'static str> {
 // Fixtures and scratch folders
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../albert/tests/fixtures")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../albert/tests/fixtures").join(name)
 }
 
 pub fn fixture_str(name: &str) -> String {
@@ -172,8 +133,7 @@ pub fn fixture_str(name: &str) -> String {
 }
 
 pub fn config(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture(name).join("config.json")).unwrap())
-        .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(fixture(name).join("config.json")).unwrap()).unwrap()
 }
 
 /// A scratch folder under the target directory, removed on drop.
@@ -184,8 +144,7 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("albert-cli-{tag}-{}-{n}", std::process::id()));
+        let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("albert-cli-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -286,12 +245,7 @@ impl Server {
                 });
             }
         });
-        Server {
-            addr,
-            stop,
-            handle: Some(handle),
-            log,
-        }
+        Server { addr, stop, handle: Some(handle), log }
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
@@ -316,12 +270,7 @@ impl Drop for Server {
     }
 }
 
-fn handle_conn(
-    stream: TcpStream,
-    root: &Path,
-    log: &Mutex<Vec<String>>,
-    replies: &HashMap<String, Reply>,
-) -> std::io::Result<()> {
+fn handle_conn(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>, replies: &HashMap<String, Reply>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     stream.set_write_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -340,11 +289,7 @@ fn handle_conn(
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
     log.lock().unwrap().push(format!("{method} {target}"));
     let mut out = stream;
-    let name = target
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .trim_start_matches('/');
+    let name = target.split(['?', '#']).next().unwrap_or("").trim_start_matches('/');
     if method != "GET" && method != "HEAD" {
         return respond(&mut out, 405, b"method not allowed", None, false);
     }
@@ -352,34 +297,18 @@ fn handle_conn(
     if let Some(r) = replies.get(name) {
         return match r {
             Reply::Status(code, body) => respond(&mut out, *code, body, None, head),
-            Reply::ShortBody { declared, body } => {
-                respond(&mut out, 200, body, Some(*declared), head)
-            }
+            Reply::ShortBody { declared, body } => respond(&mut out, 200, body, Some(*declared), head),
         };
     }
-    let safe = !name.is_empty()
-        && !name.split('/').any(|c| c == ".." || c.is_empty())
-        && !name.contains('\\');
+    let safe = !name.is_empty() && !name.split('/').any(|c| c == ".." || c.is_empty()) && !name.contains('\\');
     let path = root.join(name);
     match std::fs::read(&path) {
         Ok(bytes) if safe && path.is_file() => respond(&mut out, 200, &bytes, None, head),
-        _ => respond(
-            &mut out,
-            404,
-            format!("404: /{name} not found").as_bytes(),
-            None,
-            head,
-        ),
+        _ => respond(&mut out, 404, format!("404: /{name} not found").as_bytes(), None, head),
     }
 }
 
-fn respond(
-    out: &mut TcpStream,
-    code: u16,
-    body: &[u8],
-    declared: Option<usize>,
-    head: bool,
-) -> std::io::Result<()> {
+fn respond(out: &mut TcpStream, code: u16, body: &[u8], declared: Option<usize>, head: bool) -> std::io::Result<()> {
     let reason = match code {
         200 => "OK",
         404 => "Not Found",
@@ -431,28 +360,12 @@ pub fn golden(name: &str) -> HashMap<String, Golden> {
         if k == "__metadata__" {
             continue;
         }
-        let shape: Vec<usize> = v["shape"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_u64().unwrap() as usize)
-            .collect();
-        let off: Vec<usize> = v["data_offsets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_u64().unwrap() as usize)
-            .collect();
+        let shape: Vec<usize> = v["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+        let off: Vec<usize> = v["data_offsets"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
         let raw = &data[off[0]..off[1]];
         let vals: Vec<f32> = match v["dtype"].as_str().unwrap() {
-            "F32" => raw
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            "I64" => raw
-                .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32)
-                .collect(),
+            "F32" => raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
+            "I64" => raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
             d => panic!("unexpected golden dtype {d}"),
         };
         out.insert(k.clone(), Golden { shape, data: vals });
@@ -462,29 +375,18 @@ pub fn golden(name: &str) -> HashMap<String, Golden> {
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "length mismatch");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 // ---------------------------------------------------------------------------------------------
 // JSON access
 
 pub fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .expect("an array of numbers")
-        .iter()
-        .map(|x| x.as_f64().expect("a number") as f32)
-        .collect()
+    v.as_array().expect("an array of numbers").iter().map(|x| x.as_f64().expect("a number") as f32).collect()
 }
 
 pub fn u64s(v: &Value) -> Vec<u64> {
-    v.as_array()
-        .expect("an array of integers")
-        .iter()
-        .map(|x| x.as_u64().expect("an integer"))
-        .collect()
+    v.as_array().expect("an array of integers").iter().map(|x| x.as_u64().expect("an integer")).collect()
 }
 
 /// Softmax of a logits row, in f64.

@@ -18,12 +18,7 @@ struct Linear {
 
 impl Linear {
     fn new(l: &weights::Linear) -> Self {
-        Linear {
-            w: l.weight.to_f32(),
-            b: l.bias.to_f32(),
-            out: l.weight.shape[0],
-            inp: l.weight.shape[1],
-        }
+        Linear { w: l.weight.to_f32(), b: l.bias.to_f32(), out: l.weight.shape[0], inp: l.weight.shape[1] }
     }
     fn forward(&self, x: &[f32], rows: usize, a: Activation) -> Vec<f32> {
         ops::linear(x, rows, self.inp, &self.w, &self.b, self.out, a)
@@ -37,10 +32,7 @@ struct LayerNorm {
 
 impl LayerNorm {
     fn new(l: &weights::LayerNorm) -> Self {
-        LayerNorm {
-            w: l.weight.to_f32(),
-            b: l.bias.to_f32(),
-        }
+        LayerNorm { w: l.weight.to_f32(), b: l.bias.to_f32() }
     }
 }
 
@@ -54,16 +46,7 @@ pub struct AlbertEmbeddings {
 
 impl AlbertEmbeddings {
     pub fn forward(&self, batch: &Batch, eps: f32) -> Vec<f32> {
-        ops::embeddings(
-            batch,
-            &self.word,
-            &self.position,
-            &self.token_type,
-            &self.layer_norm.w,
-            &self.layer_norm.b,
-            eps,
-            self.e,
-        )
+        ops::embeddings(batch, &self.word, &self.position, &self.token_type, &self.layer_norm.w, &self.layer_norm.b, eps, self.e)
     }
 }
 
@@ -80,47 +63,19 @@ pub struct AlbertLayer {
 
 impl AlbertLayer {
     /// One layer; returns the new hidden states and the attention probabilities.
-    fn forward(
-        &self,
-        x: &[f32],
-        batch: &Batch,
-        cfg: &Config,
-        a: Activation,
-    ) -> (Vec<f32>, Vec<f32>) {
+    fn forward(&self, x: &[f32], batch: &Batch, cfg: &Config, a: Activation) -> (Vec<f32>, Vec<f32>) {
         let (n, h, eps) = (batch.rows(), cfg.hidden_size, cfg.layer_norm_eps as f32);
         let (heads, d) = (cfg.num_attention_heads, cfg.head_dim());
         let q = self.query.forward(x, n, Activation::Linear);
         let k = self.key.forward(x, n, Activation::Linear);
         let v = self.value.forward(x, n, Activation::Linear);
-        let probs = ops::attention_probs(
-            &q,
-            &k,
-            &batch.attention_mask,
-            batch.batch,
-            batch.seq_len,
-            heads,
-            d,
-        );
+        let probs = ops::attention_probs(&q, &k, &batch.attention_mask, batch.batch, batch.seq_len, heads, d);
         let ctx = ops::attention_context(&probs, &v, batch.batch, batch.seq_len, heads, d);
         let projected = self.dense.forward(&ctx, n, Activation::Linear);
-        let attn_out = ops::add_layer_norm(
-            &projected,
-            x,
-            &self.attention_layer_norm.w,
-            &self.attention_layer_norm.b,
-            eps,
-            h,
-        );
+        let attn_out = ops::add_layer_norm(&projected, x, &self.attention_layer_norm.w, &self.attention_layer_norm.b, eps, h);
         let ffn = self.ffn.forward(&attn_out, n, a);
         let ffn_out = self.ffn_output.forward(&ffn, n, Activation::Linear);
-        let out = ops::add_layer_norm(
-            &ffn_out,
-            &attn_out,
-            &self.full_layer_layer_norm.w,
-            &self.full_layer_layer_norm.b,
-            eps,
-            h,
-        );
+        let out = ops::add_layer_norm(&ffn_out, &attn_out, &self.full_layer_layer_norm.w, &self.full_layer_layer_norm.b, eps, h);
         (out, probs)
     }
 }
@@ -176,13 +131,7 @@ impl AlbertForMaskedLM {
             },
             encoder: AlbertTransformer {
                 embedding_hidden_mapping_in: Linear::new(&w.embedding_hidden_mapping_in),
-                groups: w
-                    .groups
-                    .iter()
-                    .map(|g| AlbertLayerGroup {
-                        layers: g.layers.iter().map(layer).collect(),
-                    })
-                    .collect(),
+                groups: w.groups.iter().map(|g| AlbertLayerGroup { layers: g.layers.iter().map(layer).collect() }).collect(),
             },
             head: w.mlm_head.as_ref().map(|h| AlbertMLMHead {
                 dense: Linear::new(&h.dense),
@@ -208,29 +157,16 @@ impl AlbertForMaskedLM {
         }
         let (n, h, eps) = (batch.rows(), cfg.hidden_size, cfg.layer_norm_eps as f32);
         let emb = self.embeddings.forward(batch, eps);
-        let mut x = self
-            .encoder
-            .embedding_hidden_mapping_in
-            .forward(&emb, n, Activation::Linear);
-        let mut out = Output {
-            logit_rows: rows.clone(),
-            ..Default::default()
-        };
+        let mut x = self.encoder.embedding_hidden_mapping_in.forward(&emb, n, Activation::Linear);
+        let mut out = Output { logit_rows: rows.clone(), ..Default::default() };
         if req.hidden_states {
             out.hidden_states.push(x.clone());
         }
         for (index, (layer, group, inner)) in schedule(cfg).into_iter().enumerate() {
-            let (next, probs) =
-                self.encoder.groups[group].layers[inner].forward(&x, batch, cfg, self.act);
+            let (next, probs) = self.encoder.groups[group].layers[inner].forward(&x, batch, cfg, self.act);
             x = next;
             if req.attentions {
-                out.attentions.push(AttentionMap {
-                    index,
-                    layer,
-                    group,
-                    inner,
-                    data: probs,
-                });
+                out.attentions.push(AttentionMap { index, layer, group, inner, data: probs });
             }
             if req.hidden_states && inner + 1 == cfg.inner_group_num {
                 out.hidden_states.push(x.clone());
@@ -240,31 +176,15 @@ impl AlbertForMaskedLM {
             let sel = ops::gather_rows(&x, h, &rows);
             let m = rows.len();
             let t = head.dense.forward(&sel, m, self.act);
-            let t = ops::layer_norm(
-                &t,
-                &head.layer_norm.w,
-                &head.layer_norm.b,
-                eps,
-                cfg.embedding_size,
-            );
+            let t = ops::layer_norm(&t, &head.layer_norm.w, &head.layer_norm.b, eps, cfg.embedding_size);
             out.logits = Some(ops::linear(
-                &t,
-                m,
-                cfg.embedding_size,
-                &head.decoder_weight,
-                &head.decoder_bias,
-                cfg.vocab_size,
-                Activation::Linear,
+                &t, m, cfg.embedding_size, &head.decoder_weight, &head.decoder_bias, cfg.vocab_size, Activation::Linear,
             ));
         }
         if req.sop {
             if let (Some(pooler), Some(sop)) = (&self.pooler, &self.sop) {
                 let cls: Vec<usize> = (0..batch.batch).map(|b| b * batch.seq_len).collect();
-                let pooled = pooler.forward(
-                    &ops::gather_rows(&x, h, &cls),
-                    batch.batch,
-                    Activation::Tanh,
-                );
+                let pooled = pooler.forward(&ops::gather_rows(&x, h, &cls), batch.batch, Activation::Tanh);
                 out.sop_logits = Some(sop.forward(&pooled, batch.batch, Activation::Linear));
             }
         }

@@ -11,9 +11,7 @@ pub fn act(x: f32, a: Activation) -> f32 {
     match a {
         Activation::Linear => x,
         Activation::Gelu => gelu(x),
-        Activation::GeluNew => {
-            0.5 * x * (1.0 + ((2.0 / PI).sqrt() * (x + 0.044715 * x * x * x)).tanh())
-        }
+        Activation::GeluNew => 0.5 * x * (1.0 + ((2.0 / PI).sqrt() * (x + 0.044715 * x * x * x)).tanh()),
         Activation::Relu => x.max(0.0),
         Activation::Silu => x / (1.0 + (-x).exp()),
         Activation::QuickGelu => x / (1.0 + (-1.702 * x).exp()),
@@ -25,13 +23,7 @@ pub fn act(x: f32, a: Activation) -> f32 {
             let r = x.max(0.0);
             r * r
         }
-        Activation::LeakyRelu => {
-            if x >= 0.0 {
-                x
-            } else {
-                0.01 * x
-            }
-        }
+        Activation::LeakyRelu => if x >= 0.0 { x } else { 0.01 * x },
         Activation::Gelu10 => gelu(x).clamp(-10.0, 10.0),
         Activation::Laplace => {
             // transformers' LaplaceActivation defaults, written as it writes them (not 1/√2).
@@ -44,11 +36,7 @@ pub fn act(x: f32, a: Activation) -> f32 {
 
 fn softplus(x: f32) -> f32 {
     // torch's softplus switches to identity above 20.
-    if x > 20.0 {
-        x
-    } else {
-        x.exp().ln_1p()
-    }
+    if x > 20.0 { x } else { x.exp().ln_1p() }
 }
 
 /// erf in f64 (Abramowitz–Stegun 7.1.26 is too coarse for the 1e-5 reference tolerance).
@@ -80,9 +68,7 @@ fn erf64(x: f64) -> f64 {
                 + t * (0.37409196
                     + t * (0.09678418
                         + t * (-0.18628806
-                            + t * (0.27886807
-                                + t * (-1.13520398
-                                    + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+                            + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
         let erfc = t * poly.exp();
         x.signum() * (1.0 - erfc)
     }
@@ -103,10 +89,7 @@ pub fn embeddings(
     let mut out = vec![0.0f32; batch.rows() * e];
     for r in 0..batch.rows() {
         let t = r % batch.seq_len;
-        let (id, ty) = (
-            batch.input_ids[r] as usize,
-            batch.token_type_ids[r] as usize,
-        );
+        let (id, ty) = (batch.input_ids[r] as usize, batch.token_type_ids[r] as usize);
         let row = &mut out[r * e..(r + 1) * e];
         for j in 0..e {
             row[j] = word[id * e + j] + token_type[ty * e + j] + position[t * e + j];
@@ -117,15 +100,7 @@ pub fn embeddings(
 }
 
 /// `y = act(x · Wᵀ + b)` with torch's `[out, in]` weight: x `[m, k]`, w `[n, k]` → `[m, n]`.
-pub fn linear(
-    x: &[f32],
-    m: usize,
-    k: usize,
-    w: &[f32],
-    b: &[f32],
-    n: usize,
-    a: Activation,
-) -> Vec<f32> {
+pub fn linear(x: &[f32], m: usize, k: usize, w: &[f32], b: &[f32], n: usize, a: Activation) -> Vec<f32> {
     assert_eq!(x.len(), m * k);
     assert_eq!(w.len(), n * k);
     let mut y = vec![0.0f32; m * n];
@@ -136,20 +111,7 @@ pub fn linear(
         // SAFETY: the slices hold m×k, n×k and m×n elements as asserted; strides describe them.
         unsafe {
             matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                x.as_ptr(),
-                k as isize,
-                1,
-                w.as_ptr(),
-                1,
-                k as isize,
-                1.0,
-                y.as_mut_ptr(),
-                n as isize,
-                1,
+                m, k, n, 1.0, x.as_ptr(), k as isize, 1, w.as_ptr(), 1, k as isize, 1.0, y.as_mut_ptr(), n as isize, 1,
             );
         }
     }
@@ -163,15 +125,7 @@ pub fn linear(
 
 /// Scaled, masked softmax of `q·kᵀ` per sequence and head: q, k `[b·t, H]` → `[b, heads, t, t]`.
 /// Masked keys get probability 0, as transformers' `finfo.min` additive mask gives after softmax.
-pub fn attention_probs(
-    q: &[f32],
-    k: &[f32],
-    mask: &[u32],
-    b: usize,
-    t: usize,
-    heads: usize,
-    d: usize,
-) -> Vec<f32> {
+pub fn attention_probs(q: &[f32], k: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, d: usize) -> Vec<f32> {
     let h = heads * d;
     let scale = 1.0 / (d as f32).sqrt();
     let mut probs = vec![0.0f32; b * heads * t * t];
@@ -182,20 +136,8 @@ pub fn attention_probs(
             // SAFETY: q/k rows of this sequence and head lie inside the slices; p is t×t.
             unsafe {
                 matrixmultiply::sgemm(
-                    t,
-                    d,
-                    t,
-                    scale,
-                    q[qo..].as_ptr(),
-                    h as isize,
-                    1,
-                    k[qo..].as_ptr(),
-                    1,
-                    h as isize,
-                    0.0,
-                    p.as_mut_ptr(),
-                    t as isize,
-                    1,
+                    t, d, t, scale, q[qo..].as_ptr(), h as isize, 1, k[qo..].as_ptr(), 1, h as isize, 0.0,
+                    p.as_mut_ptr(), t as isize, 1,
                 );
             }
             for row in p.chunks_exact_mut(t) {
@@ -207,12 +149,7 @@ pub fn attention_probs(
 }
 
 fn softmax_masked(row: &mut [f32], mask: &[u32]) {
-    let max = row
-        .iter()
-        .zip(mask)
-        .filter(|(_, &m)| m != 0)
-        .map(|(&x, _)| x)
-        .fold(f32::NEG_INFINITY, f32::max);
+    let max = row.iter().zip(mask).filter(|(_, &m)| m != 0).map(|(&x, _)| x).fold(f32::NEG_INFINITY, f32::max);
     if max == f32::NEG_INFINITY {
         // Every key masked: torch's finfo.min mask makes all scores equal, i.e. uniform.
         let u = 1.0 / row.len() as f32;
@@ -230,14 +167,7 @@ fn softmax_masked(row: &mut [f32], mask: &[u32]) {
 }
 
 /// `probs · v` per sequence and head, heads concatenated: → `[b·t, H]`.
-pub fn attention_context(
-    probs: &[f32],
-    v: &[f32],
-    b: usize,
-    t: usize,
-    heads: usize,
-    d: usize,
-) -> Vec<f32> {
+pub fn attention_context(probs: &[f32], v: &[f32], b: usize, t: usize, heads: usize, d: usize) -> Vec<f32> {
     let h = heads * d;
     let mut ctx = vec![0.0f32; b * t * h];
     for bi in 0..b {
@@ -247,20 +177,8 @@ pub fn attention_context(
             // SAFETY: as in attention_probs; the output block is t×d with row stride h.
             unsafe {
                 matrixmultiply::sgemm(
-                    t,
-                    t,
-                    d,
-                    1.0,
-                    p.as_ptr(),
-                    t as isize,
-                    1,
-                    v[o..].as_ptr(),
-                    h as isize,
-                    1,
-                    0.0,
-                    ctx[o..].as_mut_ptr(),
-                    h as isize,
-                    1,
+                    t, t, d, 1.0, p.as_ptr(), t as isize, 1, v[o..].as_ptr(), h as isize, 1, 0.0,
+                    ctx[o..].as_mut_ptr(), h as isize, 1,
                 );
             }
         }
@@ -271,35 +189,12 @@ pub fn attention_context(
 /// Self-attention without the maps: `attention_context(attention_probs(q, k), v)`. The twin of
 /// the GPU's fused kernel, which never writes the probabilities out.
 #[allow(clippy::too_many_arguments)]
-pub fn attention(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    mask: &[u32],
-    b: usize,
-    t: usize,
-    heads: usize,
-    d: usize,
-) -> Vec<f32> {
-    attention_context(
-        &attention_probs(q, k, mask, b, t, heads, d),
-        v,
-        b,
-        t,
-        heads,
-        d,
-    )
+pub fn attention(q: &[f32], k: &[f32], v: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, d: usize) -> Vec<f32> {
+    attention_context(&attention_probs(q, k, mask, b, t, heads, d), v, b, t, heads, d)
 }
 
 /// `LayerNorm(x + residual)` row by row over `n` features.
-pub fn add_layer_norm(
-    x: &[f32],
-    residual: &[f32],
-    w: &[f32],
-    b: &[f32],
-    eps: f32,
-    n: usize,
-) -> Vec<f32> {
+pub fn add_layer_norm(x: &[f32], residual: &[f32], w: &[f32], b: &[f32], eps: f32, n: usize) -> Vec<f32> {
     let mut out: Vec<f32> = x.iter().zip(residual).map(|(a, r)| a + r).collect();
     layer_norm_inplace(&mut out, w, b, eps, n);
     out
@@ -338,19 +233,8 @@ mod tests {
     #[test]
     fn erf_matches_known_values() {
         // Values from Abramowitz & Stegun table 7.1.
-        for (x, e) in [
-            (0.0, 0.0),
-            (0.5, 0.5204998778),
-            (1.0, 0.8427007929),
-            (2.0, 0.9953222650),
-            (-1.5, -0.9661051465),
-            (3.5, 0.9999992569),
-        ] {
-            assert!(
-                (erf64(x) - e).abs() < 2e-9,
-                "erf({x}) = {} vs {e}",
-                erf64(x)
-            );
+        for (x, e) in [(0.0, 0.0), (0.5, 0.5204998778), (1.0, 0.8427007929), (2.0, 0.9953222650), (-1.5, -0.9661051465), (3.5, 0.9999992569)] {
+            assert!((erf64(x) - e).abs() < 2e-9, "erf({x}) = {} vs {e}", erf64(x));
         }
     }
 

@@ -132,10 +132,7 @@ impl Pipelines {
                 cache: None,
             });
             if let Some(e) = scope.pop().await {
-                return Err(Error::Gpu(format!(
-                    "kernel `{}` ({dtype:?} weights) failed to compile: {e}",
-                    k.name()
-                )));
+                return Err(Error::Gpu(format!("kernel `{}` ({dtype:?} weights) failed to compile: {e}", k.name())));
             }
             pipelines.push((k, pipeline));
         }
@@ -144,12 +141,7 @@ impl Pipelines {
 
     pub fn get(&self, k: Kernel) -> &wgpu::ComputePipeline {
         // Every kernel is compiled in `new`, so the lookup cannot miss.
-        &self
-            .pipelines
-            .iter()
-            .find(|(kk, _)| *kk == k)
-            .expect("all kernels compiled")
-            .1
+        &self.pipelines.iter().find(|(kk, _)| *kk == k).expect("all kernels compiled").1
     }
 }
 

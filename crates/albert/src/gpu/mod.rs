@@ -37,8 +37,7 @@ impl Gpu {
     /// Picks the high-performance adapter and opens a device with the adapter's own limits
     /// (large models need storage bindings beyond WebGPU's 128 MiB default).
     pub async fn new() -> Result<Gpu> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
@@ -69,9 +68,7 @@ impl Gpu {
                 ..Default::default()
             })
             .await
-            .map_err(|e| {
-                Error::Gpu(format!("the adapter `{}` refused a device: {e}", info.name))
-            })?;
+            .map_err(|e| Error::Gpu(format!("the adapter `{}` refused a device: {e}", info.name)))?;
         let lost = Arc::new(Mutex::new(None));
         let l2 = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
@@ -85,42 +82,24 @@ impl Gpu {
             eprintln!("albert: uncaptured GPU error: {e}");
         }));
         let timestamps = required_features.contains(wgpu::Features::TIMESTAMP_QUERY);
-        Ok(Gpu {
-            device,
-            queue,
-            info,
-            limits,
-            timestamps,
-            lost,
-            pipelines: Arc::new(Mutex::new(Vec::new())),
-        })
+        Ok(Gpu { device, queue, info, limits, timestamps, lost, pipelines: Arc::new(Mutex::new(Vec::new())) })
     }
 
     /// "name (backend, device type)" for people.
     pub fn describe(&self) -> String {
-        format!(
-            "{} ({:?}, {:?})",
-            self.info.name, self.info.backend, self.info.device_type
-        )
+        format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
     }
 
     fn check_lost(&self) -> Result<()> {
         match self.lost.lock().ok().and_then(|g| g.clone()) {
-            Some(m) => Err(Error::Gpu(format!(
-                "the GPU device was lost ({m}); reload the model to continue"
-            ))),
+            Some(m) => Err(Error::Gpu(format!("the GPU device was lost ({m}); reload the model to continue"))),
             None => Ok(()),
         }
     }
 
     /// Pipelines for a weight dtype, compiled on first use.
     pub async fn pipelines(&self, dtype: DType) -> Result<Arc<Pipelines>> {
-        if let Some(p) = self
-            .pipelines
-            .lock()
-            .ok()
-            .and_then(|v| v.iter().find(|(d, _)| *d == dtype).map(|(_, p)| p.clone()))
-        {
+        if let Some(p) = self.pipelines.lock().ok().and_then(|v| v.iter().find(|(d, _)| *d == dtype).map(|(_, p)| p.clone())) {
             return Ok(p);
         }
         let p = Arc::new(Pipelines::new(&self.device, dtype).await?);
@@ -134,9 +113,7 @@ impl Gpu {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: (bytes.max(4) as u64).next_multiple_of(4),
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
     }
@@ -144,14 +121,11 @@ impl Gpu {
     fn storage_init(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
         let mut data = bytes.to_vec();
         data.resize(data.len().max(4).next_multiple_of(4), 0);
-        self.device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: &data,
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
-            })
+        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: &data,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        })
     }
 
     /// Uploads a weight tensor as stored: f32 words, or f16 pairs packed into u32 words.
@@ -173,48 +147,25 @@ impl Gpu {
 
     /// One prepared dispatch: a uniform with `params`, a bind group (binding 0 = the uniform,
     /// then `bindings`), and the workgroup counts.
-    fn step(
-        &self,
-        pipes: &Pipelines,
-        kernel: Kernel,
-        params: &[u8],
-        bindings: &[(u32, &wgpu::Buffer)],
-        groups: [u32; 3],
-    ) -> Step {
-        let uniform = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(kernel.name()),
-                contents: params,
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniform.as_entire_binding(),
-        }];
-        entries.extend(bindings.iter().map(|(b, buf)| wgpu::BindGroupEntry {
-            binding: *b,
-            resource: buf.as_entire_binding(),
-        }));
+    fn step(&self, pipes: &Pipelines, kernel: Kernel, params: &[u8], bindings: &[(u32, &wgpu::Buffer)], groups: [u32; 3]) -> Step {
+        let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(kernel.name()),
+            contents: params,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
+        entries.extend(bindings.iter().map(|(b, buf)| wgpu::BindGroupEntry { binding: *b, resource: buf.as_entire_binding() }));
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(kernel.name()),
             layout: &pipes.get(kernel).get_bind_group_layout(0),
             entries: &entries,
         });
-        Step {
-            kernel,
-            bind_group,
-            groups,
-        }
+        Step { kernel, bind_group, groups }
     }
 
     /// Records ops into one encoder (compute passes split only around copies) and submits once.
     fn submit(&self, pipes: &Pipelines, program: &[Op], timing: Option<&Timing>) {
-        let mut enc = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("albert forward"),
-            });
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("albert forward") });
         let first = program.iter().position(|o| matches!(o, Op::Dispatch(_)));
         let last = program.iter().rposition(|o| matches!(o, Op::Dispatch(_)));
         let mut i = 0;
@@ -223,23 +174,14 @@ impl Gpu {
                 Op::Dispatch(_) => {
                     // The pass holding the first dispatch stamps its start, the one holding the
                     // last stamps its end: the span covers the whole forward on the GPU.
-                    let end = program[i..]
-                        .iter()
-                        .position(|o| !matches!(o, Op::Dispatch(_)))
-                        .map_or(program.len(), |n| i + n);
+                    let end = program[i..].iter().position(|o| !matches!(o, Op::Dispatch(_))).map_or(program.len(), |n| i + n);
                     let timestamp_writes = timing.map(|t| wgpu::ComputePassTimestampWrites {
                         query_set: &t.queries,
                         beginning_of_pass_write_index: (Some(i) == first).then_some(0),
                         end_of_pass_write_index: last.filter(|&l| l < end).map(|_| 1),
                     });
-                    let timestamp_writes = timestamp_writes.filter(|w| {
-                        w.beginning_of_pass_write_index.is_some()
-                            || w.end_of_pass_write_index.is_some()
-                    });
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("albert"),
-                        timestamp_writes,
-                    });
+                    let timestamp_writes = timestamp_writes.filter(|w| w.beginning_of_pass_write_index.is_some() || w.end_of_pass_write_index.is_some());
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("albert"), timestamp_writes });
                     while let Some(Op::Dispatch(s)) = program.get(i) {
                         pass.set_pipeline(pipes.get(s.kernel));
                         pass.set_bind_group(0, &s.bind_group, &[]);
@@ -247,13 +189,7 @@ impl Gpu {
                         i += 1;
                     }
                 }
-                Op::Copy {
-                    src,
-                    src_offset,
-                    dst,
-                    dst_offset,
-                    bytes,
-                } => {
+                Op::Copy { src, src_offset, dst, dst_offset, bytes } => {
                     enc.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
                     i += 1;
                 }
@@ -277,19 +213,13 @@ impl Gpu {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
-        let mapped = rx
-            .await
-            .map_err(|_| Error::Gpu("the GPU dropped a readback request".into()))?;
+        let mapped = rx.await.map_err(|_| Error::Gpu("the GPU dropped a readback request".into()))?;
         if let Err(e) = mapped {
             self.check_lost()?;
-            return Err(Error::Gpu(format!(
-                "reading results back from the GPU failed: {e}"
-            )));
+            return Err(Error::Gpu(format!("reading results back from the GPU failed: {e}")));
         }
         let out = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("mapping the readback buffer failed: {e}")))?;
+            let view = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("mapping the readback buffer failed: {e}")))?;
             bytemuck::cast_slice::<u8, f32>(&view).to_vec()
         };
         buf.unmap();
@@ -314,13 +244,7 @@ struct Step {
 
 enum Op {
     Dispatch(Step),
-    Copy {
-        src: wgpu::Buffer,
-        src_offset: u64,
-        dst: wgpu::Buffer,
-        dst_offset: u64,
-        bytes: u64,
-    },
+    Copy { src: wgpu::Buffer, src_offset: u64, dst: wgpu::Buffer, dst_offset: u64, bytes: u64 },
 }
 
 /// Workgroup grids; rows beyond 65,535 spill into the next dimension (the kernels fold them back).
@@ -335,21 +259,14 @@ const SMALL_M: usize = 48;
 fn linear_kernel(m: usize, n: usize) -> (Kernel, [u32; 3]) {
     let cols = (n.max(1) as u32).div_ceil(64);
     if m <= SMALL_M {
-        (
-            Kernel::LinearSmall,
-            [cols, (m.max(1) as u32).div_ceil(16), 1],
-        )
+        (Kernel::LinearSmall, [cols, (m.max(1) as u32).div_ceil(16), 1])
     } else {
         (Kernel::Linear, [cols, (m.max(1) as u32).div_ceil(64), 1])
     }
 }
 fn grid_context(rows: usize, hidden: usize) -> [u32; 3] {
     let r = rows.max(1) as u32;
-    [
-        (hidden as u32).div_ceil(64),
-        r.min(65535),
-        r.div_ceil(65535),
-    ]
+    [(hidden as u32).div_ceil(64), r.min(65535), r.div_ceil(65535)]
 }
 
 fn u32s(v: &[u32]) -> Vec<u8> {
@@ -366,30 +283,10 @@ fn ln_params(rows: usize, n: usize, eps: f32, residual: bool) -> Vec<u8> {
 
 /// `AttentionParams` of attention_params.wgsl. q, k, v are read at row `stride` from column
 /// offsets `qkv_off` (the fused projection: `[0, H, 2H]` at stride 3H).
-fn attn_params(
-    b: usize,
-    t: usize,
-    heads: usize,
-    d: usize,
-    stride: usize,
-    qkv_off: [usize; 3],
-) -> Vec<u8> {
+fn attn_params(b: usize, t: usize, heads: usize, d: usize, stride: usize, qkv_off: [usize; 3]) -> Vec<u8> {
     let h = heads * d;
     let [qo, ko, vo] = qkv_off.map(|o| o as u32);
-    u32s(&[
-        b as u32,
-        t as u32,
-        heads as u32,
-        d as u32,
-        stride as u32,
-        (1.0 / (d as f32).sqrt()).to_bits(),
-        (b * t) as u32,
-        h as u32,
-        qo,
-        ko,
-        vo,
-        0,
-    ])
+    u32s(&[b as u32, t as u32, heads as u32, d as u32, stride as u32, (1.0 / (d as f32).sqrt()).to_bits(), (b * t) as u32, h as u32, qo, ko, vo, 0])
 }
 
 /// Longest sequence the fused attention kernel takes (`MAX_T` in attention.wgsl).
@@ -406,26 +303,12 @@ struct LinearBufs {
 fn fused_qkv(gpu: &Gpu, l: &crate::weights::LayerWeights) -> Result<LinearBufs> {
     let stack = |name: &str, parts: [&Tensor; 3]| {
         Tensor::concat_rows(name, &parts).ok_or_else(|| {
-            Error::Gpu(format!(
-                "`{}`, `{}` and `{}` differ in shape or dtype and cannot be fused",
-                parts[0].name, parts[1].name, parts[2].name
-            ))
+            Error::Gpu(format!("`{}`, `{}` and `{}` differ in shape or dtype and cannot be fused", parts[0].name, parts[1].name, parts[2].name))
         })
     };
-    let w = stack(
-        "attention.qkv.weight",
-        [&l.query.weight, &l.key.weight, &l.value.weight],
-    )?;
-    let b = stack(
-        "attention.qkv.bias",
-        [&l.query.bias, &l.key.bias, &l.value.bias],
-    )?;
-    Ok(LinearBufs {
-        out: w.shape[0],
-        inp: w.shape[1],
-        w: gpu.upload(&w),
-        b: gpu.upload(&b),
-    })
+    let w = stack("attention.qkv.weight", [&l.query.weight, &l.key.weight, &l.value.weight])?;
+    let b = stack("attention.qkv.bias", [&l.query.bias, &l.key.bias, &l.value.bias])?;
+    Ok(LinearBufs { out: w.shape[0], inp: w.shape[1], w: gpu.upload(&w), b: gpu.upload(&b) })
 }
 
 struct LnBufs {
@@ -521,25 +404,16 @@ impl AlbertForMaskedLM {
             out: l.weight.shape[0],
             inp: l.weight.shape[1],
         };
-        let ln = |l: &crate::weights::LayerNorm| LnBufs {
-            w: gpu.upload(&l.weight),
-            b: gpu.upload(&l.bias),
-        };
+        let ln = |l: &crate::weights::LayerNorm| LnBufs { w: gpu.upload(&l.weight), b: gpu.upload(&l.bias) };
         let e = &w.embeddings;
-        let emb = [
-            gpu.upload(&e.word),
-            gpu.upload(&e.position),
-            gpu.upload(&e.token_type),
-            gpu.upload(&e.layer_norm.weight),
-            gpu.upload(&e.layer_norm.bias),
-        ];
+        let emb = [gpu.upload(&e.word), gpu.upload(&e.position), gpu.upload(&e.token_type), gpu.upload(&e.layer_norm.weight), gpu.upload(&e.layer_norm.bias)];
         let groups = w
             .groups
             .iter()
             .map(|g| {
                 g.layers
                     .iter()
-                    .map(|l| -> Result<LayerBufs> {
+                    .map(|l| {
                         Ok(LayerBufs {
                             qkv: fused_qkv(gpu, l)?,
                             dense: lin(&l.dense),
@@ -608,11 +482,7 @@ impl AlbertForMaskedLM {
         };
         if !self.plans.contains_key(&key) {
             if self.plans.len() >= PLAN_CACHE {
-                let oldest = self
-                    .plans
-                    .iter()
-                    .min_by_key(|(_, p)| p.last_used)
-                    .map(|(k, _)| k.clone());
+                let oldest = self.plans.iter().min_by_key(|(_, p)| p.last_used).map(|(k, _)| k.clone());
                 if let Some(k) = oldest {
                     self.plans.remove(&k);
                 }
@@ -621,16 +491,9 @@ impl AlbertForMaskedLM {
             self.plans.insert(key.clone(), plan);
         }
         self.clock += 1;
-        let plan = self
-            .plans
-            .get_mut(&key)
-            .ok_or_else(|| Error::Gpu("plan cache inconsistency".into()))?;
+        let plan = self.plans.get_mut(&key).ok_or_else(|| Error::Gpu("plan cache inconsistency".into()))?;
         plan.last_used = self.clock;
-        self.last_dispatches = plan
-            .program
-            .iter()
-            .filter(|op| matches!(op, Op::Dispatch(_)))
-            .count();
+        self.last_dispatches = plan.program.iter().filter(|op| matches!(op, Op::Dispatch(_))).count();
 
         let mut tokens = Vec::with_capacity(3 * batch.rows());
         tokens.extend_from_slice(&batch.input_ids);
@@ -641,8 +504,7 @@ impl AlbertForMaskedLM {
             let r: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
             self.gpu.queue.write_buffer(&plan.rows, 0, &u32s(&r));
         }
-        self.gpu
-            .submit(&self.pipes, &plan.program, plan.timing.as_ref());
+        self.gpu.submit(&self.pipes, &plan.program, plan.timing.as_ref());
         let data = self.gpu.read(&plan.staging, plan.staging_bytes).await?;
         let plan = &self.plans[&key];
         self.last_gpu_ms = plan.timing.as_ref().and_then(|t| {
@@ -652,10 +514,7 @@ impl AlbertForMaskedLM {
             Some(ticks as f64 * self.gpu.queue.get_timestamp_period() as f64 / 1e6)
         });
         let take = |(o, n): (usize, usize)| data[o..o + n].to_vec();
-        let mut out = Output {
-            logit_rows: rows,
-            ..Default::default()
-        };
+        let mut out = Output { logit_rows: rows, ..Default::default() };
         out.logits = plan.logits_at.map(take);
         out.sop_logits = plan.sop_at.map(take);
         out.hidden_states = plan.hidden_at.iter().map(|&a| take(a)).collect();
@@ -663,13 +522,7 @@ impl AlbertForMaskedLM {
             .into_iter()
             .zip(&plan.attentions_at)
             .enumerate()
-            .map(|(index, ((layer, group, inner), &at))| AttentionMap {
-                index,
-                layer,
-                group,
-                inner,
-                data: take(at),
-            })
+            .map(|(index, ((layer, group, inner), &at))| AttentionMap { index, layer, group, inner, data: take(at) })
             .collect();
         Ok(out)
     }
@@ -680,12 +533,7 @@ impl AlbertForMaskedLM {
         let p = &*self.pipes;
         let (b, t) = (key.batch, key.seq_len);
         let n = b * t;
-        let (e, h, i_size, v) = (
-            cfg.embedding_size,
-            cfg.hidden_size,
-            cfg.intermediate_size,
-            cfg.vocab_size,
-        );
+        let (e, h, i_size, v) = (cfg.embedding_size, cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
         let (heads, d) = (cfg.num_attention_heads, cfg.head_dim());
         let eps = cfg.layer_norm_eps as f32;
         let f = 4usize;
@@ -705,13 +553,7 @@ impl AlbertForMaskedLM {
         let n_maps = cfg.num_attention_maps();
         // Without maps to return, the fused kernel never materializes the probabilities.
         let fused = !key.attentions && t <= ATTENTION_MAX_T;
-        let probs: Vec<wgpu::Buffer> = (0..if key.attentions {
-            n_maps
-        } else if fused {
-            0
-        } else {
-            1
-        })
+        let probs: Vec<wgpu::Buffer> = (0..if key.attentions { n_maps } else if fused { 0 } else { 1 })
             .map(|_| g.storage("attention_probs", probs_len * f))
             .collect();
 
@@ -722,16 +564,8 @@ impl AlbertForMaskedLM {
             staging_len += len;
             at
         };
-        let hidden_at: Vec<_> = if key.hidden_states {
-            (0..=cfg.num_hidden_layers).map(|_| alloc(n * h)).collect()
-        } else {
-            vec![]
-        };
-        let attentions_at: Vec<_> = if key.attentions {
-            (0..n_maps).map(|_| alloc(probs_len)).collect()
-        } else {
-            vec![]
-        };
+        let hidden_at: Vec<_> = if key.hidden_states { (0..=cfg.num_hidden_layers).map(|_| alloc(n * h)).collect() } else { vec![] };
+        let attentions_at: Vec<_> = if key.attentions { (0..n_maps).map(|_| alloc(probs_len)).collect() } else { vec![] };
         let logits_at = (key.logit_rows > 0).then(|| alloc(key.logit_rows * v));
         let sop_at = key.sop.then(|| alloc(b * 2));
         // Two u64 timestamps, 8-byte aligned at the end.
@@ -751,39 +585,16 @@ impl AlbertForMaskedLM {
         };
 
         let mut prog = Vec::new();
-        let lin = |prog: &mut Vec<Op>,
-                   l: &LinearBufs,
-                   input: &wgpu::Buffer,
-                   out: &wgpu::Buffer,
-                   m: usize,
-                   act: Activation| {
+        let lin = |prog: &mut Vec<Op>, l: &LinearBufs, input: &wgpu::Buffer, out: &wgpu::Buffer, m: usize, act: Activation| {
             let (kernel, grid) = linear_kernel(m, l.out);
-            prog.push(Op::Dispatch(g.step(
-                p,
-                kernel,
-                &linear_params(m, l.out, l.inp, act),
-                &[(1, input), (2, &l.w), (3, &l.b), (4, out)],
-                grid,
-            )));
+            prog.push(Op::Dispatch(g.step(p, kernel, &linear_params(m, l.out, l.inp, act), &[(1, input), (2, &l.w), (3, &l.b), (4, out)], grid)));
         };
-        let add_ln = |prog: &mut Vec<Op>,
-                      xs: &wgpu::Buffer,
-                      res: Option<&wgpu::Buffer>,
-                      ln: &LnBufs,
-                      out: &wgpu::Buffer,
-                      rows: usize,
-                      width: usize| {
+        let add_ln = |prog: &mut Vec<Op>, xs: &wgpu::Buffer, res: Option<&wgpu::Buffer>, ln: &LnBufs, out: &wgpu::Buffer, rows: usize, width: usize| {
             prog.push(Op::Dispatch(g.step(
                 p,
                 Kernel::AddLayerNorm,
                 &ln_params(rows, width, eps, res.is_some()),
-                &[
-                    (1, xs),
-                    (2, res.unwrap_or(xs)),
-                    (3, &ln.w),
-                    (4, &ln.b),
-                    (5, out),
-                ],
+                &[(1, xs), (2, res.unwrap_or(xs)), (3, &ln.w), (4, &ln.b), (5, out)],
                 grid_rows(rows),
             )));
         };
@@ -792,25 +603,10 @@ impl AlbertForMaskedLM {
             p,
             Kernel::Embeddings,
             &u32s(&[n as u32, t as u32, e as u32, eps.to_bits()]),
-            &[
-                (1, &tokens),
-                (2, &self.emb[0]),
-                (3, &self.emb[1]),
-                (4, &self.emb[2]),
-                (5, &self.emb[3]),
-                (6, &self.emb[4]),
-                (7, &emb_out),
-            ],
+            &[(1, &tokens), (2, &self.emb[0]), (3, &self.emb[1]), (4, &self.emb[2]), (5, &self.emb[3]), (6, &self.emb[4]), (7, &emb_out)],
             grid_rows(n),
         )));
-        lin(
-            &mut prog,
-            &self.mapping_in,
-            &emb_out,
-            &x,
-            n,
-            Activation::Linear,
-        );
+        lin(&mut prog, &self.mapping_in, &emb_out, &x, n, Activation::Linear);
         if key.hidden_states {
             prog.push(copy(&x, hidden_at[0]));
         }
@@ -820,61 +616,20 @@ impl AlbertForMaskedLM {
             let ap = attn_params(b, t, heads, d, 3 * h, [0, h, 2 * h]);
             let per_row = [t as u32, (b * heads) as u32, 1];
             if fused {
-                prog.push(Op::Dispatch(g.step(
-                    p,
-                    Kernel::Attention,
-                    &ap,
-                    &[(1, &qkv), (2, &tokens), (3, &ctx)],
-                    per_row,
-                )));
+                prog.push(Op::Dispatch(g.step(p, Kernel::Attention, &ap, &[(1, &qkv), (2, &tokens), (3, &ctx)], per_row)));
             } else {
                 let pr = &probs[if key.attentions { idx } else { 0 }];
-                prog.push(Op::Dispatch(g.step(
-                    p,
-                    Kernel::AttentionProbs,
-                    &ap,
-                    &[(1, &qkv), (2, &qkv), (3, &tokens), (4, pr)],
-                    per_row,
-                )));
-                prog.push(Op::Dispatch(g.step(
-                    p,
-                    Kernel::AttentionContext,
-                    &ap,
-                    &[(1, pr), (2, &qkv), (3, &ctx)],
-                    grid_context(n, h),
-                )));
+                prog.push(Op::Dispatch(g.step(p, Kernel::AttentionProbs, &ap, &[(1, &qkv), (2, &qkv), (3, &tokens), (4, pr)], per_row)));
+                prog.push(Op::Dispatch(g.step(p, Kernel::AttentionContext, &ap, &[(1, pr), (2, &qkv), (3, &ctx)], grid_context(n, h))));
                 if key.attentions {
                     prog.push(copy(pr, attentions_at[idx]));
                 }
             }
             lin(&mut prog, &l.dense, &ctx, &proj, n, Activation::Linear);
-            add_ln(
-                &mut prog,
-                &proj,
-                Some(&x),
-                &l.attention_layer_norm,
-                &attn,
-                n,
-                h,
-            );
+            add_ln(&mut prog, &proj, Some(&x), &l.attention_layer_norm, &attn, n, h);
             lin(&mut prog, &l.ffn, &attn, &ffn, n, self.act);
-            lin(
-                &mut prog,
-                &l.ffn_output,
-                &ffn,
-                &ffn_out,
-                n,
-                Activation::Linear,
-            );
-            add_ln(
-                &mut prog,
-                &ffn_out,
-                Some(&attn),
-                &l.full_layer_layer_norm,
-                &x,
-                n,
-                h,
-            );
+            lin(&mut prog, &l.ffn_output, &ffn, &ffn_out, n, Activation::Linear);
+            add_ln(&mut prog, &ffn_out, Some(&attn), &l.full_layer_layer_norm, &x, n, h);
             if key.hidden_states && inner + 1 == cfg.inner_group_num {
                 prog.push(copy(&x, hidden_at[layer + 1]));
             }
@@ -886,21 +641,10 @@ impl AlbertForMaskedLM {
             let t1 = g.storage("mlm_dense", m * e * f);
             let t2 = g.storage("mlm_ln", m * e * f);
             let logits = g.storage("logits", m * v * f);
-            prog.push(Op::Dispatch(g.step(
-                p,
-                Kernel::GatherRows,
-                &u32s(&[m as u32, h as u32, 0, 0]),
-                &[(1, &x), (2, &rows), (3, &sel)],
-                [(h as u32).div_ceil(64), m as u32, 1],
-            )));
+            prog.push(Op::Dispatch(g.step(p, Kernel::GatherRows, &u32s(&[m as u32, h as u32, 0, 0]), &[(1, &x), (2, &rows), (3, &sel)], [(h as u32).div_ceil(64), m as u32, 1])));
             lin(&mut prog, &head.dense, &sel, &t1, m, self.act);
             add_ln(&mut prog, &t1, None, &head.layer_norm, &t2, m, e);
-            let dec = LinearBufs {
-                w: head.decoder_weight.clone(),
-                b: head.decoder_bias.clone(),
-                out: v,
-                inp: e,
-            };
+            let dec = LinearBufs { w: head.decoder_weight.clone(), b: head.decoder_bias.clone(), out: v, inp: e };
             lin(&mut prog, &dec, &t2, &logits, m, Activation::Linear);
             prog.push(copy(&logits, at));
         }
@@ -910,23 +654,13 @@ impl AlbertForMaskedLM {
             let sel = g.storage("cls", b * h * f);
             let pooled = g.storage("pooled", b * h * f);
             let out = g.storage("sop_logits", b * 2 * f);
-            prog.push(Op::Dispatch(g.step(
-                p,
-                Kernel::GatherRows,
-                &u32s(&[b as u32, h as u32, 0, 0]),
-                &[(1, &x), (2, &cls), (3, &sel)],
-                [(h as u32).div_ceil(64), b as u32, 1],
-            )));
+            prog.push(Op::Dispatch(g.step(p, Kernel::GatherRows, &u32s(&[b as u32, h as u32, 0, 0]), &[(1, &x), (2, &cls), (3, &sel)], [(h as u32).div_ceil(64), b as u32, 1])));
             lin(&mut prog, pooler, &sel, &pooled, b, Activation::Tanh);
             lin(&mut prog, sop, &pooled, &out, b, Activation::Linear);
             prog.push(copy(&out, at));
         }
         let timing = ts_at.map(|at| Timing {
-            queries: g.device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("forward"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2,
-            }),
+            queries: g.device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("forward"), ty: wgpu::QueryType::Timestamp, count: 2 }),
             resolve: g.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("timestamps"),
                 size: 16,
@@ -936,18 +670,6 @@ impl AlbertForMaskedLM {
             staging: staging.clone(),
             staging_offset: (at * f) as u64,
         });
-        Plan {
-            tokens,
-            rows,
-            program: prog,
-            staging,
-            staging_bytes,
-            logits_at,
-            attentions_at,
-            hidden_at,
-            sop_at,
-            timing,
-            last_used: 0,
-        }
+        Plan { tokens, rows, program: prog, staging, staging_bytes, logits_at, attentions_at, hidden_at, sop_at, timing, last_used: 0 }
     }
 }

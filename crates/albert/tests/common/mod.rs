@@ -15,18 +15,10 @@ pub struct Tol {
 }
 
 /// CPU f32 vs transformers f32: the same math in a different summation order.
-pub const STRICT: Tol = Tol {
-    name: "STRICT",
-    values: 1e-4,
-    probs: 1e-5,
-};
+pub const STRICT: Tol = Tol { name: "STRICT", values: 1e-4, probs: 1e-5 };
 /// GPU vs transformers: f32 on the GPU, but fused multiply-adds, tiled summation order and the
 /// GPU's exp/tanh/inverseSqrt (a few ulp, not correctly rounded) move results further.
-pub const GPU: Tol = Tol {
-    name: "GPU",
-    values: 1e-3,
-    probs: 1e-4,
-};
+pub const GPU: Tol = Tol { name: "GPU", values: 1e-3, probs: 1e-4 };
 /// Single kernels against their CPU twin, on well-scaled random inputs.
 pub const KERNEL: f32 = 1e-4;
 
@@ -40,15 +32,11 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// The real albert-base-v2 tokenizer in ../shared/data, when this checkout has it.
 pub fn shared_tokenizer_dir() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/albert-base-v2-tokenizer");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/albert-base-v2-tokenizer");
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!(
-            "SKIPPED: {} not found (the shared data folder is not beside this checkout)",
-            p.display()
-        );
+        eprintln!("SKIPPED: {} not found (the shared data folder is not beside this checkout)", p.display());
         None
     }
 }
@@ -60,41 +48,23 @@ pub struct GoldenTensor {
 }
 
 pub fn golden(name: &str) -> HashMap<String, GoldenTensor> {
-    let bytes =
-        std::fs::read(fixture(name).join("golden.safetensors")).expect("golden.safetensors");
+    let bytes = std::fs::read(fixture(name).join("golden.safetensors")).expect("golden.safetensors");
     let st = safetensors::SafeTensors::deserialize(&bytes).expect("valid golden file");
     let mut out = HashMap::new();
     for (k, v) in st.tensors() {
         let data: Vec<f32> = match v.dtype() {
-            safetensors::Dtype::F32 => v
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            safetensors::Dtype::I64 => v
-                .data()
-                .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32)
-                .collect(),
+            safetensors::Dtype::F32 => v.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
+            safetensors::Dtype::I64 => v.data().chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
             d => panic!("unexpected golden dtype {d:?}"),
         };
-        out.insert(
-            k,
-            GoldenTensor {
-                shape: v.shape().to_vec(),
-                data,
-            },
-        );
+        out.insert(k, GoldenTensor { shape: v.shape().to_vec(), data });
     }
     out
 }
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "length mismatch");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 /// Shared GPU for all tests of a binary. Without an adapter the tests fail, because CI must
@@ -111,9 +81,7 @@ pub fn gpu() -> Option<&'static Gpu> {
                     eprintln!("GPU: {}", g.describe());
                     Some(g)
                 }
-                Err(e) => panic!(
-                    "{e}\n(set ALBERT_SKIP_GPU=1 to skip GPU tests on a machine without one)"
-                ),
+                Err(e) => panic!("{e}\n(set ALBERT_SKIP_GPU=1 to skip GPU tests on a machine without one)"),
             }
         })
         .as_ref()
@@ -121,14 +89,10 @@ pub fn gpu() -> Option<&'static Gpu> {
 
 /// Deterministic pseudo-random values in [-scale, scale].
 pub fn rand_vec(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
         })
         .collect()

@@ -10,7 +10,8 @@ use crate::output::{schedule, AttentionMap, Batch, Output, Request};
 use crate::weights::{self, AlbertWeights};
 
 struct Linear {
-    w: Vec<f32>,
+    /// The weight transposed to `[in, out]` (see `ops::linear_t`).
+    wt: Vec<f32>,
     b: Vec<f32>,
     out: usize,
     inp: usize,
@@ -18,10 +19,11 @@ struct Linear {
 
 impl Linear {
     fn new(l: &weights::Linear) -> Self {
-        Linear { w: l.weight.to_f32(), b: l.bias.to_f32(), out: l.weight.shape[0], inp: l.weight.shape[1] }
+        let (out, inp) = (l.weight.shape[0], l.weight.shape[1]);
+        Linear { wt: ops::transpose(&l.weight.to_f32(), out, inp), b: l.bias.to_f32(), out, inp }
     }
     fn forward(&self, x: &[f32], rows: usize, a: Activation) -> Vec<f32> {
-        ops::linear(x, rows, self.inp, &self.w, &self.b, self.out, a)
+        ops::linear_t(x, rows, self.inp, &self.wt, &self.b, self.out, a)
     }
 }
 

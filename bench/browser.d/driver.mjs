@@ -13,10 +13,13 @@
 // top-5 for the verify text must match torch's (log-probabilities within 2·tol), else exit 1.
 //
 //   node bench/browser.d/driver.mjs --model-dir DIR [--onnx-dir DIR] [--seq 8,32,128] [--runs 3]
-//        [--warmup 1] [--columns ours-webgpu,ours-cpu,tjs-webgpu,tjs-wasm] [--variants row,full]
+//        [--warmup 1] [--cpu-runs 10] [--columns ours-webgpu,ours-cpu,tjs-webgpu,tjs-wasm] [--variants row,full]
 //        [--out FILE | --no-save] [--no-readme] [--json] [--shape NAME]
-//   node bench/browser.d/driver.mjs --render RESULTS.json     # only regenerate the README table
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+//   node bench/browser.d/driver.mjs --render latest|RESULTS.json,...   # only regenerate the README tables
+//
+// The README block holds one table per model shape: the newest saved run of each (--render latest),
+// so a base-shape run does not erase the small-shape table.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -47,6 +50,7 @@ export function parse(argv) {
       reference: { type: 'string' },
       seq: { type: 'string', default: '8,32,128' },
       runs: { type: 'string', default: '3' },
+      'cpu-runs': { type: 'string' },
       warmup: { type: 'string', default: '1' },
       columns: { type: 'string', default: COLUMNS.join(',') },
       variants: { type: 'string', default: 'row,full' },
@@ -68,6 +72,8 @@ export function parse(argv) {
     modelDir: values['model-dir'] && resolve(values['model-dir']),
     seq: list(values.seq).map(Number),
     runs: Number(values.runs),
+    // The CPU columns (ours-cpu, tjs-wasm) take under a second a forward: more runs, less noise.
+    cpuRuns: values['cpu-runs'] != null ? Number(values['cpu-runs']) : Math.max(Number(values.runs), 10),
     warmup: Number(values.warmup),
     columns: list(values.columns),
     variants: list(values.variants),
@@ -88,7 +94,7 @@ export function parse(argv) {
   for (const c of opts.columns) if (!COLUMNS.includes(c)) throw new Error(`unknown column ${c} (${COLUMNS.join(', ')})`);
   for (const v of opts.variants) if (!['row', 'full'].includes(v)) throw new Error(`unknown variant ${v} (row, full)`);
   if (!opts.seq.length || opts.seq.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--seq: positive integers, e.g. 8,32,128');
-  if (!(opts.runs >= 1) || !(opts.warmup >= 0)) throw new Error('--runs ≥ 1, --warmup ≥ 0');
+  if (!(opts.runs >= 1) || !(opts.cpuRuns >= 1) || !(opts.warmup >= 0)) throw new Error('--runs ≥ 1, --cpu-runs ≥ 1, --warmup ≥ 0');
   return opts;
 }
 
@@ -144,7 +150,7 @@ async function runOurs(browser, servers, opts, ref, backend) {
       model: `${servers.models.url}m/`,
       bench: '1',
       n: opts.seq.join(','),
-      runs: String(opts.runs),
+      runs: String(backend === 'cpu' ? opts.cpuRuns : opts.runs),
       warmup: String(opts.warmup),
       k: '5',
     });
@@ -225,7 +231,7 @@ async function runPeer(browser, servers, opts, device) {
       device,
       variants: opts.variants,
       seq: opts.seq,
-      runs: opts.runs,
+      runs: device === 'wasm' ? opts.cpuRuns : opts.runs,
       warmup: opts.warmup,
       threads: opts.tjsThreads,
       tol: opts.tol,
@@ -286,7 +292,7 @@ export async function runBench(opts) {
     chromium: { path: executablePath, version: browser.version() },
     versions: { transformers_js: pkgVersion('@huggingface/transformers'), onnxruntime_web: pkgVersion('onnxruntime-web'), playwright_core: pkgVersion('playwright-core') },
     model: { name: opts.shape || basename(opts.modelDir), dir: relative(root, opts.modelDir), onnx_dir: relative(root, opts.onnxDir), config: ref.config, export: { opset: ref.opset, versions: ref.versions, parity: ref.parity } },
-    settings: { seq: opts.seq, runs: opts.runs, warmup: opts.warmup, columns: opts.columns, variants: opts.variants, tjs_threads: opts.tjsThreads, tol: opts.tol },
+    settings: { seq: opts.seq, runs: opts.runs, cpu_runs: opts.cpuRuns, warmup: opts.warmup, columns: opts.columns, variants: opts.variants, tjs_threads: opts.tjsThreads, tol: opts.tol },
     columns: {},
     errors: [],
     harness_s: {},
@@ -294,7 +300,8 @@ export async function runBench(opts) {
   try {
     for (const col of opts.columns) {
       const t = Date.now();
-      log(`${col}: n=${opts.seq.join(',')}, ${opts.warmup} warm-up + ${opts.runs} runs${col.startsWith('tjs') ? `, variants ${opts.variants.join(',')}` : ''}`);
+      const cpuCol = col === 'ours-cpu' || col === 'tjs-wasm';
+      log(`${col}: n=${opts.seq.join(',')}, ${opts.warmup} warm-up + ${cpuCol ? opts.cpuRuns : opts.runs} runs${col.startsWith('tjs') ? `, variants ${opts.variants.join(',')}` : ''}`);
       try {
         if (col.startsWith('ours')) {
           const r = await runOurs(browser, servers, opts, ref, col === 'ours-cpu' ? 'cpu' : 'webgpu');
@@ -394,16 +401,18 @@ export function render(res, resultsFile) {
   const oursChecks = ['ours-webgpu', 'ours-cpu'].filter((k) => res.columns[k]?.verify?.ok).map((k) => `${k} max |Δ log p| ${res.columns[k].verify.max_abs_diff_logprob.toExponential(1)}`);
   const d = new Date(res.date);
   const L = [];
+  L.push(`### ${res.model.name}: ${c.num_hidden_layers} layers, H ${c.hidden_size}`);
+  L.push('');
   L.push(`Generated by \`bench/browser\` on ${d.toISOString().slice(0, 16).replace('T', ' ')} UTC — results file \`${resultsFile}\`.`);
   L.push('');
   L.push(`- **Command:** \`${res.command}\``);
   L.push(`- **Machine:** ${res.machine.cpu}, ${res.machine.cores_usable} cores usable, ${res.machine.memory_gib} GiB RAM, ${res.machine.os}; host \`${res.machine.host}\`; load average (1 min) before / after: ${res.load_avg_1m.before.toFixed(2)} / ${res.load_avg_1m.after.toFixed(2)}`);
   L.push(`- **Browser:** Chromium ${res.chromium.version} (\`${res.chromium.path}\`), headless, \`--enable-unsafe-webgpu\`, one browser, a fresh context per column, columns run one after the other`);
   L.push(`- **WebGPU adapter:** ours: \`${ow?.adapter || 'n/a'}\`; transformers.js: \`${tw_ad || 'n/a'}\``);
-  L.push(`- **Peer:** @huggingface/transformers ${res.versions.transformers_js} (onnxruntime-web ${res.versions.onnxruntime_web}), fp32, \`env.useBrowserCache = false\`, local files only; wasm with ${res.settings.tjs_threads} thread(s)${res.columns['tjs-wasm']?.cross_origin_isolated ? ' (page cross-origin isolated)' : ''}`);
+  L.push(`- **Peer:** @huggingface/transformers ${res.versions.transformers_js} (onnxruntime-web ${res.versions.onnxruntime_web}), fp32, \`env.useBrowserCache = false\`, local files only; wasm with ${res.settings.tjs_threads} thread${res.settings.tjs_threads === 1 ? '' : 's'}${res.columns['tjs-wasm']?.cross_origin_isolated ? ' (page cross-origin isolated)' : ''}`);
   L.push(`- **Code:** \`${res.code}\``);
   L.push(`- **Model:** ${res.model.name}: ${c.num_hidden_layers} layers (one shared block), H ${c.hidden_size}, ${c.num_attention_heads} heads, FFN ${c.intermediate_size}, E ${c.embedding_size}, V ${c.vocab_size}; random weights (seed 0, bench/compare.py's \`ensure_model\`), f32 safetensors (ours) and the same weights as ONNX opset ${res.model.export.opset} (transformers.js)`);
-  L.push(`- **Workload:** batch 1, the ids of \`albert::bench::synthetic_ids\` ([CLS], …, [MASK] at n/2, [SEP]), attention mask 1, token types 0; ${res.settings.warmup} warm-up + ${res.settings.runs} timed forwards per cell; wall clock (\`performance.now()\`) per forward including reading the logits back to JS`);
+  L.push(`- **Workload:** batch 1, the ids of \`albert::bench::synthetic_ids\` ([CLS], …, [MASK] at n/2, [SEP]), attention mask 1, token types 0; ${res.settings.warmup} warm-up + ${res.settings.runs} timed forwards per cell on WebGPU, ${res.settings.cpu_runs ?? res.settings.runs} on the CPU columns (ours CPU-wasm, transformers.js wasm); wall clock (\`performance.now()\`) per forward including reading the logits back to JS`);
   L.push(`- **What each side computes:** ours runs the encoder and the MLM head on the [MASK] row only (what the app asks for; its \`?bench=1\` has no all-rows mode) and reads back 1×V logits. transformers.js runs \`model_row.onnx\` (the same work: encoder, gather the [MASK] row, head; 1×V logits) and \`model.onnx\` (AlbertForMaskedLM.forward as its fill-mask pipeline runs it: head on all n rows, n×V logits read back)`);
   L.push(`- **Same weights:** export (onnxruntime vs torch, max |Δlogit|): ${parity.join('; ')}; in the page, transformers.js vs torch on the [MASK] row: ${pageChecks.join('; ') || 'n/a'}; ours in the page (top-5 for "${res.columns['ours-webgpu']?.verify?.text ?? res.columns['ours-cpu']?.verify?.text ?? '—'}") vs torch: ${oursChecks.join('; ') || 'n/a'} (tolerance ${res.settings.tol})`);
   if (ow || oc) L.push(`- **Ours, setup (not in the latencies):** ${[ow && `WebGPU: pipelines compiled in ${fmt(ow.gpu_pipeline_compile_ms)} ms, weights parsed and uploaded in ${fmt(ow.model_init_ms)} ms`, oc && `CPU-wasm: weights prepared in ${fmt(oc.model_init_ms)} ms`].filter(Boolean).join('; ')}; transformers.js model load (session creation): ${['tjs-webgpu', 'tjs-wasm'].flatMap((k) => (res.columns[k]?.variants ?? []).map((v) => `${k} ${v.variant} ${fmt(v.load_ms)} ms`)).join(', ')}`);
@@ -433,6 +442,26 @@ export function writeReadme(table, readme = README) {
   writeFileSync(readme, `${text.slice(0, a + START.length)}\n${table}\n${text.slice(b)}`);
 }
 
+/** The newest saved run of each model (…-browser-….json, not -FAILED), smaller models first. */
+export function latestRuns(dir = RESULTS) {
+  const newest = new Map();
+  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+    if (!/-browser-.*\.json$/.test(f) || /FAILED/.test(f)) continue;
+    const res = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    if (res.kind !== 'browser' || res.errors?.length) continue;
+    const old = newest.get(res.model.name);
+    if (!old || old.res.date < res.date) newest.set(res.model.name, { res, file: join(dir, f) });
+  }
+  const size = ({ res }) => res.model.config.num_hidden_layers * res.model.config.hidden_size;
+  return [...newest.values()].sort((a, b) => size(a) - size(b));
+}
+
+/** The README block: one table per run (by default the newest run of each model). */
+export function renderBlock(runs) {
+  const head = 'The newest `bench/browser` run of each model shape (`bench/browser --render FILE,…` picks others).';
+  return [head, ...runs.map(({ res, file }) => render(res, relative(join(root, 'bench'), file)))].join('\n\n');
+}
+
 function resultsPath(host) {
   mkdirSync(RESULTS, { recursive: true });
   const day = new Date().toISOString().slice(0, 10);
@@ -451,9 +480,9 @@ async function main() {
     process.exit(2);
   }
   if (opts.render) {
-    const res = JSON.parse(readFileSync(opts.render, 'utf8'));
-    writeReadme(render(res, relative(join(root, 'bench'), resolve(opts.render))));
-    log(`regenerated the table in ${relative(root, README)} from ${opts.render}`);
+    const runs = opts.render === 'latest' ? latestRuns() : opts.render.split(',').map((f) => ({ res: JSON.parse(readFileSync(f, 'utf8')), file: resolve(f) }));
+    writeReadme(renderBlock(runs));
+    log(`regenerated the tables in ${relative(root, README)} from ${runs.map((r) => relative(root, r.file)).join(', ')}`);
     return;
   }
   const res = await runBench(opts);
@@ -475,7 +504,7 @@ async function main() {
     process.exit(1);
   }
   if (opts.readme && file) {
-    writeReadme(table);
+    writeReadme(renderBlock(latestRuns()));
     log(`table written to ${relative(root, README)}`);
   }
 }

@@ -19,6 +19,7 @@ pub enum Kernel {
     Embeddings,
     Linear,
     LinearSmall,
+    LinearGemv,
     AttentionProbs,
     AttentionContext,
     Attention,
@@ -27,10 +28,11 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 8] = [
+    pub const ALL: [Kernel; 9] = [
         Kernel::Embeddings,
         Kernel::Linear,
         Kernel::LinearSmall,
+        Kernel::LinearGemv,
         Kernel::AttentionProbs,
         Kernel::AttentionContext,
         Kernel::Attention,
@@ -43,6 +45,7 @@ impl Kernel {
             Kernel::Embeddings => "embeddings",
             Kernel::Linear => "linear",
             Kernel::LinearSmall => "linear_small",
+            Kernel::LinearGemv => "linear_gemv",
             Kernel::AttentionProbs => "attention_probs",
             Kernel::AttentionContext => "attention_context",
             Kernel::Attention => "attention",
@@ -56,6 +59,7 @@ impl Kernel {
             Kernel::Embeddings => include_str!("wgsl/embeddings.wgsl"),
             Kernel::Linear => include_str!("wgsl/linear.wgsl"),
             Kernel::LinearSmall => include_str!("wgsl/linear_small.wgsl"),
+            Kernel::LinearGemv => include_str!("wgsl/linear_gemv.wgsl"),
             Kernel::AttentionProbs => include_str!("wgsl/attention_probs.wgsl"),
             Kernel::AttentionContext => include_str!("wgsl/attention_context.wgsl"),
             Kernel::Attention => include_str!("wgsl/attention.wgsl"),
@@ -70,7 +74,7 @@ impl Kernel {
             Kernel::Embeddings | Kernel::AddLayerNorm => &[REDUCE],
             Kernel::AttentionProbs | Kernel::Attention => &[REDUCE, ATTENTION_PARAMS],
             Kernel::AttentionContext => &[ATTENTION_PARAMS],
-            Kernel::Linear | Kernel::LinearSmall => &[LINEAR_BINDINGS],
+            Kernel::Linear | Kernel::LinearSmall | Kernel::LinearGemv => &[LINEAR_BINDINGS],
             Kernel::GatherRows => &[],
         }
     }

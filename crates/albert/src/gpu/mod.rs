@@ -254,11 +254,15 @@ fn grid_rows(rows: usize) -> [u32; 3] {
 }
 /// Rows below which `linear_small` (16-row tiles) beats `linear` (64-row tiles).
 const SMALL_M: usize = 48;
+/// Rows up to which `linear_gemv` (8 columns a workgroup, K split over 32 threads) is used.
+const GEMV_M: usize = 8;
 
 /// The linear kernel for `m` rows and its grid.
 fn linear_kernel(m: usize, n: usize) -> (Kernel, [u32; 3]) {
     let cols = (n.max(1) as u32).div_ceil(64);
-    if m <= SMALL_M {
+    if m <= GEMV_M {
+        (Kernel::LinearGemv, [(n.max(1) as u32).div_ceil(8), (m.max(1) as u32).div_ceil(8), 1])
+    } else if m <= SMALL_M {
         (Kernel::LinearSmall, [cols, (m.max(1) as u32).div_ceil(16), 1])
     } else {
         (Kernel::Linear, [cols, (m.max(1) as u32).div_ceil(64), 1])

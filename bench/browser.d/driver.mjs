@@ -13,13 +13,13 @@
 // top-5 for the verify text must match torch's (log-probabilities within 2·tol), else exit 1.
 //
 //   node bench/browser.d/driver.mjs --model-dir DIR [--onnx-dir DIR] [--seq 8,32,128] [--runs 3]
-//        [--warmup 1] [--cpu-runs 10] [--columns ours-webgpu,ours-cpu,tjs-webgpu,tjs-wasm] [--variants row,full]
+//        [--warmup 1] [--cpu-runs 10] [--cpu-warmup 5] [--columns ours-webgpu,ours-cpu,tjs-webgpu,tjs-wasm] [--variants row,full]
 //        [--out FILE | --no-save] [--no-readme] [--json] [--shape NAME]
 //   node bench/browser.d/driver.mjs --render latest|RESULTS.json,...   # only regenerate the README tables
 //
 // The README block holds one table per model shape: the newest saved run of each (--render latest),
 // so a base-shape run does not erase the small-shape table.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -51,6 +51,7 @@ export function parse(argv) {
       seq: { type: 'string', default: '8,32,128' },
       runs: { type: 'string', default: '3' },
       'cpu-runs': { type: 'string' },
+      'cpu-warmup': { type: 'string' },
       warmup: { type: 'string', default: '1' },
       columns: { type: 'string', default: COLUMNS.join(',') },
       variants: { type: 'string', default: 'row,full' },
@@ -74,6 +75,9 @@ export function parse(argv) {
     runs: Number(values.runs),
     // The CPU columns (ours-cpu, tjs-wasm) take under a second a forward: more runs, less noise.
     cpuRuns: values['cpu-runs'] != null ? Number(values['cpu-runs']) : Math.max(Number(values.runs), 10),
+    // …and more warm-up: V8 tiers wasm up in the background, and with 1 warm-up the first timed
+    // forwards of ORT's 27 MB wasm were 2-4× slower than the later ones on this 2-core machine.
+    cpuWarmup: values['cpu-warmup'] != null ? Number(values['cpu-warmup']) : Math.max(Number(values.warmup), 5),
     warmup: Number(values.warmup),
     columns: list(values.columns),
     variants: list(values.variants),
@@ -94,7 +98,7 @@ export function parse(argv) {
   for (const c of opts.columns) if (!COLUMNS.includes(c)) throw new Error(`unknown column ${c} (${COLUMNS.join(', ')})`);
   for (const v of opts.variants) if (!['row', 'full'].includes(v)) throw new Error(`unknown variant ${v} (row, full)`);
   if (!opts.seq.length || opts.seq.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--seq: positive integers, e.g. 8,32,128');
-  if (!(opts.runs >= 1) || !(opts.cpuRuns >= 1) || !(opts.warmup >= 0)) throw new Error('--runs ≥ 1, --cpu-runs ≥ 1, --warmup ≥ 0');
+  if (!(opts.runs >= 1) || !(opts.cpuRuns >= 1) || !(opts.warmup >= 0) || !(opts.cpuWarmup >= 0)) throw new Error('--runs ≥ 1, --cpu-runs ≥ 1, --warmup ≥ 0, --cpu-warmup ≥ 0');
   return opts;
 }
 
@@ -131,6 +135,16 @@ function gitDescribe() {
   }
 }
 
+/** Which app build ran: dist/'s build time and wasm file (the build may predate the checkout). */
+function appBuild(dist) {
+  try {
+    const wasm = readdirSync(dist).find((f) => f.endsWith('_bg.wasm'));
+    return { dist_built: statSync(join(dist, 'index.html')).mtime.toISOString(), wasm, wasm_bytes: wasm ? statSync(join(dist, wasm)).size : null };
+  } catch {
+    return null;
+  }
+}
+
 function pkgVersion(name) {
   try {
     return JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
@@ -151,7 +165,7 @@ async function runOurs(browser, servers, opts, ref, backend) {
       bench: '1',
       n: opts.seq.join(','),
       runs: String(backend === 'cpu' ? opts.cpuRuns : opts.runs),
-      warmup: String(opts.warmup),
+      warmup: String(backend === 'cpu' ? opts.cpuWarmup : opts.warmup),
       k: '5',
     });
     if (ref.cases.verify_text) params.set('text', ref.cases.verify_text.text);
@@ -232,7 +246,7 @@ async function runPeer(browser, servers, opts, device) {
       variants: opts.variants,
       seq: opts.seq,
       runs: device === 'wasm' ? opts.cpuRuns : opts.runs,
-      warmup: opts.warmup,
+      warmup: device === 'wasm' ? opts.cpuWarmup : opts.warmup,
       threads: opts.tjsThreads,
       tol: opts.tol,
     });
@@ -289,10 +303,11 @@ export async function runBench(opts) {
     machine: machine(),
     load_avg_1m: { before: load0 },
     code: gitDescribe(),
+    app: needDist ? appBuild(dist) : null,
     chromium: { path: executablePath, version: browser.version() },
     versions: { transformers_js: pkgVersion('@huggingface/transformers'), onnxruntime_web: pkgVersion('onnxruntime-web'), playwright_core: pkgVersion('playwright-core') },
     model: { name: opts.shape || basename(opts.modelDir), dir: relative(root, opts.modelDir), onnx_dir: relative(root, opts.onnxDir), config: ref.config, export: { opset: ref.opset, versions: ref.versions, parity: ref.parity } },
-    settings: { seq: opts.seq, runs: opts.runs, cpu_runs: opts.cpuRuns, warmup: opts.warmup, columns: opts.columns, variants: opts.variants, tjs_threads: opts.tjsThreads, tol: opts.tol },
+    settings: { seq: opts.seq, runs: opts.runs, cpu_runs: opts.cpuRuns, warmup: opts.warmup, cpu_warmup: opts.cpuWarmup, columns: opts.columns, variants: opts.variants, tjs_threads: opts.tjsThreads, tol: opts.tol },
     columns: {},
     errors: [],
     harness_s: {},
@@ -301,7 +316,7 @@ export async function runBench(opts) {
     for (const col of opts.columns) {
       const t = Date.now();
       const cpuCol = col === 'ours-cpu' || col === 'tjs-wasm';
-      log(`${col}: n=${opts.seq.join(',')}, ${opts.warmup} warm-up + ${cpuCol ? opts.cpuRuns : opts.runs} runs${col.startsWith('tjs') ? `, variants ${opts.variants.join(',')}` : ''}`);
+      log(`${col}: n=${opts.seq.join(',')}, ${cpuCol ? opts.cpuWarmup : opts.warmup} warm-up + ${cpuCol ? opts.cpuRuns : opts.runs} runs${col.startsWith('tjs') ? `, variants ${opts.variants.join(',')}` : ''}`);
       try {
         if (col.startsWith('ours')) {
           const r = await runOurs(browser, servers, opts, ref, col === 'ours-cpu' ? 'cpu' : 'webgpu');
@@ -410,9 +425,9 @@ export function render(res, resultsFile) {
   L.push(`- **Browser:** Chromium ${res.chromium.version} (\`${res.chromium.path}\`), headless, \`--enable-unsafe-webgpu\`, one browser, a fresh context per column, columns run one after the other`);
   L.push(`- **WebGPU adapter:** ours: \`${ow?.adapter || 'n/a'}\`; transformers.js: \`${tw_ad || 'n/a'}\``);
   L.push(`- **Peer:** @huggingface/transformers ${res.versions.transformers_js} (onnxruntime-web ${res.versions.onnxruntime_web}), fp32, \`env.useBrowserCache = false\`, local files only; wasm with ${res.settings.tjs_threads} thread${res.settings.tjs_threads === 1 ? '' : 's'}${res.columns['tjs-wasm']?.cross_origin_isolated ? ' (page cross-origin isolated)' : ''}`);
-  L.push(`- **Code:** \`${res.code}\``);
+  L.push(`- **Code:** \`${res.code}\` at run time${res.app ? `; the app: \`dist/\` built ${res.app.dist_built.slice(0, 16).replace('T', ' ')} UTC (\`${res.app.wasm}\`, ${(res.app.wasm_bytes / 2 ** 20).toFixed(1)} MiB)` : ''}`);
   L.push(`- **Model:** ${res.model.name}: ${c.num_hidden_layers} layers (one shared block), H ${c.hidden_size}, ${c.num_attention_heads} heads, FFN ${c.intermediate_size}, E ${c.embedding_size}, V ${c.vocab_size}; random weights (seed 0, bench/compare.py's \`ensure_model\`), f32 safetensors (ours) and the same weights as ONNX opset ${res.model.export.opset} (transformers.js)`);
-  L.push(`- **Workload:** batch 1, the ids of \`albert::bench::synthetic_ids\` ([CLS], …, [MASK] at n/2, [SEP]), attention mask 1, token types 0; ${res.settings.warmup} warm-up + ${res.settings.runs} timed forwards per cell on WebGPU, ${res.settings.cpu_runs ?? res.settings.runs} on the CPU columns (ours CPU-wasm, transformers.js wasm); wall clock (\`performance.now()\`) per forward including reading the logits back to JS`);
+  L.push(`- **Workload:** batch 1, the ids of \`albert::bench::synthetic_ids\` ([CLS], …, [MASK] at n/2, [SEP]), attention mask 1, token types 0; ${res.settings.warmup} warm-up + ${res.settings.runs} timed forwards per cell on WebGPU, ${res.settings.cpu_warmup ?? res.settings.warmup} + ${res.settings.cpu_runs ?? res.settings.runs} on the CPU columns (ours CPU-wasm, transformers.js wasm); wall clock (\`performance.now()\`) per forward including reading the logits back to JS`);
   L.push(`- **What each side computes:** ours runs the encoder and the MLM head on the [MASK] row only (what the app asks for; its \`?bench=1\` has no all-rows mode) and reads back 1×V logits. transformers.js runs \`model_row.onnx\` (the same work: encoder, gather the [MASK] row, head; 1×V logits) and \`model.onnx\` (AlbertForMaskedLM.forward as its fill-mask pipeline runs it: head on all n rows, n×V logits read back)`);
   L.push(`- **Same weights:** export (onnxruntime vs torch, max |Δlogit|): ${parity.join('; ')}; in the page, transformers.js vs torch on the [MASK] row: ${pageChecks.join('; ') || 'n/a'}; ours in the page (top-5 for "${res.columns['ours-webgpu']?.verify?.text ?? res.columns['ours-cpu']?.verify?.text ?? '—'}") vs torch: ${oursChecks.join('; ') || 'n/a'} (tolerance ${res.settings.tol})`);
   if (ow || oc) L.push(`- **Ours, setup (not in the latencies):** ${[ow && `WebGPU: pipelines compiled in ${fmt(ow.gpu_pipeline_compile_ms)} ms, weights parsed and uploaded in ${fmt(ow.model_init_ms)} ms`, oc && `CPU-wasm: weights prepared in ${fmt(oc.model_init_ms)} ms`].filter(Boolean).join('; ')}; transformers.js model load (session creation): ${['tjs-webgpu', 'tjs-wasm'].flatMap((k) => (res.columns[k]?.variants ?? []).map((v) => `${k} ${v.variant} ${fmt(v.load_ms)} ms`)).join(', ')}`);

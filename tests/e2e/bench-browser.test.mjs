@@ -27,7 +27,7 @@ test('the committed ONNX fixture is the tiny fixture’s weights', () => {
 
 test('bench/browser driver: all columns on the tiny model, n=8, 1 run', { timeout: 180_000 }, async () => {
   checkPrerequisites();
-  const opts = parse(['--model-dir', TINY, '--onnx-dir', join(ONNX, 'onnx'), '--seq', '8', '--runs', '1', '--cpu-runs', '1', '--warmup', '0', '--no-save', '--no-readme', '--column-timeout-s', '120']);
+  const opts = parse(['--model-dir', TINY, '--onnx-dir', join(ONNX, 'onnx'), '--seq', '8', '--runs', '1', '--cpu-runs', '1', '--warmup', '0', '--cpu-warmup', '0', '--no-save', '--no-readme', '--column-timeout-s', '120']);
   const res = await runBench(opts);
   assert.deepEqual(res.errors, []);
   assert.match(res.chromium.version, /^\d+\./);

@@ -38,6 +38,8 @@ pub struct Report {
     pub parameters: usize,
     pub gpu_pipeline_compile_ms: Option<f64>,
     pub gpu_weight_upload_ms: Option<f64>,
+    /// Whether every forward also returned all attention maps.
+    pub attentions: bool,
     pub rows: Vec<Row>,
 }
 
@@ -79,6 +81,8 @@ pub struct Options {
     pub devices: Vec<String>,
     pub runs: usize,
     pub warmup: usize,
+    /// Read back the attention maps too (the app's workload).
+    pub attentions: bool,
 }
 
 pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, log: bool) -> anyhow::Result<Report> {
@@ -88,6 +92,7 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
         parameters: w.parameter_count(),
         gpu_pipeline_compile_ms: None,
         gpu_weight_upload_ms: None,
+        attentions: opts.attentions,
         rows: vec![],
     };
     for n in &opts.seq {
@@ -113,7 +118,7 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                 report.gpu_weight_upload_ms = Some(t.elapsed().as_secs_f64() * 1e3);
                 for &n in &opts.seq {
                     let b = batch(cfg, n);
-                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
+                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), attentions: opts.attentions, ..Default::default() };
                     let mut ms = Vec::new();
                     let mut gpu_ms = Vec::new();
                     for i in 0..opts.warmup + opts.runs {
@@ -137,7 +142,7 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                 let m = cpu::AlbertForMaskedLM::new(cfg, w)?;
                 for &n in &opts.seq {
                     let b = batch(cfg, n);
-                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
+                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), attentions: opts.attentions, ..Default::default() };
                     let mut ms = Vec::new();
                     for i in 0..opts.warmup + opts.runs {
                         let t = Instant::now();

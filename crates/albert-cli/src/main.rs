@@ -75,6 +75,10 @@ enum Cmd {
         /// Weights dtype for random models.
         #[arg(long, default_value = "f32")]
         dtype: String,
+        /// Also read back every layer's attention maps, as the app's attention explorer does
+        /// (on the GPU this runs attention_probs + attention_context instead of the fused kernel).
+        #[arg(long)]
+        attentions: bool,
         #[arg(long)]
         json: bool,
     },
@@ -137,7 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_info(&model, &info);
             }
         }
-        Cmd::Bench { model, seq, device, runs, warmup, dtype, json } => {
+        Cmd::Bench { model, seq, device, runs, warmup, dtype, attentions, json } => {
             let dtype = match dtype.as_str() {
                 "f32" => albert::DType::F32,
                 "f16" => albert::DType::F16,
@@ -154,7 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ("albert-base-v2 shapes, random weights".to_string(), c, w)
                 }
             };
-            let opts = bench::Options { seq, devices: device, runs: runs.max(1), warmup };
+            let opts = bench::Options { seq, devices: device, runs: runs.max(1), warmup, attentions };
             let report = bench::run(&name, &cfg, &w, &opts, !json)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -766,6 +766,25 @@ fn bench_json_rows_for_each_device() {
 }
 
 #[test]
+fn bench_with_attention_maps_runs_the_unfused_path() {
+    let model = fixture_str("tiny");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["bench", "--seq", "5", "--runs", "1", "--warmup", "0", "--device", "gpu", "--json", "--model", &model];
+        args.extend_from_slice(extra);
+        albert(&args).json()
+    };
+    if !devices().contains(&"gpu") {
+        eprintln!("skipped: no GPU adapter (ALBERT_SKIP_GPU)");
+        return;
+    }
+    let (fused, maps) = (run(&[]), run(&["--attentions"]));
+    assert_eq!((fused["attentions"].as_bool(), maps["attentions"].as_bool()), (Some(false), Some(true)));
+    let count = |v: &serde_json::Value| v["rows"][0]["dispatches"].as_u64().expect("gpu rows count dispatches");
+    // The tiny fixture runs its shared layer 3 times: one extra dispatch a layer with maps.
+    assert_eq!(count(&maps) - count(&fused), 3, "fused {fused}\nmaps {maps}");
+}
+
+#[test]
 fn bench_sequence_longer_than_the_model_fails_clearly() {
     let model = fixture_str("tiny");
     let out = albert(&["bench", "--seq", "1000", "--runs", "2", "--warmup", "1", "--device", "cpu,gpu", "--json", "--model", &model]);

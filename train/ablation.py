@@ -9,13 +9,15 @@ every n-gram-masked position, MLM loss, SOP accuracy), and writes
   --readme   (default README.md)               the table between <!-- ablation:start --> and
                                                <!-- ablation:end -->
 
-Configurations (H, E, heads, FFN and the final depth are the same for all):
+Configurations (H, E, heads, FFN and the final depth are the same for all; the default is all six):
   all-shared      --share all        one block run L times (HF: num_hidden_groups 1)
   2 groups        --groups 2         layers 1..L/2 share one block, L/2+1..L another
   not-shared      --share none       groups = layers
   attention-only  --share attention  one attention sublayer (QKV, output dense, its LayerNorm),
                                      per-layer FFNs (an experiment outside HF's format)
   FFN-only        --share ffn        one FFN sublayer, per-layer attention
+  all-shared-deep --share all        control: all-shared at the final depth throughout (no
+                                     shallow phases, as the configurations above must)
 
 The curriculum is the shipped one, adapted: a phase's depth is rounded up to a multiple of the
 number of groups (all-shared 1 → 2 → 4, 2 groups 2 → 2 → 4, the others 4 throughout), the
@@ -48,6 +50,9 @@ CONFIGS = {
     "not-shared": {"args": ["--share", "none"], "groups": None, "label": "not-shared (BERT-like)"},
     "attention": {"args": ["--share", "attention"], "groups": None, "label": "attention-only shared"},
     "ffn": {"args": ["--share", "ffn"], "groups": None, "label": "FFN-only shared"},
+    # Control: all-shared without the shallow phases (L layers throughout, like the configurations
+    # with one group per layer), to separate the effect of sharing from that of the curriculum.
+    "all-shared-deep": {"args": ["--share", "all"], "groups": None, "label": "all-shared, 4 layers throughout (control)"},
 }
 START, END = "<!-- ablation:start -->", "<!-- ablation:end -->"
 
@@ -97,10 +102,10 @@ def table(res) -> str:
             "train s | valid MLM loss | MLM top-1 | SOP acc |",
             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in res["runs"]:
-        c = r["param_counts"]
+        c, steps = r["param_counts"], f"{r['steps']:,}".replace(",", " ")
         rows.append(f"| {r['label']} | {c['embeddings'] / 1e6:.3f} M / **{c['encoder'] / 1e6:.3f} M** (+ {c['heads'] / 1e6:.3f} M) | "
-                    f"{r['depths']} | {r['tokens'] / 1e6:.2f} M | {r['steps']:,} | {r['train_seconds']:.0f} | "
-                    f"{r['mlm_loss']:.3f} | {100 * r['mlm_top1']:.1f}% | {100 * r['sop_acc']:.1f}% |".replace(",", " "))
+                    f"{r['depths']} | {r['tokens'] / 1e6:.2f} M | {steps} | {r['train_seconds']:.0f} | "
+                    f"{r['mlm_loss']:.3f} | {100 * r['mlm_top1']:.1f}% | {100 * r['sop_acc']:.1f}% |")
     return "\n".join(rows)
 
 
@@ -115,7 +120,7 @@ def write_readme(res, readme):
             f"Budget {meta['budget_seconds']:.0f} s of training per configuration ({meta['device']}, "
             f"{meta['threads']} torch thread, amp {meta['amp']}); evaluation: {meta['eval_examples']} fixed 128-token examples "
             f"of gutenberg-valid at the final depth ({meta['layers']} layers), `evaluate.py`; "
-            f"{meta['started']} → {meta['finished']} ({meta['wall_seconds'] / 60:.0f} min wall for all).\n{END}")
+            f"{meta['wall_seconds'] / 60:.0f} min wall for all (train + evaluate, one after another), finished {meta['finished']}.\n{END}")
     text = text[: text.index(START)] + body + text[text.index(END) + len(END):]
     with open(readme, "w") as f:
         f.write(text)
@@ -199,7 +204,7 @@ def main():
              "sop_acc": ev["sop_acc"], "sop_loss": ev["by_depth"][str(ev["trained_layers"])]["ngram"]["sop_loss"],
              "masked_tokens": ev["by_depth"][str(ev["trained_layers"])]["ngram"]["masked_tokens"],
              "fill_mask_top1": {x["text"]: x["predictions"][0][0]["token"] for x in ev["fill_mask"]},
-             "wall_seconds_this_invocation": round(time.time() - t0),
+             "wall_seconds": int(open(os.path.join(d, "done")).read().split()[0]),
              "commands": {"train": " ".join(train_cmd[1:]), "evaluate": " ".join(eval_cmd[1:])}}
         runs.append(r)
         print(f"[ablation] {n}: {r['steps']} steps, {r['tokens'] / 1e6:.2f} M tokens in {r['train_seconds']:.0f} s; "
@@ -214,7 +219,7 @@ def main():
                     "threads": a.threads, "amp": a.amp, "seed": a.seed, "torch": torch.__version__,
                     "recipe": " ".join(recipe), "started": started,
                     "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                    "wall_seconds": round(time.time() - t_start), "results": os.path.abspath(a.results)},
+                    "wall_seconds": sum(r["wall_seconds"] for r in runs), "results": os.path.abspath(a.results)},
            "runs": runs}
     os.makedirs(os.path.dirname(os.path.abspath(a.results)), exist_ok=True)
     out = dict(res)

@@ -127,7 +127,7 @@ def main():
     if fails:
         print("check_sharing: FAIL\n  " + "\n  ".join(fails))
         sys.exit(1)
-    print("check_sharing: ok (all / none / attention-only / FFN-only: ties, unique counts, ties after training, reload)")
+    print("check_sharing: ok (all / none / attention-only / FFN-only: ties, unique counts, ties after training, reload, untied export)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 # The short CPU smoke run of the whole pipeline (part of the test command): a tiny tokenizer on a
 # slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
 # checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the
-# curves, a one-process torchrun (DDP over gloo), and the check of the shipped model in
+# curves, a one-process torchrun (DDP over gloo, with attention-only sharing), a unit check of the
+# sharing modes (check_sharing.py), and the check of the shipped model in
 # assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero on
 # any failure. Everything is written to a temporary folder (kept with KEEP=1).
 #
@@ -47,8 +48,11 @@ step "export (HF layout, f16) + transformers reload check"
 "$PY" export.py --verify "$tmp/export"
 step "curves"
 "$PY" plot.py "$tmp/run/log.jsonl" --out "$tmp/run/curves.svg"
-step "torchrun --nproc_per_node 1 (DDP, gloo) with a background example worker"
-"$PY" -m torch.distributed.run --standalone --nproc_per_node 1 train.py "${common[@]}" --out "$tmp/ddp" --max-steps 10 --eval-every 0 --workers 1
+step "torchrun --nproc_per_node 1 (DDP, gloo) with a background example worker, attention-only sharing"
+"$PY" -m torch.distributed.run --standalone --nproc_per_node 1 train.py "${common[@]}" --out "$tmp/ddp" --max-steps 10 --eval-every 0 --workers 1 \
+  --share attention --phases "2x32x16@1"
+step "sharing: unit check (attention-only ties attention, not FFN; FFN-only the reverse; counts; reload; untied export)"
+"$PY" -m check_sharing
 step "checks"
 "$PY" - "$tmp" <<'PY'
 import json, os, sys
@@ -66,6 +70,12 @@ cfg = json.load(open(f"{tmp}/export/config.json"))
 assert cfg["architectures"] == ["AlbertForMaskedLM"] and cfg["num_hidden_layers"] == 2, cfg
 ddp = [json.loads(l) for l in open(f"{tmp}/ddp/log.jsonl")]
 assert ddp[-1]["step"] == 10, ddp[-1]
+att = json.load(open(f"{tmp}/ddp/run.json"))
+c = att["param_counts"]
+assert att["tied_sublayer"] == "attention" and att["groups"] == 2, att
+# encoder = E→H mapping + 1 shared attention (4 H² + 4 H + 2 H LayerNorm) + 2 FFNs (2 H F + F + H + 2 H), H 64, F 256, E 32
+H, F, E = 64, 256, 32
+assert c["encoder"] == E * H + H + (4 * H * H + 6 * H) + 2 * (2 * H * F + F + 3 * H), c
 print(f"smoke checks ok: train loss {train[0]['mlm_loss']:.2f} → {train[-1]['mlm_loss']:.2f}, eval MLM {ev['mlm_top1']:.3f} SOP {ev['sop_acc']:.3f}")
 PY
 if [ -f "$here/../assets/model/golden.safetensors" ]; then

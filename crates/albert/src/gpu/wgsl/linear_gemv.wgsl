@@ -18,17 +18,36 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let lane = li % LANES;
     let m0 = wg.y * RM;
     let rows = min(RM, p.m - m0);
-    var acc: array<f32, 8>;
-    for (var r = 0u; r < RM; r++) { acc[r] = 0.0; }
+    // Rows past m re-read the last real row (never written back), so the inner loop has no
+    // branches and no dynamically indexed arrays: shader compilers without loop unrolling
+    // (SwiftShader's) keep the two vec4 accumulators in registers.
+    let last = max(rows, 1u) - 1u;
+    let x0 = (m0 + min(0u, last)) * p.k;
+    let x1 = (m0 + min(1u, last)) * p.k;
+    let x2 = (m0 + min(2u, last)) * p.k;
+    let x3 = (m0 + min(3u, last)) * p.k;
+    let x4 = (m0 + min(4u, last)) * p.k;
+    let x5 = (m0 + min(5u, last)) * p.k;
+    let x6 = (m0 + min(6u, last)) * p.k;
+    let x7 = (m0 + min(7u, last)) * p.k;
+    var lo = vec4<f32>(0.0);
+    var hi = vec4<f32>(0.0);
     if (col < p.n) {
+        let w0 = col * p.k;
         for (var k = lane; k < p.k; k += LANES) {
-            let wv = load_w(col * p.k + k);
-            for (var r = 0u; r < RM; r++) {
-                if (r < rows) { acc[r] = fma(x[(m0 + r) * p.k + k], wv, acc[r]); }
-            }
+            let wv = vec4<f32>(load_w(w0 + k));
+            lo = fma(vec4<f32>(x[x0 + k], x[x1 + k], x[x2 + k], x[x3 + k]), wv, lo);
+            hi = fma(vec4<f32>(x[x4 + k], x[x5 + k], x[x6 + k], x[x7 + k]), wv, hi);
         }
     }
-    for (var r = 0u; r < RM; r++) { part[r * 256u + li] = acc[r]; }
+    part[li] = lo.x;
+    part[256u + li] = lo.y;
+    part[512u + li] = lo.z;
+    part[768u + li] = lo.w;
+    part[1024u + li] = hi.x;
+    part[1280u + li] = hi.y;
+    part[1536u + li] = hi.z;
+    part[1792u + li] = hi.w;
     workgroupBarrier();
     if (li < COLS * RM) {
         let c = li % COLS;

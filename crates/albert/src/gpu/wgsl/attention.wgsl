@@ -18,22 +18,17 @@ var<workgroup> part: array<f32, WG>;
 
 @compute @workgroup_size(128, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let i = wg.x;                 // query position
-    let bh = wg.y;                // batch * heads + head
-    let b = bh / p.heads;
-    let hd = bh % p.heads;
-    let t = p.seq_len;
+    let r = attention_row(wg);
+    let t = r.t;
     let d = p.head_dim;
-    let qo = (b * t + i) * p.stride + p.q_off + hd * d;
-    let mask0 = 2u * p.rows + b * t;
 
     var m = NEG;
     for (var j = li; j < t; j += WG) {
         var sc = NEG;
-        if (tokens[mask0 + j] != 0u) {
-            let ko = (b * t + j) * p.stride + p.k_off + hd * d;
+        if (tokens[r.mask0 + j] != 0u) {
+            let ko = key_at(r, j);
             var dot = 0.0;
-            for (var c = 0u; c < d; c++) { dot = fma(qkv[qo + c], qkv[ko + c], dot); }
+            for (var c = 0u; c < d; c++) { dot = fma(qkv[r.q + c], qkv[ko + c], dot); }
             sc = dot * p.scale;
         }
         s[j] = sc;
@@ -43,7 +38,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var sum = 0.0;
     for (var j = li; j < t; j += WG) {
         var e = 0.0;
-        if (m <= NEG) { e = 1.0; } else if (tokens[mask0 + j] != 0u) { e = exp(s[j] - m); }
+        if (m <= NEG) { e = 1.0; } else if (tokens[r.mask0 + j] != 0u) { e = exp(s[j] - m); }
         s[j] = e;
         sum += e;
     }
@@ -55,8 +50,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
     // probs · v: the 128 threads split into WG / d groups of d columns, each group summing
     // every (WG / d)-th key; the groups' partial sums are then added in a fixed order.
-    let v0 = b * t * p.stride + p.v_off + hd * d;
-    let out = (b * t + i) * p.hidden + hd * d;
+    let v0 = r.b * t * p.stride + p.v_off + r.hd * d;
+    let out = (r.b * t + r.i) * p.hidden + r.hd * d;
     if (d <= WG) {
         let groups = WG / d;
         let c = li % d;

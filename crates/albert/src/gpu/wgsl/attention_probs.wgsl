@@ -13,22 +13,17 @@
 
 @compute @workgroup_size(128, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let i = wg.x;                 // query position
-    let bh = wg.y;                // batch * heads + head
-    let b = bh / p.heads;
-    let hd = bh % p.heads;
-    let t = p.seq_len;
-    let qo = (b * t + i) * p.stride + p.q_off + hd * p.head_dim;
-    let out = (bh * t + i) * t;
-    let mask0 = 2u * p.rows + b * t;
+    let r = attention_row(wg);
+    let t = r.t;
+    let out = (r.bh * t + r.i) * t;
 
     var m = NEG;
     for (var j = li; j < t; j += WG) {
         var s = NEG;
-        if (tokens[mask0 + j] != 0u) {
-            let ko = (b * t + j) * p.stride + p.k_off + hd * p.head_dim;
+        if (tokens[r.mask0 + j] != 0u) {
+            let ko = key_at(r, j);
             var dot = 0.0;
-            for (var c = 0u; c < p.head_dim; c++) { dot = fma(q[qo + c], k[ko + c], dot); }
+            for (var c = 0u; c < p.head_dim; c++) { dot = fma(q[r.q + c], k[ko + c], dot); }
             s = dot * p.scale;
         }
         probs[out + j] = s;
@@ -38,7 +33,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var sum = 0.0;
     for (var j = li; j < t; j += WG) {
         var e = 0.0;
-        if (m <= NEG) { e = 1.0; } else if (tokens[mask0 + j] != 0u) { e = exp(probs[out + j] - m); }
+        if (m <= NEG) { e = 1.0; } else if (tokens[r.mask0 + j] != 0u) { e = exp(probs[out + j] - m); }
         probs[out + j] = e;
         sum += e;
     }

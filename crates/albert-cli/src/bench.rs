@@ -1,9 +1,10 @@
 //! `albert bench`: latency of one forward pass (batch 1, one [MASK] row of logits, as the app
 //! asks) on the GPU and CPU paths, for real shapes with random weights or a given model.
 //! GPU times are wall clock including the readback; pipeline compilation and weight upload are
-//! timed apart so they do not pollute the per-forward numbers.
+//! timed apart so they do not pollute the per-forward numbers. `--profile` adds the GPU time of
+//! every dispatch, summed by stage and kernel: where a forward's time goes.
 
-use albert::gpu::Gpu;
+use albert::gpu::{by_stage, DispatchTime, Gpu, StageTime};
 use albert::{cpu, gpu, AlbertWeights, Batch, Config, DType, LogitsRequest, Request};
 use serde::Serialize;
 use std::time::Instant;
@@ -29,6 +30,9 @@ pub struct Row {
     pub gpu_p50_ms: Option<f64>,
     /// Compute dispatches per forward on the GPU path (all in one queue submission).
     pub dispatches: Option<usize>,
+    /// `--profile`, GPU: each dispatch's median time over the profiled forwards, summed by stage
+    /// and kernel (`albert::gpu::by_stage`), in program order.
+    pub profile: Option<Vec<StageTime>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -41,6 +45,8 @@ pub struct Report {
     /// Whether every forward also returned all attention maps.
     pub attentions: bool,
     pub rows: Vec<Row>,
+    /// Why `--profile` gave no per-dispatch times (no timestamp queries; the CPU path).
+    pub profile_unavailable: Option<String>,
 }
 
 /// albert-base-v2's config (hub values), for random-weight benchmarks.
@@ -83,6 +89,8 @@ pub struct Options {
     pub warmup: usize,
     /// Read back the attention maps too (the app's workload).
     pub attentions: bool,
+    /// Time every GPU dispatch too (`runs` profiled forwards a length).
+    pub profile: bool,
 }
 
 pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, log: bool) -> anyhow::Result<Report> {
@@ -94,6 +102,7 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
         gpu_weight_upload_ms: None,
         attentions: opts.attentions,
         rows: vec![],
+        profile_unavailable: None,
     };
     for n in &opts.seq {
         if *n < 1 || *n > cfg.max_position_embeddings {
@@ -132,6 +141,15 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                     let mut r = row("gpu", &g.describe(), cfg, n, ms);
                     r.gpu_p50_ms = (!gpu_ms.is_empty()).then(|| stats(&gpu_ms).0);
                     r.dispatches = Some(m.last_dispatches);
+                    if opts.profile && g.timestamps {
+                        let mut runs: Vec<Vec<DispatchTime>> = Vec::new();
+                        for _ in 0..opts.runs {
+                            runs.push(pollster::block_on(m.profile(&b, &req))?.1);
+                        }
+                        r.profile = Some(by_stage(&median_per_dispatch(&runs)));
+                    } else if opts.profile {
+                        report.profile_unavailable = Some(format!("{} has no timestamp queries, so GPU dispatches cannot be timed", g.describe()));
+                    }
                     report.rows.push(r);
                     if log {
                         eprintln!("{}", fmt_row(report.rows.last().unwrap()));
@@ -139,6 +157,9 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                 }
             }
             "cpu" => {
+                if opts.profile && !opts.devices.iter().any(|d| d == "gpu") {
+                    report.profile_unavailable = Some("--profile times GPU dispatches; for the CPU path use a sampling profiler (perf record target/release/albert bench --device cpu)".into());
+                }
                 let m = cpu::AlbertForMaskedLM::new(cfg, w)?;
                 for &n in &opts.seq {
                     let b = batch(cfg, n);
@@ -181,7 +202,40 @@ fn row(device: &str, adapter: &str, cfg: &Config, n: usize, ms: Vec<f64>) -> Row
         samples_ms: ms,
         gpu_p50_ms: None,
         dispatches: None,
+        profile: None,
     }
+}
+
+/// Each dispatch's median time over several profiled forwards of the same plan (same program,
+/// so entry i is the same dispatch in every run).
+fn median_per_dispatch(runs: &[Vec<DispatchTime>]) -> Vec<DispatchTime> {
+    let Some(first) = runs.first() else { return vec![] };
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let ms: Vec<f64> = runs.iter().filter_map(|r| r.get(i)).map(|r| r.ms).collect();
+            DispatchTime { ms: stats(&ms).0, ..d.clone() }
+        })
+        .collect()
+}
+
+/// The profile of one row as a table: stage, kernel, calls, ms, share of the profiled total.
+pub fn fmt_profile(r: &Row, stages: &[StageTime]) -> String {
+    let total: f64 = stages.iter().map(|s| s.ms).sum();
+    let mut out = format!(
+        "profile gpu n={}: {:.2} ms summed over {} dispatches (one pass each; p50 of a plain forward: GPU {}, wall {:.2} ms)\n",
+        r.seq_len,
+        total,
+        stages.iter().map(|s| s.calls).sum::<usize>(),
+        r.gpu_p50_ms.map_or("n/a".to_string(), |g| format!("{g:.2} ms")),
+        r.p50_ms
+    );
+    for s in stages {
+        let share = if total > 0.0 { 100.0 * s.ms / total } else { 0.0 };
+        out.push_str(&format!("  {:<34} {:<18} {:>4} × {:>9.3} ms  {:>5.1} %\n", s.stage, s.kernel, s.calls, s.ms, share));
+    }
+    out
 }
 
 /// Threads the CPU path's matmuls use: matrixmultiply's MATMUL_NUM_THREADS (default: physical

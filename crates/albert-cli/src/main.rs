@@ -79,6 +79,10 @@ enum Cmd {
         /// (on the GPU this runs attention_probs + attention_context instead of the fused kernel).
         #[arg(long)]
         attentions: bool,
+        /// GPU: also time every dispatch with timestamp queries (one compute pass each, `runs`
+        /// profiled forwards after the timed ones) and report the time by stage and kernel.
+        #[arg(long)]
+        profile: bool,
         #[arg(long)]
         json: bool,
     },
@@ -141,7 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_info(&model, &info);
             }
         }
-        Cmd::Bench { model, seq, device, runs, warmup, dtype, attentions, json } => {
+        Cmd::Bench { model, seq, device, runs, warmup, dtype, attentions, profile, json } => {
             let dtype = match dtype.as_str() {
                 "f32" => albert::DType::F32,
                 "f16" => albert::DType::F16,
@@ -158,7 +162,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ("albert-base-v2 shapes, random weights".to_string(), c, w)
                 }
             };
-            let opts = bench::Options { seq, devices: device, runs: runs.max(1), warmup, attentions };
+            let opts = bench::Options { seq, devices: device, runs: runs.max(1), warmup, attentions, profile };
             let report = bench::run(&name, &cfg, &w, &opts, !json)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -169,6 +173,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 for r in &report.rows {
                     println!("{}", bench::fmt_row(r));
+                }
+                for r in &report.rows {
+                    if let Some(p) = &r.profile {
+                        print!("{}", bench::fmt_profile(r, p));
+                    }
+                }
+                if let Some(why) = &report.profile_unavailable {
+                    println!("profile: {why}");
                 }
             }
         }

@@ -785,6 +785,38 @@ fn bench_with_attention_maps_runs_the_unfused_path() {
 }
 
 #[test]
+fn bench_profile_times_every_dispatch_by_stage() {
+    let model = fixture_str("tiny");
+    if !devices().contains(&"gpu") {
+        eprintln!("skipped: no GPU adapter (ALBERT_SKIP_GPU)");
+        return;
+    }
+    let v = albert(&["bench", "--seq", "5,9", "--runs", "2", "--warmup", "1", "--device", "gpu", "--profile", "--json", "--model", &model]).json();
+    for row in v["rows"].as_array().expect("rows") {
+        let Some(stages) = row["profile"].as_array() else {
+            // An adapter without timestamp queries says so instead.
+            assert!(v["profile_unavailable"].as_str().is_some_and(|w| w.contains("timestamp")), "{v}");
+            return;
+        };
+        let calls: u64 = stages.iter().map(|s| s["calls"].as_u64().expect("calls")).sum();
+        assert_eq!(Some(calls), row["dispatches"].as_u64(), "every dispatch in the profile once: {row}");
+        let find = |stage: &str| stages.iter().find(|s| s["stage"] == stage).unwrap_or_else(|| panic!("no {stage} in {row}"));
+        // The tiny fixture runs its one shared layer 3 times.
+        assert_eq!(find("ffn")["calls"], 3);
+        assert_eq!(find("predictions.decoder")["calls"], 1);
+        assert!(stages.iter().all(|s| s["ms"].as_f64().is_some_and(|ms| ms >= 0.0)), "{row}");
+    }
+    // The text form prints one table a length, with shares.
+    let text = albert(&["bench", "--seq", "5", "--runs", "1", "--warmup", "0", "--device", "gpu", "--profile", "--model", &model]);
+    let out = text.ok();
+    assert!(out.contains("profile gpu n=5") || out.contains("no timestamp queries"), "{out}");
+    // The CPU path has no dispatches to time: it says what to use instead and still runs.
+    let cpu = albert(&["bench", "--seq", "5", "--runs", "1", "--warmup", "0", "--device", "cpu", "--profile", "--json", "--model", &model]).json();
+    assert!(cpu["profile_unavailable"].as_str().is_some_and(|w| w.contains("perf")), "{cpu}");
+    assert_eq!(cpu["rows"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
 fn bench_sequence_longer_than_the_model_fails_clearly() {
     let model = fixture_str("tiny");
     let out = albert(&["bench", "--seq", "1000", "--runs", "2", "--warmup", "1", "--device", "cpu,gpu", "--json", "--model", &model]);

@@ -175,3 +175,48 @@ fn selected_rows_equal_the_same_rows_of_all_logits() {
         check(&pollster::block_on(m.forward(&batch, &req)).unwrap(), GPU.values);
     }
 }
+
+/// `profile` times every dispatch of the plan `forward` runs (one pass each) without changing
+/// what it computes: the same logits, one entry per dispatch in program order, stages named
+/// after HF's modules, and `by_stage` folding the shared block's layers into one row a stage.
+#[test]
+fn profile_times_every_dispatch_of_the_same_forward() {
+    let Some(gpu) = gpu() else { return };
+    let (cfg, w) = ModelFiles::from_dir(fixture("pretraining")).unwrap().load().unwrap();
+    let g = golden("pretraining");
+    let batch = batch_from(&g, "");
+    let mut m = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();
+    let req = Request { logits: LogitsRequest::Rows(vec![1, batch.rows() - 1]), sop: true, ..Default::default() };
+    if !gpu.timestamps {
+        let err = pollster::block_on(m.profile(&batch, &req)).unwrap_err();
+        assert!(err.to_string().contains("no timestamp queries"), "{err}");
+        eprintln!("profile: {} has no timestamp queries; refusal checked", gpu.describe());
+        return;
+    }
+    let plain = pollster::block_on(m.forward(&batch, &req)).unwrap();
+    let (out, times) = pollster::block_on(m.profile(&batch, &req)).unwrap();
+    assert_eq!(out.logits, plain.logits, "a profiled forward must compute the same logits");
+    assert_eq!(out.sop_logits, plain.sop_logits, "and the same SOP logits");
+    assert_eq!(times.len(), m.last_dispatches, "one time per dispatch");
+    assert!(times.iter().all(|t| t.ms.is_finite() && t.ms >= 0.0), "{times:?}");
+    assert!(times.iter().any(|t| t.ms > 0.0), "a forward takes some GPU time: {times:?}");
+    let layers = cfg.num_hidden_layers * cfg.inner_group_num;
+    let stages = gpu::by_stage(&times);
+    let calls = |stage: &str| stages.iter().filter(|s| s.stage == stage).map(|s| s.calls).sum::<usize>();
+    assert_eq!(times[0].stage, "embeddings");
+    assert_eq!(calls("embedding_hidden_mapping_in"), 1);
+    for per_layer in ["attention.query_key_value", "attention (fused)", "attention.dense", "attention.LayerNorm", "ffn", "ffn_output", "full_layer_layer_norm"] {
+        assert_eq!(calls(per_layer), layers, "{per_layer}: once a layer");
+    }
+    for once in ["predictions.dense", "predictions.decoder", "pooler", "sop_classifier"] {
+        assert_eq!(calls(once), 1, "{once}");
+    }
+    assert_eq!(stages.iter().map(|s| s.calls).sum::<usize>(), times.len());
+    let total: f64 = times.iter().map(|t| t.ms).sum();
+    let folded: f64 = stages.iter().map(|s| s.ms).sum();
+    assert!((total - folded).abs() <= 1e-9 * total.max(1.0), "by_stage keeps the total: {total} vs {folded}");
+    eprintln!("profile ({} dispatches, {total:.3} ms on {}):", times.len(), gpu.describe());
+    for s in &stages {
+        eprintln!("  {:<34} {:<18} {:>3} calls {:>9.3} ms", s.stage, s.kernel, s.calls, s.ms);
+    }
+}

@@ -146,8 +146,9 @@ impl Gpu {
     }
 
     /// One prepared dispatch: a uniform with `params`, a bind group (binding 0 = the uniform,
-    /// then `bindings`), and the workgroup counts.
-    fn step(&self, pipes: &Pipelines, kernel: Kernel, params: &[u8], bindings: &[(u32, &wgpu::Buffer)], groups: [u32; 3]) -> Step {
+    /// then `bindings`), and the workgroup counts. `stage` names what it computes in the
+    /// model (see `DispatchTime`).
+    fn step(&self, pipes: &Pipelines, stage: &'static str, kernel: Kernel, params: &[u8], bindings: &[(u32, &wgpu::Buffer)], groups: [u32; 3]) -> Step {
         let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(kernel.name()),
             contents: params,
@@ -160,7 +161,7 @@ impl Gpu {
             layout: &pipes.get(kernel).get_bind_group_layout(0),
             entries: &entries,
         });
-        Step { kernel, bind_group, groups }
+        Step { stage, kernel, bind_group, groups }
     }
 
     /// Records ops into one encoder (compute passes split only around copies) and submits once.
@@ -202,8 +203,44 @@ impl Gpu {
         self.queue.submit([enc.finish()]);
     }
 
+    /// Like `submit`, but every dispatch gets a compute pass of its own with a timestamp at its
+    /// start and end (queries 2i and 2i + 1), resolved and copied to `staging` at offset 0.
+    /// Separate passes stop the GPU from overlapping dispatches, so a profiled forward is a
+    /// little slower than a plain one; what it shows is where the time goes.
+    fn submit_profiled(&self, pipes: &Pipelines, program: &[Op], queries: &wgpu::QuerySet, resolve: &wgpu::Buffer, staging: &wgpu::Buffer) {
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("albert profiled forward") });
+        let mut k = 0u32;
+        for op in program {
+            match op {
+                Op::Dispatch(s) => {
+                    let timestamp_writes = Some(wgpu::ComputePassTimestampWrites {
+                        query_set: queries,
+                        beginning_of_pass_write_index: Some(2 * k),
+                        end_of_pass_write_index: Some(2 * k + 1),
+                    });
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(s.stage), timestamp_writes });
+                    pass.set_pipeline(pipes.get(s.kernel));
+                    pass.set_bind_group(0, &s.bind_group, &[]);
+                    pass.dispatch_workgroups(s.groups[0], s.groups[1], s.groups[2]);
+                    k += 1;
+                }
+                Op::Copy { src, src_offset, dst, dst_offset, bytes } => enc.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes),
+            }
+        }
+        if k > 0 {
+            enc.resolve_query_set(queries, 0..2 * k, resolve, 0);
+            enc.copy_buffer_to_buffer(resolve, 0, staging, 0, 16 * k as u64);
+        }
+        self.queue.submit([enc.finish()]);
+    }
+
     /// Maps `bytes` of a staging buffer and returns them as f32s.
     async fn read(&self, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>> {
+        Ok(bytemuck::pod_collect_to_vec::<u8, f32>(&self.read_bytes(buf, bytes).await?))
+    }
+
+    /// Maps `bytes` of a staging buffer and returns a copy of them.
+    async fn read_bytes(&self, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
         let (tx, rx) = futures_channel::oneshot::channel();
         let slice = buf.slice(..bytes);
         slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -220,7 +257,7 @@ impl Gpu {
         }
         let out = {
             let view = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("mapping the readback buffer failed: {e}")))?;
-            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+            view.to_vec()
         };
         buf.unmap();
         Ok(out)
@@ -237,6 +274,7 @@ struct Timing {
 }
 
 struct Step {
+    stage: &'static str,
     kernel: Kernel,
     bind_group: wgpu::BindGroup,
     groups: [u32; 3],
@@ -245,6 +283,41 @@ struct Step {
 enum Op {
     Dispatch(Step),
     Copy { src: wgpu::Buffer, src_offset: u64, dst: wgpu::Buffer, dst_offset: u64, bytes: u64 },
+}
+
+/// GPU time of one dispatch of a profiled forward (`AlbertForMaskedLM::profile`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DispatchTime {
+    /// What it computes, in HF's names: `attention.query_key_value`, `ffn`, `predictions.decoder`…
+    pub stage: &'static str,
+    /// The WGSL kernel (`kernels::Kernel::name`).
+    pub kernel: &'static str,
+    pub workgroups: [u32; 3],
+    pub ms: f64,
+}
+
+/// Dispatch times summed by stage and kernel (in order of first appearance): calls and ms.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StageTime {
+    pub stage: &'static str,
+    pub kernel: &'static str,
+    pub calls: usize,
+    pub ms: f64,
+}
+
+/// Sums `times` by (stage, kernel); the layers of a shared block add up into one row each.
+pub fn by_stage(times: &[DispatchTime]) -> Vec<StageTime> {
+    let mut out: Vec<StageTime> = Vec::new();
+    for t in times {
+        match out.iter_mut().find(|s| s.stage == t.stage && s.kernel == t.kernel) {
+            Some(s) => {
+                s.calls += 1;
+                s.ms += t.ms;
+            }
+            None => out.push(StageTime { stage: t.stage, kernel: t.kernel, calls: 1, ms: t.ms }),
+        }
+    }
+    out
 }
 
 /// Workgroup grids; rows beyond 65,535 spill into the next dimension (the kernels fold them back).
@@ -470,6 +543,65 @@ impl AlbertForMaskedLM {
     }
 
     pub async fn forward(&mut self, batch: &Batch, req: &Request) -> Result<Output> {
+        let (key, rows) = self.prepare(batch, req)?;
+        let plan = &self.plans[&key];
+        self.gpu.submit(&self.pipes, &plan.program, plan.timing.as_ref());
+        let data = self.gpu.read(&plan.staging, plan.staging_bytes).await?;
+        self.last_gpu_ms = plan.timing.as_ref().and_then(|t| {
+            let at = t.staging_offset as usize / 4;
+            let raw: &[u8] = bytemuck::cast_slice(data.get(at..at + 4)?);
+            let (t0, t1) = (bytemuck::pod_read_unaligned::<u64>(&raw[..8]), bytemuck::pod_read_unaligned::<u64>(&raw[8..]));
+            let ticks = t1.checked_sub(t0)?;
+            Some(ticks as f64 * self.gpu.queue.get_timestamp_period() as f64 / 1e6)
+        });
+        Ok(self.unpack(&key, rows, &data))
+    }
+
+    /// A forward that also times every dispatch on the GPU (timestamp queries around each one;
+    /// see `Gpu::submit_profiled`): the output, and one `DispatchTime` per dispatch in program
+    /// order. Needs an adapter with timestamp queries (`Gpu::timestamps`).
+    pub async fn profile(&mut self, batch: &Batch, req: &Request) -> Result<(Output, Vec<DispatchTime>)> {
+        if !self.gpu.timestamps {
+            return Err(Error::Gpu(format!("`{}` has no timestamp queries, so dispatches cannot be timed on it", self.gpu.info.name)));
+        }
+        let (key, rows) = self.prepare(batch, req)?;
+        let plan = &self.plans[&key];
+        let steps: Vec<&Step> = plan.program.iter().filter_map(|op| if let Op::Dispatch(s) = op { Some(s) } else { None }).collect();
+        let count = 2 * steps.len() as u32;
+        if count > wgpu::QUERY_SET_MAX_QUERIES {
+            return Err(Error::Gpu(format!("{} dispatches need {count} timestamp queries; a query set holds at most {}", steps.len(), wgpu::QUERY_SET_MAX_QUERIES)));
+        }
+        let g = &self.gpu;
+        let queries = g.device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("profile"), ty: wgpu::QueryType::Timestamp, count: count.max(2) });
+        let bytes = 8 * count.max(2) as u64;
+        let resolve = g.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("profile timestamps"),
+            size: bytes,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let ts_staging = g.staging(bytes as usize);
+        g.submit_profiled(&self.pipes, &plan.program, &queries, &resolve, &ts_staging);
+        let data = g.read(&plan.staging, plan.staging_bytes).await?;
+        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&g.read_bytes(&ts_staging, bytes).await?);
+        let period = g.queue.get_timestamp_period() as f64;
+        let times = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| DispatchTime {
+                stage: s.stage,
+                kernel: s.kernel.name(),
+                workgroups: s.groups,
+                // A GPU may write the end stamp from another clock domain tick first; never negative.
+                ms: ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period / 1e6,
+            })
+            .collect();
+        Ok((self.unpack(&key, rows, &data), times))
+    }
+
+    /// Validates the input, finds or builds the plan for its shape and writes the token ids and
+    /// logit rows; returns the plan's key and the logit rows.
+    fn prepare(&mut self, batch: &Batch, req: &Request) -> Result<(PlanKey, Vec<usize>)> {
         self.gpu.check_lost()?;
         batch.validate(&self.config)?;
         let rows = req.rows(batch)?;
@@ -508,15 +640,12 @@ impl AlbertForMaskedLM {
             let r: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
             self.gpu.queue.write_buffer(&plan.rows, 0, &u32s(&r));
         }
-        self.gpu.submit(&self.pipes, &plan.program, plan.timing.as_ref());
-        let data = self.gpu.read(&plan.staging, plan.staging_bytes).await?;
-        let plan = &self.plans[&key];
-        self.last_gpu_ms = plan.timing.as_ref().and_then(|t| {
-            let at = t.staging_offset as usize / 4;
-            let ts: &[u64] = bytemuck::cast_slice(data.get(at..at + 4)?);
-            let ticks = ts[1].checked_sub(ts[0])?;
-            Some(ticks as f64 * self.gpu.queue.get_timestamp_period() as f64 / 1e6)
-        });
+        Ok((key, rows))
+    }
+
+    /// Cuts a forward's staging data into an `Output`.
+    fn unpack(&self, key: &PlanKey, rows: Vec<usize>, data: &[f32]) -> Output {
+        let plan = &self.plans[key];
         let take = |(o, n): (usize, usize)| data[o..o + n].to_vec();
         let mut out = Output { logit_rows: rows, ..Default::default() };
         out.logits = plan.logits_at.map(take);
@@ -528,7 +657,7 @@ impl AlbertForMaskedLM {
             .enumerate()
             .map(|(index, ((layer, group, inner), &at))| AttentionMap { index, layer, group, inner, data: take(at) })
             .collect();
-        Ok(out)
+        out
     }
 
     fn build_plan(&self, key: &PlanKey) -> Plan {
@@ -589,13 +718,14 @@ impl AlbertForMaskedLM {
         };
 
         let mut prog = Vec::new();
-        let lin = |prog: &mut Vec<Op>, l: &LinearBufs, input: &wgpu::Buffer, out: &wgpu::Buffer, m: usize, act: Activation| {
+        let lin = |prog: &mut Vec<Op>, stage: &'static str, l: &LinearBufs, input: &wgpu::Buffer, out: &wgpu::Buffer, m: usize, act: Activation| {
             let (kernel, grid) = linear_kernel(m, l.out);
-            prog.push(Op::Dispatch(g.step(p, kernel, &linear_params(m, l.out, l.inp, act), &[(1, input), (2, &l.w), (3, &l.b), (4, out)], grid)));
+            prog.push(Op::Dispatch(g.step(p, stage, kernel, &linear_params(m, l.out, l.inp, act), &[(1, input), (2, &l.w), (3, &l.b), (4, out)], grid)));
         };
-        let add_ln = |prog: &mut Vec<Op>, xs: &wgpu::Buffer, res: Option<&wgpu::Buffer>, ln: &LnBufs, out: &wgpu::Buffer, rows: usize, width: usize| {
+        let add_ln = |prog: &mut Vec<Op>, stage: &'static str, xs: &wgpu::Buffer, res: Option<&wgpu::Buffer>, ln: &LnBufs, out: &wgpu::Buffer, rows: usize, width: usize| {
             prog.push(Op::Dispatch(g.step(
                 p,
+                stage,
                 Kernel::AddLayerNorm,
                 &ln_params(rows, width, eps, res.is_some()),
                 &[(1, xs), (2, res.unwrap_or(xs)), (3, &ln.w), (4, &ln.b), (5, out)],
@@ -605,35 +735,36 @@ impl AlbertForMaskedLM {
 
         prog.push(Op::Dispatch(g.step(
             p,
+            "embeddings",
             Kernel::Embeddings,
             &u32s(&[n as u32, t as u32, e as u32, eps.to_bits()]),
             &[(1, &tokens), (2, &self.emb[0]), (3, &self.emb[1]), (4, &self.emb[2]), (5, &self.emb[3]), (6, &self.emb[4]), (7, &emb_out)],
             grid_rows(n),
         )));
-        lin(&mut prog, &self.mapping_in, &emb_out, &x, n, Activation::Linear);
+        lin(&mut prog, "embedding_hidden_mapping_in", &self.mapping_in, &emb_out, &x, n, Activation::Linear);
         if key.hidden_states {
             prog.push(copy(&x, hidden_at[0]));
         }
         for (idx, (layer, group, inner)) in schedule(cfg).into_iter().enumerate() {
             let l = &self.groups[group][inner];
-            lin(&mut prog, &l.qkv, &x, &qkv, n, Activation::Linear);
+            lin(&mut prog, "attention.query_key_value", &l.qkv, &x, &qkv, n, Activation::Linear);
             let ap = attn_params(b, t, heads, d, 3 * h, [0, h, 2 * h]);
             let per_row = [t as u32, (b * heads) as u32, 1];
             if fused {
-                prog.push(Op::Dispatch(g.step(p, Kernel::Attention, &ap, &[(1, &qkv), (2, &tokens), (3, &ctx)], per_row)));
+                prog.push(Op::Dispatch(g.step(p, "attention (fused)", Kernel::Attention, &ap, &[(1, &qkv), (2, &tokens), (3, &ctx)], per_row)));
             } else {
                 let pr = &probs[if key.attentions { idx } else { 0 }];
-                prog.push(Op::Dispatch(g.step(p, Kernel::AttentionProbs, &ap, &[(1, &qkv), (2, &qkv), (3, &tokens), (4, pr)], per_row)));
-                prog.push(Op::Dispatch(g.step(p, Kernel::AttentionContext, &ap, &[(1, pr), (2, &qkv), (3, &ctx)], grid_context(n, h))));
+                prog.push(Op::Dispatch(g.step(p, "attention.probs", Kernel::AttentionProbs, &ap, &[(1, &qkv), (2, &qkv), (3, &tokens), (4, pr)], per_row)));
+                prog.push(Op::Dispatch(g.step(p, "attention.context", Kernel::AttentionContext, &ap, &[(1, pr), (2, &qkv), (3, &ctx)], grid_context(n, h))));
                 if key.attentions {
                     prog.push(copy(pr, attentions_at[idx]));
                 }
             }
-            lin(&mut prog, &l.dense, &ctx, &proj, n, Activation::Linear);
-            add_ln(&mut prog, &proj, Some(&x), &l.attention_layer_norm, &attn, n, h);
-            lin(&mut prog, &l.ffn, &attn, &ffn, n, self.act);
-            lin(&mut prog, &l.ffn_output, &ffn, &ffn_out, n, Activation::Linear);
-            add_ln(&mut prog, &ffn_out, Some(&attn), &l.full_layer_layer_norm, &x, n, h);
+            lin(&mut prog, "attention.dense", &l.dense, &ctx, &proj, n, Activation::Linear);
+            add_ln(&mut prog, "attention.LayerNorm", &proj, Some(&x), &l.attention_layer_norm, &attn, n, h);
+            lin(&mut prog, "ffn", &l.ffn, &attn, &ffn, n, self.act);
+            lin(&mut prog, "ffn_output", &l.ffn_output, &ffn, &ffn_out, n, Activation::Linear);
+            add_ln(&mut prog, "full_layer_layer_norm", &ffn_out, Some(&attn), &l.full_layer_layer_norm, &x, n, h);
             if key.hidden_states && inner + 1 == cfg.inner_group_num {
                 prog.push(copy(&x, hidden_at[layer + 1]));
             }
@@ -645,11 +776,11 @@ impl AlbertForMaskedLM {
             let t1 = g.storage("mlm_dense", m * e * f);
             let t2 = g.storage("mlm_ln", m * e * f);
             let logits = g.storage("logits", m * v * f);
-            prog.push(Op::Dispatch(g.step(p, Kernel::GatherRows, &u32s(&[m as u32, h as u32, 0, 0]), &[(1, &x), (2, &rows), (3, &sel)], [(h as u32).div_ceil(64), m as u32, 1])));
-            lin(&mut prog, &head.dense, &sel, &t1, m, self.act);
-            add_ln(&mut prog, &t1, None, &head.layer_norm, &t2, m, e);
+            prog.push(Op::Dispatch(g.step(p, "predictions (gather [MASK] rows)", Kernel::GatherRows, &u32s(&[m as u32, h as u32, 0, 0]), &[(1, &x), (2, &rows), (3, &sel)], [(h as u32).div_ceil(64), m as u32, 1])));
+            lin(&mut prog, "predictions.dense", &head.dense, &sel, &t1, m, self.act);
+            add_ln(&mut prog, "predictions.LayerNorm", &t1, None, &head.layer_norm, &t2, m, e);
             let dec = LinearBufs { w: head.decoder_weight.clone(), b: head.decoder_bias.clone(), out: v, inp: e };
-            lin(&mut prog, &dec, &t2, &logits, m, Activation::Linear);
+            lin(&mut prog, "predictions.decoder", &dec, &t2, &logits, m, Activation::Linear);
             prog.push(copy(&logits, at));
         }
         if let (Some(pooler), Some(sop), Some(at)) = (&self.pooler, &self.sop, sop_at) {
@@ -658,9 +789,9 @@ impl AlbertForMaskedLM {
             let sel = g.storage("cls", b * h * f);
             let pooled = g.storage("pooled", b * h * f);
             let out = g.storage("sop_logits", b * 2 * f);
-            prog.push(Op::Dispatch(g.step(p, Kernel::GatherRows, &u32s(&[b as u32, h as u32, 0, 0]), &[(1, &x), (2, &cls), (3, &sel)], [(h as u32).div_ceil(64), b as u32, 1])));
-            lin(&mut prog, pooler, &sel, &pooled, b, Activation::Tanh);
-            lin(&mut prog, sop, &pooled, &out, b, Activation::Linear);
+            prog.push(Op::Dispatch(g.step(p, "pooler (gather [CLS] rows)", Kernel::GatherRows, &u32s(&[b as u32, h as u32, 0, 0]), &[(1, &x), (2, &cls), (3, &sel)], [(h as u32).div_ceil(64), b as u32, 1])));
+            lin(&mut prog, "pooler", pooler, &sel, &pooled, b, Activation::Tanh);
+            lin(&mut prog, "sop_classifier", sop, &pooled, &out, b, Activation::Linear);
             prog.push(copy(&out, at));
         }
         let timing = ts_at.map(|at| Timing {

@@ -13,7 +13,7 @@ async fn run(gpu: &Gpu, dtype: DType, kernel: Kernel, params: &[u8], bindings: &
     let pipes = gpu.pipelines(dtype).await?;
     let staging = gpu.staging(len * 4);
     let program = [
-        Op::Dispatch(gpu.step(&pipes, kernel, params, bindings, groups)),
+        Op::Dispatch(gpu.step(&pipes, kernel.name(), kernel, params, bindings, groups)),
         Op::Copy { src: out.clone(), src_offset: 0, dst: staging.clone(), dst_offset: 0, bytes: (len.max(1) * 4) as u64 },
     ];
     gpu.submit(&pipes, &program, None);

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use albert::gpu::kernels::Kernel;
+use albert::gpu::{by_stage, median_per_dispatch};
 use albert::{Backend as EngineBackend, Batch, DType, FillMask, FillOptions, LogitsRequest, Request};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -363,8 +364,10 @@ pub async fn run_bench(state: AppState) {
     let device = backend.as_str().to_string();
     let (warmup, runs) = (params.bench_warmup, params.bench_runs);
     state.bench.set(BenchState::Running(format!("warming up ({warmup} runs per length)…")));
-    let rows = engine::with_model(async |fm: &mut FillMask| -> Result<Vec<BenchRow>, String> {
+    let profile = params.bench_profile;
+    let rows = engine::with_model(async |fm: &mut FillMask| -> Result<(Vec<BenchRow>, Option<String>), String> {
         let mut rows = Vec::new();
+        let mut unavailable = None;
         for &n in &lengths {
             let batch = Batch::single(synthetic_ids(cfg.vocab_size, n), vec![0; n]);
             let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
@@ -384,12 +387,26 @@ pub async fn run_bench(state: AppState) {
                     state.bench.set(BenchState::Running(format!("n={n}: {}/{} runs", i + 1, warmup + runs)));
                 }
             }
-            rows.push(BenchRow::new(&device, &adapter, n, samples));
+            let mut row = BenchRow::new(&device, &adapter, n, samples);
+            if let (true, EngineBackend::Gpu(m)) = (profile, &mut fm.backend) {
+                if m.gpu.timestamps {
+                    state.bench.set(BenchState::Running(format!("n={n}: profiling {runs} forwards")));
+                    let mut times = Vec::with_capacity(runs);
+                    for _ in 0..runs {
+                        web::yield_now().await;
+                        times.push(m.profile(&batch, &req).await.map_err(|e| format!("n={n}, profile: {e}"))?.1);
+                    }
+                    row.profile = Some(by_stage(&median_per_dispatch(&times)));
+                } else {
+                    unavailable = Some(format!("this WebGPU adapter ({adapter}) has no timestamp queries, so dispatches cannot be timed"));
+                }
+            }
+            rows.push(row);
         }
-        Ok(rows)
+        Ok((rows, unavailable))
     })
     .await;
-    let rows = match rows {
+    let (rows, mut profile_unavailable) = match rows {
         Some(Ok(rows)) => rows,
         Some(Err(e)) => return state.bench.set(BenchState::Failed(e)),
         None => return state.bench.set(BenchState::Failed("the model was unloaded during the benchmark".into())),
@@ -406,6 +423,9 @@ pub async fn run_bench(state: AppState) {
         model_init_ms: Some(model.timings.init_ms),
         rows,
         skipped,
+        profile_unavailable: profile_unavailable.take().or_else(|| {
+            (profile && backend == Backend::Cpu).then(|| "?profile=1 times WebGPU dispatches; this run used the CPU backend".to_string())
+        }),
     };
     state.bench.set(BenchState::Done(report));
 }

@@ -283,6 +283,27 @@ pub fn BenchPanel() -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
+                    {r.rows.iter().filter_map(|row| row.profile.clone().map(|p| (row.seq_len, p))).map(|(n, stages)| {
+                        let total: f64 = stages.iter().map(|s| s.ms).sum();
+                        view! {
+                            <table class="bench-table bench-profile" data-testid="bench-profile">
+                                <caption>{format!("GPU time by stage, n = {n} (median of each dispatch; {} in all)", format::millis(total))}</caption>
+                                <thead><tr><th scope="col">"stage"</th><th scope="col">"kernel"</th><th scope="col" class="num">"calls"</th><th scope="col" class="num">"time"</th><th scope="col" class="num">"share"</th></tr></thead>
+                                <tbody>
+                                    {stages.into_iter().map(|s| view! {
+                                        <tr>
+                                            <th scope="row">{s.stage}</th>
+                                            <td><code>{s.kernel}</code></td>
+                                            <td class="num">{s.calls}</td>
+                                            <td class="num">{format::millis(s.ms)}</td>
+                                            <td class="num">{if total > 0.0 { format!("{:.1} %", 100.0 * s.ms / total) } else { "–".into() }}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                    }).collect_view()}
+                    {r.profile_unavailable.clone().map(|why| view! { <p class="muted">{format!("Profile: {why}.")}</p> })}
                 }.into_any(),
                 _ => ().into_any(),
             }}

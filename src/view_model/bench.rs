@@ -5,6 +5,7 @@ use serde::Serialize;
 
 // The input and statistics are the engine's, shared with `albert bench`.
 pub use albert::bench::{stats, synthetic_ids};
+pub use albert::gpu::StageTime;
 
 /// One sequence length's timings (field names as `albert bench --json`).
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -18,6 +19,9 @@ pub struct BenchRow {
     pub mean_ms: f64,
     pub min_ms: f64,
     pub samples_ms: Vec<f64>,
+    /// `?profile=1` on WebGPU: each dispatch's median GPU time over `runs` profiled forwards,
+    /// summed by stage and kernel (as `albert bench --profile`).
+    pub profile: Option<Vec<StageTime>>,
 }
 
 impl BenchRow {
@@ -33,6 +37,7 @@ impl BenchRow {
             mean_ms: mean,
             min_ms: min,
             samples_ms,
+            profile: None,
         }
     }
 }
@@ -55,6 +60,8 @@ pub struct BenchReport {
     pub rows: Vec<BenchRow>,
     /// Lengths skipped because the model reads fewer tokens.
     pub skipped: Vec<usize>,
+    /// Why `?profile=1` gave no per-dispatch times (the CPU backend, no timestamp queries).
+    pub profile_unavailable: Option<String>,
 }
 
 /// Splits the requested lengths into those the model can run and those beyond `max_len`.

@@ -9,6 +9,7 @@
 //! | `bench=1` | benchmark mode: time forwards instead of filling masks |
 //! | `n=8,32,128` | benchmark sequence lengths |
 //! | `runs=<N>` / `warmup=<N>` | benchmark timed runs (default 10) and warm-up runs (default 2) |
+//! | `profile=1` | benchmark on WebGPU: also time every dispatch (timestamp queries), by stage |
 
 /// Which backend the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -30,6 +31,7 @@ pub struct Params {
     pub bench_lengths: Vec<usize>,
     pub bench_runs: usize,
     pub bench_warmup: usize,
+    pub bench_profile: bool,
 }
 
 pub const DEFAULT_TOP_K: usize = 5;
@@ -47,6 +49,7 @@ impl Default for Params {
             bench_lengths: DEFAULT_BENCH_LENGTHS.to_vec(),
             bench_runs: 10,
             bench_warmup: 2,
+            bench_profile: false,
         }
     }
 }
@@ -114,6 +117,7 @@ pub fn parse_query(query: &str) -> Params {
                 }
             }
             "bench" => p.bench = !matches!(v.trim(), "0" | "false" | "no"),
+            "profile" => p.bench_profile = !matches!(v.trim(), "0" | "false" | "no"),
             "n" | "seq" => {
                 let lens: Vec<usize> =
                     v.split(',').filter_map(|s| s.trim().parse::<usize>().ok()).filter(|&n| n >= 1).collect();
@@ -225,7 +229,7 @@ mod tests {
 
     #[test]
     fn parses_every_parameter() {
-        let p = parse_query("?model=https%3A%2F%2Fexample.org%2Fm%2F&text=Paris+is+the+%5BMASK%5D.&backend=cpu&k=3&bench=1&n=8,%2064,x&runs=5&warmup=0");
+        let p = parse_query("?model=https%3A%2F%2Fexample.org%2Fm%2F&text=Paris+is+the+%5BMASK%5D.&backend=cpu&k=3&bench=1&n=8,%2064,x&runs=5&warmup=0&profile=1");
         assert_eq!(p.model.as_deref(), Some("https://example.org/m/"));
         assert_eq!(p.text.as_deref(), Some("Paris is the [MASK]."));
         assert_eq!(p.backend, BackendChoice::Cpu);
@@ -233,6 +237,7 @@ mod tests {
         assert!(p.bench);
         assert_eq!(p.bench_lengths, vec![8, 64]);
         assert_eq!((p.bench_runs, p.bench_warmup), (5, 0));
+        assert!(p.bench_profile);
     }
 
     #[test]
@@ -244,6 +249,8 @@ mod tests {
         assert_eq!(p.bench_runs, 10);
         assert_eq!(p.backend, BackendChoice::Auto);
         assert!(!p.bench);
+        assert!(!p.bench_profile, "off unless asked");
+        assert!(!parse_query("bench=1&profile=0").bench_profile);
         assert_eq!(p.model, None);
         assert_eq!(parse_query("k=999").top_k, MAX_TOP_K);
         // A stray % is kept.

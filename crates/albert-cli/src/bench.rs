@@ -4,7 +4,7 @@
 //! timed apart so they do not pollute the per-forward numbers. `--profile` adds the GPU time of
 //! every dispatch, summed by stage and kernel: where a forward's time goes.
 
-use albert::gpu::{by_stage, DispatchTime, Gpu, StageTime};
+use albert::gpu::{by_stage, median_per_dispatch, DispatchTime, Gpu, StageTime};
 use albert::{cpu, gpu, AlbertWeights, Batch, Config, DType, LogitsRequest, Request};
 use serde::Serialize;
 use std::time::Instant;
@@ -204,20 +204,6 @@ fn row(device: &str, adapter: &str, cfg: &Config, n: usize, ms: Vec<f64>) -> Row
         dispatches: None,
         profile: None,
     }
-}
-
-/// Each dispatch's median time over several profiled forwards of the same plan (same program,
-/// so entry i is the same dispatch in every run).
-fn median_per_dispatch(runs: &[Vec<DispatchTime>]) -> Vec<DispatchTime> {
-    let Some(first) = runs.first() else { return vec![] };
-    first
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let ms: Vec<f64> = runs.iter().filter_map(|r| r.get(i)).map(|r| r.ms).collect();
-            DispatchTime { ms: stats(&ms).0, ..d.clone() }
-        })
-        .collect()
 }
 
 /// The profile of one row as a table: stage, kernel, calls, ms, share of the profiled total.

@@ -320,6 +320,20 @@ pub fn by_stage(times: &[DispatchTime]) -> Vec<StageTime> {
     out
 }
 
+/// Each dispatch's median time over several profiles of the same plan (same program, so entry
+/// i is the same dispatch in every run); nearest-rank median as `bench::stats`.
+pub fn median_per_dispatch(runs: &[Vec<DispatchTime>]) -> Vec<DispatchTime> {
+    let Some(first) = runs.first() else { return vec![] };
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let ms: Vec<f64> = runs.iter().filter_map(|r| r.get(i)).map(|r| r.ms).collect();
+            DispatchTime { ms: crate::bench::stats(&ms).0, ..d.clone() }
+        })
+        .collect()
+}
+
 /// Workgroup grids; rows beyond 65,535 spill into the next dimension (the kernels fold them back).
 fn grid_rows(rows: usize) -> [u32; 3] {
     let r = rows.max(1) as u32;
@@ -327,14 +341,16 @@ fn grid_rows(rows: usize) -> [u32; 3] {
 }
 /// Rows below which `linear_small` (16-row tiles) beats `linear` (64-row tiles).
 const SMALL_M: usize = 48;
-/// Rows up to which `linear_gemv` (8 columns a workgroup, K split over 32 threads) is used.
+/// Rows up to which `linear_gemv` (16 columns a workgroup, K split over 4 threads) is used.
 const GEMV_M: usize = 8;
+/// Output columns a `linear_gemv` workgroup computes (`COLS` in linear_gemv.wgsl).
+const GEMV_COLS: u32 = 16;
 
 /// The linear kernel for `m` rows and its grid.
 fn linear_kernel(m: usize, n: usize) -> (Kernel, [u32; 3]) {
     let cols = (n.max(1) as u32).div_ceil(64);
     if m <= GEMV_M {
-        (Kernel::LinearGemv, [(n.max(1) as u32).div_ceil(8), (m.max(1) as u32).div_ceil(8), 1])
+        (Kernel::LinearGemv, [(n.max(1) as u32).div_ceil(GEMV_COLS), (m.max(1) as u32).div_ceil(8), 1])
     } else if m <= SMALL_M {
         (Kernel::LinearSmall, [cols, (m.max(1) as u32).div_ceil(16), 1])
     } else {
@@ -806,5 +822,37 @@ impl AlbertForMaskedLM {
             staging_offset: (at * f) as u64,
         });
         Plan { tokens, rows, program: prog, staging, staging_bytes, logits_at, attentions_at, hidden_at, sop_at, timing, last_used: 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(stage: &'static str, kernel: &'static str, ms: f64) -> DispatchTime {
+        DispatchTime { stage, kernel, workgroups: [1, 1, 1], ms }
+    }
+
+    #[test]
+    fn by_stage_sums_layers_in_first_appearance_order() {
+        let times = [t("embeddings", "embeddings", 1.0), t("ffn", "linear", 2.0), t("attention.dense", "linear", 0.5), t("ffn", "linear", 3.0)];
+        let s = by_stage(&times);
+        let rows: Vec<_> = s.iter().map(|s| (s.stage, s.calls, s.ms)).collect();
+        assert_eq!(rows, vec![("embeddings", 1, 1.0), ("ffn", 2, 5.0), ("attention.dense", 1, 0.5)]);
+        // The same stage on two kernels (a length switching kernels) stays apart.
+        assert_eq!(by_stage(&[t("ffn", "linear", 1.0), t("ffn", "linear_gemv", 1.0)]).len(), 2);
+        assert!(by_stage(&[]).is_empty());
+    }
+
+    #[test]
+    fn median_per_dispatch_takes_each_dispatch_over_runs() {
+        let runs = vec![
+            vec![t("a", "k", 1.0), t("b", "k", 10.0)],
+            vec![t("a", "k", 3.0), t("b", "k", 30.0)],
+            vec![t("a", "k", 2.0), t("b", "k", 20.0)],
+        ];
+        let m = median_per_dispatch(&runs);
+        assert_eq!(m.iter().map(|d| (d.stage, d.ms)).collect::<Vec<_>>(), vec![("a", 2.0), ("b", 20.0)]);
+        assert!(median_per_dispatch(&[]).is_empty());
     }
 }

@@ -1,56 +1,79 @@
-// linear for short inputs (m < 64 rows: fill-mask sentences, the MLM head's [MASK] rows):
-// the same y = act(x · Wᵀ + b) as linear.wgsl, but a 16×64 output tile per workgroup, so a
-// 10-token sentence wastes 6 rows of work per tile instead of 54, and four times as many
-// workgroups cover the weight matrix. Each of the 16×16 threads computes one row × 4 columns.
-
+// linear for short inputs (9–48 rows: fill-mask sentences): the same y = act(x · Wᵀ + b) as
+// linear.wgsl, but a 16×64 output tile per workgroup, so a 10-token sentence wastes 6 rows of
+// work per tile instead of 54, and four times as many workgroups cover the weight matrix.
+//
+// 64 threads, each 4 rows × 4 columns (register blocking), K in steps of 32: the in-browser
+// profile (`?bench=1&profile=1`) showed SwiftShader paying per invocation and barrier, and the
+// earlier 256 threads of 1 row × 4 columns with K steps of 16 spent 4× the invocations and 2×
+// the barriers on the same tile. Tiles in workgroup memory are padded by one word a row so the
+// transposing stores do not all hit one memory bank on GPUs.
 
 const TM: u32 = 16u;
 const TN: u32 = 64u;
-const KT: u32 = 16u;
+const KT: u32 = 32u;
+const XS: u32 = 17u; // TM + 1: row stride of xs
+const WS: u32 = 65u; // TN + 1: row stride of ws
 
-var<workgroup> xs: array<f32, 256>;  // [KT][TM]
-var<workgroup> ws: array<f32, 1024>; // [KT][TN]
+var<workgroup> xs: array<f32, 544>;  // [KT][XS]
+var<workgroup> ws: array<f32, 2080>; // [KT][WS]
 
-@compute @workgroup_size(16, 16, 1)
+fn store_row(row: u32, c0: u32, acc: vec4<f32>) {
+    if (row >= p.m) { return; }
+    for (var j = 0u; j < 4u; j++) {
+        let col = c0 + 16u * j;
+        if (col < p.n) {
+            y[row * p.n + col] = activation(acc[j] + load_b(col), p.act);
+        }
+    }
+}
+
+@compute @workgroup_size(16, 4, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let m0 = wg.y * TM;
     let n0 = wg.x * TN;
-    var acc = vec4<f32>(0.0);
+    // Thread (x, y) owns rows y, y + 4, y + 8, y + 12 and columns x, x + 16, x + 32, x + 48.
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
 
     for (var k0 = 0u; k0 < p.k; k0 += KT) {
-        {
-            let row = li / KT;
-            let kk = li % KT;
+        // Consecutive threads read consecutive k of one row: 128-byte runs of x and of W.
+        for (var r = 0u; r < 8u; r++) {
+            let idx = li + 64u * r;
+            let row = idx / KT;
+            let kk = idx % KT;
             let k = k0 + kk;
             var xv = 0.0;
             if (m0 + row < p.m && k < p.k) { xv = x[(m0 + row) * p.k + k]; }
-            xs[kk * TM + row] = xv;
+            xs[kk * XS + row] = xv;
         }
-        for (var r = 0u; r < 4u; r++) {
-            let idx = li + 256u * r;
+        for (var r = 0u; r < 32u; r++) {
+            let idx = li + 64u * r;
             let col = idx / KT;
             let kk = idx % KT;
             let k = k0 + kk;
             var wv = 0.0;
             if (n0 + col < p.n && k < p.k) { wv = load_w((n0 + col) * p.k + k); }
-            ws[kk * TN + col] = wv;
+            ws[kk * WS + col] = wv;
         }
         workgroupBarrier();
         for (var kk = 0u; kk < KT; kk++) {
-            let a = xs[kk * TM + lid.y];
-            let c = vec4<f32>(ws[kk * TN + lid.x], ws[kk * TN + lid.x + 16u], ws[kk * TN + lid.x + 32u], ws[kk * TN + lid.x + 48u]);
-            acc = fma(vec4<f32>(a), c, acc);
+            let xb = kk * XS + lid.y;
+            let wb = kk * WS + lid.x;
+            let c = vec4<f32>(ws[wb], ws[wb + 16u], ws[wb + 32u], ws[wb + 48u]);
+            a0 = fma(vec4<f32>(xs[xb]), c, a0);
+            a1 = fma(vec4<f32>(xs[xb + 4u]), c, a1);
+            a2 = fma(vec4<f32>(xs[xb + 8u]), c, a2);
+            a3 = fma(vec4<f32>(xs[xb + 12u]), c, a3);
         }
         workgroupBarrier();
     }
 
-    let row = m0 + lid.y;
-    if (row >= p.m) { return; }
-    for (var j = 0u; j < 4u; j++) {
-        let col = n0 + lid.x + 16u * j;
-        if (col < p.n) {
-            y[row * p.n + col] = activation(acc[j] + load_b(col), p.act);
-        }
-    }
+    let c0 = n0 + lid.x;
+    store_row(m0 + lid.y, c0, a0);
+    store_row(m0 + lid.y + 4u, c0, a1);
+    store_row(m0 + lid.y + 8u, c0, a2);
+    store_row(m0 + lid.y + 12u, c0, a3);
 }

@@ -18,3 +18,15 @@ fn load_b(i: u32) -> f32 { return half_at(b[i >> 1u], i); }
 fn load_w(i: u32) -> f32 { return w[i]; }
 fn load_b(i: u32) -> f32 { return b[i]; }
 #endif
+
+// Writes act(acc + b) for one output row at columns c0, c0 + 16, c0 + 32, c0 + 48: the 4×4
+// register blocks of linear.wgsl and linear_small.wgsl hold a row's columns in a vec4, 16 apart.
+fn store_row4(row: u32, c0: u32, acc: vec4<f32>) {
+    if (row >= p.m) { return; }
+    for (var j = 0u; j < 4u; j++) {
+        let col = c0 + 16u * j;
+        if (col < p.n) {
+            y[row * p.n + col] = activation(acc[j] + load_b(col), p.act);
+        }
+    }
+}

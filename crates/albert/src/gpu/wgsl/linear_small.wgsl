@@ -17,16 +17,6 @@ const WS: u32 = 65u; // TN + 1: row stride of ws
 var<workgroup> xs: array<f32, 544>;  // [KT][XS]
 var<workgroup> ws: array<f32, 2080>; // [KT][WS]
 
-fn store_row(row: u32, c0: u32, acc: vec4<f32>) {
-    if (row >= p.m) { return; }
-    for (var j = 0u; j < 4u; j++) {
-        let col = c0 + 16u * j;
-        if (col < p.n) {
-            y[row * p.n + col] = activation(acc[j] + load_b(col), p.act);
-        }
-    }
-}
-
 @compute @workgroup_size(16, 4, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
@@ -72,8 +62,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
 
     let c0 = n0 + lid.x;
-    store_row(m0 + lid.y, c0, a0);
-    store_row(m0 + lid.y + 4u, c0, a1);
-    store_row(m0 + lid.y + 8u, c0, a2);
-    store_row(m0 + lid.y + 12u, c0, a3);
+    store_row4(m0 + lid.y, c0, a0);
+    store_row4(m0 + lid.y + 4u, c0, a1);
+    store_row4(m0 + lid.y + 8u, c0, a2);
+    store_row4(m0 + lid.y + 12u, c0, a3);
 }

@@ -72,7 +72,8 @@ impl Kernel {
     fn prelude(self) -> &'static [&'static str] {
         match self {
             Kernel::Embeddings | Kernel::AddLayerNorm => &[REDUCE],
-            Kernel::AttentionProbs | Kernel::Attention => &[REDUCE, ATTENTION_PARAMS],
+            Kernel::AttentionProbs => &[REDUCE, ATTENTION_PARAMS],
+            Kernel::Attention => &[ATTENTION_PARAMS],
             Kernel::AttentionContext => &[ATTENTION_PARAMS],
             Kernel::Linear | Kernel::LinearSmall | Kernel::LinearGemv => &[LINEAR_BINDINGS],
             Kernel::GatherRows => &[],

@@ -382,8 +382,16 @@ fn attn_params(b: usize, t: usize, heads: usize, d: usize, stride: usize, qkv_of
     u32s(&[b as u32, t as u32, heads as u32, d as u32, stride as u32, (1.0 / (d as f32).sqrt()).to_bits(), (b * t) as u32, h as u32, qo, ko, vo, 0])
 }
 
-/// Longest sequence the fused attention kernel takes (`MAX_T` in attention.wgsl).
-pub const ATTENTION_MAX_T: usize = 1024;
+/// Longest sequence the fused attention kernel takes (`MAX_T` in attention.wgsl): every
+/// ALBERT's max_position_embeddings; longer inputs run attention_probs + attention_context.
+pub const ATTENTION_MAX_T: usize = 512;
+/// Query rows a fused attention workgroup takes (`ROWS` in attention.wgsl).
+const ATTENTION_ROWS: u32 = 4;
+
+/// The fused attention kernel's grid: row blocks × (batch · heads).
+fn grid_attention(t: usize, bh: usize) -> [u32; 3] {
+    [(t.max(1) as u32).div_ceil(ATTENTION_ROWS), bh as u32, 1]
+}
 
 struct LinearBufs {
     w: wgpu::Buffer,
@@ -767,7 +775,7 @@ impl AlbertForMaskedLM {
             let ap = attn_params(b, t, heads, d, 3 * h, [0, h, 2 * h]);
             let per_row = [t as u32, (b * heads) as u32, 1];
             if fused {
-                prog.push(Op::Dispatch(g.step(p, "attention (fused)", Kernel::Attention, &ap, &[(1, &qkv), (2, &tokens), (3, &ctx)], per_row)));
+                prog.push(Op::Dispatch(g.step(p, "attention (fused)", Kernel::Attention, &ap, &[(1, &qkv), (2, &tokens), (3, &ctx)], grid_attention(t, b * heads))));
             } else {
                 let pr = &probs[if key.attentions { idx } else { 0 }];
                 prog.push(Op::Dispatch(g.step(p, "attention.probs", Kernel::AttentionProbs, &ap, &[(1, &qkv), (2, &qkv), (3, &tokens), (4, pr)], per_row)));

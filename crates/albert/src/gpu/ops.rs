@@ -3,7 +3,7 @@
 //! dispatches into one submission (see `Plan`); these pay one submission each.
 
 use super::kernels::Kernel;
-use super::{attn_params, grid_context, grid_rows, linear_kernel, linear_params, ln_params, u32s, Gpu, Op};
+use super::{attn_params, grid_attention, grid_context, grid_rows, linear_kernel, linear_params, ln_params, u32s, Gpu, Op};
 use crate::config::Activation;
 use crate::error::Result;
 use crate::output::Batch;
@@ -91,7 +91,7 @@ pub async fn attention(gpu: &Gpu, q: &[f32], k: &[f32], v: &[f32], mask: &[u32],
     let qkv = f32s(gpu, "qkv", &qkv);
     let out = gpu.storage("ctx", n * h * 4);
     let params = attn_params(b, t, heads, d, 3 * h, [0, h, 2 * h]);
-    run(gpu, DType::F32, Kernel::Attention, &params, &[(1, &qkv), (2, &tokens), (3, &out)], [t as u32, (b * heads) as u32, 1], &out, n * h).await
+    run(gpu, DType::F32, Kernel::Attention, &params, &[(1, &qkv), (2, &tokens), (3, &out)], grid_attention(t, b * heads), &out, n * h).await
 }
 
 pub async fn add_layer_norm(gpu: &Gpu, x: &[f32], residual: &[f32], w: &Tensor, b: &Tensor, eps: f32, n: usize) -> Result<Vec<f32>> {

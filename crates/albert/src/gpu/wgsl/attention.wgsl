@@ -1,29 +1,46 @@
-// Fused self-attention for one query row of one head per workgroup, used when the caller does
-// not ask for the attention maps: scores, scale, padding mask, softmax and probs · v in one
-// dispatch, the row of T scores kept in workgroup memory. It saves a dispatch per layer and
-// the [B, heads, T, T] round trip through global memory that attention_probs +
-// attention_context make. The arithmetic is theirs, in the same order (probabilities are
-// normalized before they multiply v), so both paths agree to rounding.
+// Fused self-attention, used when the caller does not ask for the attention maps: scores,
+// scale, padding mask, softmax and probs · v in one dispatch, each row of T scores kept in
+// workgroup memory. It saves a dispatch per layer and the [B, heads, T, T] round trip through
+// global memory that attention_probs + attention_context make. The arithmetic is theirs
+// (probabilities are normalized before they multiply v), so both paths agree to rounding.
+//
+// A workgroup takes 4 query rows of one head, 32 threads (one warp) a row. The first version
+// took one row with 128 threads: the in-browser profile showed SwiftShader paying per
+// invocation and barrier, and the kernel at 36 % of a forward at n = 128 there; 4 rows a
+// workgroup run a quarter of the invocations, and each row's reductions stay within its own
+// 32 threads (one barrier each, on two buffers so no trailing barrier is needed).
 
 @group(0) @binding(0) var<uniform> p: AttentionParams;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
 @group(0) @binding(2) var<storage, read> tokens: array<u32>; // [ids | types | mask]
 @group(0) @binding(3) var<storage, read_write> ctx: array<f32>;
 
-// Longest sequence this kernel takes (gpu::ATTENTION_MAX_T); longer ones use the two-kernel
-// path. 4 KiB of scores + 1 KiB of partial sums, within WebGPU's 16 KiB workgroup minimum.
-const MAX_T: u32 = 1024u;
-var<workgroup> s: array<f32, MAX_T>;
-var<workgroup> part: array<f32, WG>;
+const ROWS: u32 = 4u;   // query rows per workgroup (gpu::ATTENTION_ROWS)
+const LANES: u32 = 32u; // threads per row
+const WG: u32 = 128u;   // ROWS · LANES
+// Longest sequence this kernel takes (gpu::ATTENTION_MAX_T, every ALBERT's
+// max_position_embeddings); longer ones use the two-kernel path. 4 × 2 KiB of scores + 1 KiB
+// for the reductions, within WebGPU's 16 KiB of workgroup memory.
+const MAX_T: u32 = 512u;
+var<workgroup> s: array<f32, 2048>; // [ROWS][MAX_T]
+var<workgroup> red_max: array<f32, WG>;
+var<workgroup> red_sum: array<f32, WG>;
 
 @compute @workgroup_size(128, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let r = attention_row(wg);
+    let rr = li / LANES;
+    let lane = li % LANES;
+    let i = wg.x * ROWS + rr;
+    // Rows past T (the last workgroup) compute nothing but still reach every barrier.
+    let live = i < p.seq_len;
+    let r = attention_row(vec3<u32>(min(i, p.seq_len - 1u), wg.y, 0u));
     let t = r.t;
     let d = p.head_dim;
+    let sr = rr * MAX_T;
+    let base = rr * LANES;
 
     var m = NEG;
-    for (var j = li; j < t; j += WG) {
+    for (var j = lane; j < t; j += LANES) {
         var sc = NEG;
         if (tokens[r.mask0 + j] != 0u) {
             let ko = key_at(r, j);
@@ -31,46 +48,38 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             for (var c = 0u; c < d; c++) { dot = fma(qkv[r.q + c], qkv[ko + c], dot); }
             sc = dot * p.scale;
         }
-        s[j] = sc;
+        s[sr + j] = sc;
         m = max(m, sc);
     }
-    m = reduce(m, li, true);
+    red_max[li] = m;
+    workgroupBarrier();
+    m = red_max[base];
+    for (var l = 1u; l < LANES; l++) { m = max(m, red_max[base + l]); }
+
     var sum = 0.0;
-    for (var j = li; j < t; j += WG) {
+    for (var j = lane; j < t; j += LANES) {
         var e = 0.0;
-        if (m <= NEG) { e = 1.0; } else if (tokens[r.mask0 + j] != 0u) { e = exp(s[j] - m); }
-        s[j] = e;
+        if (m <= NEG) { e = 1.0; } else if (tokens[r.mask0 + j] != 0u) { e = exp(s[sr + j] - m); }
+        s[sr + j] = e;
         sum += e;
     }
-    sum = reduce(sum, li, false);
-    for (var j = li; j < t; j += WG) {
-        s[j] = s[j] / sum;
+    red_sum[li] = sum;
+    workgroupBarrier();
+    sum = red_sum[base];
+    for (var l = 1u; l < LANES; l++) { sum += red_sum[base + l]; }
+    for (var j = lane; j < t; j += LANES) {
+        s[sr + j] = s[sr + j] / sum;
     }
     workgroupBarrier();
 
-    // probs · v: the 128 threads split into WG / d groups of d columns, each group summing
-    // every (WG / d)-th key; the groups' partial sums are then added in a fixed order.
-    let v0 = r.b * t * p.stride + p.v_off + r.hd * d;
-    let out = (r.b * t + r.i) * p.hidden + r.hd * d;
-    if (d <= WG) {
-        let groups = WG / d;
-        let c = li % d;
-        let g = li / d;
-        var acc = 0.0;
-        if (g < groups) {
-            for (var j = g; j < t; j += groups) { acc = fma(s[j], qkv[v0 + j * p.stride + c], acc); }
-        }
-        part[li] = acc;
-        workgroupBarrier();
-        if (li < d) {
-            var total = 0.0;
-            for (var gg = 0u; gg < groups; gg++) { total += part[gg * d + li]; }
-            ctx[out + li] = total;
-        }
-    } else {
-        for (var c = li; c < d; c += WG) {
+    // probs · v: the row's 32 threads take columns lane, lane + 32, …; consecutive threads read
+    // consecutive words of each v row.
+    if (live) {
+        let v0 = r.b * t * p.stride + p.v_off + r.hd * d;
+        let out = (r.b * t + r.i) * p.hidden + r.hd * d;
+        for (var c = lane; c < d; c += LANES) {
             var acc = 0.0;
-            for (var j = 0u; j < t; j++) { acc = fma(s[j], qkv[v0 + j * p.stride + c], acc); }
+            for (var j = 0u; j < t; j++) { acc = fma(s[sr + j], qkv[v0 + j * p.stride + c], acc); }
             ctx[out + c] = acc;
         }
     }

@@ -14,7 +14,11 @@
 //
 //   node bench/browser.d/driver.mjs --model-dir DIR [--onnx-dir DIR] [--seq 8,32,128] [--runs 3]
 //        [--warmup 1] [--cpu-runs 10] [--cpu-warmup 5] [--columns ours-webgpu,ours-cpu,tjs-webgpu,tjs-wasm] [--variants row,full]
-//        [--out FILE | --no-save] [--no-readme] [--json] [--shape NAME]
+//        [--out FILE | --no-save] [--no-readme] [--json] [--shape NAME] [--no-profile]
+//
+// ours-webgpu also profiles (the app's ?profile=1: after the timed forwards, --runs more with a
+// timestamp around every dispatch, where the adapter has timestamp queries) and the README gets
+// the table of where its GPU time goes, by stage; --no-profile skips that.
 //   node bench/browser.d/driver.mjs --render latest|RESULTS.json,...   # only regenerate the README tables
 //
 // The README block holds one table per model shape: the newest saved run of each (--render latest),
@@ -61,6 +65,7 @@ export function parse(argv) {
       out: { type: 'string' },
       'no-save': { type: 'boolean', default: false },
       'no-readme': { type: 'boolean', default: false },
+      'no-profile': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       render: { type: 'string' },
       'column-timeout-s': { type: 'string', default: '3600' },
@@ -87,6 +92,7 @@ export function parse(argv) {
     out: values.out,
     save: !values['no-save'],
     readme: !values['no-readme'],
+    profile: !values['no-profile'],
     json: values.json,
     render: values.render,
     columnTimeoutMs: Number(values['column-timeout-s']) * 1000,
@@ -170,6 +176,7 @@ async function runOurs(browser, servers, opts, ref, backend) {
     });
     if (ref.cases.verify_text) params.set('text', ref.cases.verify_text.text);
     if (backend === 'cpu') params.set('backend', 'cpu');
+    else if (opts.profile !== false) params.set('profile', '1');
     const t0 = Date.now();
     await page.goto(`${servers.app.url}?${params}`);
     const bench = page.locator('[data-testid="bench"]:is([data-state="done"], [data-state="error"])');
@@ -400,6 +407,25 @@ export function ratioRows(res) {
   return out;
 }
 
+/** ours-webgpu's per-stage profile as rows: { stage, cells: { n: { ms, share, kernel } } }, stages in program order. */
+export function profileRows(res) {
+  const rows = [];
+  for (const row of res.columns['ours-webgpu']?.report?.rows ?? []) {
+    const total = (row.profile ?? []).reduce((a, s) => a + s.ms, 0);
+    for (const s of row.profile ?? []) {
+      let r = rows.find((x) => x.stage === s.stage);
+      if (!r) rows.push((r = { stage: s.stage, cells: {} }));
+      const c = r.cells[row.seq_len];
+      if (c) {
+        c.ms += s.ms;
+        c.kernel += `, ${s.kernel}`;
+      } else r.cells[row.seq_len] = { ms: s.ms, kernel: s.kernel };
+    }
+    for (const r of rows) if (r.cells[row.seq_len]) r.cells[row.seq_len].share = total > 0 ? (100 * r.cells[row.seq_len].ms) / total : 0;
+  }
+  return rows;
+}
+
 export function render(res, resultsFile) {
   const seq = res.settings.seq;
   const c = res.model.config;
@@ -444,6 +470,18 @@ export function render(res, resultsFile) {
   L.push(`|---|${seq.map(() => '---:').join('|')}|`);
   for (const r of ratioRows(res)) L.push(`| ${r.label} | ${seq.map((n) => (r.cells[n] == null ? '—' : r.cells[n].toFixed(2))).join(' | ')} |`);
   L.push('');
+  const prof = profileRows(res);
+  if (prof.length) {
+    L.push(`Where ours' WebGPU time goes: GPU time per dispatch from timestamp queries (each dispatch in a compute pass of its own), the median of each dispatch over ${res.settings.runs} profiled forwards, summed by stage over the layers; ms (share of the profiled forward) and the kernel that ran:`);
+    L.push('');
+    L.push(`| stage | ${seq.map((n) => `n=${n}`).join(' | ')} |`);
+    L.push(`|---|${seq.map(() => '---:').join('|')}|`);
+    for (const r of prof) L.push(`| ${r.stage} | ${seq.map((n) => (r.cells[n] ? `${fmt(r.cells[n].ms)} (${r.cells[n].share.toFixed(0)} %) \`${r.cells[n].kernel}\`` : '—')).join(' | ')} |`);
+    L.push(`| **sum** | ${seq.map((n) => { const t = prof.reduce((a, r) => a + (r.cells[n]?.ms ?? 0), 0); return t ? `**${fmt(t)}**` : '—'; }).join(' | ')} |`);
+    L.push('');
+  } else if (ow?.profile_unavailable) {
+    L.push(`- Profile: ${ow.profile_unavailable}.`);
+  }
   for (const e of res.errors) L.push(`- error: ${e.split('\n')[0]}`);
   L.push(`- Harness wall time: ${Object.entries(res.harness_s).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')}.`);
   return L.join('\n');

@@ -206,6 +206,32 @@ describe('WebGPU (SwiftShader)', () => {
     }
     assert.ok(report.gpu_pipeline_compile_ms > 0);
     assert.equal(report.parameters, 26696);
+    assert.ok(report.rows.every((r) => r.profile == null), 'no profile unless asked');
+  });
+
+  test('?bench=1&profile=1 adds the GPU time of every stage, in the JSON and as a table', async (t) => {
+    const { page } = await openTiny(t, { params: { bench: '1', n: '5', runs: '2', warmup: '0', profile: '1' } });
+    const bench = page.locator('[data-testid="bench"][data-state="done"]');
+    await bench.waitFor({ timeout: 60_000 });
+    const report = JSON.parse(await bench.textContent());
+    const profile = report.rows[0].profile;
+    if (!profile) {
+      // An adapter without timestamp queries: the reason, and no table.
+      assert.match(report.profile_unavailable, /timestamp/);
+      assert.equal(await page.getByTestId('bench-profile').count(), 0);
+      return;
+    }
+    const calls = Object.fromEntries(profile.map((s) => [s.stage, s.calls]));
+    // The tiny fixture's shared layer runs 3 times; the head once, on the [MASK] row.
+    assert.equal(calls['attention.query_key_value'], 3);
+    assert.equal(calls['attention (fused)'], 3);
+    assert.equal(calls['predictions.decoder'], 1);
+    assert.ok(profile.every((s) => Number.isFinite(s.ms) && s.ms >= 0), JSON.stringify(profile));
+    const table = page.getByTestId('bench-profile');
+    assert.equal(await table.count(), 1);
+    const rows = await table.locator('tbody tr').allInnerTexts();
+    assert.equal(rows.length, profile.length);
+    assert.match(rows.find((r) => r.startsWith('predictions.decoder')), /linear_gemv\s+1\s+[\d.]+ ms\s+[\d.]+ %/);
   });
 });
 

@@ -231,7 +231,7 @@ describe('WebGPU (SwiftShader)', () => {
     assert.equal(await table.count(), 1);
     const rows = await table.locator('tbody tr').allInnerTexts();
     assert.equal(rows.length, profile.length);
-    assert.match(rows.find((r) => r.startsWith('predictions.decoder')), /linear_gemv\s+1\s+[\d.]+ ms\s+[\d.]+ %/);
+    assert.match(rows.find((r) => r.startsWith('predictions.decoder')), /linear_gemv_short_k\s+1\s+[\d.]+ ms\s+[\d.]+ %/);
   });
 });
 

@@ -25,8 +25,9 @@ fn report(what: &str, d: f32, tol: f32) {
 #[test]
 fn linear_on_awkward_shapes_and_every_activation() {
     let Some(g) = gpu() else { return };
-    // m ≤ 8 runs linear_gemv, 9..=48 linear_small, more the 64×64 linear: each on odd sizes.
-    let shapes = [(1, 1, 1), (1, 128, 768), (3, 17, 5), (8, 1000, 9), (9, 40, 70), (48, 33, 65), (65, 33, 130), (128, 16, 64), (7, 300, 1000), (200, 64, 3)];
+    // m ≤ 8 runs linear_gemv_short_k (k ≤ 256) or linear_gemv, 9..=48 linear_small, more the
+    // 64×64 linear: each on odd sizes, across workgroup edges (64 and 16 columns).
+    let shapes = [(1, 1, 1), (1, 128, 768), (3, 17, 5), (2, 256, 130), (8, 1000, 9), (5, 257, 17), (9, 40, 70), (48, 33, 65), (65, 33, 130), (128, 16, 64), (7, 300, 1000), (200, 64, 3)];
     for (si, &(m, k, n)) in shapes.iter().enumerate() {
         for dtype in [DType::F32, DType::F16] {
             let x = rand_vec(m * k, si as u64, 1.0);

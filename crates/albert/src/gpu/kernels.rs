@@ -9,7 +9,7 @@ use crate::weights::DType;
 pub const COMMON: &str = include_str!("wgsl/common.wgsl");
 /// Workgroup reductions for the row-wise kernels.
 const REDUCE: &str = include_str!("wgsl/reduce.wgsl");
-/// Parameters and bindings of the two linear kernels.
+/// Parameters and bindings of the linear kernels.
 const LINEAR_BINDINGS: &str = include_str!("wgsl/linear_bindings.wgsl");
 /// Parameters of the three attention kernels.
 const ATTENTION_PARAMS: &str = include_str!("wgsl/attention_params.wgsl");
@@ -20,6 +20,7 @@ pub enum Kernel {
     Linear,
     LinearSmall,
     LinearGemv,
+    LinearGemvShortK,
     AttentionProbs,
     AttentionContext,
     Attention,
@@ -28,11 +29,12 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 9] = [
+    pub const ALL: [Kernel; 10] = [
         Kernel::Embeddings,
         Kernel::Linear,
         Kernel::LinearSmall,
         Kernel::LinearGemv,
+        Kernel::LinearGemvShortK,
         Kernel::AttentionProbs,
         Kernel::AttentionContext,
         Kernel::Attention,
@@ -46,6 +48,7 @@ impl Kernel {
             Kernel::Linear => "linear",
             Kernel::LinearSmall => "linear_small",
             Kernel::LinearGemv => "linear_gemv",
+            Kernel::LinearGemvShortK => "linear_gemv_short_k",
             Kernel::AttentionProbs => "attention_probs",
             Kernel::AttentionContext => "attention_context",
             Kernel::Attention => "attention",
@@ -60,6 +63,7 @@ impl Kernel {
             Kernel::Linear => include_str!("wgsl/linear.wgsl"),
             Kernel::LinearSmall => include_str!("wgsl/linear_small.wgsl"),
             Kernel::LinearGemv => include_str!("wgsl/linear_gemv.wgsl"),
+            Kernel::LinearGemvShortK => include_str!("wgsl/linear_gemv_short_k.wgsl"),
             Kernel::AttentionProbs => include_str!("wgsl/attention_probs.wgsl"),
             Kernel::AttentionContext => include_str!("wgsl/attention_context.wgsl"),
             Kernel::Attention => include_str!("wgsl/attention.wgsl"),
@@ -75,7 +79,7 @@ impl Kernel {
             Kernel::AttentionProbs => &[REDUCE, ATTENTION_PARAMS],
             Kernel::Attention => &[ATTENTION_PARAMS],
             Kernel::AttentionContext => &[ATTENTION_PARAMS],
-            Kernel::Linear | Kernel::LinearSmall | Kernel::LinearGemv => &[LINEAR_BINDINGS],
+            Kernel::Linear | Kernel::LinearSmall | Kernel::LinearGemv | Kernel::LinearGemvShortK => &[LINEAR_BINDINGS],
             Kernel::GatherRows => &[],
         }
     }

@@ -345,11 +345,17 @@ const SMALL_M: usize = 48;
 const GEMV_M: usize = 8;
 /// Output columns a `linear_gemv` workgroup computes (`COLS` in linear_gemv.wgsl).
 const GEMV_COLS: u32 = 16;
+/// Longest input (K) for which few rows use `linear_gemv_short_k` (one thread a column).
+const SHORT_K: usize = 256;
+/// Output columns a `linear_gemv_short_k` workgroup computes (`COLS` in its WGSL).
+const GEMV_SHORT_K_COLS: u32 = 64;
 
-/// The linear kernel for `m` rows and its grid.
-fn linear_kernel(m: usize, n: usize) -> (Kernel, [u32; 3]) {
+/// The linear kernel for `m` rows of `k` inputs and `n` outputs, and its grid.
+fn linear_kernel(m: usize, n: usize, k: usize) -> (Kernel, [u32; 3]) {
     let cols = (n.max(1) as u32).div_ceil(64);
-    if m <= GEMV_M {
+    if m <= GEMV_M && k <= SHORT_K {
+        (Kernel::LinearGemvShortK, [(n.max(1) as u32).div_ceil(GEMV_SHORT_K_COLS), (m.max(1) as u32).div_ceil(8), 1])
+    } else if m <= GEMV_M {
         (Kernel::LinearGemv, [(n.max(1) as u32).div_ceil(GEMV_COLS), (m.max(1) as u32).div_ceil(8), 1])
     } else if m <= SMALL_M {
         (Kernel::LinearSmall, [cols, (m.max(1) as u32).div_ceil(16), 1])
@@ -743,7 +749,7 @@ impl AlbertForMaskedLM {
 
         let mut prog = Vec::new();
         let lin = |prog: &mut Vec<Op>, stage: &'static str, l: &LinearBufs, input: &wgpu::Buffer, out: &wgpu::Buffer, m: usize, act: Activation| {
-            let (kernel, grid) = linear_kernel(m, l.out);
+            let (kernel, grid) = linear_kernel(m, l.out, l.inp);
             prog.push(Op::Dispatch(g.step(p, stage, kernel, &linear_params(m, l.out, l.inp, act), &[(1, input), (2, &l.w), (3, &l.b), (4, out)], grid)));
         };
         let add_ln = |prog: &mut Vec<Op>, stage: &'static str, xs: &wgpu::Buffer, res: Option<&wgpu::Buffer>, ln: &LnBufs, out: &wgpu::Buffer, rows: usize, width: usize| {

@@ -51,7 +51,7 @@ pub async fn linear(gpu: &Gpu, x: &[f32], m: usize, k: usize, w: &Tensor, b: &Te
     let (wb, bb) = (gpu.upload(w), gpu.upload(b));
     let out = gpu.storage("y", m * n * 4);
     // The same choice of kernel as the model makes for `m` rows.
-    let (kernel, grid) = linear_kernel(m, n);
+    let (kernel, grid) = linear_kernel(m, n, k);
     run(gpu, dtype_of(&[w, b]), kernel, &linear_params(m, n, k, a), &[(1, &xb), (2, &wb), (3, &bb), (4, &out)], grid, &out, m * n).await
 }
 

@@ -1,6 +1,6 @@
-// Parameters and bindings shared by linear.wgsl, linear_small.wgsl and linear_gemv.wgsl (same
-// layout, so the model can pick any of them per dispatch): y = act(x · Wᵀ + b), W as torch's
-// [out, in].
+// Parameters and bindings shared by linear.wgsl, linear_small.wgsl, linear_gemv.wgsl and
+// linear_gemv_short_k.wgsl (same layout, so the model can pick any of them per dispatch):
+// y = act(x · Wᵀ + b), W as torch's [out, in].
 
 struct Params { m: u32, n: u32, k: u32, act: u32 }
 

@@ -30,3 +30,21 @@ fn store_row4(row: u32, c0: u32, acc: vec4<f32>) {
         }
     }
 }
+
+// Where each of the (up to) 8 input rows of a gemv workgroup starts (linear_gemv,
+// linear_gemv_short_k). Rows past m re-read the last real row (never written back), so the
+// inner loops have no branches and no dynamically indexed arrays: shader compilers without
+// loop unrolling (SwiftShader's) keep the two vec4 accumulators in registers.
+struct Rows8 { r0: u32, r1: u32, r2: u32, r3: u32, r4: u32, r5: u32, r6: u32, r7: u32 }
+
+fn rows8(m0: u32, rows: u32) -> Rows8 {
+    let last = max(rows, 1u) - 1u;
+    return Rows8(
+        (m0 + min(0u, last)) * p.k, (m0 + min(1u, last)) * p.k, (m0 + min(2u, last)) * p.k, (m0 + min(3u, last)) * p.k,
+        (m0 + min(4u, last)) * p.k, (m0 + min(5u, last)) * p.k, (m0 + min(6u, last)) * p.k, (m0 + min(7u, last)) * p.k,
+    );
+}
+
+// x[row, k] of rows 0–3 and 4–7.
+fn x_lo(r: Rows8, k: u32) -> vec4<f32> { return vec4<f32>(x[r.r0 + k], x[r.r1 + k], x[r.r2 + k], x[r.r3 + k]); }
+fn x_hi(r: Rows8, k: u32) -> vec4<f32> { return vec4<f32>(x[r.r4 + k], x[r.r5 + k], x[r.r6 + k], x[r.r7 + k]); }

@@ -25,26 +25,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let lane = li % LANES;
     let m0 = wg.y * RM;
     let rows = min(RM, p.m - m0);
-    // Rows past m re-read the last real row (never written back), so the inner loop has no
-    // branches and no dynamically indexed arrays: shader compilers without loop unrolling
-    // (SwiftShader's) keep the two vec4 accumulators in registers.
-    let last = max(rows, 1u) - 1u;
-    let x0 = (m0 + min(0u, last)) * p.k;
-    let x1 = (m0 + min(1u, last)) * p.k;
-    let x2 = (m0 + min(2u, last)) * p.k;
-    let x3 = (m0 + min(3u, last)) * p.k;
-    let x4 = (m0 + min(4u, last)) * p.k;
-    let x5 = (m0 + min(5u, last)) * p.k;
-    let x6 = (m0 + min(6u, last)) * p.k;
-    let x7 = (m0 + min(7u, last)) * p.k;
+    let r = rows8(m0, rows);
     var lo = vec4<f32>(0.0);
     var hi = vec4<f32>(0.0);
     if (col < p.n) {
         let w0 = col * p.k;
         for (var k = lane; k < p.k; k += LANES) {
             let wv = vec4<f32>(load_w(w0 + k));
-            lo = fma(vec4<f32>(x[x0 + k], x[x1 + k], x[x2 + k], x[x3 + k]), wv, lo);
-            hi = fma(vec4<f32>(x[x4 + k], x[x5 + k], x[x6 + k], x[x7 + k]), wv, hi);
+            lo = fma(x_lo(r, k), wv, lo);
+            hi = fma(x_hi(r, k), wv, hi);
         }
     }
     part[li] = lo.x;

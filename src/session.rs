@@ -406,7 +406,7 @@ pub async fn run_bench(state: AppState) {
         Ok((rows, unavailable))
     })
     .await;
-    let (rows, mut profile_unavailable) = match rows {
+    let (rows, profile_unavailable) = match rows {
         Some(Ok(rows)) => rows,
         Some(Err(e)) => return state.bench.set(BenchState::Failed(e)),
         None => return state.bench.set(BenchState::Failed("the model was unloaded during the benchmark".into())),
@@ -423,7 +423,7 @@ pub async fn run_bench(state: AppState) {
         model_init_ms: Some(model.timings.init_ms),
         rows,
         skipped,
-        profile_unavailable: profile_unavailable.take().or_else(|| {
+        profile_unavailable: profile_unavailable.or_else(|| {
             (profile && backend == Backend::Cpu).then(|| "?profile=1 times WebGPU dispatches; this run used the CPU backend".to_string())
         }),
     };

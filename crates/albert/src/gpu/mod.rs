@@ -184,9 +184,7 @@ impl Gpu {
                     let timestamp_writes = timestamp_writes.filter(|w| w.beginning_of_pass_write_index.is_some() || w.end_of_pass_write_index.is_some());
                     let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("albert"), timestamp_writes });
                     while let Some(Op::Dispatch(s)) = program.get(i) {
-                        pass.set_pipeline(pipes.get(s.kernel));
-                        pass.set_bind_group(0, &s.bind_group, &[]);
-                        pass.dispatch_workgroups(s.groups[0], s.groups[1], s.groups[2]);
+                        s.record(&mut pass, pipes);
                         i += 1;
                     }
                 }
@@ -218,10 +216,7 @@ impl Gpu {
                         beginning_of_pass_write_index: Some(2 * k),
                         end_of_pass_write_index: Some(2 * k + 1),
                     });
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(s.stage), timestamp_writes });
-                    pass.set_pipeline(pipes.get(s.kernel));
-                    pass.set_bind_group(0, &s.bind_group, &[]);
-                    pass.dispatch_workgroups(s.groups[0], s.groups[1], s.groups[2]);
+                    s.record(&mut enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(s.stage), timestamp_writes }), pipes);
                     k += 1;
                 }
                 Op::Copy { src, src_offset, dst, dst_offset, bytes } => enc.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes),
@@ -236,11 +231,12 @@ impl Gpu {
 
     /// Maps `bytes` of a staging buffer and returns them as f32s.
     async fn read(&self, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>> {
-        Ok(bytemuck::pod_collect_to_vec::<u8, f32>(&self.read_bytes(buf, bytes).await?))
+        self.read_as(buf, bytes).await
     }
 
-    /// Maps `bytes` of a staging buffer and returns a copy of them.
-    async fn read_bytes(&self, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+    /// Maps `bytes` of a staging buffer and copies them out once, as `T`s (f32 outputs, u64
+    /// timestamps; unaligned-safe).
+    async fn read_as<T: bytemuck::Pod>(&self, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<T>> {
         let (tx, rx) = futures_channel::oneshot::channel();
         let slice = buf.slice(..bytes);
         slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -257,7 +253,7 @@ impl Gpu {
         }
         let out = {
             let view = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("mapping the readback buffer failed: {e}")))?;
-            view.to_vec()
+            bytemuck::pod_collect_to_vec::<u8, T>(&view)
         };
         buf.unmap();
         Ok(out)
@@ -280,6 +276,14 @@ struct Step {
     groups: [u32; 3],
 }
 
+impl Step {
+    fn record(&self, pass: &mut wgpu::ComputePass<'_>, pipes: &Pipelines) {
+        pass.set_pipeline(pipes.get(self.kernel));
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]);
+    }
+}
+
 enum Op {
     Dispatch(Step),
     Copy { src: wgpu::Buffer, src_offset: u64, dst: wgpu::Buffer, dst_offset: u64, bytes: u64 },
@@ -292,7 +296,6 @@ pub struct DispatchTime {
     pub stage: &'static str,
     /// The WGSL kernel (`kernels::Kernel::name`).
     pub kernel: &'static str,
-    pub workgroups: [u32; 3],
     pub ms: f64,
 }
 
@@ -613,7 +616,7 @@ impl AlbertForMaskedLM {
         let ts_staging = g.staging(bytes as usize);
         g.submit_profiled(&self.pipes, &plan.program, &queries, &resolve, &ts_staging);
         let data = g.read(&plan.staging, plan.staging_bytes).await?;
-        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&g.read_bytes(&ts_staging, bytes).await?);
+        let ticks: Vec<u64> = g.read_as(&ts_staging, bytes).await?;
         let period = g.queue.get_timestamp_period() as f64;
         let times = steps
             .iter()
@@ -621,7 +624,6 @@ impl AlbertForMaskedLM {
             .map(|(i, s)| DispatchTime {
                 stage: s.stage,
                 kernel: s.kernel.name(),
-                workgroups: s.groups,
                 // A GPU may write the end stamp from another clock domain tick first; never negative.
                 ms: ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period / 1e6,
             })
@@ -844,7 +846,7 @@ mod tests {
     use super::*;
 
     fn t(stage: &'static str, kernel: &'static str, ms: f64) -> DispatchTime {
-        DispatchTime { stage, kernel, workgroups: [1, 1, 1], ms }
+        DispatchTime { stage, kernel, ms }
     }
 
     #[test]

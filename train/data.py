@@ -14,7 +14,8 @@ Examples follow ALBERT's `create_pretraining_data.py`:
     (label 1 = swapped, 0 = original order, as in transformers' `sentence_order_label`);
   * n-gram masking: 15% of the tokens, in whole-word n-grams with n in {1, 2, 3} and
     p(n) proportional to 1/n; each masked token becomes [MASK] 80%, a random token 10%,
-    itself 10%.
+    itself 10% ("bert" replacement). The default model's recipe instead masks single tokens,
+    all replaced by [MASK] ("mask" replacement), which is exactly how it is evaluated and used.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import torch
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
 SPECIAL_TOKENS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+# What a picked token becomes: BERT's 80% [MASK] / 10% random / 10% kept, or always [MASK].
+REPLACE_MODES = ("bert", "mask")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "corpus"))
@@ -165,11 +168,14 @@ class ExampleSampler:
     """Draws ALBERT pretraining examples (two segments, SOP label, n-gram masks) from a cache."""
 
     def __init__(self, cache: TokenCache, vocab_size: int, seed: int, mask_prob: float = 0.15,
-                 max_ngram: int = 3, short_seq_prob: float = 0.1):
+                 max_ngram: int = 3, short_seq_prob: float = 0.1, replace: str = "bert"):
+        if replace not in REPLACE_MODES:
+            raise ValueError(f"mask replacement {replace!r}: expected one of {REPLACE_MODES}")
         self.c = cache
         self.vocab_size = vocab_size
         self.rng = np.random.default_rng(seed)
         self.mask_prob = mask_prob
+        self.replace = replace
         self.short_seq_prob = short_seq_prob
         n = np.arange(1, max_ngram + 1)
         self.ngram_p = (1.0 / n) / (1.0 / n).sum()
@@ -257,6 +263,9 @@ class ExampleSampler:
             picked.extend(toks)
         picked = np.asarray(picked, dtype=np.int64)
         labels[picked] = ids[picked]
+        if self.replace == "mask":
+            ids[picked] = MASK
+            return labels
         r = rng.random(len(picked))
         ids[picked[r < 0.8]] = MASK
         rnd = picked[(r >= 0.8) & (r < 0.9)]
@@ -285,13 +294,14 @@ class BatchStream(torch.utils.data.IterableDataset):
     """Endless batches for a DataLoader with workers; the shape comes from `shared`
     ([batch, seq, ngram], a multiprocessing Array the training loop updates)."""
 
-    def __init__(self, cache_path: str, vocab_size: int, seed: int, shared):
+    def __init__(self, cache_path: str, vocab_size: int, seed: int, shared, **sampler_args):
         self.cache_path, self.vocab_size, self.seed, self.shared = cache_path, vocab_size, seed, shared
+        self.sampler_args = sampler_args
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         wid = info.id if info is not None else 0
-        sampler = ExampleSampler(TokenCache.load(self.cache_path), self.vocab_size, self.seed * 101 + wid)
+        sampler = ExampleSampler(TokenCache.load(self.cache_path), self.vocab_size, self.seed * 101 + wid, **self.sampler_args)
         while True:
             b, t, ng = self.shared[:]
             yield sampler.batch(b, t, bool(ng))
@@ -321,6 +331,26 @@ def fixed_eval_set(cache: TokenCache, vocab_size: int, n: int, max_seq_len: int,
     """A deterministic list of examples (the same for every model with this tokenizer)."""
     s = ExampleSampler(cache, vocab_size, seed)
     return [s.example(max_seq_len) for _ in range(n)]
+
+
+def single_token_examples(examples, seed=4321):
+    """The same segments, masked as the default model's bar measures: 15% of the tokens, one by
+    one, all replaced by [MASK] (not n-grams, not 80/10/10)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for ids, tt, lab, sop in examples:
+        ids = ids.copy()
+        orig = np.where(lab != -100, lab, ids)
+        cand = np.nonzero((orig != CLS) & (orig != SEP) & (orig != PAD))[0]
+        k = max(1, int(round(0.15 * len(cand))))
+        pick = rng.choice(cand, size=k, replace=False)
+        ids = orig.copy()
+        new_lab = np.full_like(lab, -100)
+        new_lab[pick] = orig[pick]
+        ids[pick] = MASK
+        out.append((ids, tt, new_lab, sop))
+    return out
+
 
 
 def main():

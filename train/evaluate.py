@@ -36,24 +36,6 @@ FILL_MASK = [
 ]
 
 
-def single_token_examples(examples, seed=4321):
-    """Same segments, but BERT-style single-token masking (15%, all [MASK])."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for ids, tt, lab, sop in examples:
-        ids = ids.copy()
-        orig = np.where(lab != -100, lab, ids)
-        cand = np.nonzero((orig != data.CLS) & (orig != data.SEP) & (orig != data.PAD))[0]
-        k = max(1, int(round(0.15 * len(cand))))
-        pick = rng.choice(cand, size=k, replace=False)
-        ids = orig.copy()
-        new_lab = np.full_like(lab, -100)
-        new_lab[pick] = orig[pick]
-        ids[pick] = data.MASK
-        out.append((ids, tt, new_lab, sop))
-    return out
-
-
 @torch.no_grad()
 def fill_mask(model, tok, texts, k=5, device="cpu"):
     was = model.training
@@ -101,7 +83,7 @@ def main():
     model.to(device)
     trained_layers = model.config.num_hidden_layers
     examples = data.fixed_eval_set(cache, tok.get_vocab_size(), a.examples, a.seq)
-    single = single_token_examples(examples)
+    single = data.single_token_examples(examples)
     depths = [int(x) for x in a.layers.split(",")] if a.layers else [trained_layers]
     result = {"checkpoint": a.ckpt, "step": ck["state"]["step"], "tokens": ck["state"]["tokens"],
               "train_seconds": round(ck["state"]["train_seconds"], 1), "valid_tokens": cache.n_tokens,

@@ -22,7 +22,8 @@ def read(path):
     with open(path) as f:
         for line in f:
             r = json.loads(line)
-            (valid if r.get("split") == "valid" else train).append(r)
+            if "split" in r:  # session_start / session_end lines carry no metrics
+                (valid if r["split"] == "valid" else train).append(r)
     for r in train:  # phase changes (depth, sequence length)
         key = (r.get("layers"), r.get("seq"))
         if not phases or phases[-1][1] != key:

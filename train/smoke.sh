@@ -51,6 +51,12 @@ step "curves"
 step "torchrun --nproc_per_node 1 (DDP, gloo) with a background example worker, attention-only sharing"
 "$PY" -m torch.distributed.run --standalone --nproc_per_node 1 train.py "${common[@]}" --out "$tmp/ddp" --max-steps 10 --eval-every 0 --workers 1 \
   --share attention --phases "2x32x16@1"
+step "compact checkpoint across sessions (--commit-dir), WSD schedule, single-token all-[MASK] masking"
+compact=(--out "$tmp/wsd" --commit-dir "$tmp/commit" --decay wsd --decay-fraction 0.3 --rewarm-steps 5 --mask-prob 0.2
+         --mask-replace mask --eval-masking single --phases "2x32x16t@1" --budget-tokens 1000000)
+"$PY" train.py "${common[@]}" "${compact[@]}" --session-steps 12
+rm -rf "$tmp/wsd"   # a new session: only the committed folder is left
+"$PY" train.py "${common[@]}" "${compact[@]}" --session-steps 12 --resume
 step "sharing: unit check (attention-only ties attention, not FFN; FFN-only the reverse; counts; reload; untied export)"
 "$PY" -m check_sharing
 step "checks"
@@ -58,7 +64,7 @@ step "checks"
 import json, os, sys
 tmp = sys.argv[1]
 log = [json.loads(l) for l in open(f"{tmp}/run/log.jsonl")]
-train = [r for r in log if r["split"] == "train"]
+train = [r for r in log if r.get("split") == "train"]
 assert train[-1]["step"] == 40, train[-1]
 assert {r["layers"] for r in train} == {1, 2} and {r["seq"] for r in train} == {32, 64}, "curriculum not followed"
 assert train[-1]["mlm_loss"] < train[0]["mlm_loss"], "MLM loss did not go down"
@@ -68,8 +74,20 @@ for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_confi
     assert os.path.getsize(f"{tmp}/export/{f}") > 0, f
 cfg = json.load(open(f"{tmp}/export/config.json"))
 assert cfg["architectures"] == ["AlbertForMaskedLM"] and cfg["num_hidden_layers"] == 2, cfg
-ddp = [json.loads(l) for l in open(f"{tmp}/ddp/log.jsonl")]
+ddp = [json.loads(l) for l in open(f"{tmp}/ddp/log.jsonl") if "split" in l]
 assert ddp[-1]["step"] == 10, ddp[-1]
+# The compact checkpoint: two sessions in one log, the second resumed at the first one's counters,
+# its learning rate re-warmed from 0 and then held (WSD) until the decay.
+clog = [json.loads(l) for l in open(f"{tmp}/commit/log.jsonl")]
+starts = [r for r in clog if r.get("event") == "session_start"]
+assert [r["step"] for r in starts] == [0, 12] and starts[1]["tokens"] > 0, starts
+ctrain = [r for r in clog if r.get("split") == "train"]
+assert ctrain[-1]["step"] == 20 and all(r["layers"] == 2 and not r["ngram"] for r in ctrain), ctrain
+lr = {r["step"]: r["lr"] for r in ctrain}
+assert lr[20] == 2e-3 and lr[10] == 2e-3, lr   # past warmup and re-warmup, stable (the decay starts at 70% of 1M tokens)
+state = json.load(open(f"{tmp}/commit/state.json"))
+assert state["step"] == 24 and state["rewarm_from"] == 12, state
+assert sorted(os.listdir(f"{tmp}/commit")) == ["config.json", "log.jsonl", "model.safetensors", "state.json", "tokenizer.json"]
 att = json.load(open(f"{tmp}/ddp/run.json"))
 c = att["param_counts"]
 assert att["tied_sublayer"] == "attention" and att["groups"] == 2, att

@@ -7,6 +7,16 @@ SentencePiece's precompiled map does for the original), Metaspace(▁, prepend a
 model, [CLS] A [SEP] (B [SEP]) template, and the special tokens <pad> <unk> [CLS] [SEP] [MASK]
 at ids 0-4, [MASK] with lstrip as in ALBERT.
 
+No piece straddles letters and punctuation (ASCII punctuation and Unicode category P*, tokenizers'
+`is_punctuation`): "door," is "▁door" + ",", and the vocabulary does not spend entries on
+"▁door,", "▁door." and "▁door;", while `▁"` and `!"` (punctuation only) stay, as in ALBERT's own
+vocabulary. The trainer runs on plain Metaspace words for --overshoot more pieces than asked,
+then `prune` drops every mixed piece and the lowest-scoring rest down to --vocab-size. (Splitting
+the words at punctuation before training instead made the EM drop "▁a" and "▁wrote" for
+"▁" + "a" and "▁wrot" + "e".) The file keeps ALBERT's plain Metaspace pre-tokenizer: with no
+piece across a letter/punctuation boundary, Viterbi splits there by itself, and every ALBERT
+tokenizer implementation reads the file unchanged.
+
     python tokenizer.py --vocab-size 8192 --fraction 0.1 --out data/tok8k/tokenizer.json
 """
 
@@ -15,7 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import string
 import time
+import unicodedata
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -70,13 +82,51 @@ def finalize(tok: Tokenizer) -> Tokenizer:
     return Tokenizer.from_str(json.dumps(j, ensure_ascii=False))
 
 
-def train(sentences, vocab_size: int) -> Tokenizer:
+def is_punctuation(ch: str) -> bool:
+    """The Punctuation pre-tokenizer's test (tokenizers' `is_punctuation`): ASCII punctuation,
+    which includes symbols such as `$` and `+`, or Unicode general category P*."""
+    return ch in string.punctuation or unicodedata.category(ch).startswith("P")
+
+
+def mixed_pieces(tok: Tokenizer) -> list[str]:
+    """Vocabulary entries (special tokens aside) that hold punctuation and other characters past
+    their leading `▁`: there must be none."""
+    special = set(data.SPECIAL_TOKENS)
+    out = []
+    for p in tok.get_vocab():
+        body = p.removeprefix("\u2581")
+        if p not in special and len({is_punctuation(c) for c in body}) > 1:
+            out.append(p)
+    return out
+
+
+def prune(tok: Tokenizer, vocab_size: int) -> Tokenizer:
+    """Drops mixed pieces, then the lowest-scoring multi-character pieces down to `vocab_size`
+    (single characters stay: every input must stay encodable)."""
+    j = json.loads(tok.to_str())
+    mixed = set(mixed_pieces(tok))
+    vocab = [v for v in j["model"]["vocab"] if v[0] not in mixed]
+    extra = len(vocab) - vocab_size
+    if extra > 0:
+        multi = sorted((v[1], i) for i, v in enumerate(vocab) if i >= len(data.SPECIAL_TOKENS) and len(v[0]) > 1)
+        drop = {i for _, i in multi[:extra]}
+        vocab = [v for i, v in enumerate(vocab) if i not in drop]
+    j["model"]["vocab"] = vocab
+    print(f"[tokenizer] pruned {len(mixed)} mixed pieces and {max(0, extra)} low-scoring ones → {len(vocab)} pieces")
+    return Tokenizer.from_str(json.dumps(j, ensure_ascii=False))
+
+
+def metaspace():
+    return pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+
+
+def train(sentences, vocab_size: int, overshoot: int = 900) -> Tokenizer:
     tok = Tokenizer(models.Unigram())
     tok.normalizer = albert_normalizer()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    tok.pre_tokenizer = metaspace()
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
     trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size,
+        vocab_size=vocab_size + overshoot,
         special_tokens=list(data.SPECIAL_TOKENS),
         unk_token="<unk>",
         max_piece_length=16,
@@ -85,13 +135,18 @@ def train(sentences, vocab_size: int) -> Tokenizer:
         show_progress=False,
     )
     tok.train_from_iterator(sentences, trainer=trainer, length=len(sentences))
-    return finalize(tok)
+    tok = finalize(prune(tok, vocab_size))
+    mixed = mixed_pieces(tok)
+    if mixed:
+        raise SystemExit(f"tokenizer: {len(mixed)} pieces mix punctuation with other characters, e.g. {mixed[:10]}")
+    return tok
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=data.TRAIN_XZ)
     ap.add_argument("--vocab-size", type=int, default=8192)
+    ap.add_argument("--overshoot", type=int, default=900, help="train this many more pieces, then prune mixed ones")
     ap.add_argument("--fraction", type=float, default=0.1, help="evenly spread fraction of the corpus to train on")
     ap.add_argument("--max-chars", type=int, default=None, help="read only the first N characters (smoke tests)")
     ap.add_argument("--out", required=True)
@@ -102,7 +157,7 @@ def main():
     sents = [s for d in data.documents(text, a.fraction) for s in d]
     del text
     print(f"[tokenizer] training Unigram {a.vocab_size} on {len(sents)} sentences, {sum(map(len, sents)) / 1e6:.1f} M chars")
-    tok = train(sents, a.vocab_size)
+    tok = train(sents, a.vocab_size, a.overshoot)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     tok.save(a.out)
     enc = tok.encode("She wrote a [MASK] to her mother.")

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+import compact
 import data
 from model import Pretrain, SHARE_KEY, build_config, evaluate, new_model, param_counts, resolve_amp, set_depth, share_config, autocast
 
@@ -64,13 +65,23 @@ def phase_at(phases, progress: float):
     return phases[-1]
 
 
-def lr_at(a, step: int, progress: float) -> float:
+def lr_at(a, step: int, progress: float, rewarm_from: int | None = None) -> float:
+    """Warmup, then the decay shape over progress in [0, 1]. `wsd` (warmup-stable-decay) holds the
+    peak until the last --decay-fraction of the budget and decays linearly there, so a run can be
+    resumed and its budget raised any time before the decay starts. After a resume without the
+    optimizer's moments (a compact checkpoint), `rewarm_from` warms the rate up again over
+    --rewarm-steps while Adam's moments refill."""
     warm = min(1.0, (step + 1) / max(1, a.warmup_steps))
+    if rewarm_from is not None:
+        warm *= min(1.0, (step - rewarm_from + 1) / max(1, a.rewarm_steps))
     p = min(1.0, progress)
     if a.decay == "linear":
         f = 1.0 - (1.0 - a.final_lr_ratio) * p
     elif a.decay == "cosine":
         f = a.final_lr_ratio + (1 - a.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p))
+    elif a.decay == "wsd":
+        start = 1.0 - a.decay_fraction
+        f = 1.0 if p <= start else 1.0 - (1.0 - a.final_lr_ratio) * (p - start) / max(1e-9, a.decay_fraction)
     else:
         f = 1.0
     return a.lr * warm * f
@@ -113,7 +124,17 @@ def get_args(argv=None):
     ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup-steps", type=int, default=200)
-    ap.add_argument("--decay", choices=["linear", "cosine", "constant"], default="linear")
+    ap.add_argument("--decay", choices=["linear", "cosine", "wsd", "constant"], default="linear")
+    ap.add_argument("--decay-fraction", type=float, default=0.15, help="wsd: the last fraction of the budget that decays")
+    ap.add_argument("--rewarm-steps", type=int, default=300,
+                    help="after resuming from --commit-dir (no optimizer moments), warm the learning rate up over N steps")
+    # Masking.
+    ap.add_argument("--mask-prob", type=float, default=0.15, help="fraction of tokens predicted")
+    ap.add_argument("--mask-replace", choices=data.REPLACE_MODES, default="bert",
+                    help="bert: [MASK] 80%%, random 10%%, kept 10%%; mask: always [MASK]")
+    ap.add_argument("--eval-masking", choices=["ngram", "single"], default="ngram",
+                    help="validation masks: the training sampler's n-gram masks, or 15%% single tokens all [MASK] "
+                         "(the default model's bar)")
     ap.add_argument("--final-lr-ratio", type=float, default=0.0)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--beta2", type=float, default=0.98)
@@ -134,6 +155,11 @@ def get_args(argv=None):
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--session-seconds", type=float, default=None,
                     help="stop this invocation (with a checkpoint) after N seconds of training; --resume continues")
+    ap.add_argument("--session-steps", type=int, default=None,
+                    help="stop this invocation (with a checkpoint) after N steps, without changing the schedule")
+    ap.add_argument("--commit-dir", default=None,
+                    help="also keep a compact checkpoint here (f32 weights, config, counters, tokenizer, the run's log "
+                         "of every session), small enough to commit; --resume continues from it when --out has none")
     return ap.parse_args(argv)
 
 
@@ -177,6 +203,8 @@ def main(argv=None):
     eval_seq = max(p["seq"] for p in phases)
     if a.valid_cache and main_rank:
         valid_examples = data.fixed_eval_set(data.TokenCache.load(a.valid_cache), vocab, a.eval_examples, eval_seq)
+        if a.eval_masking == "single":
+            valid_examples = data.single_token_examples(valid_examples)
 
     os.makedirs(a.out, exist_ok=True)
     ckpt_path = os.path.join(a.out, "ckpt.pt")
@@ -205,12 +233,21 @@ def main(argv=None):
             w = model.albert.embeddings.position_embeddings.weight
             w.copy_(sinusoids(w.shape[0], w.shape[1]) * ((a.pos_init_std or a.init_range) / (0.5 ** 0.5)))
     resumed = None
+    rewarm_from = None  # the step a compact resume started at (the optimizer's moments start from zero)
     if a.resume and os.path.exists(ckpt_path):
         resumed = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         model = new_model(type(cfg).from_dict(resumed["config"]))
         cfg = model.config
         model.load_state_dict(resumed["model"])
         state.update(resumed["state"])
+        rewarm_from = state.get("rewarm_from")
+    elif a.resume and a.commit_dir and compact.exists(a.commit_dir):
+        model, saved = compact.load(a.commit_dir, new_model)
+        cfg = model.config
+        state.update(saved)
+        state["rewarm_from"] = rewarm_from = state["step"]
+        log(f"[train] resumed weights and counters from {a.commit_dir} (compact: no optimizer moments, "
+            f"re-warming the learning rate over {a.rewarm_steps} steps)")
     model.to(device)
     counts = param_counts(model)  # unique parameters: a tied tensor counts once
     n_params = counts["total"]
@@ -222,13 +259,14 @@ def main(argv=None):
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, a.beta2), eps=1e-6, fused=device.type == "cuda")
     workers = a.workers if a.workers is not None else (6 if device.type == "cuda" else 0)
-    sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank)
+    sampler_args = {"mask_prob": a.mask_prob, "replace": a.mask_replace}
+    sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank + 7919 * state["step"], **sampler_args)
     if resumed is not None:
         opt.load_state_dict(resumed["optimizer"])
         if world == 1 and resumed.get("sampler") is not None and not workers:
             sampler.set_state(resumed["sampler"])
         else:
-            sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank + 7919 * state["step"])
+            sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank + 7919 * state["step"], **sampler_args)
         torch.set_rng_state(resumed["torch_rng"])
         log(f"[train] resumed from {ckpt_path} at step {state['step']}, {state['tokens'] / 1e6:.2f} M tokens, "
             f"{state['train_seconds']:.0f} s trained")
@@ -258,7 +296,7 @@ def main(argv=None):
     stream = None
     if workers > 0:
         shared = torch.multiprocessing.Array("i", [phases[0]["batch"], phases[0]["seq"], int(phases[0]["ngram"])])
-        ds = data.BatchStream(a.train_cache, vocab, a.seed * 1000 + rank + 7919 * state["step"], shared)
+        ds = data.BatchStream(a.train_cache, vocab, a.seed * 1000 + rank + 7919 * state["step"], shared, **sampler_args)
         stream = iter(torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, prefetch_factor=4,
                                                   pin_memory=device.type == "cuda", persistent_workers=True))
 
@@ -277,14 +315,29 @@ def main(argv=None):
         tmp = ckpt_path + ".tmp"
         torch.save(ck, tmp)
         os.replace(tmp, ckpt_path)
+        if a.commit_dir:
+            compact.save(a.commit_dir, model, cfg, state, {"args": vars(a), "phases": phases}, a.tokenizer)
 
-    log_path = os.path.join(a.out, "log.jsonl")
+    # With --commit-dir the log lives there, so the curve of every session is committed with it.
+    log_path = os.path.join(a.commit_dir or a.out, "log.jsonl")
+    if a.commit_dir:
+        os.makedirs(a.commit_dir, exist_ok=True)
     logf = open(log_path, "a") if main_rank else None
 
     def write_log(rec):
         if logf:
             logf.write(json.dumps(rec) + "\n")
             logf.flush()
+
+    def session_record(event):
+        # One line at each start and end of an invocation: the curve across sessions and what ran it.
+        write_log({"event": event, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "step": state["step"],
+                   "tokens": state["tokens"], "train_seconds": round(state["train_seconds"], 1),
+                   "wall_seconds": round(time.time() - wall_start, 1), "threads": a.threads, "world_size": world,
+                   "amp": amp, "torch": torch.__version__, "cpus": os.cpu_count()})
+
+    wall_start = time.time()
+    session_record("session_start")
 
     if main_rank and resumed is None:
         with open(os.path.join(a.out, "run.json"), "w") as f:
@@ -314,7 +367,7 @@ def main(argv=None):
     acc = torch.zeros(6, dtype=torch.float64, device=device)
     win_t, win_tokens = 0.0, 0
     cur_phase = None
-    session_start = state["train_seconds"]
+    session_start, session_step0 = state["train_seconds"], state["step"]
     finished = False
     while True:
         p = progress()
@@ -323,6 +376,8 @@ def main(argv=None):
             break
         if a.session_seconds and state["train_seconds"] - session_start >= a.session_seconds:
             break
+        if a.session_steps and state["step"] - session_step0 >= a.session_steps:
+            break
         ph = phase_at(phases, p)
         if ph is not cur_phase:
             set_depth(model, ph["layers"])
@@ -330,7 +385,7 @@ def main(argv=None):
                 log(f"[train] progress {p:.2f}: phase → {ph['layers']} layers, seq {ph['seq']}, batch {ph['batch']}, "
                 f"{'n-gram' if ph['ngram'] else 'single-token'} masking")
             cur_phase = ph
-        lr = lr_at(a, state["step"], p)
+        lr = lr_at(a, state["step"], p, rewarm_from)
         for g in opt.param_groups:
             g["lr"] = lr
         t0 = time.time()
@@ -375,6 +430,7 @@ def main(argv=None):
     save_checkpoint()
     if not (a.eval_every and state["step"] % a.eval_every == 0):
         run_eval(" final" if finished else " session end")
+    session_record("session_end")
     log(f"[train] {'done' if finished else 'paused (resume with --resume)'}: {state['step']} steps, "
         f"{state['tokens'] / 1e6:.2f} M tokens, {state['train_seconds']:.0f} s of training")
     if logf:

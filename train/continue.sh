@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Continues the default model's pretraining from the committed checkpoint in train/resume/ (or
+# starts it when there is none): one command per session, in the background friendly way
+# (nice 19, so builds and tests keep the machine). Stop it any time (Ctrl-C / kill): it writes a
+# checkpoint every --ckpt-every steps, and train/resume/ is what the next session continues from,
+# so commit train/resume/ before the session ends (one commit per session, about 13 MB).
+#
+#   train/continue.sh                   # runs until stopped (or until the token budget is spent)
+#   SESSION_SECONDS=7200 train/continue.sh
+#
+# The recipe is fixed here so every session runs the same one; train/README.md says why.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+./setup.sh >/dev/null
+PY="$here/.venv/bin/python"
+export RAYON_NUM_THREADS=2 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
+resume="$here/resume"
+tok="$resume/tokenizer.json"
+if [ ! -f "$tok" ]; then  # the first session: train the tokenizer (the caches below are built from it)
+  tok="$here/data/tokp/tokenizer.json"
+  [ -f "$tok" ] || "$PY" tokenizer.py --vocab-size 8192 --fraction 0.1 --out "$tok"
+fi
+# Token caches are a function of the tokenizer and the corpus: rebuilt when missing or stale.
+stamp="$(sha256sum "$tok" | cut -c1-12)"
+train_cache="$here/data/train-$stamp.npz"
+valid_cache="$here/data/valid-$stamp.npz"
+[ -f "$train_cache" ] || "$PY" data.py --tokenizer "$tok" --fraction 1.0 --out "$train_cache"
+[ -f "$valid_cache" ] || "$PY" data.py --tokenizer "$tok" --corpus ../../shared/data/corpus/gutenberg-valid.txt.xz --out "$valid_cache"
+exec nice -n 19 "$PY" train.py --tokenizer "$tok" --train-cache "$train_cache" --valid-cache "$valid_cache" \
+  --out runs/default --commit-dir "$resume" --resume \
+  --embedding 128 --hidden 384 --heads 6 --ffn 1536 --max-pos 512 \
+  --init-range 0.05 --pos-init sinusoidal --pos-init-std 0.1 \
+  --phases "1x64x64t@0.02,2x128x64t@0.06,4x128x64t@0.9,4x256x32t@1" --budget-tokens 300e6 \
+  --lr 1e-3 --warmup-steps 1000 --decay wsd --decay-fraction 0.15 --rewarm-steps 300 \
+  --mask-prob 0.2 --mask-replace mask --eval-masking single \
+  --threads 2 --amp bf16 \
+  --log-every 50 --eval-every 1000 --eval-examples 512 --ckpt-every 200 \
+  ${SESSION_SECONDS:+--session-seconds "$SESSION_SECONDS"} "$@"

@@ -3,14 +3,14 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::attention::views::AttentionPanel;
-use crate::attention::AttentionData;
 use crate::session;
 use crate::state::AppState;
+use crate::ui::attention::AttentionPanel;
 use crate::ui::fill::FillPanel;
 use crate::ui::panels::{BackendPanel, BenchPanel, ModelPanel, StatusLine, StoragePanel};
 use crate::ui::source::SourcePanel;
 use crate::ui::ThemeToggle;
+use crate::view_model::attention::data::AttentionData;
 use crate::view_model::params::parse_query;
 use crate::web;
 

@@ -1,20 +1,36 @@
 //! The loaded model and the WebGPU device, kept outside the reactive graph (they are not `Send`).
 //!
-//! `FillMask::fill` takes `&mut self` and awaits, so no `RefCell` borrow may live across it:
-//! a task takes the model out of the slot, runs, and puts it back, unless another model was
-//! installed meanwhile (then the old one is dropped). Tasks that find the slot empty wait.
+//! `FillMask::fill` takes `&mut self` and awaits, so the model lives behind an async mutex:
+//! a task that wants it awaits the lock and is woken when the holder releases it (no polling).
+//! Each installed model has an id; a task that waited through a model change gets `None`
+//! instead of running on the new model, and a model cleared while a forward runs is dropped as
+//! soon as that forward releases it.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use albert::gpu::Gpu;
 use albert::FillMask;
+use futures::lock::Mutex;
+
+/// The installed model and its id (0 = none).
+#[derive(Default)]
+struct Slot {
+    id: u64,
+    model: Option<FillMask>,
+}
 
 thread_local! {
     static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
-    static SLOT: RefCell<Option<FillMask>> = const { RefCell::new(None) };
-    /// Id of the installed model; 0 = none.
+    static SLOT: Rc<Mutex<Slot>> = Rc::new(Mutex::new(Slot::default()));
+    /// Id of the model the page wants (the installed one, or 0 after [`clear`]); read without
+    /// the lock so callers can tell at once whether their model is still current.
     static CURRENT: Cell<u64> = const { Cell::new(0) };
     static NEXT_ID: Cell<u64> = const { Cell::new(1) };
+}
+
+fn slot() -> Rc<Mutex<Slot>> {
+    SLOT.with(Rc::clone)
 }
 
 /// The WebGPU device, created on first use and shared by every model (its pipelines too).
@@ -32,25 +48,34 @@ pub fn drop_gpu() {
     GPU.with(|g| *g.borrow_mut() = None);
 }
 
-/// Removes the installed model (freeing its GPU buffers) before another one loads.
+/// Removes the installed model (freeing its GPU buffers) before another one loads: now when no
+/// forward holds it, else as soon as that forward ends.
 pub fn clear() {
     CURRENT.with(|c| c.set(0));
-    SLOT.with(|s| *s.borrow_mut() = None);
+    if let Some(mut s) = slot().try_lock() {
+        *s = Slot::default();
+    }
 }
 
-/// Installs a model; returns its id.
-pub fn install(model: FillMask) -> u64 {
+/// Installs a model, once any forward on a cleared one has let go of it. `false` (and the model
+/// is dropped) when [`clear`] was called meanwhile: a newer load owns the slot.
+pub async fn install(model: FillMask) -> bool {
     let id = NEXT_ID.with(|n| {
         let id = n.get();
         n.set(id + 1);
         id
     });
-    SLOT.with(|s| *s.borrow_mut() = Some(model));
     CURRENT.with(|c| c.set(id));
-    id
+    let slot = slot();
+    let mut s = slot.lock().await;
+    if current_id() != id {
+        return false;
+    }
+    *s = Slot { id, model: Some(model) };
+    true
 }
 
-pub fn current_id() -> u64 {
+fn current_id() -> u64 {
     CURRENT.with(Cell::get)
 }
 
@@ -61,18 +86,15 @@ pub async fn with_model<R>(f: impl AsyncFnOnce(&mut FillMask) -> R) -> Option<R>
     if id == 0 {
         return None;
     }
-    let mut model = loop {
-        if current_id() != id {
-            return None;
-        }
-        if let Some(m) = SLOT.with(|s| s.borrow_mut().take()) {
-            break m;
-        }
-        crate::web::sleep(15).await;
-    };
-    let out = f(&mut model).await;
-    if current_id() == id {
-        SLOT.with(|s| *s.borrow_mut() = Some(model));
+    let slot = slot();
+    let mut s = slot.lock().await;
+    if s.id != id || current_id() != id {
+        return None;
+    }
+    let out = f(s.model.as_mut()?).await;
+    if current_id() != id {
+        // Cleared or replaced while it ran: free it now rather than with the next install.
+        *s = Slot::default();
     }
     Some(out)
 }

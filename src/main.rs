@@ -5,8 +5,6 @@
 
 #[cfg(target_arch = "wasm32")]
 mod app;
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-mod attention;
 #[cfg(target_arch = "wasm32")]
 mod cache;
 #[cfg(target_arch = "wasm32")]

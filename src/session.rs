@@ -10,10 +10,10 @@ use albert::{Backend as EngineBackend, Batch, DType, FillMask, FillOptions, Logi
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::attention::{AttentionData, LayerAttention};
 use crate::cache::ModelCache;
 use crate::loader::{self, Source};
 use crate::state::{AppState, BenchState, FillView, GpuView, LoadTimings, MaskView, ModelView, PredictionView, TokenView};
+use crate::view_model::attention::data::AttentionData;
 use crate::view_model::bench::{plan_lengths, synthetic_ids, BenchReport, BenchRow};
 use crate::view_model::params::{self, BackendChoice};
 use crate::view_model::{decide_backend, gpu_failed, sniff, text, Backend, LoadState, Probe, Status};
@@ -182,6 +182,9 @@ pub async fn load_model(state: AppState, source: Source) {
         crate::view_model::format::count(info.checkpoint_parameters as u64),
         info.dtype
     );
+    if stale() || !engine::install(fm).await {
+        return;
+    }
     state.model.set(Some(ModelView {
         label: loaded.label.clone(),
         source: loaded.source.clone(),
@@ -191,7 +194,6 @@ pub async fn load_model(state: AppState, source: Source) {
         from_cache: loaded.from_cache,
         timings: LoadTimings { files_ms, compile_ms, init_ms, first_forward_ms: None },
     }));
-    engine::install(fm);
     state.loading.set(false);
     set_status(state, LoadState::Ready, format!("Ready: {summary}, on {}", backend_name(state.backend())));
     spawn_local(refresh_storage(state));
@@ -307,15 +309,18 @@ async fn run(state: AppState, sentence: &str) -> Option<Result<FillView, String>
 fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, elapsed_ms: f64) -> FillView {
     let tok = &fm.tokenizer;
     let special_ids = [tok.cls_token_id(), tok.sep_token_id(), tok.mask_token_id(), tok.pad_token_id()];
+    // The engine found the [MASK]s; everything below reads their positions from here.
+    let mask_positions: Vec<usize> = r.masks.iter().map(|m| m.position).collect();
     let tokens: Vec<TokenView> = r
         .ids
         .iter()
         .zip(&r.type_ids)
-        .map(|(&id, &type_id)| TokenView {
+        .enumerate()
+        .map(|(i, (&id, &type_id))| TokenView {
             text: tok.decode_token_for_display(id),
             type_id,
             special: special_ids.contains(&id),
-            mask: id == tok.mask_token_id(),
+            mask: mask_positions.contains(&i),
         })
         .collect();
     let masks: Vec<MaskView> = r
@@ -330,23 +335,7 @@ fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, elapsed_ms: f
                 .collect(),
         })
         .collect();
-    let t = r.ids.len();
-    let attention = (!r.attentions.is_empty()).then(|| AttentionData {
-        tokens: tokens.iter().map(|t| t.text.clone()).collect(),
-        mask_positions: r.masks.iter().map(|m| m.position).collect(),
-        layers: r
-            .attentions
-            .into_iter()
-            .map(|a| LayerAttention {
-                index: a.index,
-                layer: a.layer,
-                group: a.group,
-                inner: a.inner,
-                heads: if t == 0 { 0 } else { a.data.len() / (t * t) },
-                data: a.data,
-            })
-            .collect(),
-    });
+    let attention = AttentionData::from_maps(tokens.iter().map(|t| t.text.clone()).collect(), mask_positions, r.attentions);
     FillView { text: sentence.to_string(), tokens, masks, attention, elapsed_ms }
 }
 

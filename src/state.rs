@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::attention::AttentionData;
+use crate::view_model::attention::data::AttentionData;
 use crate::view_model::bench::BenchReport;
 use crate::view_model::params::Params;
 use crate::view_model::schedule::{Debounce, Scheduler};

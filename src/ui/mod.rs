@@ -1,5 +1,6 @@
 //! Leptos components (browser only).
 
+pub mod attention;
 pub mod fill;
 pub mod panels;
 pub mod source;

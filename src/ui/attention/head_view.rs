@@ -1,0 +1,319 @@
+//! The head view (bertviz-style): the tokens twice, with a line from each query to each key it
+//! attends to, one colour per head; a layer selector, a threshold and head switches.
+
+use leptos::ev;
+use leptos::html;
+use leptos::prelude::*;
+
+use super::dom::{moved, reveal};
+use super::{Attention, LayerOptions, Placeholder, TOKEN_CHARS};
+use crate::view_model::attention::colour::head_style;
+use crate::view_model::attention::geometry::{
+    default_threshold, focus_shade, head_view_lines, line_opacity, list_nav, Focus, HeadLine, HeadViewLayout, Nav, MAX_LINES,
+};
+use crate::view_model::attention::labels::truncate_token;
+
+/// The head view of one attention map at a time.
+#[component]
+pub fn HeadView(
+    /// The forward's attention.
+    att: Attention,
+) -> impl IntoView {
+    let layer = RwSignal::new(0usize);
+    // Heads switched off (so new heads start on).
+    let off = RwSignal::new(Vec::<usize>::new());
+    let focus = RwSignal::new(None::<Focus>);
+    let threshold = RwSignal::new(None::<f32>);
+    // Keyboard mode: the pointer's enter/leave events (fired by scrolling under a still
+    // pointer) leave the keyboard's token alone until the pointer really moves.
+    let kb = RwSignal::new(false);
+    let scroller = NodeRef::<html::Div>::new();
+
+    let cur_layer = Memo::new(move |_| layer.get().min(att.layers().saturating_sub(1)));
+    let thr = Memo::new(move |_| threshold.get().unwrap_or_else(|| default_threshold(att.t())));
+    let enabled = Memo::new(move |_| off.with(|o| (0..att.heads()).map(|h| !o.contains(&h)).collect::<Vec<bool>>()));
+
+    let lines = Memo::new(move |_| {
+        let (li, f, th) = (cur_layer.get(), focus.get(), thr.get());
+        enabled.with(|on| att.with_valid(|d| d.layers.get(li).map(|l| head_view_lines(l, on, f, th, MAX_LINES))))
+            .flatten()
+            .unwrap_or_default()
+    });
+    let shade = Memo::new(move |_| {
+        let Some(f) = focus.get() else { return Vec::new() };
+        let li = cur_layer.get();
+        enabled.with(|on| att.with_valid(|d| d.layers.get(li).map(|l| focus_shade(l, on, f)))).flatten().unwrap_or_default()
+    });
+
+    view! {
+        <section
+            class="att-view head-view"
+            data-testid="head-view"
+            aria-labelledby="hv-title"
+            data-layers=att.attr(|s| s.layers.len())
+            data-heads=att.attr(|s| s.heads)
+            data-tokens=att.attr(|s| s.t())
+            data-layer=move || att.ready().then(|| cur_layer.get().to_string())
+        >
+            <h3 id="hv-title">"Head view"</h3>
+            <p class="att-hint">
+                "Lines join each token (left) to the tokens it attends to (right); opacity is the "
+                "attention weight, colour the head. Hover or focus a token to see only its lines."
+            </p>
+            <div class="att-controls">
+                <label>
+                    "Layer "
+                    <select
+                        data-testid="head-view-layer"
+                        on:change=move |ev| {
+                            if let Ok(i) = event_target_value(&ev).parse() {
+                                layer.set(i);
+                            }
+                        }
+                    >
+                        <LayerOptions att=att current=cur_layer />
+                    </select>
+                </label>
+                <label class="hv-threshold">
+                    "Hide below "
+                    <input
+                        type="range"
+                        min="0"
+                        max="0.5"
+                        step="0.01"
+                        prop:value=move || format!("{:.2}", thr.get())
+                        on:input=move |ev| {
+                            if let Ok(v) = event_target_value(&ev).parse::<f32>() {
+                                threshold.set(Some(v));
+                            }
+                        }
+                    />
+                    <output>{move || format!("{:.2}", thr.get())}</output>
+                </label>
+            </div>
+            <HeadToggles heads=Signal::derive(move || att.heads()) off=off enabled=enabled />
+            <div class="att-scroll hv-scroll" node_ref=scroller>
+                {move || if att.ready() {
+                    let geo = HeadViewLayout::new(att.t());
+                    let column = move |side| view! { <TokenColumn att=att side=side focus=focus shade=shade kb=kb scroller=scroller /> };
+                    view! {
+                        <div class="hv-body" style=format!("--row:{}px", geo.row)>
+                            {column(Side::Query)}
+                            <Lines geo=geo lines=lines />
+                            {column(Side::Key)}
+                        </div>
+                    }.into_any()
+                } else {
+                    view! { <Placeholder /> }.into_any()
+                }}
+            </div>
+            <p class="att-foot">
+                {move || lines.with(|l| {
+                    let n = l.len();
+                    if n >= MAX_LINES { format!("{n} strongest lines shown") } else { format!("{n} lines shown") }
+                })}
+            </p>
+        </section>
+    }
+}
+
+/// Which column of tokens: queries (left, attending) or keys (right, attended to).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Query,
+    Key,
+}
+
+impl Side {
+    /// `q` / `k`, for classes and ids.
+    fn tag(self) -> &'static str {
+        match self {
+            Side::Query => "q",
+            Side::Key => "k",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Side::Query => "Query tokens (attending): arrow keys move, Escape clears",
+            Side::Key => "Key tokens (attended to): arrow keys move, Escape clears",
+        }
+    }
+
+    fn focus(self, i: usize) -> Focus {
+        match self {
+            Side::Query => Focus::Query(i),
+            Side::Key => Focus::Key(i),
+        }
+    }
+
+    /// The focused token when it is in this column.
+    fn index(self, f: Option<Focus>) -> Option<usize> {
+        match (self, f) {
+            (Side::Query, Some(Focus::Query(i))) | (Side::Key, Some(Focus::Key(i))) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+/// One column of tokens: a listbox the pointer or the arrow keys move through, shaded by the
+/// strongest weight to the focused token in the other column.
+#[component]
+fn TokenColumn(
+    att: Attention,
+    side: Side,
+    /// The token pointed at (in either column).
+    focus: RwSignal<Option<Focus>>,
+    /// Shade per token of this column (empty without a focus).
+    shade: Memo<Vec<f32>>,
+    /// Keyboard mode, shared by both columns.
+    kb: RwSignal<bool>,
+    /// The scrolling box the keyboard keeps the token visible in.
+    scroller: NodeRef<html::Div>,
+) -> impl IntoView {
+    let tag = side.tag();
+    let mine = move || side.index(focus.get());
+    let onkey = move |ev: ev::KeyboardEvent| {
+        let n = att.t();
+        let Some(nav) = list_nav(&ev.key(), side.index(focus.get_untracked()), n) else { return };
+        ev.prevent_default();
+        kb.set(true);
+        match nav {
+            Nav::Clear => focus.set(None),
+            Nav::To(i) => {
+                focus.set(Some(side.focus(i)));
+                if let Some(c) = scroller.get_untracked() {
+                    let row = HeadViewLayout::new(n).row as f64;
+                    let y = i as f64 * row;
+                    reveal(&c, (0.0, 0.0), (y, y + row), 0.0, 0.0);
+                }
+            }
+        }
+    };
+    view! {
+        <ol
+            class=format!("hv-col hv-{tag}")
+            role="listbox"
+            tabindex="0"
+            aria-label=side.label()
+            aria-activedescendant=move || mine().map(|i| format!("hv-{tag}-{i}"))
+            on:keydown=onkey
+            on:focus=move |_| {
+                if side.index(focus.get_untracked()).is_none() && att.t() > 0 {
+                    focus.set(Some(side.focus(0)));
+                }
+            }
+            on:blur=move |_| focus.set(None)
+            on:mousemove=move |ev| if moved(&ev) { kb.set(false) }
+        >
+            {move || att.shape.with(|s| s.as_ref().map(|s| {
+                s.tokens.iter().enumerate().map(|(i, tok)| {
+                    view! {
+                        <li
+                            id=format!("hv-{tag}-{i}")
+                            role="option"
+                            class="hv-tok"
+                            class:mask=s.masks.contains(&i)
+                            class:active=move || mine() == Some(i)
+                            aria-selected=move || (mine() == Some(i)).to_string()
+                            title=format!("{tok} (position {i})")
+                            style=move || shade.with(|w| w.get(i).map(|w| format!("--w:{:.3}", w.min(1.0)))).unwrap_or_default()
+                            on:mouseenter=move |_| if !kb.get_untracked() { focus.set(Some(side.focus(i))) }
+                            on:mouseleave=move |_| if !kb.get_untracked() { focus.set(None) }
+                            on:mousemove=move |ev| if moved(&ev) && kb.get_untracked() {
+                                kb.set(false);
+                                focus.set(Some(side.focus(i)));
+                            }
+                        >
+                            {truncate_token(tok, TOKEN_CHARS)}
+                        </li>
+                    }
+                }).collect_view()
+            }))}
+        </ol>
+    }
+}
+
+/// The head switches: all, none, and one toggle per head drawn in its colour and dash.
+#[component]
+fn HeadToggles(
+    /// Heads in the model.
+    heads: Signal<usize>,
+    /// Heads switched off.
+    off: RwSignal<Vec<usize>>,
+    /// Per head: shown.
+    enabled: Memo<Vec<bool>>,
+) -> impl IntoView {
+    let toggle = move |h: usize| {
+        off.update(|o| {
+            if let Some(p) = o.iter().position(|&x| x == h) {
+                o.remove(p);
+            } else {
+                o.push(h);
+            }
+        })
+    };
+    let is_on = move |h: usize| enabled.with(|e| e.get(h).copied().unwrap_or(true));
+    view! {
+        <div class="hv-heads" role="group" aria-label="Heads (toggle; double-click shows one head alone)">
+            <button type="button" class="hv-all" on:click=move |_| off.set(Vec::new())>"all"</button>
+            <button type="button" class="hv-all" on:click=move |_| off.set((0..heads.get()).collect())>"none"</button>
+            {move || (0..heads.get()).map(|h| {
+                let st = head_style(h);
+                view! {
+                    <button
+                        type="button"
+                        class="hv-head"
+                        data-testid="head-toggle"
+                        data-head=h
+                        aria-pressed=move || is_on(h).to_string()
+                        title=format!("head {h}: click to hide or show, double-click to show it alone")
+                        on:click=move |_| toggle(h)
+                        on:dblclick=move |_| off.set((0..heads.get()).filter(|&x| x != h).collect())
+                    >
+                        <svg width="16" height="8" aria-hidden="true">
+                            <line x1="1" y1="4" x2="15" y2="4" stroke=st.color stroke-width="3" stroke-dasharray=st.dash />
+                        </svg>
+                        {h}
+                    </button>
+                }
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// The lines between the two columns.
+#[component]
+fn Lines(
+    /// Where rows are.
+    geo: HeadViewLayout,
+    /// What to draw, weakest first.
+    lines: Memo<Vec<HeadLine>>,
+) -> impl IntoView {
+    view! {
+        <svg
+            class="hv-lines"
+            width=geo.width
+            height=geo.height()
+            viewBox=format!("0 0 {} {}", geo.width, geo.height())
+            preserveAspectRatio="none"
+            aria-hidden="true"
+        >
+            {move || lines.with(|ls| ls.iter().map(|l| {
+                let st = head_style(l.head);
+                view! {
+                    <line
+                        x1=geo.x_left()
+                        y1=geo.y(l.query)
+                        x2=geo.x_right()
+                        y2=geo.y(l.key)
+                        stroke=st.color
+                        stroke-width="2"
+                        stroke-opacity=format!("{:.3}", line_opacity(l.weight))
+                        stroke-dasharray=st.dash
+                    />
+                }
+            }).collect_view())}
+        </svg>
+    }
+}

@@ -1,0 +1,146 @@
+//! The attention views (browser only): head view, model view, heatmap and rollout, each a
+//! component in its own file, all drawn from the same [`AttentionData`]. The numbers come from
+//! the pure `view_model::attention`; these files only turn them into SVG, canvases and controls.
+//!
+//! Layout never depends on the values, only on the data's shape ([`AttentionShape`]), and every
+//! scrolling area has a fixed height, so a new forward pass repaints without moving anything on
+//! the page. A new view is a file here taking an [`Attention`] and a line in [`AttentionPanel`].
+
+mod dom;
+mod head_view;
+mod heatmap;
+mod model_view;
+mod rollout;
+
+use leptos::html;
+use leptos::prelude::*;
+
+use crate::view_model::attention::data::{AttentionData, HeadSel};
+use crate::view_model::attention::labels::AttentionShape;
+use head_view::HeadView;
+use heatmap::Heatmap;
+use model_view::ModelView;
+use rollout::Rollout;
+
+/// Characters of a token shown before it is cut (the full token is in the tooltip).
+const TOKEN_CHARS: usize = 14;
+
+/// What every view reads: the forward's attention and its shape. `Copy`, so views take it as one
+/// prop; the shape is a memo, so layouts rebuild only when the shape changes.
+#[derive(Clone, Copy)]
+pub struct Attention {
+    pub data: Signal<Option<AttentionData>>,
+    pub shape: Memo<Option<AttentionShape>>,
+}
+
+impl Attention {
+    fn new(data: Signal<Option<AttentionData>>) -> Self {
+        let shape = Memo::new(move |_| data.with(|d| AttentionData::valid(d).map(AttentionShape::of)));
+        Attention { data, shape }
+    }
+
+    /// `f` of the data when it is present and consistent (tracked).
+    pub fn with_valid<R>(self, f: impl FnOnce(&AttentionData) -> R) -> Option<R> {
+        self.data.with(|d| AttentionData::valid(d).map(f))
+    }
+
+    /// A number from the shape, 0 before the first forward (tracked).
+    pub fn count(self, f: fn(&AttentionShape) -> usize) -> usize {
+        self.shape.with(|s| s.as_ref().map_or(0, f))
+    }
+
+    /// Tokens per side.
+    pub fn t(self) -> usize {
+        self.count(AttentionShape::t)
+    }
+
+    pub fn heads(self) -> usize {
+        self.count(|s| s.heads)
+    }
+
+    /// Attention maps (layer applications × inner layers).
+    pub fn layers(self) -> usize {
+        self.count(|s| s.layers.len())
+    }
+
+    pub fn ready(self) -> bool {
+        self.shape.with(Option::is_some)
+    }
+
+    /// A `data-*` attribute from the shape, absent before the first forward.
+    pub fn attr(self, f: fn(&AttentionShape) -> usize) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+        move || self.shape.with(|s| s.as_ref().map(|s| f(s).to_string()))
+    }
+}
+
+/// The four attention views of one forward pass. While loading the views keep their size and
+/// show a placeholder.
+#[component]
+pub fn AttentionPanel(
+    /// The attention of the forward whose predictions are shown; `None` before the first one.
+    #[prop(into)]
+    data: Signal<Option<AttentionData>>,
+) -> impl IntoView {
+    let att = Attention::new(data);
+    let problem: Memo<Option<String>> = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| d.validate().err())));
+    // The heatmap's (layer, head): the model view opens cells into it.
+    let heat_sel = RwSignal::new((0usize, HeadSel::Mean));
+    let heat_canvas = NodeRef::<html::Canvas>::new();
+    let open = move |layer: usize, head: usize| {
+        heat_sel.set((layer, HeadSel::Head(head)));
+        if let Some(c) = heat_canvas.get_untracked() {
+            let _ = c.focus();
+        }
+    };
+    let summary = move || att.shape.with(|s| s.as_ref().map(|s| s.summary.clone()));
+
+    view! {
+        <div class="attention" data-testid="attention">
+            <p class="att-lede">
+                "All four views come from the same forward pass as the predictions. ALBERT shares "
+                "its weights across layers: every layer is labelled with the shared block (group) it runs."
+            </p>
+            <p class="att-summary" data-testid="attention-summary" title=summary>
+                {move || summary().unwrap_or_else(|| "Waiting for a forward pass…".to_string())}
+            </p>
+            {move || problem.get().map(|p| view! {
+                <p class="att-problem" role="alert">"Attention data is inconsistent: " {p}</p>
+            })}
+            <div class="att-views">
+                <HeadView att=att />
+                <ModelView att=att heat_sel=heat_sel open=open />
+                <Heatmap att=att heat_sel=heat_sel canvas=heat_canvas />
+                <Rollout att=att />
+            </div>
+        </div>
+    }
+}
+
+/// What a view shows before the first forward.
+#[component]
+fn Placeholder() -> impl IntoView {
+    view! { <div class="att-empty">"Attention appears here after the first prediction."</div> }
+}
+
+/// The `<option>`s of a layer `<select>`: one per attention map, labelled with its group.
+#[component]
+fn LayerOptions(
+    att: Attention,
+    /// The map shown now (its option is selected).
+    #[prop(into)]
+    current: Signal<usize>,
+) -> impl IntoView {
+    move || {
+        att.shape.with(|s| {
+            s.as_ref()
+                .map(|s| {
+                    s.layers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| view! { <option value=i prop:selected=move || current.get() == i>{l.label.clone()}</option> })
+                        .collect_view()
+                })
+                .unwrap_or_default()
+        })
+    }
+}

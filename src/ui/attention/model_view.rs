@@ -1,0 +1,125 @@
+//! The model view: every layer × head as a thumbnail heatmap, rows banded by the shared block
+//! they run; a thumbnail opens in the heatmap.
+
+use leptos::ev;
+use leptos::html;
+use leptos::prelude::*;
+
+use super::dom::{focus_by_id, paint};
+use super::{Attention, Placeholder};
+use crate::view_model::attention::data::HeadSel;
+use crate::view_model::attention::geometry::{grid_nav, Nav};
+
+/// The grid of thumbnails, with a roving tab stop (one cell in the tab order, arrows move).
+#[component]
+pub fn ModelView(
+    /// The forward's attention.
+    att: Attention,
+    /// The heatmap's (layer, head): its cell is marked open.
+    heat_sel: RwSignal<(usize, HeadSel)>,
+    /// Opens (layer, head) in the heatmap.
+    open: impl Fn(usize, usize) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let roving = RwSignal::new((0usize, 0usize));
+    let grid = move || {
+        att.shape.with(|s| {
+            let Some(s) = s.as_ref() else { return view! { <Placeholder /> }.into_any() };
+            let (nl, nh) = (s.layers.len(), s.heads);
+            if nl == 0 || nh == 0 {
+                return view! { <Placeholder /> }.into_any();
+            }
+            let corner = if s.layers.iter().any(|l| l.inner > 0) { "layer.inner · group" } else { "layer · block" };
+            let onkey = move |i: usize, h: usize, ev: ev::KeyboardEvent| {
+                let Some(Nav::To((ni, nh2))) = grid_nav(&ev.key(), (i, h), (nl, nh)) else { return };
+                ev.prevent_default();
+                roving.set((ni, nh2));
+                focus_by_id(&format!("mv-{ni}-{nh2}"));
+            };
+            view! {
+                <div
+                    class="mv-grid"
+                    class:smooth={s.t() > 52}
+                    role="group"
+                    aria-label="Layers × heads"
+                    style=format!("grid-template-columns: max-content repeat({nh}, var(--mv-thumb))")
+                >
+                    <div class="mv-corner">{corner}</div>
+                    {(0..nh).map(|h| view! { <div class="mv-colhead">"head " {h}</div> }).collect_view()}
+                    {s.layers.iter().enumerate().map(|(i, li)| {
+                        let band = if li.group % 2 == 0 { "mv-rowhead band-a" } else { "mv-rowhead band-b" };
+                        view! {
+                            <div class=band data-group=li.group title=li.label.clone()>{li.short.clone()}</div>
+                            {(0..nh).map(|h| {
+                                let label = format!("{}, head {h}: open in the heatmap", li.label);
+                                view! {
+                                    <button
+                                        type="button"
+                                        id=format!("mv-{i}-{h}")
+                                        class="mv-cell"
+                                        class:band-b=li.group % 2 == 1
+                                        class:open=move || heat_sel.get() == (i, HeadSel::Head(h))
+                                        data-testid="model-view-cell"
+                                        data-layer=i
+                                        data-head=h
+                                        data-group=li.group
+                                        data-application=li.application
+                                        data-inner=li.inner
+                                        aria-label=label.clone()
+                                        title=label
+                                        tabindex=move || {
+                                            let (ri, rh) = roving.get();
+                                            if (ri.min(nl - 1), rh.min(nh - 1)) == (i, h) { "0" } else { "-1" }
+                                        }
+                                        on:focus=move |_| roving.set((i, h))
+                                        on:click=move |_| open(i, h)
+                                        on:keydown=move |ev| onkey(i, h, ev)
+                                    >
+                                        <Thumb att=att layer=i head=h />
+                                    </button>
+                                }
+                            }).collect_view()}
+                        }
+                    }).collect_view()}
+                </div>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <section
+            class="att-view model-view"
+            data-testid="model-view"
+            aria-labelledby="mv-title"
+            data-layers=att.attr(|s| s.layers.len())
+            data-heads=att.attr(|s| s.heads)
+            data-tokens=att.attr(|s| s.t())
+        >
+            <h3 id="mv-title">"Model view"</h3>
+            <p class="att-hint">
+                "Every layer × head. Rows with the same block run the same shared weights. "
+                "Click a thumbnail (or press Enter on it; arrow keys move) to open it in the heatmap."
+            </p>
+            <div class="att-scroll mv-scroll">{grid}</div>
+        </section>
+    }
+}
+
+/// One head of one map, painted small; repaints on every forward.
+#[component]
+fn Thumb(
+    att: Attention,
+    /// Attention map (execution index).
+    layer: usize,
+    head: usize,
+) -> impl IntoView {
+    let canvas = NodeRef::<html::Canvas>::new();
+    Effect::new(move |_| {
+        let Some(c) = canvas.get() else { return };
+        att.with_valid(|d| {
+            if let Some(m) = d.matrix(layer, HeadSel::Head(head)) {
+                paint(&c, &m, d.seq_len());
+            }
+        });
+    });
+    view! { <canvas node_ref=canvas class="mv-thumb" aria-hidden="true"></canvas> }
+}

@@ -1,0 +1,135 @@
+//! Attention rollout (Abnar & Zuidema, 2020) for a chosen [MASK]: a bar per input token, and
+//! the whole rolled-out map with the chosen row marked.
+
+use leptos::html;
+use leptos::prelude::*;
+
+use super::dom::repaint;
+use super::{Attention, Placeholder, TOKEN_CHARS};
+use crate::view_model::attention::colour::max_value;
+use crate::view_model::attention::data::AttentionData;
+use crate::view_model::attention::labels::truncate_token;
+use crate::view_model::attention::rollout::MaskAttribution;
+
+/// The rollout of the forward, for one [MASK] at a time.
+#[component]
+pub fn Rollout(
+    /// The forward's attention.
+    att: Attention,
+) -> impl IntoView {
+    let rolled: Memo<Option<Vec<f32>>> = Memo::new(move |_| att.with_valid(AttentionData::rollout));
+    let attributions: Memo<Vec<MaskAttribution>> = Memo::new(move |_| {
+        rolled.with(|r| r.as_deref().and_then(|r| att.with_valid(|d| d.attributions_from(r))).unwrap_or_default())
+    });
+    // Which [MASK] (index among the masks) the select chose.
+    let mask_idx = RwSignal::new(0usize);
+    let chosen = move || attributions.with(|a| mask_idx.get().min(a.len().saturating_sub(1)));
+    let position = Memo::new(move |_| attributions.with(|a| a.get(chosen()).map(|m| m.position)));
+    let weights: Memo<Option<Vec<f32>>> = Memo::new(move |_| attributions.with(|a| a.get(chosen()).map(|m| m.weights.clone())));
+    let map = NodeRef::<html::Canvas>::new();
+    repaint(map, rolled, move || att.t());
+
+    view! {
+        <section
+            class="att-view rollout"
+            data-testid="rollout"
+            aria-labelledby="ro-title"
+            data-layers=att.attr(|s| s.layers.len())
+            data-tokens=att.attr(|s| s.t())
+            data-masks=att.attr(|s| s.masks.len())
+            data-mask=move || position.get().map(|p| p.to_string())
+        >
+            <h3 id="ro-title">"Attention rollout"</h3>
+            <p class="att-hint">
+                "Attribution of each input token for a [MASK] (Abnar & Zuidema, 2020): each layer's "
+                "mean-of-heads attention plus the residual, 0.5·A + 0.5·I, multiplied through "
+                {move || match att.shape.with(|s| s.as_ref().map(|s| s.layers.len())) {
+                    Some(n) => format!("all {n} layer applications."),
+                    None => "every layer application.".to_string(),
+                }}
+            </p>
+            <div class="att-controls">
+                <label>
+                    "[MASK] "
+                    <select
+                        data-testid="rollout-mask"
+                        prop:disabled=move || att.shape.with(|s| s.as_ref().is_none_or(|s| s.masks.len() < 2))
+                        on:change=move |ev| {
+                            if let Ok(i) = event_target_value(&ev).parse() {
+                                mask_idx.set(i);
+                            }
+                        }
+                    >
+                        {move || att.shape.with(|s| s.as_ref().map(|s| s.masks.iter().enumerate().map(|(j, &p)| view! {
+                            <option value=j prop:selected=move || position.get() == Some(p)>
+                                {format!("#{} at position {p}", j + 1)}
+                            </option>
+                        }).collect_view()).unwrap_or_default())}
+                    </select>
+                </label>
+            </div>
+            <div class="ro-body">
+                <div class="att-scroll ro-scroll"><Bars att=att weights=weights position=position /></div>
+                <figure class="ro-map">
+                    <div class="ro-map-box" class:empty=move || rolled.with(Option::is_none)>
+                        <canvas node_ref=map class="ro-canvas" data-testid="rollout-map" role="img"
+                            aria-label="Rolled-out attention, all tokens (rows: tokens, columns: inputs)"></canvas>
+                        <div
+                            class="ro-map-row"
+                            aria-hidden="true"
+                            style=move || match (position.get(), att.t()) {
+                                (Some(p), n) if n > 0 => format!("top:{:.3}%;height:{:.3}%", 100.0 * p as f32 / n as f32, 100.0 / n as f32),
+                                _ => "display:none".to_string(),
+                            }
+                        ></div>
+                    </div>
+                    <figcaption>"Rolled-out map (rows: tokens, columns: inputs); the band is the chosen [MASK]."</figcaption>
+                </figure>
+            </div>
+        </section>
+    }
+}
+
+/// One bar per input token: its share of the chosen [MASK]'s rolled-out attention.
+#[component]
+fn Bars(
+    att: Attention,
+    /// The chosen [MASK]'s row of the rollout.
+    weights: Memo<Option<Vec<f32>>>,
+    /// The chosen [MASK]'s token position.
+    position: Memo<Option<usize>>,
+) -> impl IntoView {
+    let top = move || weights.with(|w| w.as_deref().map_or(1.0, max_value));
+    move || {
+        att.shape.with(|s| {
+            let Some(s) = s.as_ref() else { return view! { <Placeholder /> }.into_any() };
+            if s.masks.is_empty() {
+                return view! { <div class="att-empty">"No [MASK] in the input."</div> }.into_any();
+            }
+            view! {
+                <ol class="ro-bars">
+                    {s.tokens.iter().enumerate().map(|(i, tok)| {
+                        let w = move || weights.with(|w| w.as_ref().and_then(|w| w.get(i).copied()).unwrap_or(0.0));
+                        view! {
+                            <li
+                                class="ro-row"
+                                class:mask=s.masks.contains(&i)
+                                class:selected=move || position.get() == Some(i)
+                                data-testid="rollout-bar"
+                                data-token=i
+                                data-value=move || format!("{:.4}", w())
+                            >
+                                <span class="ro-tok" title=format!("{tok} (position {i})")>{truncate_token(tok, TOKEN_CHARS)}</span>
+                                <span class="ro-track">
+                                    <span class="ro-bar" style=move || format!("width:{:.2}%", 100.0 * w() / top())></span>
+                                </span>
+                                <span class="ro-val">{move || format!("{:.3}", w())}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            }
+            .into_any()
+        })
+    }
+}

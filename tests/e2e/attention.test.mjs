@@ -4,7 +4,8 @@
 // maps, 3 heads, layers 0–1 on group 0 and 2–3 on group 1) from one origin, loads the fixture
 // with ?model=…&text=…, and checks the head view, model view, heatmap and rollout against the
 // model's shape and against transformers' own attention probabilities (golden.safetensors).
-// Saves a screenshot of each view to docs/screenshots/.
+// Saves a screenshot of each view (helpers.screenshot: tests/e2e/screenshots/, and
+// docs/screenshots/ with UPDATE_SCREENSHOTS=1).
 //
 //   node --test tests/e2e/attention.test.mjs     (after trunk build --release)
 import { after, before, describe, test } from 'node:test';
@@ -15,12 +16,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/static-server.mjs';
+import { screenshot } from './helpers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const dist = join(root, 'dist');
 const fixture = join(root, 'crates/albert/tests/fixtures/groups');
-const screenshots = join(root, 'docs/screenshots');
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const ARGS = [
@@ -171,9 +172,7 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     await toggle.click();
     assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
     await page.mouse.move(0, 0);
-    await page.evaluate(() => document.activeElement?.blur());
-    mkdirSync(screenshots, { recursive: true });
-    await hv.screenshot({ path: join(screenshots, 'head-view.png') });
+    await screenshot(hv, 'head-view.png');
 
     // --- model view: one cell per (map, head), each labelled with its group ---
     const cells = page.getByTestId('model-view-cell');
@@ -193,7 +192,7 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     // Layers 0–1 run group 0, layers 2–3 group 1.
     assert.deepEqual([...new Set(attrs.filter((c) => Number(c.application) <= 1).map((c) => c.group))], ['0']);
     assert.deepEqual([...new Set(attrs.filter((c) => Number(c.application) >= 2).map((c) => c.group))], ['1']);
-    await page.getByTestId('model-view').screenshot({ path: join(screenshots, 'model-view.png') });
+    await screenshot(page.getByTestId('model-view'), 'model-view.png', { blur: false });
 
     // --- heatmap: open layer 5 head 2 from the model view, hover a cell, read its value ---
     const [L, H, Q, K] = [5, 2, MASK, 1];
@@ -211,7 +210,7 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     assert.deepEqual([m[1], Number(m[2]), m[3], Number(m[4])], [TOKENS[Q], Q, TOKENS[K], K]);
     const expected = maps[L](H, Q, K);
     assert.ok(Math.abs(Number(m[5]) - expected) < 2e-3, `heatmap shows ${m[5]}, transformers ${expected}`);
-    await hm.screenshot({ path: join(screenshots, 'heatmap.png') });
+    await screenshot(hm, 'heatmap.png', { blur: false });
     // Keyboard: arrows move the cell being read.
     await canvas.focus();
     await page.keyboard.press('ArrowRight');
@@ -232,7 +231,7 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     const sum = values.reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(sum - 1) < 2e-3, `rollout sums to ${sum}`);
     values.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 2e-3, `rollout[${i}] = ${v}, expected ${want[i]}`));
-    await page.getByTestId('rollout').screenshot({ path: join(screenshots, 'rollout.png') });
+    await screenshot(page.getByTestId('rollout'), 'rollout.png', { blur: false });
 
     assert.deepEqual(problems, []);
   });

@@ -17,10 +17,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '../..');
 export const dist = join(root, 'dist');
 export const fixtures = join(root, 'crates/albert/tests/fixtures');
-/** This run's screenshots (ignored by git). */
+/** This run's screenshots (ignored by git): every run writes here and nowhere else. */
 export const runShots = join(here, 'screenshots');
-/** Screenshots kept in the repository for the README. */
+/** Screenshots kept in the repository for the README: written only with UPDATE_SCREENSHOTS=1. */
 export const docsShots = join(root, 'docs/screenshots');
+/** `UPDATE_SCREENSHOTS=1 node --test tests/e2e/` refreshes docs/screenshots (a deliberate act). */
+export const updateDocsShots = process.env.UPDATE_SCREENSHOTS === '1';
 export const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 /** The build embeds a default model (assets/model was present). */
 export const hasDefaultModel = existsSync(join(dist, 'model/config.json'));
@@ -206,14 +208,24 @@ export async function enterSentence(page, text) {
 }
 
 let cliBin;
-/** The `albert` CLI: release build if present, else the debug build `cargo test` made. */
+/**
+ * The `albert` CLI, the reference the page is held against: the release build, else the debug
+ * build, whichever is no older than the engine's sources (`scripts/albert-bin --check`, the rule
+ * bench/compare uses). A stale or missing binary is refused, never used: scripts/test builds one
+ * (`scripts/albert-bin debug`) before the browser tests.
+ */
 function albertCli() {
   if (cliBin) return cliBin;
-  for (const p of ['target/release/albert', 'target/debug/albert']) {
-    if (existsSync(join(root, p))) return (cliBin = join(root, p));
+  const reasons = [];
+  for (const profile of ['release', 'debug']) {
+    try {
+      const out = execFileSync('bash', [join(root, 'scripts/albert-bin'), '--check', profile], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return (cliBin = out.trim());
+    } catch (e) {
+      reasons.push(String(e.stderr || e.message).trim());
+    }
   }
-  execFileSync('cargo', ['build', '-p', 'albert-cli'], { cwd: root, stdio: 'inherit' });
-  return (cliBin = join(root, 'target/debug/albert'));
+  throw new Error(`no fresh albert CLI to compare the page with:\n  ${reasons.join('\n  ')}`);
 }
 
 const cliCache = new Map();
@@ -273,14 +285,19 @@ export function applyPick(text, nth, token) {
   return before + word + afterText;
 }
 
-/** Saves a screenshot into this run's folder and, with `docs`, into docs/screenshots too. */
-export async function screenshot(target, name, { docs = true, ...opts } = {}) {
+/**
+ * Saves a screenshot into this run's folder (tests/e2e/screenshots/, ignored by git) and, when
+ * the run refreshes them (UPDATE_SCREENSHOTS=1) and `docs` is set, into docs/screenshots too.
+ * `blur` (default) drops the focus first: no focus ring or caret in the pictures.
+ */
+export async function screenshot(target, name, { docs = true, blur = true, ...opts } = {}) {
   mkdirSync(runShots, { recursive: true });
-  // No focus ring or caret in the pictures.
-  const page = typeof target.page === 'function' ? target.page() : target;
-  await page.evaluate(() => document.activeElement?.blur?.());
+  if (blur) {
+    const page = typeof target.page === 'function' ? target.page() : target;
+    await page.evaluate(() => document.activeElement?.blur?.());
+  }
   await target.screenshot({ path: join(runShots, name), ...opts });
-  if (docs) {
+  if (docs && updateDocsShots) {
     mkdirSync(docsShots, { recursive: true });
     copyFileSync(join(runShots, name), join(docsShots, name));
   }

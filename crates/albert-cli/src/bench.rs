@@ -5,7 +5,8 @@
 //! every dispatch, summed by stage and kernel: where a forward's time goes.
 
 use albert::gpu::{by_stage, median_per_dispatch, DispatchTime, Gpu, StageTime};
-use albert::{cpu, gpu, AlbertWeights, Batch, Config, DType, LogitsRequest, Request};
+use albert::bench::{stats, time_forwards};
+use albert::{cpu, gpu, AlbertWeights, Backend, Batch, Config, DType, Request};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -67,8 +68,6 @@ fn batch(c: &Config, n: usize) -> Batch {
     Batch::single(albert::bench::synthetic_ids(c.vocab_size, n), vec![0; n])
 }
 
-use albert::bench::stats;
-
 /// A bad command-line value (`--seq`, `--device`, `--dtype`): exit code 2, like clap's own
 /// usage errors, and reported before any benchmark runs.
 #[derive(Debug)]
@@ -113,8 +112,11 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
     if let Some(other) = opts.devices.iter().find(|d| !matches!(d.as_str(), "gpu" | "cpu")) {
         return Err(Usage(format!("--device {other}: expected gpu or cpu")).into());
     }
+    // Wall clock in ms since the first call, for `albert::bench::time_forwards`.
+    let epoch = Instant::now();
+    let now = || epoch.elapsed().as_secs_f64() * 1e3;
     for dev in &opts.devices {
-        match dev.as_str() {
+        let (mut backend, adapter, gpu) = match dev.as_str() {
             "gpu" => {
                 let g = pollster::block_on(Gpu::new())?;
                 let t = Instant::now();
@@ -125,60 +127,38 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                 // Uploads are queued; a tiny forward waits for them.
                 pollster::block_on(m.forward(&batch(cfg, 1), &Request::default()))?;
                 report.gpu_weight_upload_ms = Some(t.elapsed().as_secs_f64() * 1e3);
-                for &n in &opts.seq {
-                    let b = batch(cfg, n);
-                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), attentions: opts.attentions, ..Default::default() };
-                    let mut ms = Vec::new();
-                    let mut gpu_ms = Vec::new();
-                    for i in 0..opts.warmup + opts.runs {
-                        let t = Instant::now();
-                        pollster::block_on(m.forward(&b, &req))?;
-                        if i >= opts.warmup {
-                            ms.push(t.elapsed().as_secs_f64() * 1e3);
-                            gpu_ms.extend(m.last_gpu_ms);
-                        }
-                    }
-                    let mut r = row("gpu", &g.describe(), cfg, n, ms);
-                    r.gpu_p50_ms = (!gpu_ms.is_empty()).then(|| stats(&gpu_ms).0);
-                    r.dispatches = Some(m.last_dispatches);
-                    if opts.profile && g.timestamps {
-                        let mut runs: Vec<Vec<DispatchTime>> = Vec::new();
-                        for _ in 0..opts.runs {
-                            runs.push(pollster::block_on(m.profile(&b, &req))?.1);
-                        }
-                        r.profile = Some(by_stage(&median_per_dispatch(&runs)));
-                    } else if opts.profile {
-                        report.profile_unavailable = Some(format!("{} has no timestamp queries, so GPU dispatches cannot be timed", g.describe()));
-                    }
-                    report.rows.push(r);
-                    if log {
-                        eprintln!("{}", fmt_row(report.rows.last().unwrap()));
-                    }
-                }
+                (Backend::Gpu(m), g.describe(), Some(g))
             }
-            "cpu" => {
+            _ => {
                 if opts.profile && !opts.devices.iter().any(|d| d == "gpu") {
                     report.profile_unavailable = Some("--profile times GPU dispatches; for the CPU path use a sampling profiler (perf record target/release/albert bench --device cpu)".into());
                 }
-                let m = cpu::AlbertForMaskedLM::new(cfg, w)?;
-                for &n in &opts.seq {
-                    let b = batch(cfg, n);
-                    let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), attentions: opts.attentions, ..Default::default() };
-                    let mut ms = Vec::new();
-                    for i in 0..opts.warmup + opts.runs {
-                        let t = Instant::now();
-                        m.forward(&b, &req)?;
-                        if i >= opts.warmup {
-                            ms.push(t.elapsed().as_secs_f64() * 1e3);
-                        }
+                let adapter = format!("albert cpu (f32, matrixmultiply, {} threads)", cpu_threads());
+                (Backend::Cpu(cpu::AlbertForMaskedLM::new(cfg, w)?), adapter, None)
+            }
+        };
+        for &n in &opts.seq {
+            let b = batch(cfg, n);
+            let req = albert::bench::request(n, opts.attentions);
+            let t = pollster::block_on(time_forwards(&mut backend, &b, &req, opts.warmup, opts.runs, now))?;
+            let mut r = row(dev, &adapter, cfg, n, t.wall_ms);
+            r.gpu_p50_ms = (!t.gpu_ms.is_empty()).then(|| stats(&t.gpu_ms).0);
+            r.dispatches = t.dispatches;
+            if let (true, Backend::Gpu(m), Some(g)) = (opts.profile, &mut backend, &gpu) {
+                if g.timestamps {
+                    let mut runs: Vec<Vec<DispatchTime>> = Vec::new();
+                    for _ in 0..opts.runs {
+                        runs.push(pollster::block_on(m.profile(&b, &req))?.1);
                     }
-                    report.rows.push(row("cpu", &format!("albert cpu (f32, matrixmultiply, {} threads)", cpu_threads()), cfg, n, ms));
-                    if log {
-                        eprintln!("{}", fmt_row(report.rows.last().unwrap()));
-                    }
+                    r.profile = Some(by_stage(&median_per_dispatch(&runs)));
+                } else {
+                    report.profile_unavailable = Some(format!("{} has no timestamp queries, so GPU dispatches cannot be timed", g.describe()));
                 }
             }
-            other => return Err(Usage(format!("--device {other}: expected gpu or cpu")).into()),
+            if log {
+                eprintln!("{}", fmt_row(&r));
+            }
+            report.rows.push(r);
         }
     }
     Ok(report)

@@ -158,7 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 None => {
                     let c = albert::Config::from_json(bench::BASE_V2)?;
-                    let w = albert::AlbertWeights::random(&c, 0, dtype);
+                    let w = albert::AlbertWeights::random(&c, 0, dtype)?;
                     ("albert-base-v2 shapes, random weights".to_string(), c, w)
                 }
             };

@@ -1,5 +1,41 @@
 //! What `albert bench` and the app's `?bench=1` share, so their numbers compare: the synthetic
-//! input and the latency statistics.
+//! input, the timing loop and the latency statistics.
+
+use crate::error::Result;
+use crate::output::{Batch, LogitsRequest, Request};
+use crate::pipeline::Backend;
+
+/// One [MASK] row of logits, as the app asks, plus the attention maps when `attentions`.
+pub fn request(n: usize, attentions: bool) -> Request {
+    Request { logits: LogitsRequest::Rows(vec![n / 2]), attentions, ..Default::default() }
+}
+
+/// Forward times of `runs` forwards after `warmup` untimed ones.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    /// Wall time of each forward including readback, ms (by the caller's clock).
+    pub wall_ms: Vec<f64>,
+    /// GPU time of each forward from timestamp queries, where the device has them.
+    pub gpu_ms: Vec<f64>,
+    /// Compute dispatches a forward records (GPU only).
+    pub dispatches: Option<usize>,
+}
+
+/// Times forwards of `batch` on `backend`. `now` is a millisecond clock (`Instant` natively,
+/// `performance.now()` in the browser).
+pub async fn time_forwards(backend: &mut Backend, batch: &Batch, req: &Request, warmup: usize, runs: usize, now: impl Fn() -> f64) -> Result<Timings> {
+    let mut t = Timings::default();
+    for i in 0..warmup + runs {
+        let start = now();
+        backend.forward(batch, req).await?;
+        if i >= warmup {
+            t.wall_ms.push(now() - start);
+            t.gpu_ms.extend(backend.last_gpu_ms());
+        }
+    }
+    t.dispatches = backend.last_dispatches();
+    Ok(t)
+}
 
 /// `[CLS] words… [MASK] words… [SEP]` of length `n`, ids spread over the vocabulary; the
 /// [MASK] (id 4) is at `n / 2`.

@@ -5,64 +5,7 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// Activation functions by their transformers `ACT2FN` names. The numeric codes are shared
-/// with the WGSL kernels (`act` in `wgsl/common.wgsl`), so keep them in sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Activation {
-    #[serde(rename = "linear")]
-    Linear = 0,
-    /// Exact GELU with erf (torch's default `gelu`, also `gelu_python`).
-    #[serde(rename = "gelu", alias = "gelu_python")]
-    Gelu = 1,
-    /// The tanh approximation (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`, `gelu_accurate`
-    /// compute the same function up to rounding).
-    #[serde(rename = "gelu_new", alias = "gelu_pytorch_tanh", alias = "gelu_fast", alias = "gelu_accurate")]
-    GeluNew = 2,
-    #[serde(rename = "relu")]
-    Relu = 3,
-    #[serde(rename = "silu", alias = "swish")]
-    Silu = 4,
-    #[serde(rename = "quick_gelu")]
-    QuickGelu = 5,
-    #[serde(rename = "relu6")]
-    Relu6 = 6,
-    #[serde(rename = "tanh")]
-    Tanh = 7,
-    #[serde(rename = "sigmoid")]
-    Sigmoid = 8,
-    #[serde(rename = "mish")]
-    Mish = 9,
-    #[serde(rename = "relu2")]
-    Relu2 = 10,
-    #[serde(rename = "leaky_relu")]
-    LeakyRelu = 11,
-    /// GELU clipped to [-10, 10].
-    #[serde(rename = "gelu_10")]
-    Gelu10 = 12,
-    #[serde(rename = "laplace")]
-    Laplace = 13,
-}
-
-/// Every name `hidden_act` may take, for error messages.
-pub const ACTIVATION_NAMES: &[&str] = &[
-    "gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_10",
-    "quick_gelu", "relu", "relu2", "relu6", "leaky_relu", "silu", "swish", "mish", "tanh", "sigmoid",
-    "linear", "laplace",
-];
-
-impl Activation {
-    pub fn from_name(name: &str) -> Result<Self> {
-        serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
-            Error::Config(format!(
-                "unknown hidden_act \"{name}\"; expected one of: {}",
-                ACTIVATION_NAMES.join(", ")
-            ))
-        })
-    }
-    pub fn code(self) -> u32 {
-        self as u32
-    }
-}
+pub use crate::activation::{Activation, ACTIVATION_NAMES};
 
 fn d_vocab() -> usize { 30000 }
 fn d_emb() -> usize { 128 }
@@ -256,7 +199,8 @@ impl ParameterCounts {
     }
 }
 
-fn json_kind(v: &serde_json::Value) -> &'static str {
+/// "a string", "an object", …: what a JSON value is, for error messages.
+pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",

@@ -78,7 +78,8 @@ impl ModelFiles {
                 }
             }
         };
-        block_on_ready(Self::fetch(get))
+        // Every read is ready at once; pollster drives the future without an executor.
+        pollster::block_on(Self::fetch(get))
     }
 
     /// Total bytes of the weights files.
@@ -95,19 +96,5 @@ impl ModelFiles {
         }
         let w = AlbertWeights::from_checkpoint(&config, ck)?;
         Ok((config, w))
-    }
-}
-
-/// Drives a future whose every await is already ready (file reads), without an executor.
-#[cfg(not(target_arch = "wasm32"))]
-fn block_on_ready<T>(f: impl Future<Output = T>) -> T {
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
     }
 }

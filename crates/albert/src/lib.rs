@@ -4,6 +4,7 @@
 //!
 //! The engine reads bytes, never paths or URLs, so the native CLI and the browser app share it.
 
+pub mod activation;
 pub mod bench;
 pub mod config;
 pub mod cpu;
@@ -13,7 +14,9 @@ pub mod output;
 pub mod pipeline;
 mod spm;
 pub mod tokenizer;
+pub mod var_builder;
 pub mod weights;
+pub mod model;
 
 pub use config::{Activation, Config};
 pub use error::{Error, Result};

@@ -58,7 +58,7 @@ impl Batch {
         }
         if self.seq_len > cfg.max_position_embeddings {
             return Err(Error::Input(format!(
-                "the input is {} tokens long, but this model reads at most max_position_embeddings = {} tokens",
+                "the input is {} tokens long, but this model reads at most {} (max_position_embeddings); shorten it",
                 self.seq_len, cfg.max_position_embeddings
             )));
         }
@@ -92,11 +92,10 @@ pub enum LogitsRequest {
     Rows(Vec<usize>),
 }
 
-impl LogitsRequest {
-    /// Rows of every [MASK] (`mask_id`) in the batch.
-    pub fn masks(batch: &Batch, mask_id: u32) -> Self {
-        LogitsRequest::Rows(batch.input_ids.iter().enumerate().filter(|(_, &id)| id == mask_id).map(|(i, _)| i).collect())
-    }
+/// Flat positions of every [MASK] (`mask_id`) in a sequence or batch of ids: the rows whose
+/// logits fill-mask asks for.
+pub fn mask_positions(ids: &[u32], mask_id: u32) -> Vec<usize> {
+    ids.iter().enumerate().filter(|(_, &id)| id == mask_id).map(|(i, _)| i).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

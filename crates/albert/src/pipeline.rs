@@ -5,7 +5,7 @@
 use crate::config::{Config, ParameterCounts};
 use crate::error::{Error, Result};
 use crate::files::ModelFiles;
-use crate::output::{top_k, AttentionMap, Batch, LogitsRequest, Prediction, Request};
+use crate::output::{mask_positions, top_k, AttentionMap, Batch, LogitsRequest, Output, Prediction, Request};
 use crate::tokenizer::Tokenizer;
 use crate::weights::{AlbertWeights, DType};
 use crate::{cpu, gpu};
@@ -21,6 +21,45 @@ impl Backend {
         match self {
             Backend::Cpu(_) => "cpu",
             Backend::Gpu(_) => "gpu",
+        }
+    }
+
+    /// One forward on whichever path this is: the one place that matches on the backend.
+    pub async fn forward(&mut self, batch: &Batch, req: &Request) -> Result<Output> {
+        match self {
+            Backend::Cpu(m) => m.forward(batch, req),
+            Backend::Gpu(m) => m.forward(batch, req).await,
+        }
+    }
+
+    pub fn has_mlm_head(&self) -> bool {
+        match self {
+            Backend::Cpu(m) => m.has_mlm_head(),
+            Backend::Gpu(m) => m.has_mlm_head(),
+        }
+    }
+
+    /// GPU time of the last forward (timestamp queries) and its dispatch count; `None` on the
+    /// CPU path or without timestamps.
+    pub fn last_gpu_ms(&self) -> Option<f64> {
+        match self {
+            Backend::Cpu(_) => None,
+            Backend::Gpu(m) => m.last_gpu_ms,
+        }
+    }
+
+    pub fn last_dispatches(&self) -> Option<usize> {
+        match self {
+            Backend::Cpu(_) => None,
+            Backend::Gpu(m) => Some(m.last_dispatches),
+        }
+    }
+
+    /// Bytes of weights held on the GPU (`None` on the CPU path).
+    pub fn gpu_weight_bytes(&self) -> Option<usize> {
+        match self {
+            Backend::Cpu(_) => None,
+            Backend::Gpu(m) => Some(m.weight_bytes()),
         }
     }
 }
@@ -130,35 +169,21 @@ impl FillMask {
         if text.trim().is_empty() {
             return Err(Error::Input("the text is empty: type a sentence with [MASK] where a word should be guessed".into()));
         }
-        let has_head = match &self.backend {
-            Backend::Cpu(m) => m.has_mlm_head(),
-            Backend::Gpu(m) => m.has_mlm_head(),
-        };
-        if !has_head {
+        if !self.backend.has_mlm_head() {
             return Err(Error::NoMlmHead);
         }
         let enc = self.tokenizer.encode(text)?;
-        let mask_id = self.tokenizer.mask_token_id();
-        let positions: Vec<usize> = enc.ids.iter().enumerate().filter(|(_, &id)| id == mask_id).map(|(i, _)| i).collect();
+        let positions = mask_positions(&enc.ids, self.tokenizer.mask_token_id());
         if positions.is_empty() {
             return Err(Error::Input(format!(
                 "no [MASK] in the text: write [MASK] (upper case, with brackets) where the model should guess a word; found the tokens {:?}",
                 enc.tokens
             )));
         }
-        if enc.ids.len() > self.config.max_position_embeddings {
-            return Err(Error::Input(format!(
-                "the text is {} tokens long, but this model reads at most {} (max_position_embeddings); shorten it",
-                enc.ids.len(),
-                self.config.max_position_embeddings
-            )));
-        }
+        // Too long for the model: `Batch::validate` says so in the forward.
         let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
         let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, hidden_states: false, sop: false };
-        let out = match &mut self.backend {
-            Backend::Cpu(m) => m.forward(&batch, &req)?,
-            Backend::Gpu(m) => m.forward(&batch, &req).await?,
-        };
+        let out = self.backend.forward(&batch, &req).await?;
         let logits = out.logits.unwrap_or_default();
         let v = self.config.vocab_size;
         let masks = positions

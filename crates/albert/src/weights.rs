@@ -6,7 +6,10 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::model;
+use crate::var_builder::{Params, Store, VarBuilder};
 use half::{bf16, f16};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// How weights are stored once loaded. f16 checkpoints stay f16 (half the memory and upload);
@@ -83,7 +86,8 @@ impl Tensor {
         };
         Some(Tensor { name: name.to_string(), shape, data })
     }
-    fn cast(&mut self, to: DType) {
+    /// Converts the data to `to` (f16 ↔ f32); a no-op when it is stored so already.
+    pub(crate) fn cast(&mut self, to: DType) {
         self.data = match (&self.data, to) {
             (TensorData::F16(v), DType::F32) => TensorData::F32(v.iter().map(|x| x.to_f32()).collect()),
             (TensorData::F32(v), DType::F16) => TensorData::F16(v.iter().map(|&x| f16::from_f32(x)).collect()),
@@ -165,144 +169,29 @@ impl Checkpoint {
         }
         Ok(())
     }
-
-    fn take(&mut self, name: &str, expected: &[usize]) -> Result<Tensor> {
-        let t = self.tensors.remove(name).ok_or_else(|| self.missing(name, expected))?;
-        if t.shape != expected {
-            return Err(Error::TensorShape { name: name.into(), expected: expected.to_vec(), found: t.shape });
-        }
-        Ok(t)
-    }
-
-    fn take_opt(&mut self, name: &str, expected: &[usize]) -> Result<Option<Tensor>> {
-        if self.tensors.contains_key(name) {
-            self.take(name, expected).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// LayerNorm parameters under HF's names, or TF-era `gamma`/`beta`.
-    fn take_ln(&mut self, prefix: &str, size: usize) -> Result<LayerNorm> {
-        let w = format!("{prefix}.weight");
-        if !self.tensors.contains_key(&w) && self.tensors.contains_key(&format!("{prefix}.gamma")) {
-            return Ok(LayerNorm {
-                weight: self.take(&format!("{prefix}.gamma"), &[size])?,
-                bias: self.take(&format!("{prefix}.beta"), &[size])?,
-            });
-        }
-        Ok(LayerNorm { weight: self.take(&w, &[size])?, bias: self.take(&format!("{prefix}.bias"), &[size])? })
-    }
-
-    fn take_linear(&mut self, prefix: &str, out: usize, inp: usize) -> Result<Linear> {
-        Ok(Linear {
-            weight: self.take(&format!("{prefix}.weight"), &[out, inp])?,
-            bias: self.take(&format!("{prefix}.bias"), &[out])?,
-        })
-    }
-
-    fn missing(&self, name: &str, expected: &[usize]) -> Error {
-        // Point at a near miss (same last two name parts) so prefix mistakes are obvious.
-        let tail: Vec<&str> = name.rsplit('.').take(2).collect();
-        let mut near: Vec<&String> = self
-            .tensors
-            .keys()
-            .filter(|k| {
-                let kt: Vec<&str> = k.rsplit('.').take(2).collect();
-                kt == tail
-            })
-            .collect();
-        near.sort();
-        let hint = match near.first() {
-            Some(k) => format!("; a tensor named `{k}` exists: was the checkpoint saved with another prefix?"),
-            None => {
-                let mut some: Vec<&String> = self.tensors.keys().collect();
-                some.sort();
-                let some: Vec<String> = some.iter().take(3).map(|s| format!("`{s}`")).collect();
-                if some.is_empty() { String::new() } else { format!(", e.g. {}", some.join(", ")) }
-            }
-        };
-        Error::MissingTensor { name: name.into(), expected: expected.to_vec(), found_count: self.tensors.len(), hint }
-    }
 }
 
-#[derive(Debug, Clone)]
-pub struct Linear {
-    /// `[out, in]`, as torch's nn.Linear stores it.
-    pub weight: Tensor,
-    pub bias: Tensor,
-}
-
-#[derive(Debug, Clone)]
-pub struct LayerNorm {
-    pub weight: Tensor,
-    pub bias: Tensor,
-}
-
-#[derive(Debug, Clone)]
-pub struct EmbeddingsWeights {
-    pub word: Tensor,
-    pub position: Tensor,
-    pub token_type: Tensor,
-    pub layer_norm: LayerNorm,
-}
-
-/// One `AlbertLayer`: attention (q, k, v, output dense, LayerNorm) and FFN.
-#[derive(Debug, Clone)]
-pub struct LayerWeights {
-    pub query: Linear,
-    pub key: Linear,
-    pub value: Linear,
-    pub dense: Linear,
-    pub attention_layer_norm: LayerNorm,
-    pub ffn: Linear,
-    pub ffn_output: Linear,
-    pub full_layer_layer_norm: LayerNorm,
-}
-
-/// One `AlbertLayerGroup`: the block shared by every layer application that runs this group.
-#[derive(Debug, Clone)]
-pub struct GroupWeights {
-    pub layers: Vec<LayerWeights>,
-}
-
-#[derive(Debug, Clone)]
-pub struct MlmHeadWeights {
-    pub dense: Linear,
-    pub layer_norm: LayerNorm,
-    /// `None` when tied to the word embeddings (transformers drops the tied copy on save).
-    pub decoder_weight: Option<Tensor>,
-    pub decoder_bias: Tensor,
-}
-
-/// Every weight an ALBERT forward pass uses, shape-checked against the config.
+/// A checkpoint's weights, validated against a config: exactly the tensors an ALBERT forward
+/// reads (shape-checked by loading `model::AlbertForMaskedLM` once), in one storage dtype.
+/// The CPU and GPU models load their modules from it by the same Hugging Face keys.
 #[derive(Debug, Clone)]
 pub struct AlbertWeights {
     pub dtype: DType,
-    pub embeddings: EmbeddingsWeights,
-    pub embedding_hidden_mapping_in: Linear,
-    pub groups: Vec<GroupWeights>,
-    pub mlm_head: Option<MlmHeadWeights>,
-    /// `AlbertModel`'s pooler (dense + tanh over [CLS]), present unless saved without it.
-    pub pooler: Option<Linear>,
-    /// `AlbertForPreTraining`'s sentence-order head, `[2, H]`.
-    pub sop_classifier: Option<Linear>,
     /// Which transformers class the key layout matches.
     pub architecture: &'static str,
+    tensors: HashMap<String, Tensor>,
 }
 
 impl AlbertWeights {
-    pub fn from_checkpoint(cfg: &Config, mut ck: Checkpoint) -> Result<Self> {
-        let (v, e, h, i) = (cfg.vocab_size, cfg.embedding_size, cfg.hidden_size, cfg.intermediate_size);
-        let has_prefix = ck.tensors.keys().any(|k| k.starts_with("albert."));
-        let p = if has_prefix { "albert." } else { "" };
-        if !ck.tensors.contains_key(&format!("{p}embeddings.word_embeddings.weight")) {
+    pub fn from_checkpoint(cfg: &Config, ck: Checkpoint) -> Result<Self> {
+        let word = "embeddings.word_embeddings.weight";
+        if !ck.tensors.contains_key(word) && !ck.tensors.contains_key(&format!("albert.{word}")) {
             let mut keys: Vec<&String> = ck.tensors.keys().collect();
             keys.sort();
             let some: Vec<String> = keys.iter().take(4).map(|s| format!("`{s}`")).collect();
             return Err(Error::MissingTensor {
-                name: "albert.embeddings.word_embeddings.weight".into(),
-                expected: vec![v, e],
+                name: format!("albert.{word}"),
+                expected: vec![cfg.vocab_size, cfg.embedding_size],
                 found_count: ck.tensors.len(),
                 hint: format!(
                     ": this does not look like an ALBERT checkpoint{}",
@@ -310,227 +199,63 @@ impl AlbertWeights {
                 ),
             });
         }
-        let embeddings = EmbeddingsWeights {
-            word: ck.take(&format!("{p}embeddings.word_embeddings.weight"), &[v, e])?,
-            position: ck.take(&format!("{p}embeddings.position_embeddings.weight"), &[cfg.max_position_embeddings, e])?,
-            token_type: ck.take(&format!("{p}embeddings.token_type_embeddings.weight"), &[cfg.type_vocab_size, e])?,
-            layer_norm: ck.take_ln(&format!("{p}embeddings.LayerNorm"), e)?,
-        };
-        let embedding_hidden_mapping_in = ck.take_linear(&format!("{p}encoder.embedding_hidden_mapping_in"), h, e)?;
-        let mut groups = Vec::with_capacity(cfg.num_hidden_groups);
-        for g in 0..cfg.num_hidden_groups {
-            let mut layers = Vec::with_capacity(cfg.inner_group_num);
-            for j in 0..cfg.inner_group_num {
-                let l = format!("{p}encoder.albert_layer_groups.{g}.albert_layers.{j}");
-                layers.push(LayerWeights {
-                    query: ck.take_linear(&format!("{l}.attention.query"), h, h)?,
-                    key: ck.take_linear(&format!("{l}.attention.key"), h, h)?,
-                    value: ck.take_linear(&format!("{l}.attention.value"), h, h)?,
-                    dense: ck.take_linear(&format!("{l}.attention.dense"), h, h)?,
-                    attention_layer_norm: ck.take_ln(&format!("{l}.attention.LayerNorm"), h)?,
-                    ffn: ck.take_linear(&format!("{l}.ffn"), i, h)?,
-                    ffn_output: ck.take_linear(&format!("{l}.ffn_output"), h, i)?,
-                    full_layer_layer_norm: ck.take_ln(&format!("{l}.full_layer_layer_norm"), h)?,
-                });
-            }
-            groups.push(GroupWeights { layers });
-        }
-        let has_head = ck.tensors.keys().any(|k| k.starts_with("predictions."));
-        let mlm_head = if has_head {
-            let dense = ck.take_linear("predictions.dense", e, h)?;
-            let layer_norm = ck.take_ln("predictions.LayerNorm", e)?;
-            let decoder_weight = ck.take_opt("predictions.decoder.weight", &[v, e])?;
-            // transformers ties `predictions.decoder.bias` to `predictions.bias`; either may be saved.
-            let decoder_bias = match ck.take_opt("predictions.bias", &[v])? {
-                Some(b) => {
-                    ck.tensors.remove("predictions.decoder.bias");
-                    b
-                }
-                None => ck.take("predictions.decoder.bias", &[v])?,
-            };
-            Some(MlmHeadWeights { dense, layer_norm, decoder_weight, decoder_bias })
-        } else {
-            None
-        };
-        let pooler = match ck.take_opt(&format!("{p}pooler.weight"), &[h, h])? {
-            Some(weight) => Some(Linear { weight, bias: ck.take(&format!("{p}pooler.bias"), &[h])? }),
-            None => None,
-        };
-        let sop_classifier = ck.take_opt("sop_classifier.classifier.weight", &[2, h])?;
-        let sop_classifier = match sop_classifier {
-            Some(weight) => Some(Linear { weight, bias: ck.take("sop_classifier.classifier.bias", &[2])? }),
-            None => None,
-        };
-        let architecture = match (&mlm_head, &sop_classifier) {
-            (Some(_), Some(_)) => "AlbertForPreTraining",
-            (Some(_), None) => "AlbertForMaskedLM",
-            (None, _) => "AlbertModel",
-        };
-        let mut w = AlbertWeights {
-            dtype: DType::F32,
-            embeddings,
-            embedding_hidden_mapping_in,
-            groups,
-            mlm_head,
-            pooler,
-            sop_classifier,
-            architecture,
-        };
+        let store = Store::new(Cow::Owned(ck.tensors));
+        model::AlbertForMaskedLM::load(VarBuilder::root(&store), &(), cfg)?;
+        let mut tensors = store.into_inner().into_used();
         // One storage dtype for the whole model keeps every kernel single-typed: f16 only when
         // every tensor is f16, else everything widens to f32.
-        let all_f16 = w.tensors().iter().all(|t| t.dtype() == DType::F16);
-        let dtype = if all_f16 { DType::F16 } else { DType::F32 };
-        w.for_each_mut(|t| t.cast(dtype));
-        w.dtype = dtype;
-        Ok(w)
+        let dtype = if tensors.values().all(|t| t.dtype() == DType::F16) { DType::F16 } else { DType::F32 };
+        tensors.values_mut().for_each(|t| t.cast(dtype));
+        Ok(Self::new(dtype, tensors))
     }
 
-    /// Every tensor, for size accounting.
-    pub fn tensors(&self) -> Vec<&Tensor> {
-        let mut out = Vec::new();
-        let e = &self.embeddings;
-        out.extend([&e.word, &e.position, &e.token_type, &e.layer_norm.weight, &e.layer_norm.bias]);
-        out.extend([&self.embedding_hidden_mapping_in.weight, &self.embedding_hidden_mapping_in.bias]);
-        for g in &self.groups {
-            for l in &g.layers {
-                for lin in [&l.query, &l.key, &l.value, &l.dense, &l.ffn, &l.ffn_output] {
-                    out.extend([&lin.weight, &lin.bias]);
-                }
-                for ln in [&l.attention_layer_norm, &l.full_layer_layer_norm] {
-                    out.extend([&ln.weight, &ln.bias]);
-                }
-            }
-        }
-        if let Some(h) = &self.mlm_head {
-            out.extend([&h.dense.weight, &h.dense.bias, &h.layer_norm.weight, &h.layer_norm.bias, &h.decoder_bias]);
-            if let Some(d) = &h.decoder_weight {
-                out.push(d);
-            }
-        }
-        for s in [&self.pooler, &self.sop_classifier].into_iter().flatten() {
-            out.extend([&s.weight, &s.bias]);
-        }
-        out
+    /// Random weights of a config's shapes (uniform, std ≈ 0.02 like transformers' init;
+    /// LayerNorms at 1/0; tied decoder, no pooler), for benchmarks of real shapes without
+    /// downloading a checkpoint.
+    pub fn random(cfg: &Config, seed: u64, dtype: DType) -> Result<Self> {
+        let store = Store::random(seed, dtype);
+        model::AlbertForMaskedLM::load(VarBuilder::root(&store), &(), cfg)?;
+        Ok(Self::new(dtype, store.into_inner().into_used()))
     }
 
-    fn for_each_mut(&mut self, mut f: impl FnMut(&mut Tensor)) {
-        let e = &mut self.embeddings;
-        for t in [&mut e.word, &mut e.position, &mut e.token_type, &mut e.layer_norm.weight, &mut e.layer_norm.bias] {
-            f(t);
-        }
-        f(&mut self.embedding_hidden_mapping_in.weight);
-        f(&mut self.embedding_hidden_mapping_in.bias);
-        for g in &mut self.groups {
-            for l in &mut g.layers {
-                for lin in [&mut l.query, &mut l.key, &mut l.value, &mut l.dense, &mut l.ffn, &mut l.ffn_output] {
-                    f(&mut lin.weight);
-                    f(&mut lin.bias);
-                }
-                for ln in [&mut l.attention_layer_norm, &mut l.full_layer_layer_norm] {
-                    f(&mut ln.weight);
-                    f(&mut ln.bias);
-                }
-            }
-        }
-        if let Some(h) = &mut self.mlm_head {
-            for t in [&mut h.dense.weight, &mut h.dense.bias, &mut h.layer_norm.weight, &mut h.layer_norm.bias, &mut h.decoder_bias] {
-                f(t);
-            }
-            if let Some(d) = &mut h.decoder_weight {
-                f(d);
-            }
-        }
-        for s in [&mut self.pooler, &mut self.sop_classifier].into_iter().flatten() {
-            f(&mut s.weight);
-            f(&mut s.bias);
-        }
+    fn new(dtype: DType, tensors: HashMap<String, Tensor>) -> Self {
+        let has = |k: &str| tensors.keys().any(|n| n.starts_with(k));
+        let architecture = match (has("predictions."), has("sop_classifier.")) {
+            (true, true) => "AlbertForPreTraining",
+            (true, false) => "AlbertForMaskedLM",
+            (false, _) => "AlbertModel",
+        };
+        AlbertWeights { dtype, architecture, tensors }
+    }
+
+    /// Loads the model's modules with a backend's parameter storage (`cpu::Cpu`, `gpu::Gpu`).
+    pub fn load<P: Params>(&self, cfg: &Config, p: &P) -> Result<model::AlbertForMaskedLM<P>> {
+        // Borrowed: the backend converts each tensor from here (no copy of the checkpoint).
+        let store = Store::new(Cow::Borrowed(&self.tensors));
+        model::AlbertForMaskedLM::load(VarBuilder::root(&store), p, cfg)
+    }
+
+    /// Every tensor, for size accounting (a tied decoder once).
+    pub fn tensors(&self) -> impl Iterator<Item = &Tensor> {
+        self.tensors.values()
+    }
+
+    pub fn has_mlm_head(&self) -> bool {
+        self.architecture != "AlbertModel"
+    }
+
+    pub fn has_sop_head(&self) -> bool {
+        self.tensors.keys().any(|k| k.starts_with("sop_classifier."))
     }
 
     /// Bytes of weights as stored (and as uploaded to the GPU: one copy of each shared block).
     pub fn nbytes(&self) -> usize {
-        self.tensors().iter().map(|t| t.nbytes()).sum()
+        self.tensors().map(|t| t.nbytes()).sum()
     }
 
     pub fn parameter_count(&self) -> usize {
-        self.tensors().iter().map(|t| t.len()).sum()
+        self.tensors().map(|t| t.len()).sum()
     }
-
-    /// The decoder matrix `[V, E]`: its own, or the tied word embeddings.
-    pub fn decoder_weight(&self) -> Option<&Tensor> {
-        self.mlm_head.as_ref().map(|h| h.decoder_weight.as_ref().unwrap_or(&self.embeddings.word))
-    }
-}
-
-impl AlbertWeights {
-    /// Random weights of a config's shapes (uniform, std ≈ 0.02 like transformers' init;
-    /// LayerNorms at 1/0), for benchmarks of real shapes without downloading a checkpoint.
-    pub fn random(cfg: &Config, seed: u64, dtype: DType) -> Self {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut t = |name: &str, shape: &[usize], fill: Option<f32>| {
-            let n: usize = shape.iter().product();
-            let data: Vec<f32> = match fill {
-                Some(v) => vec![v; n],
-                None => (0..n)
-                    .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * 0.0346
-                    })
-                    .collect(),
-            };
-            let mut tensor = Tensor { name: name.to_string(), shape: shape.to_vec(), data: TensorData::F32(data) };
-            tensor.cast(dtype);
-            tensor
-        };
-        let (v, e, h, i) = (cfg.vocab_size, cfg.embedding_size, cfg.hidden_size, cfg.intermediate_size);
-        let mut lin = |name: &str, out: usize, inp: usize| Linear {
-            weight: t(&format!("{name}.weight"), &[out, inp], None),
-            bias: t(&format!("{name}.bias"), &[out], Some(0.0)),
-        };
-        let embeddings_word = lin("word", v, e).weight;
-        let position = lin("pos", cfg.max_position_embeddings, e).weight;
-        let token_type = lin("type", cfg.type_vocab_size, e).weight;
-        let mapping = lin("embedding_hidden_mapping_in", h, e);
-        let mut groups = Vec::new();
-        for g in 0..cfg.num_hidden_groups {
-            let mut layers = Vec::new();
-            for j in 0..cfg.inner_group_num {
-                let p = format!("group{g}.layer{j}");
-                layers.push(LayerWeights {
-                    query: lin(&format!("{p}.query"), h, h),
-                    key: lin(&format!("{p}.key"), h, h),
-                    value: lin(&format!("{p}.value"), h, h),
-                    dense: lin(&format!("{p}.dense"), h, h),
-                    attention_layer_norm: ln_ones(h, dtype),
-                    ffn: lin(&format!("{p}.ffn"), i, h),
-                    ffn_output: lin(&format!("{p}.ffn_output"), h, i),
-                    full_layer_layer_norm: ln_ones(h, dtype),
-                });
-            }
-            groups.push(GroupWeights { layers });
-        }
-        let dense = lin("predictions.dense", e, h);
-        let decoder_bias = lin("predictions", v, 1).bias;
-        AlbertWeights {
-            dtype,
-            embeddings: EmbeddingsWeights { word: embeddings_word, position, token_type, layer_norm: ln_ones(e, dtype) },
-            embedding_hidden_mapping_in: mapping,
-            groups,
-            mlm_head: Some(MlmHeadWeights { dense, layer_norm: ln_ones(e, dtype), decoder_weight: None, decoder_bias }),
-            pooler: None,
-            sop_classifier: None,
-            architecture: "AlbertForMaskedLM",
-        }
-    }
-}
-
-fn ln_ones(n: usize, dtype: DType) -> LayerNorm {
-    let mut w = Tensor { name: "LayerNorm.weight".into(), shape: vec![n], data: TensorData::F32(vec![1.0; n]) };
-    let mut b = Tensor { name: "LayerNorm.bias".into(), shape: vec![n], data: TensorData::F32(vec![0.0; n]) };
-    w.cast(dtype);
-    b.cast(dtype);
-    LayerNorm { weight: w, bias: b }
 }
 
 #[cfg(test)]
@@ -539,6 +264,22 @@ mod tests {
 
     fn t(name: &str, shape: &[usize], v: &[f32]) -> Tensor {
         Tensor { name: name.into(), shape: shape.to_vec(), data: TensorData::F32(v.to_vec()) }
+    }
+
+    #[test]
+    fn random_weights_are_every_tensor_the_model_loads() {
+        let cfg = Config::from_json(
+            r#"{"vocab_size": 50, "embedding_size": 8, "hidden_size": 16, "num_hidden_layers": 4, "num_hidden_groups": 2,
+                "num_attention_heads": 2, "intermediate_size": 24, "inner_group_num": 2, "max_position_embeddings": 10}"#,
+        )
+        .unwrap();
+        let w = AlbertWeights::random(&cfg, 1, DType::F16).unwrap();
+        assert_eq!(w.parameter_count(), cfg.parameter_counts().total);
+        assert_eq!((w.architecture, w.dtype), ("AlbertForMaskedLM", DType::F16));
+        assert!(w.tensors().all(|t| t.dtype() == DType::F16));
+        // A checkpoint of them validates against the same config, key for key.
+        let ck = Checkpoint { tensors: w.tensors.clone() };
+        assert_eq!(AlbertWeights::from_checkpoint(&cfg, ck).unwrap().parameter_count(), w.parameter_count());
     }
 
     #[test]

@@ -7,13 +7,6 @@ use albert::{cpu, gpu, Batch, LogitsRequest, ModelFiles, Output, Request};
 use common::*;
 use std::collections::HashMap;
 
-fn batch_from(g: &HashMap<String, GoldenTensor>, prefix: &str) -> Batch {
-    let ids = &g[&format!("{prefix}input_ids")];
-    let (b, t) = (ids.shape[0], ids.shape[1]);
-    let u = |k: &str| g[&format!("{prefix}{k}")].data.iter().map(|&x| x as u32).collect::<Vec<u32>>();
-    Batch { batch: b, seq_len: t, input_ids: u("input_ids"), token_type_ids: u("token_type_ids"), attention_mask: u("attention_mask") }
-}
-
 fn request(has_head: bool, sop: bool) -> Request {
     Request { logits: if has_head { LogitsRequest::All } else { LogitsRequest::None }, attentions: true, hidden_states: true, sop }
 }
@@ -51,8 +44,8 @@ fn check_fixture(name: &str) {
     let files = ModelFiles::from_dir(fixture(name)).expect("fixture loads");
     let (cfg, w) = files.load().expect("weights load");
     let g = golden(name);
-    let has_head = w.mlm_head.is_some();
-    let sop = w.sop_classifier.is_some();
+    let has_head = w.has_mlm_head();
+    let sop = w.has_sop_head();
     let model = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
     let mut report = Vec::new();
     for prefix in ["", "single."] {

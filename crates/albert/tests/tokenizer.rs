@@ -167,20 +167,14 @@ fn tokenizer_json_matches_transformers_fast() {
                 ));
             }
         }
-        eprintln!(
-            "[{}] tokenizer.json route vs AlbertTokenizerFast (ids, tokens, byte offsets, type ids): {}/{} cases agree",
-            v.name,
-            v.cases.len() - bad.len(),
-            v.cases.len()
-        );
-        assert!(
-            bad.is_empty(),
-            "[{}] {} mismatches; first ones:\n{}",
-            v.name,
-            bad.len(),
-            bad[..bad.len().min(8)].join("\n")
-        );
+        report_agreement(&v.name, "tokenizer.json route vs AlbertTokenizerFast (ids, tokens, byte offsets, type ids)", v.cases.len(), &bad);
     }
+}
+
+/// Prints how many of `total` cases agree and fails with the first mismatches.
+fn report_agreement(name: &str, what: &str, total: usize, bad: &[String]) {
+    eprintln!("[{name}] {what}: {}/{total} cases agree", total - bad.len());
+    assert!(bad.is_empty(), "[{name}] {} mismatches; first ones:\n{}", bad.len(), bad[..bad.len().min(8)].join("\n"));
 }
 
 #[test]
@@ -215,19 +209,7 @@ fn spiece_model_matches_tokenizer_json() {
                 c.index
             );
         }
-        eprintln!(
-            "[{}] spiece.model route vs tokenizer.json route (full encodings): {}/{} cases agree",
-            v.name,
-            v.cases.len() - bad.len(),
-            v.cases.len()
-        );
-        assert!(
-            bad.is_empty(),
-            "[{}] {} mismatches; first ones:\n{}",
-            v.name,
-            bad.len(),
-            bad[..bad.len().min(8)].join("\n")
-        );
+        report_agreement(&v.name, "spiece.model route vs tokenizer.json route (full encodings)", v.cases.len(), &bad);
     }
 }
 

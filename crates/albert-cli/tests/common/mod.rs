@@ -107,7 +107,9 @@ pub fn albert_env<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Out {
 pub fn skip_gpu() -> bool {
     let skip = std::env::var("ALBERT_SKIP_GPU").is_ok_and(|v| v == "1");
     if skip {
-        eprintln!("SKIPPED the GPU half: ALBERT_SKIP_GPU=1");
+        // libtest names each test's thread after the test, so the line says which one.
+        let test = std::thread::current().name().unwrap_or("a test").to_string();
+        eprintln!("SKIPPED {test} (its GPU half): ALBERT_SKIP_GPU=1");
     }
     skip
 }

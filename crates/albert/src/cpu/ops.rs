@@ -4,74 +4,9 @@
 use crate::config::Activation;
 use crate::output::Batch;
 
-/// `act(x)` exactly as torch computes transformers' ACT2FN entries.
+/// `act(x)` exactly as torch computes it (the table in `activation.rs`).
 pub fn act(x: f32, a: Activation) -> f32 {
-    use std::f32::consts::PI;
-    let gelu = |x: f32| 0.5 * x * (1.0 + erf(x / std::f32::consts::SQRT_2));
-    match a {
-        Activation::Linear => x,
-        Activation::Gelu => gelu(x),
-        Activation::GeluNew => 0.5 * x * (1.0 + ((2.0 / PI).sqrt() * (x + 0.044715 * x * x * x)).tanh()),
-        Activation::Relu => x.max(0.0),
-        Activation::Silu => x / (1.0 + (-x).exp()),
-        Activation::QuickGelu => x / (1.0 + (-1.702 * x).exp()),
-        Activation::Relu6 => x.clamp(0.0, 6.0),
-        Activation::Tanh => x.tanh(),
-        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-        Activation::Mish => x * softplus(x).tanh(),
-        Activation::Relu2 => {
-            let r = x.max(0.0);
-            r * r
-        }
-        Activation::LeakyRelu => if x >= 0.0 { x } else { 0.01 * x },
-        Activation::Gelu10 => gelu(x).clamp(-10.0, 10.0),
-        Activation::Laplace => {
-            // transformers' LaplaceActivation defaults, written as it writes them (not 1/√2).
-            #[allow(clippy::approx_constant)]
-            let (mu, sigma) = (0.707107f32, 0.282095f32);
-            0.5 * (1.0 + erf((x - mu) / (sigma * std::f32::consts::SQRT_2)))
-        }
-    }
-}
-
-fn softplus(x: f32) -> f32 {
-    // torch's softplus switches to identity above 20.
-    if x > 20.0 { x } else { x.exp().ln_1p() }
-}
-
-/// erf in f64 (Abramowitz–Stegun 7.1.26 is too coarse for the 1e-5 reference tolerance).
-pub fn erf(x: f32) -> f32 {
-    erf64(x as f64) as f32
-}
-
-fn erf64(x: f64) -> f64 {
-    if x.abs() < 3.0 {
-        // Maclaurin series: converges quickly here and is exact to f64 rounding.
-        let (x2, mut term, mut sum, mut n) = (x * x, x, x, 0.0f64);
-        loop {
-            n += 1.0;
-            term *= -x2 / n;
-            let add = term / (2.0 * n + 1.0);
-            sum += add;
-            if add.abs() < 1e-17 || n > 200.0 {
-                break;
-            }
-        }
-        sum * std::f64::consts::FRAC_2_SQRT_PI
-    } else {
-        // Numerical Recipes' erfc (relative error < 1.2e-7); erfc(3) < 2.3e-5, so the absolute
-        // error of erf is below 3e-12.
-        let z = x.abs();
-        let t = 1.0 / (1.0 + 0.5 * z);
-        let poly = -z * z - 1.26551223
-            + t * (1.00002368
-                + t * (0.37409196
-                    + t * (0.09678418
-                        + t * (-0.18628806
-                            + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-        let erfc = t * poly.exp();
-        x.signum() * (1.0 - erfc)
-    }
+    a.apply(x)
 }
 
 /// Word + position + token-type embeddings, then LayerNorm: `[rows, E]`.
@@ -291,14 +226,6 @@ pub fn gather_rows(x: &[f32], width: usize, rows: &[usize]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn erf_matches_known_values() {
-        // Values from Abramowitz & Stegun table 7.1.
-        for (x, e) in [(0.0, 0.0), (0.5, 0.5204998778), (1.0, 0.8427007929), (2.0, 0.9953222650), (-1.5, -0.9661051465), (3.5, 0.9999992569)] {
-            assert!((erf64(x) - e).abs() < 2e-9, "erf({x}) = {} vs {e}", erf64(x));
-        }
-    }
 
     #[test]
     fn linear_matches_naive() {

@@ -1,96 +1,151 @@
-//! WGSL sources and compute pipelines. Each kernel is one `.wgsl` file, prefixed with
-//! `common.wgsl` and specialized for the model's weight dtype by a tiny `#if F16` / `#else` /
-//! `#endif` preprocessor (WGSL has none, and f16 weights are packed two per u32 so they work
+//! The Rust side of the WGSL contract, in one table: each kernel's file, the shared WGSL it
+//! builds on, its uniform struct and the constants the host's grids depend on. A kernel's
+//! source is `common.wgsl` + the generated `activation()` + its constants + its uniform struct
+//! + its prelude + its file, specialized for the weight dtype by a tiny `#if F16` / `#else` /
+//! `#endif` preprocessor (WGSL has none; f16 weights are packed two per u32 so they work
 //! without the `shader-f16` feature). Pipelines are built once per device and dtype.
+//!
+//! To add a kernel: its `.wgsl` file, a `uniform!` struct if it needs new parameters, a row in
+//! `kernels!` below, and a method on `record::Recorder` that binds and dispatches it.
 
+use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::weights::DType;
 
-pub const COMMON: &str = include_str!("wgsl/common.wgsl");
+const COMMON: &str = include_str!("wgsl/common.wgsl");
 /// Workgroup reductions for the row-wise kernels.
 const REDUCE: &str = include_str!("wgsl/reduce.wgsl");
-/// Parameters and bindings of the linear kernels.
+/// Bindings and helpers of the linear kernels.
 const LINEAR_BINDINGS: &str = include_str!("wgsl/linear_bindings.wgsl");
-/// Parameters of the three attention kernels.
+/// Row arithmetic of the attention kernels.
 const ATTENTION_PARAMS: &str = include_str!("wgsl/attention_params.wgsl");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kernel {
-    Embeddings,
-    Linear,
-    LinearSmall,
-    LinearGemv,
-    LinearGemvShortK,
-    AttentionProbs,
-    AttentionContext,
-    Attention,
-    AddLayerNorm,
-    GatherRows,
+/// A uniform block: `#[repr(C)]`, `Pod`, and its WGSL `struct` declaration generated from the
+/// same field list, so the two cannot drift apart.
+pub trait Uniform: bytemuck::Pod {
+    const WGSL: &'static str;
+}
+
+macro_rules! uniform {
+    ($(#[$doc:meta])* $name:ident as $wgsl:literal { $($field:ident: $ty:ident),* $(,)? }) => {
+        $(#[$doc])*
+        #[repr(C)]
+        #[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+        pub struct $name { $(pub $field: $ty),* }
+        impl Uniform for $name {
+            const WGSL: &'static str = concat!("struct ", $wgsl, " { ", $(stringify!($field), ": ", stringify!($ty), ", ",)* "}\n");
+        }
+    };
+}
+
+uniform!(
+    /// embeddings.wgsl: `rows` tokens of a batch of `seq_len`-long sequences, E = `e`.
+    EmbeddingsParams as "Params" { rows: u32, seq_len: u32, e: u32, eps: f32 }
+);
+uniform!(
+    /// The four linear kernels: y[m, n] = act(x[m, k] · Wᵀ + b), `act` an `Activation` code.
+    LinearParams as "Params" { m: u32, n: u32, k: u32, act: u32 }
+);
+uniform!(
+    /// add_layer_norm.wgsl: LayerNorm(x + residual) over `rows` rows of `n`.
+    LayerNormParams as "Params" { rows: u32, n: u32, eps: f32, has_residual: u32 }
+);
+uniform!(
+    /// The attention kernels. q, k and v are column blocks (offsets `q_off`, `k_off`, `v_off`)
+    /// of buffers of row `stride`: the fused `[B·T, 3H]` projection, or separate `[B·T, H]`.
+    AttentionParams as "AttentionParams" {
+        batch: u32, seq_len: u32, heads: u32, head_dim: u32,
+        stride: u32, scale: f32, rows: u32, hidden: u32,
+        q_off: u32, k_off: u32, v_off: u32, _pad: u32,
+    }
+);
+uniform!(
+    /// gather_rows.wgsl: `n_rows` rows of `width`.
+    GatherParams as "Params" { n_rows: u32, width: u32, _a: u32, _b: u32 }
+);
+
+/// Output tile of `linear` (rows and columns).
+pub const LINEAR_TILE: u32 = 64;
+/// Output tile of `linear_small`: rows, columns.
+pub const SMALL_ROWS: u32 = 16;
+pub const SMALL_COLS: u32 = 64;
+/// Rows a `linear_gemv` / `linear_gemv_short_k` workgroup takes (grid y covers more).
+pub const GEMV_ROWS: u32 = 8;
+/// Output columns a `linear_gemv` workgroup computes (4 threads split each column's K).
+pub const GEMV_COLS: u32 = 16;
+/// Output columns a `linear_gemv_short_k` workgroup computes (one thread a column).
+pub const SHORT_K_COLS: u32 = 64;
+/// Query rows a fused attention workgroup takes.
+pub const ATTENTION_ROWS: u32 = 4;
+/// Longest sequence the fused attention kernel takes: every ALBERT's max_position_embeddings;
+/// longer inputs run attention_probs + attention_context.
+pub const ATTENTION_MAX_T: u32 = 512;
+/// Threads a workgroup of the one-thread-an-element kernels (gather_rows, attention_context).
+pub const ELEMENT_WG: u32 = 64;
+
+macro_rules! kernels {
+    ($($variant:ident => $file:literal, $params:ty, [$($prelude:expr),*], [$($cname:literal = $cval:expr),*];)*) => {
+        /// Every WGSL kernel (one `.wgsl` file each).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Kernel { $($variant),* }
+
+        impl Kernel {
+            pub const ALL: &'static [Kernel] = &[$(Kernel::$variant),*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Kernel::$variant => $file),* }
+            }
+
+            fn source(self) -> &'static str {
+                match self { $(Kernel::$variant => include_str!(concat!("wgsl/", $file, ".wgsl"))),* }
+            }
+
+            /// Shared WGSL the kernel file builds on, besides `common.wgsl`.
+            fn prelude(self) -> &'static [&'static str] {
+                match self { $(Kernel::$variant => &[$($prelude),*]),* }
+            }
+
+            /// Its uniform struct, declared in WGSL.
+            fn params_wgsl(self) -> &'static str {
+                match self { $(Kernel::$variant => <$params as Uniform>::WGSL),* }
+            }
+
+            /// The Rust type of its uniform (checked by `Recorder::dispatch` in debug builds).
+            pub(crate) fn params_type(self) -> &'static str {
+                match self { $(Kernel::$variant => std::any::type_name::<$params>()),* }
+            }
+
+            /// WGSL constants the host computes grids with, written once here.
+            fn consts(self) -> &'static [(&'static str, u32)] {
+                match self { $(Kernel::$variant => &[$(($cname, $cval)),*]),* }
+            }
+        }
+    };
+}
+
+kernels! {
+    Embeddings => "embeddings", EmbeddingsParams, [REDUCE], [];
+    Linear => "linear", LinearParams, [LINEAR_BINDINGS], ["TILE" = LINEAR_TILE];
+    LinearSmall => "linear_small", LinearParams, [LINEAR_BINDINGS], ["TM" = SMALL_ROWS, "TN" = SMALL_COLS];
+    LinearGemv => "linear_gemv", LinearParams, [LINEAR_BINDINGS], ["COLS" = GEMV_COLS, "RM" = GEMV_ROWS];
+    LinearGemvShortK => "linear_gemv_short_k", LinearParams, [LINEAR_BINDINGS], ["COLS" = SHORT_K_COLS, "RM" = GEMV_ROWS];
+    AttentionProbs => "attention_probs", AttentionParams, [REDUCE, ATTENTION_PARAMS], [];
+    AttentionContext => "attention_context", AttentionParams, [ATTENTION_PARAMS], ["WG" = ELEMENT_WG];
+    Attention => "attention", AttentionParams, [ATTENTION_PARAMS], ["ROWS" = ATTENTION_ROWS, "MAX_T" = ATTENTION_MAX_T];
+    AddLayerNorm => "add_layer_norm", LayerNormParams, [REDUCE], [];
+    GatherRows => "gather_rows", GatherParams, [], ["WG" = ELEMENT_WG];
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 10] = [
-        Kernel::Embeddings,
-        Kernel::Linear,
-        Kernel::LinearSmall,
-        Kernel::LinearGemv,
-        Kernel::LinearGemvShortK,
-        Kernel::AttentionProbs,
-        Kernel::AttentionContext,
-        Kernel::Attention,
-        Kernel::AddLayerNorm,
-        Kernel::GatherRows,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Kernel::Embeddings => "embeddings",
-            Kernel::Linear => "linear",
-            Kernel::LinearSmall => "linear_small",
-            Kernel::LinearGemv => "linear_gemv",
-            Kernel::LinearGemvShortK => "linear_gemv_short_k",
-            Kernel::AttentionProbs => "attention_probs",
-            Kernel::AttentionContext => "attention_context",
-            Kernel::Attention => "attention",
-            Kernel::AddLayerNorm => "add_layer_norm",
-            Kernel::GatherRows => "gather_rows",
-        }
-    }
-
-    fn source(self) -> &'static str {
-        match self {
-            Kernel::Embeddings => include_str!("wgsl/embeddings.wgsl"),
-            Kernel::Linear => include_str!("wgsl/linear.wgsl"),
-            Kernel::LinearSmall => include_str!("wgsl/linear_small.wgsl"),
-            Kernel::LinearGemv => include_str!("wgsl/linear_gemv.wgsl"),
-            Kernel::LinearGemvShortK => include_str!("wgsl/linear_gemv_short_k.wgsl"),
-            Kernel::AttentionProbs => include_str!("wgsl/attention_probs.wgsl"),
-            Kernel::AttentionContext => include_str!("wgsl/attention_context.wgsl"),
-            Kernel::Attention => include_str!("wgsl/attention.wgsl"),
-            Kernel::AddLayerNorm => include_str!("wgsl/add_layer_norm.wgsl"),
-            Kernel::GatherRows => include_str!("wgsl/gather_rows.wgsl"),
-        }
-    }
-
-    /// Shared WGSL a kernel file builds on, besides `common.wgsl`.
-    fn prelude(self) -> &'static [&'static str] {
-        match self {
-            Kernel::Embeddings | Kernel::AddLayerNorm => &[REDUCE],
-            Kernel::AttentionProbs => &[REDUCE, ATTENTION_PARAMS],
-            Kernel::Attention => &[ATTENTION_PARAMS],
-            Kernel::AttentionContext => &[ATTENTION_PARAMS],
-            Kernel::Linear | Kernel::LinearSmall | Kernel::LinearGemv | Kernel::LinearGemvShortK => &[LINEAR_BINDINGS],
-            Kernel::GatherRows => &[],
-        }
-    }
-
     /// Full WGSL for this kernel and weight dtype.
     pub fn wgsl(self, dtype: DType) -> String {
         let f16 = dtype == DType::F16;
-        std::iter::once(COMMON)
-            .chain(self.prelude().iter().copied())
-            .chain([self.source()])
-            .map(|s| preprocess(s, f16))
+        let consts: String = self.consts().iter().map(|(n, v)| format!("const {n}: u32 = {v}u;\n")).collect();
+        let generated = [Activation::wgsl(), consts, self.params_wgsl().to_string()];
+        std::iter::once(COMMON.to_string())
+            .chain(generated)
+            .chain(self.prelude().iter().chain([&self.source()]).map(|s| s.to_string()))
+            .map(|s| preprocess(&s, f16))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -126,7 +181,7 @@ impl Pipelines {
     /// Compiles every kernel; shader errors come back as `Error::Gpu` naming the kernel.
     pub async fn new(device: &wgpu::Device, dtype: DType) -> Result<Self> {
         let mut pipelines = Vec::new();
-        for k in Kernel::ALL {
+        for &k in Kernel::ALL {
             let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(k.name()),
@@ -166,8 +221,14 @@ mod tests {
     }
 
     #[test]
+    fn uniform_structs_declare_their_fields_in_order() {
+        assert_eq!(LinearParams::WGSL, "struct Params { m: u32, n: u32, k: u32, act: u32, }\n");
+        assert_eq!(std::mem::size_of::<AttentionParams>(), 48);
+    }
+
+    #[test]
     fn every_kernel_parses_as_wgsl_in_both_dtypes() {
-        for k in Kernel::ALL {
+        for &k in Kernel::ALL {
             for d in [DType::F32, DType::F16] {
                 let src = k.wgsl(d);
                 if let Err(e) = naga_check(&src) {

@@ -48,8 +48,12 @@ pub struct GoldenTensor {
 }
 
 pub fn golden(name: &str) -> HashMap<String, GoldenTensor> {
-    let bytes = std::fs::read(fixture(name).join("golden.safetensors")).expect("golden.safetensors");
-    let st = safetensors::SafeTensors::deserialize(&bytes).expect("valid golden file");
+    golden_tensors(&std::fs::read(fixture(name).join("golden.safetensors")).expect("golden.safetensors"))
+}
+
+/// Every tensor of a golden safetensors file.
+pub fn golden_tensors(bytes: &[u8]) -> HashMap<String, GoldenTensor> {
+    let st = safetensors::SafeTensors::deserialize(bytes).expect("valid golden file");
     let mut out = HashMap::new();
     for (k, v) in st.tensors() {
         let data: Vec<f32> = match v.dtype() {
@@ -62,16 +66,26 @@ pub fn golden(name: &str) -> HashMap<String, GoldenTensor> {
     out
 }
 
+/// The golden batch (ids, types, mask) stored under `prefix`.
+pub fn batch_from(g: &HashMap<String, GoldenTensor>, prefix: &str) -> albert::Batch {
+    let ids = &g[&format!("{prefix}input_ids")];
+    let (b, t) = (ids.shape[0], ids.shape[1]);
+    let u = |k: &str| g[&format!("{prefix}{k}")].data.iter().map(|&x| x as u32).collect::<Vec<u32>>();
+    albert::Batch { batch: b, seq_len: t, input_ids: u("input_ids"), token_type_ids: u("token_type_ids"), attention_mask: u("attention_mask") }
+}
+
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "length mismatch");
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 /// Shared GPU for all tests of a binary. Without an adapter the tests fail, because CI must
-/// exercise the GPU path (lavapipe); set ALBERT_SKIP_GPU=1 to skip GPU tests knowingly.
+/// exercise the GPU path (lavapipe); set ALBERT_SKIP_GPU=1 to skip GPU tests knowingly. Every
+/// skip prints a `SKIPPED` line naming the test (libtest names each test's thread after it),
+/// so the test command can count them.
 pub fn gpu() -> Option<&'static Gpu> {
     static GPU_CELL: OnceLock<Option<Gpu>> = OnceLock::new();
-    GPU_CELL
+    let g = GPU_CELL
         .get_or_init(|| {
             if std::env::var("ALBERT_SKIP_GPU").is_ok_and(|v| v == "1") {
                 return None;
@@ -84,7 +98,12 @@ pub fn gpu() -> Option<&'static Gpu> {
                 Err(e) => panic!("{e}\n(set ALBERT_SKIP_GPU=1 to skip GPU tests on a machine without one)"),
             }
         })
-        .as_ref()
+        .as_ref();
+    if g.is_none() {
+        let test = std::thread::current().name().unwrap_or("a test").to_string();
+        eprintln!("SKIPPED {test} (its GPU part): ALBERT_SKIP_GPU=1, no GPU adapter used");
+    }
+    g
 }
 
 /// Deterministic pseudo-random values in [-scale, scale].

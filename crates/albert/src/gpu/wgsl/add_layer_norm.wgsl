@@ -2,8 +2,6 @@
 // fused (AlbertLayer's two post-LN sublayers). With has_residual = 0 it is a plain LayerNorm
 // (the MLM head's). Two-pass mean/variance, as torch computes it.
 
-struct Params { rows: u32, n: u32, eps: f32, has_residual: u32 }
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> res: array<f32>;

@@ -15,14 +15,13 @@
 @group(0) @binding(2) var<storage, read> tokens: array<u32>; // [ids | types | mask]
 @group(0) @binding(3) var<storage, read_write> ctx: array<f32>;
 
-const ROWS: u32 = 4u;   // query rows per workgroup (gpu::ATTENTION_ROWS)
 const LANES: u32 = 32u; // threads per row
 const WG: u32 = 128u;   // ROWS · LANES
-// Longest sequence this kernel takes (gpu::ATTENTION_MAX_T, every ALBERT's
-// max_position_embeddings); longer ones use the two-kernel path. 4 × 2 KiB of scores + 1 KiB
-// for the reductions, within WebGPU's 16 KiB of workgroup memory.
-const MAX_T: u32 = 512u;
-var<workgroup> s: array<f32, 2048>; // [ROWS][MAX_T]
+// ROWS (query rows a workgroup) and MAX_T (the longest sequence this kernel takes, every
+// ALBERT's max_position_embeddings; longer ones use the two-kernel path) come from
+// gpu::kernels. 4 × 2 KiB of scores + 1 KiB for the reductions, within WebGPU's 16 KiB of
+// workgroup memory.
+var<workgroup> s: array<f32, ROWS * MAX_T>;
 var<workgroup> red_max: array<f32, WG>;
 var<workgroup> red_sum: array<f32, WG>;
 

@@ -7,7 +7,7 @@
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> ctx: array<f32>;
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
     let col = gid.x;              // 0..hidden
     let row = wg.y + wg.z * 65535u; // b * T + i

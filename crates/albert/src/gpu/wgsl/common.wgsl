@@ -1,5 +1,5 @@
-// Shared by every kernel (prepended by gpu::kernels): activations with transformers' ACT2FN
-// codes (config::Activation) and numerically safe helpers. WGSL has no erf, so it is here.
+// Shared by every kernel (prepended by gpu::kernels): the helpers the activations of
+// activation.rs use, numerically safe. WGSL has no erf, so it is here.
 
 const PI: f32 = 3.14159265358979;
 
@@ -25,30 +25,14 @@ fn gelu_erf(x: f32) -> f32 {
     return 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476));
 }
 
-fn activation(x: f32, code: u32) -> f32 {
-    switch code {
-        case 0u: { return x; }
-        case 1u: { return gelu_erf(x); }
-        case 2u: { return 0.5 * x * (1.0 + safe_tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
-        case 3u: { return max(x, 0.0); }
-        case 4u: { return x * safe_sigmoid(x); }
-        case 5u: { return x * safe_sigmoid(1.702 * x); }
-        case 6u: { return clamp(x, 0.0, 6.0); }
-        case 7u: { return safe_tanh(x); }
-        case 8u: { return safe_sigmoid(x); }
-        case 9u: {
-            // mish: x * tanh(softplus(x)); torch's softplus is linear above 20.
-            var sp = x;
-            if (x <= 20.0) { sp = log(1.0 + exp(x)); }
-            return x * safe_tanh(sp);
-        }
-        case 10u: { let r = max(x, 0.0); return r * r; }
-        case 11u: { return select(0.01 * x, x, x >= 0.0); }
-        case 12u: { return clamp(gelu_erf(x), -10.0, 10.0); }
-        case 13u: { return 0.5 * (1.0 + erf_approx((x - 0.707107) / (0.282095 * 1.4142135623730951))); }
-        default: { return x; }
-    }
+// mish: x * tanh(softplus(x)); torch's softplus is linear above 20.
+fn mish(x: f32) -> f32 {
+    var sp = x;
+    if (x <= 20.0) { sp = log(1.0 + exp(x)); }
+    return x * safe_tanh(sp);
 }
+
+// `activation(x, code)` itself is generated from the table in activation.rs and follows.
 
 #if F16
 // Element i of an f16 tensor packed two per u32 word (`word` = the word holding it).

@@ -2,8 +2,6 @@
 // per token. `tokens` packs [ids | type ids | mask] of the batch (three N-long runs) so the
 // kernel stays within WebGPU's default of 8 storage buffers.
 
-struct Params { rows: u32, seq_len: u32, e: u32, eps: f32 }
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;

@@ -9,7 +9,6 @@
 // Tiles in workgroup memory are padded by one word a row so the transposing stores do not all
 // hit one memory bank on GPUs.
 
-const TILE: u32 = 64u;
 const KT: u32 = 16u;
 const S: u32 = 65u; // TILE + 1: row stride of xs and ws
 

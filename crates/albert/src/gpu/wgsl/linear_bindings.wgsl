@@ -2,8 +2,6 @@
 // linear_gemv_short_k.wgsl (same layout, so the model can pick any of them per dispatch):
 // y = act(x · Wᵀ + b), W as torch's [out, in].
 
-struct Params { m: u32, n: u32, k: u32, act: u32 }
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;

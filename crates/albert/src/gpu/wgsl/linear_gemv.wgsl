@@ -12,9 +12,7 @@
 // (6 layers, H 384, n = 8); with 8 lanes 0.32 s of 0.7 s; with 4 lanes 0.2 s. 16 columns keep
 // 64 threads a workgroup (two warps) for GPUs' occupancy.
 
-const COLS: u32 = 16u; // output columns per workgroup (GEMV_COLS in gpu/mod.rs)
 const LANES: u32 = 4u; // threads per column
-const RM: u32 = 8u;    // rows per workgroup (grid y covers more)
 const WG: u32 = 64u;   // COLS · LANES
 
 var<workgroup> part: array<f32, 512>; // [RM][COLS·LANES]

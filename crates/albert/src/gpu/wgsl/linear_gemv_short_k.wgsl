@@ -7,8 +7,6 @@
 // the profile showed the 30000-column decoder at 150 ms with linear_gemv and 73 ms here
 // (SwiftShader runs shaders with barriers as coroutines and pays per invocation).
 
-const COLS: u32 = 64u; // output columns per workgroup (GEMV_SHORT_K_COLS in gpu/mod.rs)
-const RM: u32 = 8u;    // rows per workgroup (grid y covers more)
 
 fn put(r: u32, rows: u32, m0: u32, col: u32, v: f32) {
     if (r < rows) { y[(m0 + r) * p.n + col] = activation(v + load_b(col), p.act); }

@@ -8,8 +8,6 @@
 // the barriers on the same tile. Tiles in workgroup memory are padded by one word a row so the
 // transposing stores do not all hit one memory bank on GPUs.
 
-const TM: u32 = 16u;
-const TN: u32 = 64u;
 const KT: u32 = 32u;
 const XS: u32 = 17u; // TM + 1: row stride of xs
 const WS: u32 = 65u; // TN + 1: row stride of ws

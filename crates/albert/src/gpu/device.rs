@@ -1,0 +1,164 @@
+//! The device: adapter and device creation, loss detection, the per-dtype pipeline cache,
+//! buffer creation and upload, and mapping a staging buffer back.
+
+use super::kernels::Pipelines;
+use crate::error::{Error, Result};
+use crate::weights::{DType, Tensor, TensorData};
+use std::sync::{Arc, Mutex};
+use wgpu::util::DeviceExt;
+
+/// A GPU device with its queue and compiled pipelines, shared by every model on it.
+#[derive(Clone)]
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    /// Whether the device records timestamp queries (GPU time per forward).
+    pub timestamps: bool,
+    lost: Arc<Mutex<Option<String>>>,
+    pipelines: Arc<Mutex<Vec<(DType, Arc<Pipelines>)>>>,
+}
+
+impl Gpu {
+    /// Picks the high-performance adapter and opens a device with the adapter's own limits
+    /// (large models need storage bindings beyond WebGPU's 128 MiB default).
+    pub async fn new() -> Result<Gpu> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                Error::Gpu(format!(
+                    "no GPU adapter is available ({e}). Natively this needs a Vulkan, Metal or DX12 driver \
+                     (on Debian: apt install mesa-vulkan-drivers); in a browser it needs WebGPU. \
+                     The CPU path (--device cpu) works without one."
+                ))
+            })?;
+        Self::from_adapter(&adapter).await
+    }
+
+    pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Gpu> {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        // Timestamps give GPU-side forward times for `albert bench`; optional everywhere.
+        let required_features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("albert"),
+                required_features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("the adapter `{}` refused a device: {e}", info.name)))?;
+        let lost = Arc::new(Mutex::new(None));
+        let l2 = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if let Ok(mut g) = l2.lock() {
+                *g = Some(format!("{reason:?}: {msg}"));
+            }
+        });
+        // Errors outside an error scope must not abort the process (wgpu's default handler
+        // panics); forwards detect them through the lost flag or failed mapping.
+        device.on_uncaptured_error(Arc::new(|e| {
+            eprintln!("albert: uncaptured GPU error: {e}");
+        }));
+        let timestamps = required_features.contains(wgpu::Features::TIMESTAMP_QUERY);
+        Ok(Gpu { device, queue, info, limits, timestamps, lost, pipelines: Arc::new(Mutex::new(Vec::new())) })
+    }
+
+    /// "name (backend, device type)" for people.
+    pub fn describe(&self) -> String {
+        format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
+    }
+
+    pub(crate) fn check_lost(&self) -> Result<()> {
+        match self.lost.lock().ok().and_then(|g| g.clone()) {
+            Some(m) => Err(Error::Gpu(format!("the GPU device was lost ({m}); reload the model to continue"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Pipelines for a weight dtype, compiled on first use.
+    pub async fn pipelines(&self, dtype: DType) -> Result<Arc<Pipelines>> {
+        if let Some(p) = self.pipelines.lock().ok().and_then(|v| v.iter().find(|(d, _)| *d == dtype).map(|(_, p)| p.clone())) {
+            return Ok(p);
+        }
+        let p = Arc::new(Pipelines::new(&self.device, dtype).await?);
+        if let Ok(mut v) = self.pipelines.lock() {
+            v.push((dtype, p.clone()));
+        }
+        Ok(p)
+    }
+
+    pub(crate) fn storage(&self, label: &str, bytes: usize) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: (bytes.max(4) as u64).next_multiple_of(4),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    pub(crate) fn storage_init(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+        let mut data = bytes.to_vec();
+        data.resize(data.len().max(4).next_multiple_of(4), 0);
+        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: &data,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        })
+    }
+
+    /// Uploads a weight tensor as stored: f32 words, or f16 pairs packed into u32 words.
+    /// Refuses a tensor larger than one storage binding may be on this device.
+    pub fn upload(&self, t: &Tensor) -> Result<wgpu::Buffer> {
+        let max = self.limits.max_storage_buffer_binding_size;
+        if t.nbytes() as u64 > max as u64 {
+            return Err(Error::Gpu(format!("tensor `{}` needs {} bytes in one storage binding, but this GPU allows at most {max}", t.name, t.nbytes())));
+        }
+        Ok(match &t.data {
+            TensorData::F32(v) => self.storage_init(&t.name, bytemuck::cast_slice(v)),
+            TensorData::F16(v) => self.storage_init(&t.name, bytemuck::cast_slice(v)),
+        })
+    }
+
+    pub(crate) fn staging(&self, bytes: usize) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: (bytes.max(4) as u64).next_multiple_of(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Maps `bytes` of a staging buffer and copies them out once, as `T`s (f32 outputs, u64
+    /// timestamps; unaligned-safe).
+    pub(crate) async fn read_as<T: bytemuck::Pod>(&self, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<T>> {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        let slice = buf.slice(..bytes);
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        let mapped = rx.await.map_err(|_| Error::Gpu("the GPU dropped a readback request".into()))?;
+        if let Err(e) = mapped {
+            self.check_lost()?;
+            return Err(Error::Gpu(format!("reading results back from the GPU failed: {e}")));
+        }
+        let out = {
+            let view = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("mapping the readback buffer failed: {e}")))?;
+            bytemuck::pod_collect_to_vec::<u8, T>(&view)
+        };
+        buf.unmap();
+        Ok(out)
+    }
+}

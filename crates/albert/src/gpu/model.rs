@@ -1,0 +1,161 @@
+//! `model.rs`'s modules on the GPU: parameters as storage buffers (`Params for Gpu`: weights
+//! uploaded once; query, key and value stacked into one `[3H, H]` projection), and each
+//! module's `record`, the dispatches of its forward, mirroring `cpu::` name for name. A plan
+//! (plan.rs) calls `AlbertForMaskedLM::record` once per input shape.
+
+use super::device::Gpu;
+use super::plan::{Buffers, Readback};
+use super::record::{AttentionShape, LinearBufs, LnBufs, Recorder};
+use crate::activation::Activation;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::model;
+use crate::output::schedule;
+use crate::var_builder::Params;
+use crate::weights::Tensor;
+
+impl Params for Gpu {
+    type Table = wgpu::Buffer;
+    type Linear = LinearBufs;
+    type Norm = LnBufs;
+    /// query, key and value stacked into one `[3H, H]` projection: one dispatch instead of
+    /// three, and three times the workgroups for short inputs.
+    type Qkv = LinearBufs;
+    fn table(&self, t: &Tensor) -> Result<wgpu::Buffer> {
+        self.upload(t)
+    }
+    fn linear(&self, w: &Tensor, b: &Tensor) -> Result<LinearBufs> {
+        Ok(LinearBufs { w: self.upload(w)?, b: self.upload(b)?, out: w.shape[0], inp: w.shape[1] })
+    }
+    fn norm(&self, w: &Tensor, b: &Tensor) -> Result<LnBufs> {
+        Ok(LnBufs { w: self.upload(w)?, b: self.upload(b)? })
+    }
+    fn qkv(&self, q: [&Tensor; 2], k: [&Tensor; 2], v: [&Tensor; 2]) -> Result<LinearBufs> {
+        let stack = |name: &str, parts: [&Tensor; 3]| {
+            Tensor::concat_rows(name, &parts).ok_or_else(|| {
+                Error::Gpu(format!("`{}`, `{}` and `{}` differ in shape or dtype and cannot be fused", parts[0].name, parts[1].name, parts[2].name))
+            })
+        };
+        let w = stack("attention.qkv.weight", [q[0], k[0], v[0]])?;
+        let b = stack("attention.qkv.bias", [q[1], k[1], v[1]])?;
+        self.linear(&w, &b)
+    }
+}
+
+model::backend_modules!(Gpu);
+
+/// What every `record` needs: the recorder, the config, the plan's buffers and readback layout.
+pub(crate) struct Ctx<'r, 'g> {
+    pub rec: &'r mut Recorder<'g>,
+    pub cfg: &'r Config,
+    pub bufs: &'r Buffers,
+    pub out: &'r Readback,
+}
+
+impl Ctx<'_, '_> {
+    fn eps(&self) -> f32 {
+        self.cfg.layer_norm_eps as f32
+    }
+}
+
+impl AlbertEmbeddings {
+    /// tokens → `bufs.embeddings` `[n, E]`.
+    pub(crate) fn record(&self, c: &mut Ctx) {
+        let (b, e) = (c.bufs, c.cfg.embedding_size);
+        let table = [&self.word_embeddings, &self.position_embeddings, &self.token_type_embeddings, &self.layer_norm.w, &self.layer_norm.b];
+        c.rec.embeddings("embeddings", &b.tokens, table, &b.embeddings, b.rows, b.seq_len, e, c.eps());
+    }
+}
+
+impl AlbertAttention {
+    /// `bufs.hidden` → `bufs.attention_output`; the maps of layer application `index` are
+    /// copied back when asked for.
+    pub(crate) fn record(&self, c: &mut Ctx, index: usize) {
+        let (b, cfg) = (c.bufs, c.cfg);
+        let h = cfg.hidden_size;
+        c.rec.linear("attention.query_key_value", &self.query_key_value, &b.hidden, &b.qkv, b.rows, Activation::Linear);
+        let shape = AttentionShape { batch: b.batch, seq_len: b.seq_len, heads: cfg.num_attention_heads, head_dim: cfg.head_dim(), stride: 3 * h, qkv_off: [0, h, 2 * h] };
+        match b.probs.get(if c.out.attentions_at.is_empty() { 0 } else { index }) {
+            // Without maps to return, the fused kernel never materializes the probabilities.
+            None => c.rec.attention("attention (fused)", &b.qkv, &b.tokens, &b.context, shape),
+            Some(probs) => {
+                c.rec.attention_probs("attention.probs", &b.qkv, &b.qkv, &b.tokens, probs, shape);
+                c.rec.attention_context("attention.context", probs, &b.qkv, &b.context, shape);
+                if let Some(&at) = c.out.attentions_at.get(index) {
+                    c.out.copy(c.rec, probs, at);
+                }
+            }
+        }
+        c.rec.linear("attention.dense", &self.dense, &b.context, &b.projected, b.rows, Activation::Linear);
+        c.rec.add_layer_norm("attention.LayerNorm", &b.projected, Some(&b.hidden), &self.layer_norm, &b.attention_output, b.rows, h, c.eps());
+    }
+}
+
+impl AlbertLayer {
+    /// `bufs.hidden` → `bufs.hidden` (through the attention and FFN buffers).
+    pub(crate) fn record(&self, c: &mut Ctx, index: usize, act: Activation) {
+        self.attention.record(c, index);
+        let b = c.bufs;
+        c.rec.linear("ffn", &self.ffn, &b.attention_output, &b.ffn, b.rows, act);
+        c.rec.linear("ffn_output", &self.ffn_output, &b.ffn, &b.ffn_output, b.rows, Activation::Linear);
+        let ln = &self.full_layer_layer_norm;
+        c.rec.add_layer_norm("full_layer_layer_norm", &b.ffn_output, Some(&b.attention_output), ln, &b.hidden, b.rows, c.cfg.hidden_size, c.eps());
+    }
+}
+
+impl AlbertTransformer {
+    /// `bufs.embeddings` → `bufs.hidden`, every layer application in `schedule` order.
+    pub(crate) fn record(&self, c: &mut Ctx, act: Activation) {
+        let b = c.bufs;
+        c.rec.linear("embedding_hidden_mapping_in", &self.embedding_hidden_mapping_in, &b.embeddings, &b.hidden, b.rows, Activation::Linear);
+        if let Some(&at) = c.out.hidden_at.first() {
+            c.out.copy(c.rec, &b.hidden, at);
+        }
+        for (index, (layer, group, inner)) in schedule(c.cfg).into_iter().enumerate() {
+            self.layer(group, inner).record(c, index, act);
+            if inner + 1 == c.cfg.inner_group_num {
+                if let Some(&at) = c.out.hidden_at.get(layer + 1) {
+                    c.out.copy(c.rec, &b.hidden, at);
+                }
+            }
+        }
+    }
+}
+
+impl AlbertMLMHead {
+    /// Logits of the `m` rows listed in `bufs.logit_rows`, copied back.
+    pub(crate) fn record(&self, c: &mut Ctx, decoder: &wgpu::Buffer, act: Activation, at: (usize, usize)) {
+        let (b, cfg) = (c.bufs, c.cfg);
+        let (m, h, e, v) = (b.logit_rows_len, cfg.hidden_size, cfg.embedding_size, cfg.vocab_size);
+        let g = c.rec.gpu();
+        let (sel, t1, t2, logits) = (g.storage("selected", m * h * 4), g.storage("mlm_dense", m * e * 4), g.storage("mlm_ln", m * e * 4), g.storage("logits", m * v * 4));
+        c.rec.gather_rows("predictions (gather [MASK] rows)", &b.hidden, &b.logit_rows, &sel, m, h);
+        c.rec.linear("predictions.dense", &self.dense, &sel, &t1, m, act);
+        c.rec.add_layer_norm("predictions.LayerNorm", &t1, None, &self.layer_norm, &t2, m, e, c.eps());
+        let dec = LinearBufs { w: decoder.clone(), b: self.bias.clone(), out: v, inp: e };
+        c.rec.linear("predictions.decoder", &dec, &t2, &logits, m, Activation::Linear);
+        c.out.copy(c.rec, &logits, at);
+    }
+}
+
+impl model::AlbertForMaskedLM<Gpu> {
+    /// Every dispatch and readback copy of one forward of the plan's shape.
+    pub(crate) fn record(&self, c: &mut Ctx) {
+        self.albert.embeddings.record(c);
+        self.albert.encoder.record(c, self.act);
+        if let (Some(head), Some(at)) = (&self.predictions, c.out.logits_at) {
+            head.record(c, self.decoder(head), self.act, at);
+        }
+        if let (Some(pooler), Some(sop), Some(at)) = (&self.albert.pooler, &self.sop_classifier, c.out.sop_at) {
+            let (b, h) = (c.bufs, c.cfg.hidden_size);
+            let g = c.rec.gpu();
+            let cls: Vec<u32> = (0..b.batch).map(|i| (i * b.seq_len) as u32).collect();
+            let cls = g.storage_init("cls_rows", bytemuck::cast_slice(&cls));
+            let (sel, pooled, out) = (g.storage("cls", b.batch * h * 4), g.storage("pooled", b.batch * h * 4), g.storage("sop_logits", b.batch * 2 * 4));
+            c.rec.gather_rows("pooler (gather [CLS] rows)", &b.hidden, &cls, &sel, b.batch, h);
+            c.rec.linear("pooler", pooler, &sel, &pooled, b.batch, Activation::Tanh);
+            c.rec.linear("sop_classifier", &sop.classifier, &pooled, &out, b.batch, Activation::Linear);
+            c.out.copy(c.rec, &out, at);
+        }
+    }
+}

@@ -9,7 +9,7 @@ use crate::ui::attention::AttentionPanel;
 use crate::ui::fill::FillPanel;
 use crate::ui::panels::{BackendPanel, BenchPanel, ModelPanel, StatusLine, StoragePanel};
 use crate::ui::source::SourcePanel;
-use crate::ui::ThemeToggle;
+use crate::ui::{Card, ThemeToggle};
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::params::parse_query;
 use crate::web;
@@ -50,10 +50,9 @@ pub fn App() -> impl IntoView {
                 <StatusLine />
                 {bench.then(|| view! { <BenchPanel /> })}
                 <FillPanel />
-                <section class="card attention-card" aria-labelledby="attention-title">
-                    <h2 id="attention-title">"Attention"</h2>
+                <Card class="attention-card" title_id="attention-title" title="Attention">
                     <AttentionPanel data=attention />
-                </section>
+                </Card>
             </div>
             <aside class="side-column" aria-label="Model, backend and storage">
                 <SourcePanel />

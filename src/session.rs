@@ -285,12 +285,8 @@ fn pump(state: AppState) {
 
 /// One forward on the installed model; `None` when there is no model (yet) or nothing to do.
 async fn run(state: AppState, sentence: &str) -> Option<Result<FillView, String>> {
-    if text::count_masks(sentence) == 0 {
-        return Some(Err(if sentence.trim().is_empty() {
-            "Type a sentence with [MASK] where a word should be guessed.".into()
-        } else {
-            "Add [MASK] (upper case, with brackets) where the model should guess a word: use the [MASK] button or Ctrl+M.".into()
-        }));
+    if let Some(problem) = text::input_problem(sentence) {
+        return Some(Err(problem.to_string()));
     }
     let top_k = state.top_k.get_untracked();
     let sentence = sentence.to_string();

@@ -3,6 +3,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use super::Card;
 use crate::session;
 use crate::state::{use_app, AppState, MaskView};
 use crate::view_model::format;
@@ -60,8 +61,7 @@ pub fn FillPanel() -> impl IntoView {
     };
 
     view! {
-        <section class="card fill" aria-labelledby="fill-title">
-            <h2 id="fill-title">"Fill the mask"</h2>
+        <Card class="fill" title_id="fill-title" title="Fill the mask">
             <label class="field-label" for="sentence">
                 "Sentence "
                 <span class="hint">"— write " <code>"[MASK]"</code> " where a word should be guessed; "
@@ -140,7 +140,7 @@ pub fn FillPanel() -> impl IntoView {
             </div>
             <Tokens fresh=fresh />
             <Predictions fresh=fresh />
-        </section>
+        </Card>
     }
 }
 

@@ -9,6 +9,28 @@ use leptos::prelude::*;
 
 use crate::web;
 
+/// A titled panel: every card on the page is one, so a new panel is one `<Card>`.
+#[component]
+pub fn Card(
+    /// The card's own class (after `card`), e.g. `"model-panel"`.
+    class: &'static str,
+    /// The heading's id, which labels the section (`aria-labelledby`).
+    title_id: &'static str,
+    /// The heading.
+    title: &'static str,
+    /// `data-testid` of the section, if tests look for it.
+    #[prop(optional)]
+    testid: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class=format!("card {class}") data-testid=testid aria-labelledby=title_id>
+            <h2 id=title_id>{title}</h2>
+            {children()}
+        </section>
+    }
+}
+
 const THEME_KEY: &str = "albert-lens-theme";
 
 /// Applies `light`, `dark` or the system's scheme (`None`) to `<html data-theme>`.

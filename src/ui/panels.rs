@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
+use super::Card;
 use crate::session;
-use crate::state::{use_app, BenchState};
+use crate::state::{use_app, BenchState, ModelView};
 use crate::view_model::format;
 use crate::view_model::savings::{comparisons, config_summary, parts};
 use crate::view_model::Backend;
@@ -43,8 +44,7 @@ pub fn BackendPanel() -> impl IntoView {
     let state = use_app();
     let f16 = move || state.model.with(|m| m.as_ref().map(|m| m.info.dtype == albert::DType::F16));
     view! {
-        <section class="card backend" aria-labelledby="backend-title">
-            <h2 id="backend-title">"Backend"</h2>
+        <Card class="backend" title_id="backend-title" title="Backend">
             <p data-testid="adapter" class="adapter">
                 {move || state.decision.with(|d| d.as_ref().map(|d| d.detail.clone()).unwrap_or_else(|| "Looking for a WebGPU adapter…".into()))}
             </p>
@@ -78,7 +78,7 @@ pub fn BackendPanel() -> impl IntoView {
                     </tbody>
                 </table>
             </details>
-        </section>
+        </Card>
     }
 }
 
@@ -86,85 +86,92 @@ pub fn BackendPanel() -> impl IntoView {
 pub fn ModelPanel() -> impl IntoView {
     let state = use_app();
     view! {
-        <section class="card model-panel" data-testid="model-panel" aria-labelledby="model-title">
-            <h2 id="model-title">"Inside the model"</h2>
+        <Card class="model-panel" title_id="model-title" title="Inside the model" testid="model-panel">
             {move || match state.model.get() {
                 None => view! { <p class="muted">"Facts about the model appear once it loads."</p> }.into_any(),
-                Some(m) => {
-                    let i = &m.info;
-                    let c = &i.config;
-                    let p = &i.parameters;
-                    let rows = parts(p, c);
-                    let cmps = comparisons(p, c);
-                    let t = &m.timings;
-                    let timing = format!(
-                        "files {}{} · {} {} · first forward {}",
-                        format::millis(t.files_ms),
-                        if m.from_cache { " (cache)" } else { "" },
-                        if m.gpu_weight_bytes.is_some() { "parse + upload" } else { "parse" },
-                        format::millis(t.init_ms),
-                        t.first_forward_ms.map(format::millis).unwrap_or_else(|| "…".into()),
-                    );
-                    let timing = match t.compile_ms {
-                        Some(cm) => format!("{timing} · pipelines {}", format::millis(cm)),
-                        None => timing,
-                    };
-                    view! {
-                        <dl class="facts">
-                            <dt>"Architecture"</dt><dd>{format!("{} · {:?} weights · tokenizer from {}", i.architecture, i.dtype, i.tokenizer)}</dd>
-                            <dt>"Source"</dt><dd class="break">{m.source.clone()}</dd>
-                            <dt>"Shape"</dt><dd data-testid="config-summary">{config_summary(c)}</dd>
-                            <dt>"Parameters"</dt>
-                            <dd data-testid="parameters" data-count=i.checkpoint_parameters.to_string()>
-                                {format!("{} ({})", format::thousands(i.checkpoint_parameters as u64), format::count(i.checkpoint_parameters as u64))}
-                            </dd>
-                            <dt>"Download"</dt><dd data-testid="download-size">{format::bytes(m.download_bytes)} {if m.from_cache { " (read from the browser cache)" } else { "" }}</dd>
-                            <dt>"Weights in memory"</dt>
-                            <dd data-testid="gpu-memory">
-                                {match m.gpu_weight_bytes {
-                                    Some(b) => format!("{} of GPU memory (the tied decoder shares the embedding buffer)", format::bytes(b)),
-                                    None => format!("{} as f32 on the CPU", format::bytes(i.checkpoint_parameters as u64 * 4)),
-                                }}
-                            </dd>
-                            <dt>"Load time"</dt><dd>{timing}</dd>
-                        </dl>
-                        <h3>"Parameters by part"</h3>
-                        <div class="table-scroll"><table class="parts">
-                            <thead><tr><th scope="col">"Part"</th><th scope="col" class="num">"Parameters"</th><th scope="col">"Share"</th></tr></thead>
-                            <tbody>
-                                {rows.into_iter().map(|r| view! {
-                                    <tr>
-                                        <th scope="row"><span>{r.name}</span><span class="formula">{r.formula}</span></th>
-                                        <td class="num">{format::thousands(r.count)}</td>
-                                        <td class="share">
-                                            <span class="bar" aria-hidden="true"><span class="fill" style:width=format!("{:.1}%", r.share * 100.0)></span></span>
-                                            <span class="pct">{format!("{:.1}%", r.share * 100.0)}</span>
-                                        </td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table></div>
-                        <h3>"ALBERT's savings against a BERT of the same shapes"</h3>
-                        <div class="table-scroll"><table class="savings" data-testid="savings">
-                            <thead><tr><th scope="col"></th><th scope="col" class="num">"ALBERT"</th><th scope="col" class="num">"BERT-shaped"</th><th scope="col" class="num">"Smaller by"</th></tr></thead>
-                            <tbody>
-                                {cmps.into_iter().map(|c| {
-                                    let ratio = c.ratio();
-                                    view! {
-                                        <tr>
-                                            <th scope="row"><span>{c.name}</span><span class="formula">{format!("{} vs {}", c.albert_formula, c.bert_formula)}</span></th>
-                                            <td class="num">{format::count(c.albert)}</td>
-                                            <td class="num">{format::count(c.bert)}</td>
-                                            <td class="num">{if c.saved() > 0 { format::times(ratio) } else { "—".to_string() }}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table></div>
-                    }.into_any()
-                }
+                Some(m) => view! { <ModelFacts m=m /> }.into_any(),
             }}
-        </section>
+        </Card>
+    }
+}
+
+/// The loaded model's facts: shape, parameters by part, download and memory, load times, and
+/// ALBERT's savings against a BERT of the same shapes.
+#[component]
+fn ModelFacts(
+    /// The model as the page describes it.
+    m: ModelView,
+) -> impl IntoView {
+    let i = &m.info;
+    let c = &i.config;
+    let p = &i.parameters;
+    let rows = parts(p, c);
+    let cmps = comparisons(p, c);
+    let t = &m.timings;
+    let timing = format!(
+        "files {}{} · {} {} · first forward {}",
+        format::millis(t.files_ms),
+        if m.from_cache { " (cache)" } else { "" },
+        if m.gpu_weight_bytes.is_some() { "parse + upload" } else { "parse" },
+        format::millis(t.init_ms),
+        t.first_forward_ms.map(format::millis).unwrap_or_else(|| "…".into()),
+    );
+    let timing = match t.compile_ms {
+        Some(cm) => format!("{timing} · pipelines {}", format::millis(cm)),
+        None => timing,
+    };
+    view! {
+        <dl class="facts">
+            <dt>"Architecture"</dt><dd>{format!("{} · {:?} weights · tokenizer from {}", i.architecture, i.dtype, i.tokenizer)}</dd>
+            <dt>"Source"</dt><dd class="break">{m.source.clone()}</dd>
+            <dt>"Shape"</dt><dd data-testid="config-summary">{config_summary(c)}</dd>
+            <dt>"Parameters"</dt>
+            <dd data-testid="parameters" data-count=i.checkpoint_parameters.to_string()>
+                {format!("{} ({})", format::thousands(i.checkpoint_parameters as u64), format::count(i.checkpoint_parameters as u64))}
+            </dd>
+            <dt>"Download"</dt><dd data-testid="download-size">{format::bytes(m.download_bytes)} {if m.from_cache { " (read from the browser cache)" } else { "" }}</dd>
+            <dt>"Weights in memory"</dt>
+            <dd data-testid="gpu-memory">
+                {match m.gpu_weight_bytes {
+                    Some(b) => format!("{} of GPU memory (the tied decoder shares the embedding buffer)", format::bytes(b)),
+                    None => format!("{} as f32 on the CPU", format::bytes(i.checkpoint_parameters as u64 * 4)),
+                }}
+            </dd>
+            <dt>"Load time"</dt><dd>{timing}</dd>
+        </dl>
+        <h3>"Parameters by part"</h3>
+        <div class="table-scroll"><table class="parts">
+            <thead><tr><th scope="col">"Part"</th><th scope="col" class="num">"Parameters"</th><th scope="col">"Share"</th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|r| view! {
+                    <tr>
+                        <th scope="row"><span>{r.name}</span><span class="formula">{r.formula}</span></th>
+                        <td class="num">{format::thousands(r.count)}</td>
+                        <td class="share">
+                            <span class="bar" aria-hidden="true"><span class="fill" style:width=format!("{:.1}%", r.share * 100.0)></span></span>
+                            <span class="pct">{format!("{:.1}%", r.share * 100.0)}</span>
+                        </td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table></div>
+        <h3>"ALBERT's savings against a BERT of the same shapes"</h3>
+        <div class="table-scroll"><table class="savings" data-testid="savings">
+            <thead><tr><th scope="col"></th><th scope="col" class="num">"ALBERT"</th><th scope="col" class="num">"BERT-shaped"</th><th scope="col" class="num">"Smaller by"</th></tr></thead>
+            <tbody>
+                {cmps.into_iter().map(|c| {
+                    let ratio = c.ratio();
+                    view! {
+                        <tr>
+                            <th scope="row"><span>{c.name}</span><span class="formula">{format!("{} vs {}", c.albert_formula, c.bert_formula)}</span></th>
+                            <td class="num">{format::count(c.albert)}</td>
+                            <td class="num">{format::count(c.bert)}</td>
+                            <td class="num">{if c.saved() > 0 { format::times(ratio) } else { "—".to_string() }}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table></div>
     }
 }
 
@@ -172,8 +179,7 @@ pub fn ModelPanel() -> impl IntoView {
 pub fn StoragePanel() -> impl IntoView {
     let state = use_app();
     view! {
-        <section class="card storage" data-testid="storage" aria-labelledby="storage-title">
-            <h2 id="storage-title">"Stored in this browser"</h2>
+        <Card class="storage" title_id="storage-title" title="Stored in this browser" testid="storage">
             <p class="help">
                 "Downloaded models stay in the browser cache and are verified (size and SHA-256) when read back, "
                 "so the next visit loads them without the network. The app itself works offline after the first visit."
@@ -226,7 +232,7 @@ pub fn StoragePanel() -> impl IntoView {
             <p class="muted" data-testid="storage-estimate">
                 {move || state.estimate.get().map(|(u, q)| format!("This site uses {} of {} the browser allows.", format::bytes(u as u64), format::bytes(q as u64)))}
             </p>
-        </section>
+        </Card>
     }
 }
 
@@ -246,8 +252,7 @@ pub fn BenchPanel() -> impl IntoView {
         BenchState::Failed(_) => "error",
     };
     view! {
-        <section class="card bench" aria-labelledby="bench-title">
-            <h2 id="bench-title">"Benchmark"</h2>
+        <Card class="bench" title_id="bench-title" title="Benchmark">
             <p class="help">
                 {move || {
                     let p = state.params.get_value();
@@ -308,6 +313,6 @@ pub fn BenchPanel() -> impl IntoView {
                 _ => ().into_any(),
             }}
             <pre class="bench-json" data-testid="bench" data-state=bench_state>{json}</pre>
-        </section>
+        </Card>
     }
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::Card;
 use crate::loader::Source;
 use crate::session;
 use crate::state::{use_app, FileState};
@@ -45,8 +46,7 @@ pub fn SourcePanel() -> impl IntoView {
     };
 
     view! {
-        <section class="card source" aria-labelledby="source-title">
-            <h2 id="source-title">"Model"</h2>
+        <Card class="source" title_id="source-title" title="Model">
             <p class="model-name" data-testid="model-name" aria-live="polite">
                 {move || match state.model.get() {
                     Some(m) => m.label,
@@ -116,7 +116,7 @@ pub fn SourcePanel() -> impl IntoView {
                 {move || state.load_error.get().unwrap_or_default()}
             </p>
             <ProgressList />
-        </section>
+        </Card>
     }
 }
 

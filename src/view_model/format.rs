@@ -95,39 +95,30 @@ pub fn times(r: f64) -> String {
 mod tests {
     use super::*;
 
+    /// `f(input) == want` for every case.
+    fn check<T: Copy + std::fmt::Debug>(f: impl Fn(T) -> String, cases: &[(T, &str)]) {
+        for &(input, want) in cases {
+            assert_eq!(f(input), want, "{input:?}");
+        }
+    }
+
     #[test]
     fn formats_bytes() {
-        assert_eq!(bytes(0), "0 B");
-        assert_eq!(bytes(999), "999 B");
-        assert_eq!(bytes(1000), "1.00 kB");
-        assert_eq!(bytes(110_136), "110 kB");
-        assert_eq!(bytes(45_200), "45.2 kB");
-        assert_eq!(bytes(47_376_696), "47.4 MB");
-        assert_eq!(bytes(2_500_000_000), "2.50 GB");
-        assert_eq!(progress(500, Some(1000)), "500 B / 1.00 kB (50%)");
-        assert_eq!(progress(500, None), "500 B");
+        check(bytes, &[(0, "0 B"), (999, "999 B"), (1000, "1.00 kB"), (110_136, "110 kB"), (45_200, "45.2 kB")]);
+        check(bytes, &[(47_376_696, "47.4 MB"), (2_500_000_000, "2.50 GB")]);
+        check(|(l, t)| progress(l, t), &[((500, Some(1000)), "500 B / 1.00 kB (50%)"), ((500, None), "500 B")]);
     }
 
     #[test]
     fn formats_counts() {
-        assert_eq!(thousands(11_221_680), "11,221,680");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(count(26_696), "26.7K");
-        assert_eq!(count(11_221_680), "11.2M");
-        assert_eq!(count(1_310_000_000), "1.31B");
-        assert_eq!(count(12), "12");
+        check(thousands, &[(11_221_680, "11,221,680"), (999, "999"), (1000, "1,000")]);
+        check(count, &[(26_696, "26.7K"), (11_221_680, "11.2M"), (1_310_000_000, "1.31B"), (12, "12")]);
     }
 
     #[test]
     fn formats_probabilities_and_times() {
-        assert_eq!(percent(0.913), "91.3%");
-        assert_eq!(percent(0.0085), "0.85%");
-        assert_eq!(percent(0.00001), "<0.01%");
-        assert_eq!(millis(0.421), "0.42 ms");
-        assert_eq!(millis(12.34), "12.3 ms");
-        assert_eq!(millis(1250.0), "1.25 s");
-        assert_eq!(times(9.64), "9.6×");
-        assert_eq!(times(18.2), "18×");
+        check(percent, &[(0.913, "91.3%"), (0.0085, "0.85%"), (0.00001, "<0.01%")]);
+        check(millis, &[(0.421, "0.42 ms"), (12.34, "12.3 ms"), (1250.0, "1.25 s")]);
+        check(times, &[(9.64, "9.6×"), (18.2, "18×")]);
     }
 }

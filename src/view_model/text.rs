@@ -12,6 +12,19 @@ pub fn count_masks(text: &str) -> usize {
     text.matches(MASK).count()
 }
 
+/// Why the text cannot be run yet, in the page's words; `None` when it has a `[MASK]`. Checked
+/// before the model is asked (it may still be loading); the model's own checks (the tokens it
+/// finds, the length it reads) come with its answer.
+pub fn input_problem(text: &str) -> Option<&'static str> {
+    if count_masks(text) > 0 {
+        None
+    } else if text.trim().is_empty() {
+        Some("Type a sentence with [MASK] where a word should be guessed.")
+    } else {
+        Some("Add [MASK] (upper case, with brackets) where the model should guess a word: use the [MASK] button or Ctrl+M.")
+    }
+}
+
 /// Whether the text is a sentence pair (`A [SEP] B`, with something after the separator).
 pub fn is_pair(text: &str) -> bool {
     text.find(SEP).is_some_and(|i| !text[i + SEP.len()..].trim().is_empty())
@@ -94,6 +107,9 @@ mod tests {
         assert!(is_pair("I went out. [SEP] It was [MASK]."));
         assert!(!is_pair("no pair [SEP]  "));
         assert!(!is_pair("no pair"));
+        assert_eq!(input_problem("a [MASK] b"), None);
+        assert!(input_problem("  ").unwrap().starts_with("Type a sentence"));
+        assert!(input_problem("a [mask] b").unwrap().starts_with("Add [MASK]"));
     }
 
     #[test]

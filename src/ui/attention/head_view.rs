@@ -6,7 +6,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::dom::{moved, reveal};
-use super::{Attention, LayerOptions, Placeholder, TOKEN_CHARS};
+use super::{Attention, LayerSelect, Placeholder, ViewFrame, TOKEN_CHARS};
 use crate::view_model::attention::colour::head_style;
 use crate::view_model::attention::geometry::{
     default_threshold, focus_shade, head_view_lines, line_opacity, list_nav, Focus, HeadLine, HeadViewLayout, Nav, MAX_LINES,
@@ -46,34 +46,21 @@ pub fn HeadView(
     });
 
     view! {
-        <section
-            class="att-view head-view"
-            data-testid="head-view"
-            aria-labelledby="hv-title"
-            data-layers=att.attr(|s| s.layers.len())
+        <ViewFrame
+            att=att
+            testid="head-view"
+            prefix="hv"
+            title="Head view"
+            {..}
             data-heads=att.attr(|s| s.heads)
-            data-tokens=att.attr(|s| s.t())
             data-layer=move || att.ready().then(|| cur_layer.get().to_string())
         >
-            <h3 id="hv-title">"Head view"</h3>
             <p class="att-hint">
                 "Lines join each token (left) to the tokens it attends to (right); opacity is the "
                 "attention weight, colour the head. Hover or focus a token to see only its lines."
             </p>
             <div class="att-controls">
-                <label>
-                    "Layer "
-                    <select
-                        data-testid="head-view-layer"
-                        on:change=move |ev| {
-                            if let Ok(i) = event_target_value(&ev).parse() {
-                                layer.set(i);
-                            }
-                        }
-                    >
-                        <LayerOptions att=att current=cur_layer />
-                    </select>
-                </label>
+                <LayerSelect att=att testid="head-view-layer" current=cur_layer on_pick=move |i| layer.set(i) />
                 <label class="hv-threshold">
                     "Hide below "
                     <input
@@ -113,7 +100,7 @@ pub fn HeadView(
                     if n >= MAX_LINES { format!("{n} strongest lines shown") } else { format!("{n} lines shown") }
                 })}
             </p>
-        </section>
+        </ViewFrame>
     }
 }
 

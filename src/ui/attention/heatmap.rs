@@ -6,7 +6,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::dom::{moved, repaint, reveal};
-use super::{Attention, LayerOptions, Placeholder};
+use super::{Attention, LayerSelect, Placeholder, ViewFrame};
 use crate::view_model::attention::colour::{max_value, viridis_css_gradient};
 use crate::view_model::attention::data::HeadSel;
 use crate::view_model::attention::geometry::{cell_at, grid_nav, heat_cell_px, Nav};
@@ -93,33 +93,25 @@ pub fn Heatmap(
     };
 
     view! {
-        <section
-            class="att-view heatmap"
-            data-testid="heatmap"
+        <ViewFrame
+            att=att
+            testid="heatmap"
+            prefix="hm"
+            title="Heatmap"
+            {..}
             id="heatmap-view"
-            aria-labelledby="hm-title"
-            data-layers=att.attr(|s| s.layers.len())
             data-heads=att.attr(|s| s.heads)
-            data-tokens=att.attr(|s| s.t())
             data-layer=move || att.ready().then(|| sel.get().0.to_string())
             data-head=move || att.ready().then(|| sel.get().1.value())
         >
-            <h3 id="hm-title">"Heatmap"</h3>
             <p class="att-hint">"Rows are queries (attending), columns keys (attended to)."</p>
             <div class="att-controls">
-                <label>
-                    "Layer "
-                    <select
-                        data-testid="heatmap-layer"
-                        on:change=move |ev| {
-                            if let Ok(i) = event_target_value(&ev).parse() {
-                                heat_sel.update(|s| s.0 = i);
-                            }
-                        }
-                    >
-                        <LayerOptions att=att current=Signal::derive(move || sel.get().0) />
-                    </select>
-                </label>
+                <LayerSelect
+                    att=att
+                    testid="heatmap-layer"
+                    current=Signal::derive(move || sel.get().0)
+                    on_pick=move |i| heat_sel.update(|s| s.0 = i)
+                />
                 <label>
                     "Head "
                     <select
@@ -186,7 +178,7 @@ pub fn Heatmap(
                     view! { <Placeholder /> }.into_any()
                 }}
             </div>
-        </section>
+        </ViewFrame>
     }
 }
 

@@ -122,15 +122,48 @@ fn Placeholder() -> impl IntoView {
     view! { <div class="att-empty">"Attention appears here after the first prediction."</div> }
 }
 
-/// The `<option>`s of a layer `<select>`: one per attention map, labelled with its group.
+/// The frame every view shares: a section with the shape's `data-layers` and `data-tokens`
+/// hooks, and its title. Views spread their own hooks onto it (`{..} data-heads=…`).
 #[component]
-fn LayerOptions(
+fn ViewFrame(
     att: Attention,
+    /// `head-view`, …: the section's class (after `att-view`) and its `data-testid`.
+    testid: &'static str,
+    /// Prefix of the title's id: `hv` → `hv-title`.
+    prefix: &'static str,
+    title: &'static str,
+    /// The hint and the view.
+    children: Children,
+) -> impl IntoView {
+    let title_id = format!("{prefix}-title");
+    let labelled_by = title_id.clone();
+    view! {
+        <section
+            class=format!("att-view {testid}")
+            data-testid=testid
+            aria-labelledby=labelled_by
+            data-layers=att.attr(|s| s.layers.len())
+            data-tokens=att.attr(AttentionShape::t)
+        >
+            <h3 id=title_id>{title}</h3>
+            {children()}
+        </section>
+    }
+}
+
+/// A layer `<select>`: one option per attention map, labelled with its group.
+#[component]
+fn LayerSelect(
+    att: Attention,
+    /// The select's `data-testid`.
+    testid: &'static str,
     /// The map shown now (its option is selected).
     #[prop(into)]
     current: Signal<usize>,
+    /// Called with the map the reader picks.
+    on_pick: impl Fn(usize) + 'static,
 ) -> impl IntoView {
-    move || {
+    let options = move || {
         att.shape.with(|s| {
             s.as_ref()
                 .map(|s| {
@@ -142,5 +175,20 @@ fn LayerOptions(
                 })
                 .unwrap_or_default()
         })
+    };
+    view! {
+        <label>
+            "Layer "
+            <select
+                data-testid=testid
+                on:change=move |ev| {
+                    if let Ok(i) = event_target_value(&ev).parse() {
+                        on_pick(i);
+                    }
+                }
+            >
+                {options}
+            </select>
+        </label>
     }
 }

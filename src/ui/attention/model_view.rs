@@ -6,7 +6,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::dom::{focus_by_id, paint};
-use super::{Attention, Placeholder};
+use super::{Attention, Placeholder, ViewFrame};
 use crate::view_model::attention::data::HeadSel;
 use crate::view_model::attention::geometry::{grid_nav, Nav};
 
@@ -86,21 +86,13 @@ pub fn ModelView(
         })
     };
     view! {
-        <section
-            class="att-view model-view"
-            data-testid="model-view"
-            aria-labelledby="mv-title"
-            data-layers=att.attr(|s| s.layers.len())
-            data-heads=att.attr(|s| s.heads)
-            data-tokens=att.attr(|s| s.t())
-        >
-            <h3 id="mv-title">"Model view"</h3>
+        <ViewFrame att=att testid="model-view" prefix="mv" title="Model view" {..} data-heads=att.attr(|s| s.heads)>
             <p class="att-hint">
                 "Every layer × head. Rows with the same block run the same shared weights. "
                 "Click a thumbnail (or press Enter on it; arrow keys move) to open it in the heatmap."
             </p>
             <div class="att-scroll mv-scroll">{grid}</div>
-        </section>
+        </ViewFrame>
     }
 }
 

@@ -5,7 +5,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::dom::repaint;
-use super::{Attention, Placeholder, TOKEN_CHARS};
+use super::{Attention, Placeholder, ViewFrame, TOKEN_CHARS};
 use crate::view_model::attention::colour::max_value;
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::attention::labels::truncate_token;
@@ -30,16 +30,15 @@ pub fn Rollout(
     repaint(map, rolled, move || att.t());
 
     view! {
-        <section
-            class="att-view rollout"
-            data-testid="rollout"
-            aria-labelledby="ro-title"
-            data-layers=att.attr(|s| s.layers.len())
-            data-tokens=att.attr(|s| s.t())
+        <ViewFrame
+            att=att
+            testid="rollout"
+            prefix="ro"
+            title="Attention rollout"
+            {..}
             data-masks=att.attr(|s| s.masks.len())
             data-mask=move || position.get().map(|p| p.to_string())
         >
-            <h3 id="ro-title">"Attention rollout"</h3>
             <p class="att-hint">
                 "Attribution of each input token for a [MASK] (Abnar & Zuidema, 2020): each layer's "
                 "mean-of-heads attention plus the residual, 0.5·A + 0.5·I, multiplied through "
@@ -86,7 +85,7 @@ pub fn Rollout(
                     <figcaption>"Rolled-out map (rows: tokens, columns: inputs); the band is the chosen [MASK]."</figcaption>
                 </figure>
             </div>
-        </section>
+        </ViewFrame>
     }
 }
 

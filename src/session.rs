@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use albert::gpu::kernels::Kernel;
 use albert::gpu::{by_stage, median_per_dispatch};
-use albert::{Backend as EngineBackend, Batch, DType, FillMask, FillOptions, LogitsRequest, Request};
+use albert::{Backend as EngineBackend, Batch, DType, FillMask, FillOptions};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -171,10 +171,7 @@ pub async fn load_model(state: AppState, source: Source) {
         }
     };
     loaded.commit().await;
-    let gpu_weight_bytes = match &fm.backend {
-        EngineBackend::Gpu(m) => Some(m.weight_bytes() as u64),
-        EngineBackend::Cpu(_) => None,
-    };
+    let gpu_weight_bytes = fm.backend.gpu_weight_bytes().map(|b| b as u64);
     let info = fm.info.clone();
     let summary = format!(
         "{} · {} parameters · {:?} weights",
@@ -340,7 +337,7 @@ pub async fn run_bench(state: AppState) {
     let params = state.params.get_value();
     let Some(model) = state.model.get_untracked() else { return };
     let cfg = model.info.config.clone();
-    let (lengths, skipped) = plan_lengths(&params.bench_lengths, cfg.max_position_embeddings);
+    let (lengths, skipped) = plan_lengths(&params.bench_lengths, &cfg);
     let backend = state.backend().unwrap_or(Backend::Cpu);
     let adapter = match backend {
         Backend::WebGpu => state.gpu.with_untracked(|g| g.as_ref().map(|g| format!("{} ({})", g.adapter, g.device)).unwrap_or_default()),
@@ -355,16 +352,12 @@ pub async fn run_bench(state: AppState) {
         let mut unavailable = None;
         for &n in &lengths {
             let batch = Batch::single(synthetic_ids(cfg.vocab_size, n), vec![0; n]);
-            let req = Request { logits: LogitsRequest::Rows(vec![n / 2]), ..Default::default() };
+            let req = albert::bench::request(n, false);
             let mut samples = Vec::with_capacity(runs);
             for i in 0..warmup + runs {
                 web::yield_now().await;
                 let t = web::now_ms();
-                match &mut fm.backend {
-                    EngineBackend::Gpu(m) => m.forward(&batch, &req).await.map(|_| ()),
-                    EngineBackend::Cpu(m) => m.forward(&batch, &req).map(|_| ()),
-                }
-                .map_err(|e| format!("n={n}: {e}"))?;
+                fm.backend.forward(&batch, &req).await.map_err(|e| format!("n={n}: {e}"))?;
                 if i >= warmup {
                     samples.push(web::now_ms() - t);
                 }

@@ -64,9 +64,10 @@ pub struct BenchReport {
     pub profile_unavailable: Option<String>,
 }
 
-/// Splits the requested lengths into those the model can run and those beyond `max_len`.
-pub fn plan_lengths(requested: &[usize], max_len: usize) -> (Vec<usize>, Vec<usize>) {
-    requested.iter().partition(|&&n| n >= 1 && n <= max_len)
+/// Splits the requested lengths into those the model can run and those it cannot (longer than
+/// it reads), by the engine's own check of an input (`Batch::validate`).
+pub fn plan_lengths(requested: &[usize], cfg: &albert::Config) -> (Vec<usize>, Vec<usize>) {
+    requested.iter().partition(|&&n| albert::Batch::single(synthetic_ids(cfg.vocab_size, n), vec![0; n]).validate(cfg).is_ok())
 }
 
 #[cfg(test)]
@@ -103,6 +104,11 @@ mod tests {
         assert_eq!((r.runs, r.min_ms), (2, 1.0));
         let json = serde_json::to_string(&r).unwrap();
         assert!(json.contains("\"p50_ms\":"));
-        assert_eq!(plan_lengths(&[8, 32, 128], 64), (vec![8, 32], vec![128]));
+        let cfg = albert::Config::from_json(
+            r#"{"model_type":"albert","vocab_size":1000,"embedding_size":16,"hidden_size":32,"num_attention_heads":2,
+                "intermediate_size":64,"max_position_embeddings":64}"#,
+        )
+        .unwrap();
+        assert_eq!(plan_lengths(&[8, 32, 128, 64, 0], &cfg), (vec![8, 32, 64], vec![128, 0]));
     }
 }

@@ -1,0 +1,86 @@
+//! `?bench=1`: times forwards of the loaded model at each `?n=` length, as `albert bench` does.
+
+use albert::gpu::{by_stage, median_per_dispatch};
+use albert::{Backend as EngineBackend, Batch, FillMask};
+use leptos::prelude::*;
+
+use crate::state::{AppState, BenchState};
+use crate::view_model::bench::{plan_lengths, synthetic_ids, BenchReport, BenchRow};
+use crate::view_model::Backend;
+use crate::{engine, web};
+
+/// `?bench=1`: times forwards of the loaded model at each `?n=` length.
+pub async fn run_bench(state: AppState) {
+    let params = state.params.get_value();
+    let Some(model) = state.model.get_untracked() else { return };
+    let cfg = model.info.config.clone();
+    let (lengths, skipped) = plan_lengths(&params.bench_lengths, &cfg);
+    let backend = state.backend().unwrap_or(Backend::Cpu);
+    let adapter = match backend {
+        Backend::WebGpu => state.gpu.with_untracked(|g| g.as_ref().map(|g| format!("{} ({})", g.adapter, g.device)).unwrap_or_default()),
+        Backend::Cpu => "albert cpu (f32, wasm, 1 thread)".to_string(),
+    };
+    let device = backend.as_str().to_string();
+    let (warmup, runs) = (params.bench_warmup, params.bench_runs);
+    state.bench.set(BenchState::Running(format!("warming up ({warmup} runs per length)…")));
+    let profile = params.bench_profile;
+    let rows = engine::with_model(async |fm: &mut FillMask| -> Result<(Vec<BenchRow>, Option<String>), String> {
+        let mut rows = Vec::new();
+        let mut unavailable = None;
+        for &n in &lengths {
+            let batch = Batch::single(synthetic_ids(cfg.vocab_size, n), vec![0; n]);
+            let req = albert::bench::request(n, false);
+            let mut samples = Vec::with_capacity(runs);
+            for i in 0..warmup + runs {
+                web::yield_now().await;
+                let t = web::now_ms();
+                fm.backend.forward(&batch, &req).await.map_err(|e| format!("n={n}: {e}"))?;
+                if i >= warmup {
+                    samples.push(web::now_ms() - t);
+                }
+                if i + 1 == warmup + runs || i % 5 == 4 {
+                    state.bench.set(BenchState::Running(format!("n={n}: {}/{} runs", i + 1, warmup + runs)));
+                }
+            }
+            let mut row = BenchRow::new(&device, &adapter, n, samples);
+            if let (true, EngineBackend::Gpu(m)) = (profile, &mut fm.backend) {
+                if m.gpu.timestamps {
+                    state.bench.set(BenchState::Running(format!("n={n}: profiling {runs} forwards")));
+                    let mut times = Vec::with_capacity(runs);
+                    for _ in 0..runs {
+                        web::yield_now().await;
+                        times.push(m.profile(&batch, &req).await.map_err(|e| format!("n={n}, profile: {e}"))?.1);
+                    }
+                    row.profile = Some(by_stage(&median_per_dispatch(&times)));
+                } else {
+                    unavailable = Some(format!("this WebGPU adapter ({adapter}) has no timestamp queries, so dispatches cannot be timed"));
+                }
+            }
+            rows.push(row);
+        }
+        Ok((rows, unavailable))
+    })
+    .await;
+    let (rows, profile_unavailable) = match rows {
+        Some(Ok(rows)) => rows,
+        Some(Err(e)) => return state.bench.set(BenchState::Failed(e)),
+        None => return state.bench.set(BenchState::Failed("the model was unloaded during the benchmark".into())),
+    };
+    let report = BenchReport {
+        model: model.label.clone(),
+        dtype: format!("{:?}", model.info.dtype),
+        parameters: model.info.checkpoint_parameters,
+        backend: device,
+        adapter,
+        user_agent: web::user_agent(),
+        warmup,
+        gpu_pipeline_compile_ms: model.timings.compile_ms,
+        model_init_ms: Some(model.timings.init_ms),
+        rows,
+        skipped,
+        profile_unavailable: profile_unavailable.or_else(|| {
+            (profile && backend == Backend::Cpu).then(|| "?profile=1 times WebGPU dispatches; this run used the CPU backend".to_string())
+        }),
+    };
+    state.bench.set(BenchState::Done(report));
+}

@@ -1,0 +1,192 @@
+//! Loading a model: its files (network, cache or disk), the WebGPU device and this dtype's
+//! pipelines, then the weights; a GPU failure falls back to the CPU, and a load that is no longer
+//! the newest drops its result.
+
+use albert::gpu::kernels::Kernel;
+use albert::{DType, FillMask};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::bench::run_bench;
+use super::fill::request_now;
+use super::set_status;
+use super::storage::refresh_storage;
+use crate::loader::{self, Source};
+use crate::state::{AppState, BenchState, GpuView, LoadTimings, ModelView};
+use crate::view_model::{gpu_failed, sniff, Backend, LoadState};
+use crate::{engine, web};
+
+/// Starts loading a model (from a button or the drop zone).
+pub fn load(state: AppState, source: Source) {
+    spawn_local(load_model(state, source));
+}
+
+fn backend_name(b: Option<Backend>) -> &'static str {
+    match b {
+        Some(Backend::WebGpu) => "WebGPU",
+        Some(Backend::Cpu) => "the CPU",
+        None => "…",
+    }
+}
+
+pub async fn load_model(state: AppState, source: Source) {
+    let generation = state.load_generation.try_update_value(|g| {
+        *g += 1;
+        *g
+    });
+    let generation = generation.unwrap_or(0);
+    let stale = move || state.load_generation.get_value() != generation;
+    state.scheduler.update_value(|s| s.invalidate());
+    engine::clear();
+    state.model.set(None);
+    state.result.set(None);
+    state.fill_error.set(None);
+    state.load_error.set(None);
+    state.loading.set(true);
+
+    set_status(state, LoadState::Loading, "Fetching model files…");
+    let t0 = web::now_ms();
+    let loaded = loader::load(source, state.files).await;
+    if stale() {
+        return;
+    }
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => return fail(state, e),
+    };
+    let files_ms = web::now_ms() - t0;
+
+    // The GPU: device once, then this dtype's pipelines (compiled asynchronously, error-scoped).
+    let mut gpu = None;
+    let mut compile_ms = None;
+    if state.backend() == Some(Backend::WebGpu) {
+        set_status(state, LoadState::Loading, "Opening the WebGPU device…");
+        match engine::gpu().await {
+            Ok(g) => {
+                let dtype = sniff::weights_dtype(loaded.files.weights.iter().map(|(_, b)| b.as_slice())).unwrap_or(DType::F32);
+                set_status(
+                    state,
+                    LoadState::Loading,
+                    format!(
+                        "Compiling {} WGSL compute pipelines for {} weights…",
+                        Kernel::ALL.len(),
+                        if dtype == DType::F16 { "f16" } else { "f32" }
+                    ),
+                );
+                let t = web::now_ms();
+                match g.pipelines(dtype).await {
+                    Ok(_) => {
+                        compile_ms = Some(web::now_ms() - t);
+                        state.gpu.update(|v| {
+                            let v = v.get_or_insert_with(GpuView::default);
+                            v.device = if g.info.name.trim().is_empty() {
+                                format!("wgpu {:?} backend, {:?} device", g.info.backend, g.info.device_type)
+                            } else {
+                                g.describe()
+                            };
+                            v.limits = limits(&g);
+                        });
+                        gpu = Some(g);
+                    }
+                    Err(e) => {
+                        engine::drop_gpu();
+                        state.decision.set(Some(gpu_failed(&e.to_string())));
+                    }
+                }
+            }
+            Err(e) => {
+                engine::drop_gpu();
+                state.decision.set(Some(gpu_failed(&e.to_string())));
+            }
+        }
+        if stale() {
+            return;
+        }
+    }
+
+    let on_gpu = gpu.is_some();
+    set_status(
+        state,
+        LoadState::Loading,
+        if on_gpu { "Parsing the weights and uploading them to the GPU…" } else { "Parsing the weights for the CPU…" },
+    );
+    web::yield_now().await;
+    let t = web::now_ms();
+    let mut fm = FillMask::new(&loaded.files, gpu.as_ref()).await;
+    if let (Err(e), true) = (&fm, on_gpu) {
+        // Not a model problem but a GPU one (limits, device lost): the CPU can still run it.
+        if matches!(e, albert::Error::Gpu(_)) {
+            state.decision.set(Some(gpu_failed(&e.to_string())));
+            set_status(state, LoadState::Loading, "WebGPU failed; parsing the weights for the CPU…");
+            web::yield_now().await;
+            fm = FillMask::new(&loaded.files, None).await;
+        }
+    }
+    let init_ms = web::now_ms() - t;
+    if stale() {
+        return;
+    }
+    let fm = match fm {
+        Ok(fm) => fm,
+        Err(e) => {
+            loaded.discard().await;
+            return fail(state, e.to_string());
+        }
+    };
+    loaded.commit().await;
+    let gpu_weight_bytes = fm.backend.gpu_weight_bytes().map(|b| b as u64);
+    let info = fm.info.clone();
+    let summary = format!(
+        "{} · {} parameters · {:?} weights",
+        loaded.label,
+        crate::view_model::format::count(info.checkpoint_parameters as u64),
+        info.dtype
+    );
+    if stale() || !engine::install(fm).await {
+        return;
+    }
+    state.model.set(Some(ModelView {
+        label: loaded.label.clone(),
+        source: loaded.source.clone(),
+        info,
+        download_bytes: loaded.bytes,
+        gpu_weight_bytes,
+        from_cache: loaded.from_cache,
+        timings: LoadTimings { files_ms, compile_ms, init_ms, first_forward_ms: None },
+    }));
+    state.loading.set(false);
+    set_status(state, LoadState::Ready, format!("Ready: {summary}, on {}", backend_name(state.backend())));
+    spawn_local(refresh_storage(state));
+    if state.params.with_value(|p| p.bench) {
+        spawn_local(async move {
+            run_bench(state).await;
+            // Then the page works as usual.
+            request_now(state);
+        });
+    } else {
+        request_now(state);
+    }
+}
+
+fn fail(state: AppState, e: String) {
+    state.loading.set(false);
+    state.load_error.set(Some(e.clone()));
+    set_status(state, LoadState::Error, e.clone());
+    if state.params.with_value(|p| p.bench) {
+        state.bench.set(BenchState::Failed(e));
+    }
+    spawn_local(refresh_storage(state));
+}
+
+fn limits(g: &albert::gpu::Gpu) -> Vec<(&'static str, String)> {
+    let l = &g.limits;
+    vec![
+        ("maxStorageBufferBindingSize", crate::view_model::format::bytes(l.max_storage_buffer_binding_size)),
+        ("maxBufferSize", crate::view_model::format::bytes(l.max_buffer_size)),
+        ("maxStorageBuffersPerShaderStage", l.max_storage_buffers_per_shader_stage.to_string()),
+        ("maxComputeWorkgroupStorageSize", crate::view_model::format::bytes(l.max_compute_workgroup_storage_size as u64)),
+        ("maxComputeInvocationsPerWorkgroup", l.max_compute_invocations_per_workgroup.to_string()),
+        ("maxComputeWorkgroupSizeX", l.max_compute_workgroup_size_x.to_string()),
+        ("maxComputeWorkgroupsPerDimension", l.max_compute_workgroups_per_dimension.to_string()),
+    ]
+}

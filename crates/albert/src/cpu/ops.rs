@@ -227,12 +227,17 @@ pub fn gather_rows(x: &[f32], width: usize, rows: &[usize]) -> Vec<f32> {
 mod tests {
     use super::*;
 
+    /// x `[m, k]`, w `[n, k]`, b `[n]` of smooth, distinct values.
+    fn linear_inputs(m: usize, k: usize, n: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let x = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let w = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
+        (x, w, (0..n).map(|i| i as f32).collect())
+    }
+
     #[test]
     fn linear_matches_naive() {
         let (m, k, n) = (3, 5, 4);
-        let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-        let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
-        let b: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let (x, w, b) = linear_inputs(m, k, n);
         let y = linear(&x, m, k, &w, &b, n, Activation::Linear);
         for i in 0..m {
             for j in 0..n {
@@ -245,9 +250,7 @@ mod tests {
     #[test]
     fn transposed_linear_equals_linear() {
         let (m, k, n) = (5, 7, 3);
-        let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-        let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
-        let b: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let (x, w, b) = linear_inputs(m, k, n);
         let want = linear(&x, m, k, &w, &b, n, Activation::Relu);
         assert_eq!(linear_t(&x, m, k, &transpose(&w, n, k), &b, n, Activation::Relu), want);
     }

@@ -31,13 +31,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let idx = li + 256u * r;
             let row = idx / KT;
             let kk = idx % KT;
-            let k = k0 + kk;
-            var xv = 0.0;
-            if (m0 + row < p.m && k < p.k) { xv = x[(m0 + row) * p.k + k]; }
-            xs[kk * S + row] = xv;
-            var wv = 0.0;
-            if (n0 + row < p.n && k < p.k) { wv = load_w((n0 + row) * p.k + k); }
-            ws[kk * S + row] = wv;
+            xs[kk * S + row] = x_or_zero(m0 + row, k0 + kk);
+            ws[kk * S + row] = w_or_zero(n0 + row, k0 + kk);
         }
         workgroupBarrier();
         for (var kk = 0u; kk < KT; kk++) {

@@ -17,6 +17,19 @@ fn load_w(i: u32) -> f32 { return w[i]; }
 fn load_b(i: u32) -> f32 { return b[i]; }
 #endif
 
+// x[row, k] and W[col, k], 0 outside the matrices: the padded tile loads of linear.wgsl and
+// linear_small.wgsl.
+fn x_or_zero(row: u32, k: u32) -> f32 {
+    var v = 0.0;
+    if (row < p.m && k < p.k) { v = x[row * p.k + k]; }
+    return v;
+}
+fn w_or_zero(col: u32, k: u32) -> f32 {
+    var v = 0.0;
+    if (col < p.n && k < p.k) { v = load_w(col * p.k + k); }
+    return v;
+}
+
 // Writes act(acc + b) for one output row at columns c0, c0 + 16, c0 + 32, c0 + 48: the 4×4
 // register blocks of linear.wgsl and linear_small.wgsl hold a row's columns in a vec4, 16 apart.
 fn store_row4(row: u32, c0: u32, acc: vec4<f32>) {

@@ -32,19 +32,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let idx = li + 64u * r;
             let row = idx / KT;
             let kk = idx % KT;
-            let k = k0 + kk;
-            var xv = 0.0;
-            if (m0 + row < p.m && k < p.k) { xv = x[(m0 + row) * p.k + k]; }
-            xs[kk * XS + row] = xv;
+            xs[kk * XS + row] = x_or_zero(m0 + row, k0 + kk);
         }
         for (var r = 0u; r < 32u; r++) {
             let idx = li + 64u * r;
             let col = idx / KT;
             let kk = idx % KT;
-            let k = k0 + kk;
-            var wv = 0.0;
-            if (n0 + col < p.n && k < p.k) { wv = load_w((n0 + col) * p.k + k); }
-            ws[kk * WS + col] = wv;
+            ws[kk * WS + col] = w_or_zero(n0 + col, k0 + kk);
         }
         workgroupBarrier();
         for (var kk = 0u; kk < KT; kk++) {

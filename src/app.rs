@@ -7,6 +7,7 @@ use crate::session;
 use crate::state::AppState;
 use crate::ui::attention::AttentionPanel;
 use crate::ui::fill::FillPanel;
+use crate::ui::hub::{HubPicker, HubState, HubSuggestion};
 use crate::ui::panels::{BackendPanel, BenchPanel, ModelPanel, StatusLine, StoragePanel};
 use crate::ui::source::SourcePanel;
 use crate::ui::{Card, ThemeToggle};
@@ -20,6 +21,7 @@ pub fn App() -> impl IntoView {
     let bench = params.bench;
     let state = AppState::new(params);
     provide_context(state);
+    HubState::provide(state);
     spawn_local(session::start(state));
 
     // The attention views get the forward's attentions only while they belong to the text in
@@ -49,6 +51,7 @@ pub fn App() -> impl IntoView {
                 </p>
                 <StatusLine />
                 {bench.then(|| view! { <BenchPanel /> })}
+                <HubSuggestion />
                 <FillPanel />
                 <Card class="attention-card" title_id="attention-title" title="Attention">
                     <AttentionPanel data=attention />
@@ -56,6 +59,7 @@ pub fn App() -> impl IntoView {
             </div>
             <aside class="side-column" aria-label="Model, backend and storage">
                 <SourcePanel />
+                <HubPicker />
                 <BackendPanel />
                 <ModelPanel />
                 <StoragePanel />

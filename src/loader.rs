@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use crate::cache::ModelCache;
 use crate::state::{FileProgress, FileState};
+use crate::view_model::hub::repo_label;
 use crate::view_model::store::{verify, FileRecord, Manifest, ModelRecord};
 use crate::web;
 
@@ -111,19 +112,13 @@ pub async fn load(source: Source, progress: RwSignal<Vec<FileProgress>>) -> Resu
         }
         Source::Url(url) => {
             let base = web::absolute_url(&url)?;
-            let label = hf_label(&base).unwrap_or_else(|| base.clone());
+            let label = repo_label(&base).unwrap_or_else(|| base.clone());
             load_url(base, label, None, progress).await
         }
     }
 }
 
 /// `owner/name (Hugging Face)` for hub URLs.
-fn hf_label(base: &str) -> Option<String> {
-    let rest = base.strip_prefix("https://huggingface.co/")?;
-    let mut parts = rest.split('/');
-    let (owner, name) = (parts.next()?, parts.next()?);
-    Some(format!("{owner}/{name} (Hugging Face)"))
-}
 
 async fn load_url(
     base: String,

@@ -12,6 +12,8 @@ mod engine;
 #[cfg(target_arch = "wasm32")]
 mod gpu_probe;
 #[cfg(target_arch = "wasm32")]
+mod hub;
+#[cfg(target_arch = "wasm32")]
 mod loader;
 #[cfg(target_arch = "wasm32")]
 mod session;

@@ -70,6 +70,22 @@ pub fn replace_query(query: &str) {
     }
 }
 
+/// `navigator.onLine`: false when the browser knows it is offline (true can still mean no route).
+pub fn online() -> bool {
+    window().navigator().on_line()
+}
+
+/// Calls `f(online)` on every `online` / `offline` event of the window, for the page's lifetime.
+pub fn on_online_change(f: impl Fn(bool) + 'static) {
+    let f = std::rc::Rc::new(f);
+    for (event, value) in [("online", true), ("offline", false)] {
+        let f = f.clone();
+        let cb = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || f(value));
+        let _ = window().add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+        cb.forget(); // the listener lives as long as the page
+    }
+}
+
 pub fn local_storage_get(key: &str) -> Option<String> {
     window().local_storage().ok().flatten()?.get_item(key).ok().flatten()
 }

@@ -16,7 +16,8 @@ use crate::state::{AppState, BenchState, GpuView, LoadTimings, ModelView};
 use crate::view_model::{gpu_failed, sniff, Backend, LoadState};
 use crate::{engine, web};
 
-/// Starts loading a model (from a button or the drop zone).
+/// Starts loading a model (from a button, the Hub picker or the drop zone). The model already
+/// loaded keeps answering until the new one's files are in.
 pub fn load(state: AppState, source: Source) {
     spawn_local(load_model(state, source));
 }
@@ -36,10 +37,6 @@ pub async fn load_model(state: AppState, source: Source) {
     });
     let generation = generation.unwrap_or(0);
     let stale = move || state.load_generation.get_value() != generation;
-    state.scheduler.update_value(|s| s.invalidate());
-    engine::clear();
-    state.model.set(None);
-    state.result.set(None);
     state.fill_error.set(None);
     state.load_error.set(None);
     state.loading.set(true);
@@ -55,6 +52,12 @@ pub async fn load_model(state: AppState, source: Source) {
         Err(e) => return fail(state, e),
     };
     let files_ms = web::now_ms() - t0;
+    // The current model answered while the files downloaded (a Hub model takes minutes); it gives
+    // way now, before the new weights are parsed and uploaded, so the GPU never holds both.
+    state.scheduler.update_value(|s| s.invalidate());
+    engine::clear();
+    state.model.set(None);
+    state.result.set(None);
 
     // The GPU: device once, then this dtype's pipelines (compiled asynchronously, error-scoped).
     let mut gpu = None;

@@ -19,7 +19,10 @@ use storage::refresh_storage;
 use crate::gpu_probe;
 use crate::loader::Source;
 use crate::state::{AppState, GpuView};
+use crate::cache::ModelCache;
+use crate::view_model::hub::{hub_base, repo_base, CATALOG, CHOSEN_KEY, DEFAULT_HUB};
 use crate::view_model::params::{self, BackendChoice};
+use crate::web;
 use crate::view_model::{decide_backend, LoadState, Probe, Status};
 
 /// Sets the status line for the backend chosen so far.
@@ -41,7 +44,8 @@ pub async fn start(state: AppState) {
         state.gpu.set(Some(GpuView { adapter: info.summary(), shader_f16, ..Default::default() }));
     }
     state.decision.set(Some(decision));
-    let source = match params.model.as_deref().map(params::normalize_model_url) {
+    let hub = hub_base(params.hub.as_deref()).unwrap_or_else(|_| DEFAULT_HUB.to_string());
+    let source = match params.model.as_deref().map(|m| params::normalize_model_url(m, &hub)) {
         Some(Ok(url)) => Source::Url(url),
         Some(Err(e)) => {
             state.load_error.set(Some(e.clone()));
@@ -49,8 +53,18 @@ pub async fn start(state: AppState) {
             refresh_storage(state).await;
             return;
         }
-        None => Source::Embedded,
+        None => remembered(&hub).await.unwrap_or(Source::Embedded),
     };
     load_model(state, source).await;
 }
 
+
+/// The Hub checkpoint chosen on an earlier visit, when this browser's cache still holds it (so the
+/// page never depends on the network to start; otherwise the embedded model loads).
+async fn remembered(hub: &str) -> Option<Source> {
+    let id = web::local_storage_get(CHOSEN_KEY)?;
+    let c = CATALOG.iter().find(|c| c.id == id)?;
+    let base = repo_base(hub, c.id);
+    ModelCache::open().await.ok()?.record(&base).await?;
+    Some(Source::Url(base))
+}

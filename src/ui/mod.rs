@@ -2,6 +2,7 @@
 
 pub mod attention;
 pub mod fill;
+pub mod hub;
 pub mod panels;
 pub mod source;
 

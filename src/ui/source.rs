@@ -9,6 +9,8 @@ use crate::loader::Source;
 use crate::session;
 use crate::state::{use_app, FileState};
 use crate::view_model::format;
+use crate::ui::hub::use_hub;
+use crate::view_model::hub::{CHOSEN_KEY, DEFAULT_HUB};
 use crate::view_model::params::{normalize_model_url, with_param};
 use crate::web;
 
@@ -25,7 +27,8 @@ pub fn SourcePanel() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        match normalize_model_url(&url.get_untracked()) {
+        let hub = use_hub().base.get_value().unwrap_or_else(|_| DEFAULT_HUB.to_string());
+        match normalize_model_url(&url.get_untracked(), &hub) {
             Ok(u) => {
                 web::replace_query(&with_param(&web::location_search(), "model", Some(&u)));
                 session::load(state, Source::Url(u));
@@ -37,6 +40,8 @@ pub fn SourcePanel() -> impl IntoView {
     };
     let load_default = move |_| {
         web::replace_query(&with_param(&web::location_search(), "model", None));
+        // The embedded model, chosen by hand: the next visit starts with it too.
+        web::local_storage_set(CHOSEN_KEY, None);
         session::load(state, Source::Embedded);
     };
     let load_local = move |files: Vec<web_sys::File>| {

@@ -5,7 +5,9 @@
 
 pub mod attention;
 pub mod bench;
+pub mod calc;
 pub mod format;
+pub mod hub;
 pub mod params;
 pub mod savings;
 pub mod schedule;

@@ -10,6 +10,7 @@
 //! | `n=8,32,128` | benchmark sequence lengths |
 //! | `runs=<N>` / `warmup=<N>` | benchmark timed runs (default 10) and warm-up runs (default 2) |
 //! | `profile=1` | benchmark on WebGPU: also time every dispatch (timestamp queries), by stage |
+//! | `hub=<URL>` | the Hugging Face Hub's address (a mirror, or a test server); default `view_model::hub::DEFAULT_HUB` |
 
 /// Which backend the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -24,6 +25,8 @@ pub enum BackendChoice {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Params {
     pub model: Option<String>,
+    /// `?hub=`: the Hub's address as given (checked by `hub::hub_base`).
+    pub hub: Option<String>,
     pub text: Option<String>,
     pub backend: BackendChoice,
     pub top_k: usize,
@@ -42,6 +45,7 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             model: None,
+            hub: None,
             text: None,
             backend: BackendChoice::Auto,
             top_k: DEFAULT_TOP_K,
@@ -107,6 +111,7 @@ pub fn parse_query(query: &str) -> Params {
     for (k, v) in query_pairs(query) {
         match k.as_str() {
             "model" if !v.trim().is_empty() => p.model = Some(v.trim().to_string()),
+            "hub" if !v.trim().is_empty() => p.hub = Some(v.trim().to_string()),
             "text" => p.text = Some(v),
             "backend" | "device" => {
                 p.backend = if v.eq_ignore_ascii_case("cpu") { BackendChoice::Cpu } else { BackendChoice::Auto }
@@ -165,13 +170,14 @@ const MODEL_FILES: [&str; 6] = [
 ];
 
 /// Turns what a user typed into a model base URL ending in `/`:
-/// - `owner/name` (a Hugging Face repo id) → `https://huggingface.co/owner/name/resolve/main/`;
+/// - `owner/name` (a Hugging Face repo id) → `<hub>/owner/name/resolve/main/` (`hub` without a
+///   trailing slash, e.g. `https://huggingface.co`);
 /// - `https://huggingface.co/owner/name` or `…/tree/<rev>` → the matching `resolve/<rev>/` URL;
 /// - any other `http(s)://` URL or relative path (`./models/x`, `/models/x`) is kept, with a
 ///   trailing file name such as `config.json` removed.
 ///
 /// Relative paths are resolved against the page by the caller.
-pub fn normalize_model_url(input: &str) -> Result<String, String> {
+pub fn normalize_model_url(input: &str, hub: &str) -> Result<String, String> {
     let s = input.trim();
     if s.is_empty() {
         return Err("enter a model URL (a folder with config.json, model.safetensors and tokenizer.json) or a Hugging Face id such as albert/albert-base-v2".into());
@@ -191,7 +197,7 @@ pub fn normalize_model_url(input: &str) -> Result<String, String> {
     let lower = s.to_ascii_lowercase();
     let is_url = lower.starts_with("http://") || lower.starts_with("https://");
     if !is_url && !s.starts_with('.') && !s.starts_with('/') && is_repo_id(s.trim_end_matches('/')) {
-        return Ok(format!("https://huggingface.co/{}/resolve/main/", s.trim_end_matches('/')));
+        return Ok(format!("{hub}/{}/resolve/main/", s.trim_end_matches('/')));
     }
     if is_url {
         if let Some(rest) = s.strip_prefix("https://huggingface.co/").or_else(|| s.strip_prefix("http://huggingface.co/")) {
@@ -226,6 +232,8 @@ fn is_repo_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HF: &str = "https://huggingface.co";
 
     #[test]
     fn parses_every_parameter() {
@@ -271,20 +279,27 @@ mod tests {
     #[test]
     fn model_urls() {
         let hf = "https://huggingface.co/albert/albert-base-v2/resolve/main/";
-        assert_eq!(normalize_model_url("albert/albert-base-v2").unwrap(), hf);
-        assert_eq!(normalize_model_url(" https://huggingface.co/albert/albert-base-v2 ").unwrap(), hf);
-        assert_eq!(normalize_model_url("https://huggingface.co/albert/albert-base-v2/resolve/main").unwrap(), hf);
-        assert_eq!(normalize_model_url("https://huggingface.co/albert/albert-base-v2/resolve/main/config.json").unwrap(), hf);
+        assert_eq!(normalize_model_url("albert/albert-base-v2", HF).unwrap(), hf);
+        assert_eq!(normalize_model_url(" https://huggingface.co/albert/albert-base-v2 ", HF).unwrap(), hf);
+        assert_eq!(normalize_model_url("https://huggingface.co/albert/albert-base-v2/resolve/main", HF).unwrap(), hf);
+        assert_eq!(normalize_model_url("https://huggingface.co/albert/albert-base-v2/resolve/main/config.json", HF).unwrap(), hf);
         assert_eq!(
-            normalize_model_url("https://huggingface.co/albert/albert-base-v2/tree/refs%2Fpr%2F1").unwrap(),
+            normalize_model_url("https://huggingface.co/albert/albert-base-v2/tree/refs%2Fpr%2F1", HF).unwrap(),
             "https://huggingface.co/albert/albert-base-v2/resolve/refs%2Fpr%2F1/"
         );
-        assert_eq!(normalize_model_url("http://127.0.0.1:9000/tiny").unwrap(), "http://127.0.0.1:9000/tiny/");
-        assert_eq!(normalize_model_url("./fixtures/tiny/").unwrap(), "./fixtures/tiny/");
-        assert_eq!(normalize_model_url("/m/tiny/model.safetensors").unwrap(), "/m/tiny/");
-        assert_eq!(normalize_model_url("model").unwrap(), "model/");
-        assert!(normalize_model_url("  ").is_err());
-        assert!(normalize_model_url("ftp://x/y").is_err());
-        assert!(normalize_model_url("a b").is_err());
+        assert_eq!(normalize_model_url("http://127.0.0.1:9000/tiny", HF).unwrap(), "http://127.0.0.1:9000/tiny/");
+        assert_eq!(normalize_model_url("./fixtures/tiny/", HF).unwrap(), "./fixtures/tiny/");
+        assert_eq!(normalize_model_url("/m/tiny/model.safetensors", HF).unwrap(), "/m/tiny/");
+        assert_eq!(normalize_model_url("model", HF).unwrap(), "model/");
+        assert!(normalize_model_url("  ", HF).is_err());
+        assert!(normalize_model_url("ftp://x/y", HF).is_err());
+        assert!(normalize_model_url("a b", HF).is_err());
+        // A repo id goes to the configured Hub (?hub=, a mirror or a test server).
+        assert_eq!(
+            normalize_model_url("albert/albert-base-v2", "http://127.0.0.1:5").unwrap(),
+            "http://127.0.0.1:5/albert/albert-base-v2/resolve/main/"
+        );
+        assert_eq!(parse_query("?hub=http%3A%2F%2F127.0.0.1%3A5").hub.as_deref(), Some("http://127.0.0.1:5"));
+        assert_eq!(parse_query("?hub=").hub, None);
     }
 }

@@ -131,7 +131,10 @@ export function appUrl(app, params = {}) {
 /**
  * Launches Chromium with a fresh profile and opens a page (not navigated). `problems` collects
  * page errors, console errors and failed requests, except the expected 404s of optional model
- * files (a sharded index, spiece.model).
+ * files (a sharded index, spiece.model) and the page's questions to the real Hub: this machine
+ * has no internet, so requests to huggingface.co are cut as the browser would see it offline
+ * (the Hub picker then says the Hub cannot be reached); tests of the picker pass `?hub=` a
+ * loopback Hub (hub-server.mjs).
  */
 export async function launch(t, { webgpu = true, viewport = { width: 1280, height: 900 }, initScript, colorScheme } = {}) {
   const browser = await chromium.launch({
@@ -141,13 +144,14 @@ export async function launch(t, { webgpu = true, viewport = { width: 1280, heigh
   });
   t.after(() => browser.close());
   const context = await browser.newContext({ viewport, colorScheme });
+  await context.route(/^https:\/\/huggingface\.co\//, (route) => route.abort('internetdisconnected'));
   if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   const problems = [];
   const expected404 = /model\.safetensors\.index\.json|spiece\.model|tokenizer_config\.json/;
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/status of 404/.test(msg.text())) problems.push(`console.error: ${msg.text()}`);
+    if (msg.type() === 'error' && !/status of 404|ERR_INTERNET_DISCONNECTED/.test(msg.text())) problems.push(`console.error: ${msg.text()}`);
   });
   page.on('response', (res) => {
     if (res.status() >= 400 && !(res.status() === 404 && expected404.test(res.url()))) {

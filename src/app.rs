@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use crate::session;
 use crate::state::AppState;
 use crate::ui::attention::AttentionPanel;
+use crate::ui::calc::ParameterCalculator;
 use crate::ui::fill::FillPanel;
 use crate::ui::hub::{HubPicker, HubState, HubSuggestion};
 use crate::ui::panels::{BackendPanel, BenchPanel, ModelPanel, StatusLine, StoragePanel};
@@ -62,6 +63,7 @@ pub fn App() -> impl IntoView {
                 <HubPicker />
                 <BackendPanel />
                 <ModelPanel />
+                <ParameterCalculator />
                 <StoragePanel />
             </aside>
         </main>

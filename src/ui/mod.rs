@@ -1,6 +1,7 @@
 //! Leptos components (browser only).
 
 pub mod attention;
+pub mod calc;
 pub mod fill;
 pub mod hub;
 pub mod panels;

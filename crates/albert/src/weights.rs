@@ -171,6 +171,23 @@ impl Checkpoint {
     }
 }
 
+/// The storage dtype `AlbertWeights::from_checkpoint` will choose, read from the safetensors
+/// headers alone (`SafeTensors::read_metadata`, no tensor data parsed): F16 when every
+/// floating-point tensor is F16, else F32. Lets the app compile the right pipelines while the
+/// weights are still being parsed. `None` when a header cannot be read or has no float tensor.
+pub fn header_dtype<'a>(files: impl IntoIterator<Item = &'a [u8]>) -> Option<DType> {
+    use safetensors::Dtype as D;
+    let mut floats = Vec::new();
+    for bytes in files {
+        let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).ok()?;
+        floats.extend(meta.tensors().values().map(|t| t.dtype).filter(|d| matches!(d, D::F16 | D::BF16 | D::F32 | D::F64)));
+    }
+    if floats.is_empty() {
+        return None;
+    }
+    Some(if floats.iter().all(|&d| d == D::F16) { DType::F16 } else { DType::F32 })
+}
+
 /// A checkpoint's weights, validated against a config: exactly the tensors an ALBERT forward
 /// reads (shape-checked by loading `model::AlbertForMaskedLM` once), in one storage dtype.
 /// The CPU and GPU models load their modules from it by the same Hugging Face keys.
@@ -280,6 +297,15 @@ mod tests {
         // A checkpoint of them validates against the same config, key for key.
         let ck = Checkpoint { tensors: w.tensors.clone() };
         assert_eq!(AlbertWeights::from_checkpoint(&cfg, ck).unwrap().parameter_count(), w.parameter_count());
+    }
+
+    #[test]
+    fn header_dtype_reads_headers_only() {
+        let f16 = safetensors::serialize([("a", safetensors::tensor::TensorView::new(safetensors::Dtype::F16, vec![2], &[0u8; 4]).unwrap())], None).unwrap();
+        let f32 = safetensors::serialize([("b", safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &[0u8; 4]).unwrap())], None).unwrap();
+        assert_eq!(header_dtype([f16.as_slice()]), Some(DType::F16));
+        assert_eq!(header_dtype([f16.as_slice(), f32.as_slice()]), Some(DType::F32));
+        assert_eq!(header_dtype([&b"nope"[..]]), None);
     }
 
     #[test]

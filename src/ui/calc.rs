@@ -61,8 +61,8 @@ fn row(name: &'static str, a: usize, b: usize) -> impl IntoView {
     view! {
         <tr>
             <th scope="row">{name}</th>
-            <td>{format::count(a as u64)}</td>
-            <td>{format::count(b as u64)}</td>
+            <td>{format::thousands(a as u64)}</td>
+            <td>{format::thousands(b as u64)}</td>
         </tr>
     }
 }
@@ -152,7 +152,7 @@ pub fn ParameterCalculator() -> impl IntoView {
                     {format!(
                         "The loaded model, {}: {} parameters in its checkpoint ({}, heads included).",
                         m.label,
-                        format::count(m.info.checkpoint_parameters as u64),
+                        format::thousands(m.info.checkpoint_parameters as u64),
                         m.info.architecture
                     )}
                 </p>

@@ -15,7 +15,8 @@ import { startServer } from '../../scripts/static-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '../..');
-export const dist = join(root, 'dist');
+/** The built app: dist/, or ALBERT_DIST (a build kept apart, e.g. while another run uses dist/). */
+export const dist = process.env.ALBERT_DIST ? resolve(process.env.ALBERT_DIST) : join(root, 'dist');
 export const fixtures = join(root, 'crates/albert/tests/fixtures');
 /** This run's screenshots (ignored by git): every run writes here and nowhere else. */
 export const runShots = join(here, 'screenshots');

@@ -13,7 +13,7 @@ use super::set_status;
 use super::storage::refresh_storage;
 use crate::loader::{self, Source};
 use crate::state::{AppState, BenchState, GpuView, LoadTimings, ModelView};
-use crate::view_model::{gpu_failed, sniff, Backend, LoadState};
+use crate::view_model::{gpu_failed, Backend, LoadState};
 use crate::{engine, web};
 
 /// Starts loading a model (from a button, the Hub picker or the drop zone). The model already
@@ -66,7 +66,7 @@ pub async fn load_model(state: AppState, source: Source) {
         set_status(state, LoadState::Loading, "Opening the WebGPU device…");
         match engine::gpu().await {
             Ok(g) => {
-                let dtype = sniff::weights_dtype(loaded.files.weights.iter().map(|(_, b)| b.as_slice())).unwrap_or(DType::F32);
+                let dtype = albert::weights::header_dtype(loaded.files.weights.iter().map(|(_, b)| b.as_slice())).unwrap_or(DType::F32);
                 set_status(
                     state,
                     LoadState::Loading,

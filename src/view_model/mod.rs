@@ -11,7 +11,6 @@ pub mod hub;
 pub mod params;
 pub mod savings;
 pub mod schedule;
-pub mod sniff;
 pub mod store;
 pub mod text;
 
@@ -249,5 +248,49 @@ mod tests {
         };
         assert_eq!(info.summary(), "nvidia · NVIDIA H100");
         assert_eq!(AdapterInfo::default().summary(), "details hidden by the browser");
+    }
+
+    /// A safetensors file with one `[1]` tensor per dtype (zero bytes), headers as transformers
+    /// writes them.
+    fn safetensors_of(dtypes: &[&str]) -> Vec<u8> {
+        let mut h = serde_json::Map::new();
+        h.insert("__metadata__".into(), serde_json::json!({"format": "pt"}));
+        let mut offset = 0;
+        for (i, d) in dtypes.iter().enumerate() {
+            let size = match *d {
+                "F16" | "BF16" => 2,
+                "F32" => 4,
+                _ => 8,
+            };
+            h.insert(format!("t{i}"), serde_json::json!({"dtype": d, "shape": [1], "data_offsets": [offset, offset + size]}));
+            offset += size;
+        }
+        let header = serde_json::to_vec(&h).unwrap();
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend(header);
+        out.extend(vec![0u8; offset]);
+        out
+    }
+
+    /// The dtype the app compiles WGSL pipelines for before the weights are parsed (the
+    /// engine's `weights::header_dtype`): f16 only when every float tensor is f16.
+    #[test]
+    fn pipelines_dtype_from_the_headers() {
+        use albert::weights::header_dtype;
+        use albert::DType;
+        let f16 = safetensors_of(&["F16", "F16", "I64"]);
+        let f32 = safetensors_of(&["F32"]);
+        let bf16 = safetensors_of(&["BF16"]);
+        assert_eq!(header_dtype([f16.as_slice()]), Some(DType::F16));
+        assert_eq!(header_dtype([f32.as_slice()]), Some(DType::F32));
+        assert_eq!(header_dtype([bf16.as_slice()]), Some(DType::F32));
+        assert_eq!(header_dtype([f16.as_slice(), f32.as_slice()]), Some(DType::F32));
+        assert_eq!(header_dtype([&b"junk"[..]]), None);
+        assert_eq!(header_dtype([safetensors_of(&["I64"]).as_slice()]), None);
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/albert/tests/fixtures");
+        let tiny = std::fs::read(format!("{dir}/tiny/model.safetensors")).unwrap();
+        let half = std::fs::read(format!("{dir}/f16/model.safetensors")).unwrap();
+        assert_eq!(header_dtype([tiny.as_slice()]), Some(DType::F32));
+        assert_eq!(header_dtype([half.as_slice()]), Some(DType::F16));
     }
 }

@@ -4,8 +4,9 @@
 //! loaded), the Hub's error answers in words, and when to suggest a download. Pure: the page does
 //! the fetching.
 
-use albert::config::ParameterCounts;
 use albert::Config;
+
+use super::calc;
 use serde::Deserialize;
 
 /// The Hub the page talks to unless `?hub=` says otherwise; `ALBERT_LENS_HUB` at build time
@@ -62,8 +63,23 @@ impl Checkpoint {
         Config::from_json(&json.to_string()).expect("the catalog's shapes are valid ALBERT configs")
     }
 
-    pub fn parameters(&self) -> ParameterCounts {
-        self.config().parameter_counts()
+    /// Parameters as transformers' `AlbertModel` counts them (11,683,584 for albert-base-v2),
+    /// the figure the calculator and the model cards use.
+    pub fn parameters(&self) -> usize {
+        let shapes = calc::Shapes {
+            vocab: 30000,
+            embedding: 128,
+            hidden: self.hidden,
+            layers: self.layers,
+            heads: self.heads,
+            intermediate: self.intermediate,
+            groups: self.groups,
+            inner: 1,
+            sharing: calc::Sharing::All,
+            max_positions: 512,
+            type_vocab: 2,
+        };
+        calc::albert(&shapes).total()
     }
 
     /// `base-v2`, for compact labels.
@@ -73,7 +89,7 @@ impl Checkpoint {
 
     /// One line on what it is, e.g. `11.7M parameters · 12 layers · hidden 768 · 1 shared block`.
     pub fn summary(&self) -> String {
-        let p = self.parameters().total;
+        let p = self.parameters();
         let blocks = if self.groups == 1 { "1 shared block".to_string() } else { format!("{} blocks", self.groups) };
         format!("{:.1}M parameters · {} layers · hidden {} · {}", p as f64 / 1e6, self.layers, self.hidden, blocks)
     }
@@ -221,13 +237,15 @@ mod tests {
 
     #[test]
     fn catalog_counts_match_transformers() {
-        // AlbertModel(config).num_parameters() minus the pooler (H² + H), plus the MLM head,
-        // as the engine counts AlbertForMaskedLM: albert-base-v2 has 11,683,584 in AlbertModel.
+        // AlbertModel(config).num_parameters(), and the engine reads the same shapes from the config.
         let base = CATALOG[0].parameters();
+        assert_eq!(base, 11_683_584);
+        assert_eq!(CATALOG[3].parameters(), 222_595_584);
+        let counts = CATALOG[0].config().parameter_counts();
         let h = 768;
-        assert_eq!(base.total - base.mlm_head + h * h + h, 11_683_584);
+        assert_eq!(counts.total - counts.mlm_head + h * h + h, base, "the engine's count agrees");
         assert!(CATALOG.iter().all(|c| c.id.starts_with("albert/albert-")));
-        assert_eq!(CATALOG[0].summary(), format!("{:.1}M parameters · 12 layers · hidden 768 · 1 shared block", base.total as f64 / 1e6));
+        assert_eq!(CATALOG[0].summary(), "11.7M parameters · 12 layers · hidden 768 · 1 shared block");
         assert_eq!(CATALOG[3].short_name(), "xxlarge-v2");
     }
 

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, readyStatus, root, startServers } from './helpers.mjs';
+import { launch, readyStatus, root, screenshot, startServers } from './helpers.mjs';
 
 const counts = JSON.parse(readFileSync(join(root, 'src/view_model/testdata/param_counts.json'), 'utf8'));
 let s;
@@ -27,6 +27,7 @@ test('the calculator: presets equal transformers, sharing and shapes change the 
     assert.equal(await params(), bySharing.all, id);
   }
   await preset.selectOption('albert-base-v2');
+  await screenshot(page.locator('section.calc'), 'calculator.png');
   for (const mode of ['attention', 'ffn', 'none', 'all']) {
     await page.getByTestId('calc-sharing').selectOption(mode);
     assert.equal(await params(), counts.albert['albert-base-v2'][mode], `albert-base-v2, ${mode} sharing`);

@@ -35,5 +35,5 @@ exec nice -n 19 "$PY" train.py --tokenizer "$tok" --train-cache "$train_cache" -
   --lr 1e-3 --warmup-steps 1000 --decay wsd --decay-fraction 0.15 --rewarm-steps 300 \
   --mask-prob 0.2 --mask-replace mask --eval-masking single \
   --threads 2 --amp bf16 \
-  --log-every 50 --eval-every 1000 --eval-examples 512 --ckpt-every 200 \
+  --log-every 50 --eval-every 1000 --eval-examples 512 --eval-seq 128 --ckpt-every 200 \
   ${SESSION_SECONDS:+--session-seconds "$SESSION_SECONDS"} "$@"

@@ -151,6 +151,7 @@ def get_args(argv=None):
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--eval-every", type=int, default=200, help="steps between validation evals")
     ap.add_argument("--eval-examples", type=int, default=256)
+    ap.add_argument("--eval-seq", type=int, default=None, help="validation example length (default: the longest phase's)")
     ap.add_argument("--ckpt-every", type=int, default=200)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--session-seconds", type=float, default=None,
@@ -200,7 +201,7 @@ def main(argv=None):
         dist.barrier()
     train_cache = data.TokenCache.load(a.train_cache)
     valid_examples = None
-    eval_seq = max(p["seq"] for p in phases)
+    eval_seq = a.eval_seq or max(p["seq"] for p in phases)
     if a.valid_cache and main_rank:
         valid_examples = data.fixed_eval_set(data.TokenCache.load(a.valid_cache), vocab, a.eval_examples, eval_seq)
         if a.eval_masking == "single":
@@ -358,7 +359,7 @@ def main(argv=None):
         t0 = time.time()
         ev = evaluate(model, valid_examples, device, amp)
         rec = {"split": "valid", "step": state["step"], "tokens": state["tokens"], "train_seconds": round(state["train_seconds"], 1),
-               "layers": cfg.num_hidden_layers, **{k: round(v, 5) if isinstance(v, float) else v for k, v in ev.items()}}
+               "layers": cfg.num_hidden_layers, "seq": eval_seq, **{k: round(v, 5) if isinstance(v, float) else v for k, v in ev.items()}}
         write_log(rec)
         log(f"[valid{tag}] step {state['step']} L={cfg.num_hidden_layers}: mlm loss {ev['mlm_loss']:.3f} acc {ev['mlm_acc']:.3f} | "
             f"sop loss {ev['sop_loss']:.3f} acc {ev['sop_acc']:.3f} ({time.time() - t0:.0f} s)")

@@ -8,7 +8,7 @@ use crate::session;
 use crate::state::{use_app, AppState, MaskView};
 use crate::view_model::format;
 use crate::view_model::params::with_param;
-use crate::view_model::text::{count_masks, insert_mask, is_pair, replace_mask};
+use crate::view_model::text::{count_masks, insert_mask, is_pair, mask_name, mask_title, replace_mask};
 use crate::view_model::EXAMPLES;
 use crate::web;
 
@@ -19,6 +19,7 @@ fn set_sentence_now(state: AppState, text: String) {
     session::request_now(state);
 }
 
+/// The fill-mask card: the sentence, the [MASK] button and top-k, examples, tokens, predictions.
 #[component]
 pub fn FillPanel() -> impl IntoView {
     let state = use_app();
@@ -144,8 +145,12 @@ pub fn FillPanel() -> impl IntoView {
     }
 }
 
+/// The tokens the model read, with their type (sentence A or B) and [MASK]s marked.
 #[component]
-fn Tokens(fresh: Memo<bool>) -> impl IntoView {
+fn Tokens(
+    /// The result belongs to the text in the box (else a placeholder is shown).
+    fresh: Memo<bool>,
+) -> impl IntoView {
     let state = use_app();
     view! {
         <div class="tokens" data-testid="tokens" aria-label="Tokens the model reads" role="list">
@@ -189,8 +194,12 @@ fn Tokens(fresh: Memo<bool>) -> impl IntoView {
     }
 }
 
+/// One group of predictions per [MASK], skeletons while a forward runs, or the input's problem.
 #[component]
-fn Predictions(fresh: Memo<bool>) -> impl IntoView {
+fn Predictions(
+    /// The result belongs to the text in the box (else skeletons are shown).
+    fresh: Memo<bool>,
+) -> impl IntoView {
     let state = use_app();
     let error = move || {
         let s = state.sentence.get();
@@ -231,15 +240,24 @@ fn Predictions(fresh: Memo<bool>) -> impl IntoView {
     }
 }
 
+/// One [MASK]'s top-k: a button per prediction that puts it in the sentence.
 #[component]
-fn MaskGroup(nth: usize, count: usize, mask: MaskView, k: usize) -> impl IntoView {
+fn MaskGroup(
+    /// Which [MASK] in the sentence (0-based).
+    nth: usize,
+    /// How many [MASK]s the sentence has.
+    count: usize,
+    mask: MaskView,
+    /// Rows to reserve (the top-k asked for), so the layout does not jump.
+    k: usize,
+) -> impl IntoView {
     let state = use_app();
-    let title = if count > 1 { format!("[MASK] {} of {count}", nth + 1) } else { "[MASK]".to_string() };
+    let title = mask_title(nth, count);
     let rows = mask.predictions.len();
     view! {
         <div class="mask-group" data-testid="mask" data-position=mask.position.to_string() style=format!("--rows:{}", k.max(rows))>
             <h3>{title} <span class="muted">" · token " {mask.position}</span></h3>
-            <ol class="predictions" aria-label=format!("Predictions for {}", if count > 1 { format!("[MASK] {}", nth + 1) } else { "[MASK]".into() })>
+            <ol class="predictions" aria-label=format!("Predictions for {}", mask_name(nth, count))>
                 {mask
                     .predictions
                     .into_iter()
@@ -283,9 +301,19 @@ fn MaskGroup(nth: usize, count: usize, mask: MaskView, k: usize) -> impl IntoVie
     }
 }
 
+/// A [MASK]'s group before its predictions arrive, the size the real one will have.
 #[component]
-fn SkeletonGroup(nth: usize, count: usize, k: usize, loading: bool) -> impl IntoView {
-    let title = if count > 1 { format!("[MASK] {} of {count}", nth + 1) } else { "[MASK]".to_string() };
+fn SkeletonGroup(
+    /// Which [MASK] in the sentence (0-based).
+    nth: usize,
+    /// How many [MASK]s the sentence has.
+    count: usize,
+    /// Rows to reserve.
+    k: usize,
+    /// No model yet (else a forward is running).
+    loading: bool,
+) -> impl IntoView {
+    let title = mask_title(nth, count);
     view! {
         <div class="mask-group skeleton" style=format!("--rows:{k}") aria-hidden="true">
             <h3>{title} <span class="muted">{if loading { " · waiting for the model" } else { " · computing…" }}</span></h3>

@@ -10,6 +10,7 @@ use crate::view_model::format;
 use crate::view_model::savings::{comparisons, config_summary, parts};
 use crate::view_model::Backend;
 
+/// The status line (`data-testid="status"`: backend and load state) and the CPU notice.
 #[component]
 pub fn StatusLine() -> impl IntoView {
     let state = use_app();
@@ -39,6 +40,7 @@ pub fn StatusLine() -> impl IntoView {
     }
 }
 
+/// The backend card: the adapter, the device, the limits requested and what f16 weights become.
 #[component]
 pub fn BackendPanel() -> impl IntoView {
     let state = use_app();
@@ -82,6 +84,7 @@ pub fn BackendPanel() -> impl IntoView {
     }
 }
 
+/// The model card: the loaded model's facts, or a line saying they come once it loads.
 #[component]
 pub fn ModelPanel() -> impl IntoView {
     let state = use_app();
@@ -175,6 +178,7 @@ fn ModelFacts(
     }
 }
 
+/// The storage card: models kept in the browser cache, each with a delete button.
 #[component]
 pub fn StoragePanel() -> impl IntoView {
     let state = use_app();
@@ -236,6 +240,7 @@ pub fn StoragePanel() -> impl IntoView {
     }
 }
 
+/// `?bench=1`: progress, a table of the timings and the JSON report (`data-testid="bench"`).
 #[component]
 pub fn BenchPanel() -> impl IntoView {
     let state = use_app();

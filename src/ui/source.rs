@@ -19,6 +19,7 @@ fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
 
+/// The model source card: a URL or Hub id, local files (picker or drop), the embedded model.
 #[component]
 pub fn SourcePanel() -> impl IntoView {
     let state = use_app();
@@ -125,6 +126,7 @@ pub fn SourcePanel() -> impl IntoView {
     }
 }
 
+/// One progress bar per model file, as the loader reports them.
 #[component]
 fn ProgressList() -> impl IntoView {
     let state = use_app();

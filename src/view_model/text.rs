@@ -12,6 +12,24 @@ pub fn count_masks(text: &str) -> usize {
     text.matches(MASK).count()
 }
 
+/// How the page names the `nth` (0-based) of `count` masks: `[MASK]` alone, else `[MASK] 2`.
+pub fn mask_name(nth: usize, count: usize) -> String {
+    if count > 1 {
+        format!("{MASK} {}", nth + 1)
+    } else {
+        MASK.to_string()
+    }
+}
+
+/// A mask group's heading: `[MASK]` alone, else `[MASK] 2 of 3`.
+pub fn mask_title(nth: usize, count: usize) -> String {
+    if count > 1 {
+        format!("{} of {count}", mask_name(nth, count))
+    } else {
+        mask_name(nth, count)
+    }
+}
+
 /// Why the text cannot be run yet, in the page's words; `None` when it has a `[MASK]`. Checked
 /// before the model is asked (it may still be loading); the model's own checks (the tokens it
 /// finds, the length it reads) come with its answer.
@@ -108,6 +126,8 @@ mod tests {
         assert!(!is_pair("no pair [SEP]  "));
         assert!(!is_pair("no pair"));
         assert_eq!(input_problem("a [MASK] b"), None);
+        assert_eq!((mask_name(0, 1), mask_title(0, 1)), ("[MASK]".to_string(), "[MASK]".to_string()));
+        assert_eq!((mask_name(1, 3), mask_title(1, 3)), ("[MASK] 2".to_string(), "[MASK] 2 of 3".to_string()));
         assert!(input_problem("  ").unwrap().starts_with("Type a sentence"));
         assert!(input_problem("a [mask] b").unwrap().starts_with("Add [MASK]"));
     }

@@ -50,6 +50,21 @@ enum Cmd {
         #[arg(long)]
         attentions: bool,
     },
+    /// Sentence order (AlbertForPreTraining's SOP head): how likely A then B is the original
+    /// order, and B then A.
+    Order {
+        /// As for `fill`; the checkpoint needs the pooler and `sop_classifier`.
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: String,
+        #[arg(long)]
+        a: String,
+        #[arg(long)]
+        b: String,
+        #[arg(long, value_enum, default_value = "gpu")]
+        device: Device,
+        #[arg(long)]
+        json: bool,
+    },
     /// Parameters by part, bytes, and what the same shapes would cost without ALBERT's sharing.
     Info {
         /// As for `fill` (default: assets/model).
@@ -132,6 +147,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&fill_json(&model, &fm.info, &desc, &r))?);
             } else {
                 print_fill(&model, &fm, &desc, &text, &r);
+            }
+        }
+        Cmd::Order { model, a, b, device, json } => {
+            let (mut fm, desc) = open(&model, device, json)?;
+            let ab = pollster::block_on(fm.order(&a, &b))?;
+            if json {
+                let v = json!({
+                    "model": model, "device": desc, "tokens": ab.tokens, "ids": ab.ids, "token_type_ids": ab.token_type_ids,
+                    "sop_logits": ab.sop_logits, "in_order_prob": ab.in_order_prob,
+                });
+                println!("{}", serde_json::to_string(&v)?);
+            } else {
+                let ba = pollster::block_on(fm.order(&b, &a))?;
+                println!("model: {model} on {desc}");
+                println!("A then B: {:>6.2}% in order  (sop_logits {:.4}, {:.4})", ab.in_order_prob * 100.0, ab.sop_logits[0], ab.sop_logits[1]);
+                println!("B then A: {:>6.2}% in order  (sop_logits {:.4}, {:.4})", ba.in_order_prob * 100.0, ba.sop_logits[0], ba.sop_logits[1]);
             }
         }
         Cmd::Info { model, json } => {

@@ -29,6 +29,11 @@ pub enum Error {
     #[error("this checkpoint has no masked-LM head (`predictions.*` tensors): it looks like a bare AlbertModel, which gives hidden states and attentions but cannot fill a [MASK]")]
     NoMlmHead,
 
+    /// The checkpoint lacks the sentence-order head (`sop_classifier.*` and `albert.pooler.*`,
+    /// saved by AlbertForPreTraining only).
+    #[error("this checkpoint has no sentence-order head: it lacks {0}; only AlbertForPreTraining checkpoints (with the pooler and `sop_classifier`) can rate sentence order")]
+    NoSopHead(String),
+
     /// Tokenizer files missing or unreadable.
     #[error("tokenizer: {0}")]
     Tokenizer(String),

@@ -39,6 +39,21 @@ impl Backend {
         }
     }
 
+    /// Whether the checkpoint has the pooler and `sop_classifier` (AlbertForPreTraining); `Err`
+    /// names what is missing.
+    pub fn check_sop_head(&self) -> Result<()> {
+        let (pooler, sop) = match self {
+            Backend::Cpu(m) => (m.albert.pooler.is_some(), m.sop_classifier.is_some()),
+            Backend::Gpu(m) => m.sop_parts(),
+        };
+        let missing: Vec<&str> = [(!pooler).then_some("the pooler (`albert.pooler.*`)"), (!sop).then_some("`sop_classifier.classifier.*`")].into_iter().flatten().collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::NoSopHead(missing.join(" and ")))
+        }
+    }
+
     /// GPU time of the last forward (timestamp queries) and its dispatch count; `None` on the
     /// CPU path or without timestamps.
     pub fn last_gpu_ms(&self) -> Option<f64> {
@@ -132,6 +147,19 @@ pub struct FillResult {
     pub attentions: Vec<AttentionMap>,
 }
 
+/// Sentence order of a pair (AlbertForPreTraining's SOP head): label 0 = A then B is the
+/// original order, as transformers.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OrderResult {
+    pub tokens: Vec<String>,
+    pub ids: Vec<u32>,
+    pub token_type_ids: Vec<u32>,
+    /// `[in order, swapped]`.
+    pub sop_logits: [f32; 2],
+    /// softmax(sop_logits)[0].
+    pub in_order_prob: f32,
+}
+
 /// A model with its tokenizer, ready to fill masks.
 pub struct FillMask {
     pub config: Config,
@@ -163,6 +191,24 @@ impl FillMask {
             None => Backend::Cpu(cpu::AlbertForMaskedLM::new(&config, &w)?),
         };
         Ok(FillMask { config, tokenizer, backend, info })
+    }
+
+    /// How likely `a` then `b` is the original order (the SOP head on `[CLS] a [SEP] b [SEP]`).
+    pub async fn order(&mut self, a: &str, b: &str) -> Result<OrderResult> {
+        self.backend.check_sop_head()?;
+        for (name, s) in [("A", a), ("B", b)] {
+            if s.trim().is_empty() {
+                return Err(Error::Input(format!("sentence {name} is empty: sentence order needs two sentences")));
+            }
+        }
+        let enc = self.tokenizer.encode_pair(a, Some(b))?;
+        let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
+        let out = self.backend.forward(&batch, &Request { sop: true, ..Default::default() }).await?;
+        let l = out.sop_logits.ok_or_else(|| Error::NoSopHead("the SOP head's output".into()))?;
+        let (x, y) = (l[0], l[1]);
+        let m = x.max(y);
+        let in_order_prob = (((x - m) as f64).exp() / (((x - m) as f64).exp() + ((y - m) as f64).exp())) as f32;
+        Ok(OrderResult { tokens: enc.tokens, ids: enc.ids, token_type_ids: enc.type_ids, sop_logits: [x, y], in_order_prob })
     }
 
     pub async fn fill(&mut self, text: &str, opts: &FillOptions) -> Result<FillResult> {

@@ -353,7 +353,17 @@ pub struct Golden {
 
 /// Every tensor of `<fixture>/golden.safetensors` as f32 (I64 converted).
 pub fn golden(name: &str) -> HashMap<String, Golden> {
-    let bytes = std::fs::read(fixture(name).join("golden.safetensors")).unwrap();
+    golden_at(&fixture(name).join("golden.safetensors"))
+}
+
+/// The "inside ALBERT" goldens of a fixture (`fixtures/inside/<name>.safetensors`).
+pub fn inside_golden(name: &str) -> HashMap<String, Golden> {
+    golden_at(&fixture("inside").join(format!("{name}.safetensors")))
+}
+
+/// Every tensor of a golden safetensors file as f32 (I64 converted).
+pub fn golden_at(path: &Path) -> HashMap<String, Golden> {
+    let bytes = std::fs::read(path).unwrap();
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
     let data = &bytes[8 + n..];

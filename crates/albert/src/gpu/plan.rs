@@ -143,6 +143,11 @@ impl AlbertForMaskedLM {
         self.model.has_mlm_head()
     }
 
+    /// Whether the checkpoint has (the pooler, the SOP classifier).
+    pub fn sop_parts(&self) -> (bool, bool) {
+        (self.model.albert.pooler.is_some(), self.model.sop_classifier.is_some())
+    }
+
     /// Bytes of weights resident on the GPU.
     pub fn weight_bytes(&self) -> usize {
         self.weight_bytes

@@ -1,0 +1,76 @@
+//! "Inside ALBERT" against transformers (tools/golden/make_inside.py, fixtures/inside/): sentence
+//! order, depth, logit lens, drift, head switches and the neuron view, on the CPU and the GPU.
+//! Prints the max differences per fixture and device.
+
+mod common;
+use albert::{cpu, gpu, Batch, ModelFiles, Request};
+use common::*;
+use std::collections::HashMap;
+
+/// The inside goldens of a fixture and its json (mask positions, depths, switches, neuron).
+fn inside(name: &str) -> (HashMap<String, GoldenTensor>, serde_json::Value) {
+    let dir = fixtures().join("inside");
+    let g = golden_tensors(&std::fs::read(dir.join(format!("{name}.safetensors"))).expect("inside golden"));
+    let meta = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap()).unwrap();
+    (g, meta)
+}
+
+fn ids(g: &HashMap<String, GoldenTensor>, key: &str) -> Vec<u32> {
+    g[key].data.iter().map(|&x| x as u32).collect()
+}
+
+fn load(name: &str) -> (albert::Config, albert::AlbertWeights) {
+    ModelFiles::from_dir(fixture(name)).unwrap().load().unwrap()
+}
+
+/// SOP logits for (A, B) and (B, A) on both paths, and `FillMask::order` tokenizes the pair
+/// as transformers does.
+#[test]
+fn sentence_order_both_ways() {
+    let (g, meta) = inside("pretraining");
+    let (cfg, w) = load("pretraining");
+    let req = Request { sop: true, ..Default::default() };
+    let batch = |tag: &str| Batch::single(ids(&g, &format!("sop.{tag}.input_ids")), ids(&g, &format!("sop.{tag}.token_type_ids")));
+    let m = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
+    let mut worst = 0f32;
+    for tag in ["ab", "ba"] {
+        let out = m.forward(&batch(tag), &req).unwrap();
+        let d = max_abs_diff(out.sop_logits.as_ref().unwrap(), &g[&format!("sop.{tag}.logits")].data);
+        assert!(d <= STRICT.values, "cpu sop.{tag}: {d:e} > STRICT");
+        worst = worst.max(d);
+    }
+    eprintln!("pretraining cpu: max |Δ| sop_logits {worst:.2e} (STRICT)");
+    let files = ModelFiles::from_dir(fixture("pretraining")).unwrap();
+    let mut fm = pollster::block_on(albert::FillMask::new(&files, None)).unwrap();
+    let (a, b) = (meta["sop"]["a"].as_str().unwrap(), meta["sop"]["b"].as_str().unwrap());
+    for (tag, (x, y)) in [("ab", (a, b)), ("ba", (b, a))] {
+        let r = pollster::block_on(fm.order(x, y)).unwrap();
+        assert_eq!(r.ids, ids(&g, &format!("sop.{tag}.input_ids")), "{tag}: ids");
+        assert_eq!(r.token_type_ids, ids(&g, &format!("sop.{tag}.token_type_ids")), "{tag}: token types");
+        let l = &g[&format!("sop.{tag}.logits")].data;
+        let p = 1.0 / (1.0 + (l[1] - l[0]).exp());
+        assert!((r.in_order_prob - p).abs() <= STRICT.values, "{tag}: in_order_prob {} vs {p}", r.in_order_prob);
+    }
+    if let Some(gpu) = gpu() {
+        let mut m = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();
+        let mut worst = 0f32;
+        for tag in ["ab", "ba"] {
+            let out = pollster::block_on(m.forward(&batch(tag), &req)).unwrap();
+            let d = max_abs_diff(out.sop_logits.as_ref().unwrap(), &g[&format!("sop.{tag}.logits")].data);
+            assert!(d <= GPU.values, "gpu sop.{tag}: {d:e} > GPU");
+            worst = worst.max(d);
+        }
+        eprintln!("pretraining gpu: max |Δ| sop_logits {worst:.2e} (GPU)");
+    }
+}
+
+#[test]
+fn sentence_order_without_the_head_says_what_is_missing() {
+    for name in ["tiny", "no_head"] {
+        let files = ModelFiles::from_dir(fixture(name)).unwrap();
+        let mut fm = pollster::block_on(albert::FillMask::new(&files, None)).unwrap();
+        let err = pollster::block_on(fm.order("One.", "Two.")).unwrap_err();
+        assert!(matches!(err, albert::Error::NoSopHead(_)), "{name}: {err}");
+        assert!(err.to_string().contains("sop_classifier"), "{name}: {err}");
+    }
+}

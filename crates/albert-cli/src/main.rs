@@ -5,7 +5,7 @@
 mod bench;
 mod source;
 
-use albert::{Error, FillMask, FillOptions, FillResult, ModelInfo};
+use albert::{Error, FillMask, FillOptions, FillResult, Inside, ModelInfo};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use std::process::ExitCode;
@@ -49,6 +49,10 @@ enum Cmd {
         /// With --json: attention probabilities [head][T][T] of every layer application.
         #[arg(long)]
         attentions: bool,
+        /// Run K layer applications instead of num_hidden_layers, then the MLM head (1..L; up
+        /// to 2L for an all-shared model).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        depth: Option<u64>,
     },
     /// Sentence order (AlbertForPreTraining's SOP head): how likely A then B is the original
     /// order, and B then A.
@@ -139,10 +143,11 @@ fn open(model: &str, device: Device, quiet: bool) -> anyhow::Result<(FillMask, S
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Cmd::Fill { model, text, top_k, device, json, logits, attentions } => {
+        Cmd::Fill { model, text, top_k, device, json, logits, attentions, depth } => {
             let (mut fm, desc) = open(&model, device, json)?;
             let opts = FillOptions { top_k, logits: logits && json, attentions: attentions && json };
-            let r = pollster::block_on(fm.fill(&text, &opts))?;
+            let inside = Inside { depth: depth.map(|d| d as usize) };
+            let r = pollster::block_on(fm.fill_inside(&text, &opts, &inside))?;
             if json {
                 println!("{}", serde_json::to_string(&fill_json(&model, &fm.info, &desc, &r))?);
             } else {

@@ -871,3 +871,30 @@ fn order_without_the_sop_head_exits_3() {
     }
     albert(&["order", "--model", &fixture_str("pretraining"), "--a", " ", "--b", "Two.", "--device", "cpu"]).fails(4, &["sentence A is empty"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// fill --depth (fixtures/inside, tools/golden/make_inside.py)
+
+const INSIDE_TEXT: &str = "The [MASK] chased the [MASK] across the garden.";
+
+/// The [MASK] logits of `fill --json --logits` with `extra` flags, both masks in a row.
+fn mask_logits(v: &Value) -> Vec<f32> {
+    v["masks"].as_array().unwrap().iter().flat_map(|m| f32s(&m["logits"])).collect()
+}
+
+#[test]
+fn fill_depth_matches_transformers() {
+    for (name, k) in [("tiny", 6), ("tiny", 1), ("groups", 3)] {
+        let g = inside_golden(name);
+        for dev in devices() {
+            let tol = if dev == "cpu" { 1e-4 } else { 1e-3 };
+            let v = fill_json(&fixture_str(name), INSIDE_TEXT, dev, &["--logits", "--depth", &k.to_string()]);
+            let d = max_abs_diff(&mask_logits(&v), &g[&format!("depth.{k}.mask_logits")].data);
+            assert!(d <= tol, "{name} on {dev}, depth {k}: logits differ by {d:e}");
+            eprintln!("{name} on {dev}, --depth {k}: max |Δ| logits {d:.2e}");
+        }
+    }
+    fill(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &["--depth", "7"]).fails(4, &["depth 7", "1 to 6"]);
+    fill(&fixture_str("groups"), INSIDE_TEXT, "cpu", &["--depth", "5"]).fails(4, &["depth 5", "1 to 4"]);
+    fill(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &["--depth", "0"]).fails(2, &[]);
+}

@@ -92,7 +92,19 @@ impl Config {
     /// The group (shared block) that layer application `i` (0-based) runs, as transformers'
     /// `AlbertTransformer` computes it.
     pub fn group_of_layer(&self, i: usize) -> usize {
+        if i >= self.num_hidden_layers {
+            return 0; // past L: only an all-shared model runs deeper (`max_depth`)
+        }
         i / self.layers_per_group()
+    }
+
+    /// The most layer applications a forward may run: L, or 2L when every layer shares one group.
+    pub fn max_depth(&self) -> usize {
+        if self.num_hidden_groups == 1 {
+            2 * self.num_hidden_layers
+        } else {
+            self.num_hidden_layers
+        }
     }
 
     /// How many attention maps one forward yields: one per inner layer of each layer application.

@@ -105,9 +105,27 @@ pub struct Request {
     pub hidden_states: bool,
     /// Sentence-order logits `[batch, 2]` (AlbertForPreTraining checkpoints only).
     pub sop: bool,
+    /// Run this many layer applications instead of `num_hidden_layers` (1..=L, up to 2L for an
+    /// all-shared model; see `Config::max_depth`), then the heads. `None`: L.
+    pub depth: Option<usize>,
 }
 
 impl Request {
+    /// The layer applications to run, checked against the model.
+    pub fn depth(&self, cfg: &Config) -> Result<usize> {
+        let max = cfg.max_depth();
+        match self.depth {
+            None => Ok(cfg.num_hidden_layers),
+            Some(k) if (1..=max).contains(&k) => Ok(k),
+            Some(k) => Err(Error::Input(format!(
+                "depth {k}: this model runs 1 to {max} layers ({} layers in {} group(s){})",
+                cfg.num_hidden_layers,
+                cfg.num_hidden_groups,
+                if cfg.num_hidden_groups == 1 { "; all-shared, so up to twice as deep" } else { "; only an all-shared model runs deeper than its layers" }
+            ))),
+        }
+    }
+
     pub fn rows(&self, batch: &Batch) -> Result<Vec<usize>> {
         Ok(match &self.logits {
             LogitsRequest::None => vec![],
@@ -141,7 +159,7 @@ pub struct Output {
     pub logits: Option<Vec<f32>>,
     pub logit_rows: Vec<usize>,
     pub attentions: Vec<AttentionMap>,
-    /// `num_hidden_layers + 1` entries of `[batch, seq, hidden]`, as transformers'
+    /// `depth + 1` (by default `num_hidden_layers + 1`) entries of `[batch, seq, hidden]`, as transformers'
     /// `output_hidden_states` (after the E→H projection, then after each layer application).
     pub hidden_states: Vec<Vec<f32>>,
     /// `[batch, 2]` when requested and the checkpoint has a SOP head.
@@ -150,8 +168,13 @@ pub struct Output {
 
 /// The execution order of inner layers: (layer application, group, inner layer).
 pub fn schedule(cfg: &Config) -> Vec<(usize, usize, usize)> {
+    schedule_to(cfg, cfg.num_hidden_layers)
+}
+
+/// The execution order of `depth` layer applications (`Request::depth`).
+pub fn schedule_to(cfg: &Config, depth: usize) -> Vec<(usize, usize, usize)> {
     let mut s = Vec::new();
-    for layer in 0..cfg.num_hidden_layers {
+    for layer in 0..depth {
         let group = cfg.group_of_layer(layer);
         for inner in 0..cfg.inner_group_num {
             s.push((layer, group, inner));

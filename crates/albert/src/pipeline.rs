@@ -120,6 +120,14 @@ pub struct FillOptions {
     pub attentions: bool,
 }
 
+/// What a fill computes besides the predictions ("inside ALBERT"); the default is a plain
+/// forward (nothing extra computed).
+#[derive(Debug, Clone, Default)]
+pub struct Inside {
+    /// Layer applications to run (`Request::depth`); `None`: all.
+    pub depth: Option<usize>,
+}
+
 impl Default for FillOptions {
     fn default() -> Self {
         FillOptions { top_k: 5, logits: false, attentions: false }
@@ -212,6 +220,11 @@ impl FillMask {
     }
 
     pub async fn fill(&mut self, text: &str, opts: &FillOptions) -> Result<FillResult> {
+        self.fill_inside(text, opts, &Inside::default()).await
+    }
+
+    /// `fill`, plus what `inside` asks for (depth, …).
+    pub async fn fill_inside(&mut self, text: &str, opts: &FillOptions, inside: &Inside) -> Result<FillResult> {
         if text.trim().is_empty() {
             return Err(Error::Input("the text is empty: type a sentence with [MASK] where a word should be guessed".into()));
         }
@@ -228,7 +241,7 @@ impl FillMask {
         }
         // Too long for the model: `Batch::validate` says so in the forward.
         let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
-        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, hidden_states: false, sop: false };
+        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, ..Default::default() };
         let out = self.backend.forward(&batch, &req).await?;
         let logits = out.logits.unwrap_or_default();
         let v = self.config.vocab_size;

@@ -8,7 +8,7 @@ use common::*;
 use std::collections::HashMap;
 
 fn request(has_head: bool, sop: bool) -> Request {
-    Request { logits: if has_head { LogitsRequest::All } else { LogitsRequest::None }, attentions: true, hidden_states: true, sop }
+    Request { logits: if has_head { LogitsRequest::All } else { LogitsRequest::None }, attentions: true, hidden_states: true, sop, ..Default::default() }
 }
 
 /// Compares one output with the golden tensors under `prefix`; returns a report line.

@@ -74,3 +74,68 @@ fn sentence_order_without_the_head_says_what_is_missing() {
         assert!(err.to_string().contains("sop_classifier"), "{name}: {err}");
     }
 }
+
+/// The golden sentence of a fixture and its [MASK] rows.
+fn sentence(g: &HashMap<String, GoldenTensor>) -> (Batch, Vec<usize>) {
+    let batch = Batch::single(ids(g, "input_ids"), ids(g, "token_type_ids"));
+    (batch, g["mask_positions"].data.iter().map(|&x| x as usize).collect())
+}
+
+fn depths(meta: &serde_json::Value) -> Vec<usize> {
+    meta["depths"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect()
+}
+
+/// Both paths, every depth in the goldens (1..L, and L+1..2L for all-shared models): the [MASK]
+/// logits after K applications; a depth the model cannot run is refused.
+fn check_depth(name: &str) {
+    let (g, meta) = inside(name);
+    let (cfg, w) = load(name);
+    let (batch, masks) = sentence(&g);
+    let req = |k: usize| Request { logits: albert::LogitsRequest::Rows(masks.clone()), depth: Some(k), ..Default::default() };
+    let m = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
+    let ks = depths(&meta);
+    assert_eq!(*ks.last().unwrap(), cfg.max_depth(), "{name}: the goldens reach the deepest depth");
+    let mut worst = 0f32;
+    for &k in &ks {
+        let out = m.forward(&batch, &req(k)).unwrap();
+        let d = max_abs_diff(out.logits.as_ref().unwrap(), &g[&format!("depth.{k}.mask_logits")].data);
+        assert!(d <= STRICT.values, "{name} cpu depth {k}: {d:e} > STRICT");
+        worst = worst.max(d);
+    }
+    eprintln!("{name} cpu depth {ks:?}: max |Δ| mask logits {worst:.2e} (STRICT)");
+    for bad in [0, cfg.max_depth() + 1] {
+        let err = m.forward(&batch, &req(bad)).unwrap_err();
+        assert!(matches!(err, albert::Error::Input(_)) && err.to_string().contains(&format!("depth {bad}")), "{err}");
+    }
+    if let Some(gpu) = gpu() {
+        let mut m = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();
+        let plain = Request { logits: albert::LogitsRequest::Rows(masks.clone()), ..Default::default() };
+        pollster::block_on(m.forward(&batch, &plain)).unwrap();
+        let per_layer = (m.last_dispatches - 4 - 2) / cfg.num_hidden_layers; // embeddings, projection; gather, dense, LN, decoder
+        let mut worst = 0f32;
+        for &k in &ks {
+            let out = pollster::block_on(m.forward(&batch, &req(k))).unwrap();
+            let d = max_abs_diff(out.logits.as_ref().unwrap(), &g[&format!("depth.{k}.mask_logits")].data);
+            assert!(d <= GPU.values, "{name} gpu depth {k}: {d:e} > GPU");
+            assert_eq!(m.last_dispatches, 6 + per_layer * k, "{name} gpu depth {k}: dispatches");
+            worst = worst.max(d);
+        }
+        eprintln!("{name} gpu depth {ks:?}: max |Δ| mask logits {worst:.2e} (GPU)");
+        assert!(pollster::block_on(m.forward(&batch, &req(cfg.max_depth() + 1))).is_err());
+    }
+}
+
+#[test]
+fn depth_all_shared_runs_to_twice_its_layers() {
+    check_depth("tiny");
+}
+
+#[test]
+fn depth_groups_and_inner_layers() {
+    check_depth("groups");
+}
+
+#[test]
+fn depth_pretraining() {
+    check_depth("pretraining");
+}

@@ -9,7 +9,7 @@ use crate::activation::Activation;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model;
-use crate::output::{schedule, AttentionMap, Batch, Output, Request};
+use crate::output::{schedule_to, AttentionMap, Batch, Output, Request};
 use crate::var_builder::Params;
 use crate::weights::{AlbertWeights, Tensor};
 
@@ -95,12 +95,12 @@ impl AlbertLayer {
 
 impl AlbertTransformer {
     /// Every layer application in `schedule` order, collecting what `req` asks for.
-    pub fn forward(&self, emb: &[f32], batch: &Batch, cfg: &Config, a: Activation, req: &Request, out: &mut Output) -> Vec<f32> {
+    pub fn forward(&self, emb: &[f32], batch: &Batch, cfg: &Config, a: Activation, req: &Request, out: &mut Output) -> Result<Vec<f32>> {
         let mut x = self.embedding_hidden_mapping_in.forward(emb, batch.rows(), Activation::Linear);
         if req.hidden_states {
             out.hidden_states.push(x.clone());
         }
-        for (index, (layer, group, inner)) in schedule(cfg).into_iter().enumerate() {
+        for (index, (layer, group, inner)) in schedule_to(cfg, req.depth(cfg)?).into_iter().enumerate() {
             let (next, probs) = self.layer(group, inner).forward(&x, batch, cfg, a);
             x = next;
             if req.attentions {
@@ -110,7 +110,7 @@ impl AlbertTransformer {
                 out.hidden_states.push(x.clone());
             }
         }
-        x
+        Ok(x)
     }
 }
 
@@ -133,13 +133,14 @@ impl AlbertForMaskedLM {
         let cfg = &self.config;
         batch.validate(cfg)?;
         let rows = req.rows(batch)?;
+        req.depth(cfg)?;
         if !rows.is_empty() && self.predictions.is_none() {
             return Err(Error::NoMlmHead);
         }
         let h = cfg.hidden_size;
         let mut out = Output { logit_rows: rows.clone(), ..Default::default() };
         let emb = self.albert.embeddings.forward(batch, cfg.layer_norm_eps as f32);
-        let x = self.albert.encoder.forward(&emb, batch, cfg, self.act, req, &mut out);
+        let x = self.albert.encoder.forward(&emb, batch, cfg, self.act, req, &mut out)?;
         if let Some(head) = self.predictions.as_ref().filter(|_| !rows.is_empty()) {
             out.logits = Some(head.forward(&ops::gather_rows(&x, h, &rows), rows.len(), self.decoder(head), cfg, self.act));
         }

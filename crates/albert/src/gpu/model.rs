@@ -10,7 +10,7 @@ use crate::activation::Activation;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model;
-use crate::output::schedule;
+use crate::output::schedule_to;
 use crate::var_builder::Params;
 use crate::weights::Tensor;
 
@@ -111,7 +111,7 @@ impl AlbertTransformer {
         if let Some(&at) = c.out.hidden_at.first() {
             c.out.copy(c.rec, &b.hidden, at);
         }
-        for (index, (layer, group, inner)) in schedule(c.cfg).into_iter().enumerate() {
+        for (index, (layer, group, inner)) in schedule_to(c.cfg, b.depth).into_iter().enumerate() {
             self.layer(group, inner).record(c, index, act);
             if inner + 1 == c.cfg.inner_group_num {
                 if let Some(&at) = c.out.hidden_at.get(layer + 1) {

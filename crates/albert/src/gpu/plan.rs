@@ -10,7 +10,7 @@ use super::record::{token_words, Op, Recorder, Timing};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model;
-use crate::output::{schedule, AttentionMap, Batch, Output, Request};
+use crate::output::{schedule_to, AttentionMap, Batch, Output, Request};
 use crate::weights::{AlbertWeights, DType};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +24,8 @@ pub(super) struct PlanKey {
     attentions: bool,
     hidden_states: bool,
     sop: bool,
+    /// Layer applications (`Request::depth`).
+    depth: usize,
 }
 
 /// The activation buffers of one plan (f32), named after what they hold.
@@ -48,6 +50,8 @@ pub(crate) struct Buffers {
     /// The rows whose logits are computed, and how many.
     pub logit_rows: wgpu::Buffer,
     pub logit_rows_len: usize,
+    /// Layer applications this plan runs.
+    pub depth: usize,
 }
 
 /// Where each output lies in the staging buffer: (offset, length) in f32s.
@@ -72,8 +76,8 @@ impl Readback {
             len += n;
             at
         };
-        let hidden_at = if key.hidden_states { (0..=cfg.num_hidden_layers).map(|_| alloc(n * cfg.hidden_size)).collect() } else { vec![] };
-        let attentions_at = if key.attentions { (0..cfg.num_attention_maps()).map(|_| alloc(probs_len)).collect() } else { vec![] };
+        let hidden_at = if key.hidden_states { (0..=key.depth).map(|_| alloc(n * cfg.hidden_size)).collect() } else { vec![] };
+        let attentions_at = if key.attentions { (0..key.depth * cfg.inner_group_num).map(|_| alloc(probs_len)).collect() } else { vec![] };
         let logits_at = (key.logit_rows > 0).then(|| alloc(key.logit_rows * cfg.vocab_size));
         let sop_at = key.sop.then(|| alloc(b * 2));
         let ts_at = g.timestamps.then(|| {
@@ -189,6 +193,7 @@ impl AlbertForMaskedLM {
             attentions: req.attentions,
             hidden_states: req.hidden_states,
             sop: req.sop && self.model.albert.pooler.is_some() && self.model.sop_classifier.is_some(),
+            depth: req.depth(&self.config)?,
         };
         if !self.plans.contains_key(&key) {
             if self.plans.len() >= PLAN_CACHE {
@@ -222,7 +227,7 @@ impl AlbertForMaskedLM {
             logits: out.logits_at.map(take),
             sop_logits: out.sop_at.map(take),
             hidden_states: out.hidden_at.iter().map(|&a| take(a)).collect(),
-            attentions: schedule(&self.config)
+            attentions: schedule_to(&self.config, key.depth)
                 .into_iter()
                 .zip(&out.attentions_at)
                 .enumerate()
@@ -239,7 +244,7 @@ impl AlbertForMaskedLM {
         let f = 4usize;
         let fused = !key.attentions && t <= ATTENTION_MAX_T as usize;
         let probs_bytes = b * cfg.num_attention_heads * t * t * f;
-        let n_probs = if key.attentions { cfg.num_attention_maps() } else if fused { 0 } else { 1 };
+        let n_probs = if key.attentions { key.depth * cfg.inner_group_num } else if fused { 0 } else { 1 };
         let bufs = Buffers {
             batch: b,
             seq_len: t,
@@ -256,6 +261,7 @@ impl AlbertForMaskedLM {
             probs: (0..n_probs).map(|_| g.storage("attention_probs", probs_bytes)).collect(),
             logit_rows: g.storage("logit_rows", key.logit_rows.max(1) * 4),
             logit_rows_len: key.logit_rows,
+            depth: key.depth,
         };
         let out = Readback::new(g, cfg, key);
         let mut rec = Recorder::new(g, self.pipes.clone());

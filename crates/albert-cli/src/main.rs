@@ -53,6 +53,10 @@ enum Cmd {
         /// to 2L for an all-shared model).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         depth: Option<u64>,
+        /// With --json: the logit lens, masks[i].lens = [{layer, top_k, answer_rank,
+        /// answer_prob}] for h_0..h_K (the MLM head on every layer's [MASK] rows).
+        #[arg(long)]
+        lens: bool,
     },
     /// Sentence order (AlbertForPreTraining's SOP head): how likely A then B is the original
     /// order, and B then A.
@@ -143,10 +147,10 @@ fn open(model: &str, device: Device, quiet: bool) -> anyhow::Result<(FillMask, S
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Cmd::Fill { model, text, top_k, device, json, logits, attentions, depth } => {
+        Cmd::Fill { model, text, top_k, device, json, logits, attentions, depth, lens } => {
             let (mut fm, desc) = open(&model, device, json)?;
             let opts = FillOptions { top_k, logits: logits && json, attentions: attentions && json };
-            let inside = Inside { depth: depth.map(|d| d as usize) };
+            let inside = Inside { depth: depth.map(|d| d as usize), lens: lens && json };
             let r = pollster::block_on(fm.fill_inside(&text, &opts, &inside))?;
             if json {
                 println!("{}", serde_json::to_string(&fill_json(&model, &fm.info, &desc, &r))?);

@@ -898,3 +898,58 @@ fn fill_depth_matches_transformers() {
     fill(&fixture_str("groups"), INSIDE_TEXT, "cpu", &["--depth", "5"]).fails(4, &["depth 5", "1 to 4"]);
     fill(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &["--depth", "0"]).fails(2, &[]);
 }
+
+/// Softmax of one row.
+fn softmax32(row: &[f32]) -> Vec<f32> {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f64> = row.iter().map(|&x| ((x - max) as f64).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.iter().map(|&x| (x / s) as f32).collect()
+}
+
+#[test]
+fn fill_lens_matches_transformers() {
+    for (name, depth) in [("tiny", Some(5)), ("groups", None)] {
+        let g = inside_golden(name);
+        let cfg = config(name);
+        let (v, layers) = (cfg_usize(&cfg, "vocab_size"), cfg_usize(&cfg, "num_hidden_layers"));
+        let k = depth.unwrap_or(layers);
+        let want = &g[&format!("depth.{k}.lens")]; // [K+1, M, V]
+        let m = want.shape[1];
+        let d_arg = k.to_string();
+        let mut flags = vec!["--lens", "--top-k", "3"];
+        if depth.is_some() {
+            flags.extend(["--depth", d_arg.as_str()]);
+        }
+        for dev in devices() {
+            let tol = if dev == "cpu" { 1e-4 } else { 1e-3 };
+            let out = fill_json(&fixture_str(name), INSIDE_TEXT, dev, &flags);
+            let masks = out["masks"].as_array().unwrap();
+            assert_eq!(masks.len(), m);
+            let mut worst = 0f32;
+            for (i, mask) in masks.iter().enumerate() {
+                let lens = mask["lens"].as_array().expect("masks[i].lens");
+                assert_eq!(lens.len(), k + 1, "{name} on {dev}: K+1 layers");
+                let last = softmax32(&want.data[(k * m + i) * v..(k * m + i + 1) * v]);
+                let answer = (0..v).max_by(|&a, &b| last[a].total_cmp(&last[b])).unwrap();
+                for (l, entry) in lens.iter().enumerate() {
+                    assert_eq!(entry["layer"].as_u64(), Some(l as u64));
+                    let p = softmax32(&want.data[(l * m + i) * v..(l * m + i + 1) * v]);
+                    let top = entry["top_k"].as_array().unwrap();
+                    assert_eq!(top.len(), 3);
+                    let best = (0..v).max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a))).unwrap();
+                    assert_eq!(top[0]["id"].as_u64(), Some(best as u64), "{name} on {dev}: layer {l} top-1");
+                    let d = (top[0]["prob"].as_f64().unwrap() as f32 - p[best]).abs().max((entry["answer_prob"].as_f64().unwrap() as f32 - p[answer]).abs());
+                    assert!(d <= tol, "{name} on {dev}: layer {l} probabilities differ by {d:e}");
+                    worst = worst.max(d);
+                    let rank = 1 + p.iter().filter(|&&x| x > p[answer]).count();
+                    assert_eq!(entry["answer_rank"].as_u64(), Some(rank as u64), "{name} on {dev}: layer {l} rank of the final answer");
+                }
+                assert_eq!(lens[k]["answer_rank"].as_u64(), Some(1), "the final answer ranks first at the last layer");
+            }
+            eprintln!("{name} on {dev}, --lens (K = {k}): max |Δ| probabilities {worst:.2e}");
+        }
+    }
+    let plain = fill_json(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &[]);
+    assert!(plain["masks"][0].get("lens").is_none(), "no lens unless asked");
+}

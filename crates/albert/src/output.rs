@@ -108,6 +108,8 @@ pub struct Request {
     /// Run this many layer applications instead of `num_hidden_layers` (1..=L, up to 2L for an
     /// all-shared model; see `Config::max_depth`), then the heads. `None`: L.
     pub depth: Option<usize>,
+    /// Logit lens: the MLM head on the logits rows of every h_l, l = 0..depth (`Output::lens`).
+    pub lens: bool,
 }
 
 impl Request {
@@ -164,6 +166,9 @@ pub struct Output {
     pub hidden_states: Vec<Vec<f32>>,
     /// `[batch, 2]` when requested and the checkpoint has a SOP head.
     pub sop_logits: Option<Vec<f32>>,
+    /// Logit lens, `[depth + 1, rows.len(), vocab]`: the MLM head on h_0 (after the E→H
+    /// projection) .. h_depth at the requested rows; the last block equals `logits`.
+    pub lens: Option<Vec<f32>>,
 }
 
 /// The execution order of inner layers: (layer application, group, inner layer).

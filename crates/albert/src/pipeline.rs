@@ -126,6 +126,37 @@ pub struct FillOptions {
 pub struct Inside {
     /// Layer applications to run (`Request::depth`); `None`: all.
     pub depth: Option<usize>,
+    /// Logit lens at each [MASK] (`MaskResult::lens`).
+    pub lens: bool,
+}
+
+/// The logit lens at one layer for one [MASK]: the MLM head on h_layer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LensLayer {
+    /// 0 = h_0 (after the E→H projection), l = after layer application l.
+    pub layer: usize,
+    pub top_k: Vec<Prediction>,
+    /// Rank (1 = top) and probability at this layer of the final answer (the top prediction
+    /// after the last layer).
+    pub answer_rank: usize,
+    pub answer_prob: f32,
+}
+
+/// `LensLayer`s of one [MASK] from its `[layers, V]` logits (the last row is the final answer's).
+pub fn lens_layers(rows: &[&[f32]], k: usize, token: impl Fn(u32) -> String) -> Vec<LensLayer> {
+    let answer = rows.last().map(|r| top_k(r, 1)[0].0).unwrap_or(0) as usize;
+    rows.iter()
+        .enumerate()
+        .map(|(layer, row)| {
+            let x = row[answer];
+            let answer_rank = 1 + row.iter().enumerate().filter(|&(i, &y)| y > x || (y == x && i < answer)).count();
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let sum: f64 = row.iter().map(|&y| ((y - max) as f64).exp()).sum();
+            let answer_prob = (((x - max) as f64).exp() / sum) as f32;
+            let top_k = top_k(row, k).into_iter().map(|(id, prob)| Prediction { token: token(id), id, prob }).collect();
+            LensLayer { layer, top_k, answer_rank, answer_prob }
+        })
+        .collect()
 }
 
 impl Default for FillOptions {
@@ -141,6 +172,9 @@ pub struct MaskResult {
     pub top_k: Vec<Prediction>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logits: Option<Vec<f32>>,
+    /// Logit lens, one entry per h_0..h_K, when asked (`Inside::lens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lens: Option<Vec<LensLayer>>,
 }
 
 #[derive(Debug, Clone)]
@@ -241,10 +275,13 @@ impl FillMask {
         }
         // Too long for the model: `Batch::validate` says so in the forward.
         let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
-        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, ..Default::default() };
+        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, ..Default::default() };
         let out = self.backend.forward(&batch, &req).await?;
         let logits = out.logits.unwrap_or_default();
         let v = self.config.vocab_size;
+        let m = positions.len();
+        let lens = out.lens.unwrap_or_default();
+        let token = |id: u32| self.tokenizer.id_to_token(id).unwrap_or_else(|| format!("<{id}>"));
         let masks = positions
             .iter()
             .enumerate()
@@ -254,7 +291,11 @@ impl FillMask {
                     .into_iter()
                     .map(|(id, prob)| Prediction { token: self.tokenizer.id_to_token(id).unwrap_or_else(|| format!("<{id}>")), id, prob })
                     .collect();
-                MaskResult { position, top_k, logits: opts.logits.then(|| row.to_vec()) }
+                let lens = (!lens.is_empty()).then(|| {
+                    let rows: Vec<&[f32]> = lens.chunks_exact(m * v).map(|layer| &layer[i * v..(i + 1) * v]).collect();
+                    lens_layers(&rows, opts.top_k.max(1), token)
+                });
+                MaskResult { position, top_k, logits: opts.logits.then(|| row.to_vec()), lens }
             })
             .collect();
         Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions })

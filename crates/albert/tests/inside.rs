@@ -139,3 +139,58 @@ fn depth_groups_and_inner_layers() {
 fn depth_pretraining() {
     check_depth("pretraining");
 }
+
+/// Logit lens: the MLM head on the [MASK] rows of h_0..h_K for every depth K, both paths; its
+/// last layer is the forward's logits. On the GPU it adds one gather a layer to the plain
+/// forward's dispatches (the head runs once over every layer's rows).
+fn check_lens(name: &str) {
+    let (g, meta) = inside(name);
+    let (cfg, w) = load(name);
+    let (batch, masks) = sentence(&g);
+    let req = |k: usize| Request { logits: albert::LogitsRequest::Rows(masks.clone()), depth: Some(k), lens: true, ..Default::default() };
+    let m = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
+    let check = |out: &albert::Output, k: usize, tol: &Tol, what: &str| -> f32 {
+        let want = &g[&format!("depth.{k}.lens")];
+        assert_eq!(want.shape, [k + 1, masks.len(), cfg.vocab_size]);
+        let lens = out.lens.as_ref().expect("lens");
+        let d = max_abs_diff(lens, &want.data);
+        assert!(d <= tol.values, "{name} {what} lens depth {k}: {d:e} > {}", tol.name);
+        let last = &lens[k * masks.len() * cfg.vocab_size..];
+        assert!(max_abs_diff(out.logits.as_ref().unwrap(), last) <= tol.values, "{what}: the last lens layer is the logits");
+        assert!(out.hidden_states.is_empty(), "hidden states only when asked");
+        d
+    };
+    let worst = depths(&meta).into_iter().map(|k| check(&m.forward(&batch, &req(k)).unwrap(), k, &STRICT, "cpu")).fold(0f32, f32::max);
+    eprintln!("{name} cpu lens: max |Δ| {worst:.2e} (STRICT)");
+    let no_rows = Request { lens: true, ..Default::default() };
+    assert!(matches!(m.forward(&batch, &no_rows), Err(albert::Error::Input(_))));
+    if let Some(gpu) = gpu() {
+        let mut gm = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();
+        let mut worst = 0f32;
+        for k in depths(&meta) {
+            let plain = Request { lens: false, ..req(k) };
+            pollster::block_on(gm.forward(&batch, &plain)).unwrap();
+            let base = gm.last_dispatches;
+            let out = pollster::block_on(gm.forward(&batch, &req(k))).unwrap();
+            assert_eq!(gm.last_dispatches, base + k, "{name} depth {k}: K+1 gathers instead of 1");
+            worst = worst.max(check(&out, k, &GPU, "gpu"));
+        }
+        eprintln!("{name} gpu lens: max |Δ| {worst:.2e} (GPU)");
+        assert!(matches!(pollster::block_on(gm.forward(&batch, &no_rows)), Err(albert::Error::Input(_))));
+    }
+}
+
+#[test]
+fn lens_all_shared() {
+    check_lens("tiny");
+}
+
+#[test]
+fn lens_groups_and_inner_layers() {
+    check_lens("groups");
+}
+
+#[test]
+fn lens_pretraining() {
+    check_lens("pretraining");
+}

@@ -97,7 +97,7 @@ impl AlbertTransformer {
     /// Every layer application in `schedule` order, collecting what `req` asks for.
     pub fn forward(&self, emb: &[f32], batch: &Batch, cfg: &Config, a: Activation, req: &Request, out: &mut Output) -> Result<Vec<f32>> {
         let mut x = self.embedding_hidden_mapping_in.forward(emb, batch.rows(), Activation::Linear);
-        if req.hidden_states {
+        if req.hidden_states || req.lens {
             out.hidden_states.push(x.clone());
         }
         for (index, (layer, group, inner)) in schedule_to(cfg, req.depth(cfg)?).into_iter().enumerate() {
@@ -106,7 +106,7 @@ impl AlbertTransformer {
             if req.attentions {
                 out.attentions.push(AttentionMap { index, layer, group, inner, data: probs });
             }
-            if req.hidden_states && inner + 1 == cfg.inner_group_num {
+            if (req.hidden_states || req.lens) && inner + 1 == cfg.inner_group_num {
                 out.hidden_states.push(x.clone());
             }
         }
@@ -134,6 +134,9 @@ impl AlbertForMaskedLM {
         batch.validate(cfg)?;
         let rows = req.rows(batch)?;
         req.depth(cfg)?;
+        if req.lens && rows.is_empty() {
+            return Err(Error::Input("the logit lens needs logits rows (the [MASK] rows) to look at".into()));
+        }
         if !rows.is_empty() && self.predictions.is_none() {
             return Err(Error::NoMlmHead);
         }
@@ -142,7 +145,14 @@ impl AlbertForMaskedLM {
         let emb = self.albert.embeddings.forward(batch, cfg.layer_norm_eps as f32);
         let x = self.albert.encoder.forward(&emb, batch, cfg, self.act, req, &mut out)?;
         if let Some(head) = self.predictions.as_ref().filter(|_| !rows.is_empty()) {
-            out.logits = Some(head.forward(&ops::gather_rows(&x, h, &rows), rows.len(), self.decoder(head), cfg, self.act));
+            let logits = |x: &[f32]| head.forward(&ops::gather_rows(x, h, &rows), rows.len(), self.decoder(head), cfg, self.act);
+            out.logits = Some(logits(&x));
+            if req.lens {
+                out.lens = Some(out.hidden_states.iter().flat_map(|hs| logits(hs)).collect());
+            }
+        }
+        if req.lens && !req.hidden_states {
+            out.hidden_states.clear();
         }
         if let (true, Some(pooler), Some(sop)) = (req.sop, &self.albert.pooler, &self.sop_classifier) {
             let cls: Vec<usize> = (0..batch.batch).map(|b| b * batch.seq_len).collect();

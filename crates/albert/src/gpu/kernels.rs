@@ -60,8 +60,8 @@ uniform!(
     }
 );
 uniform!(
-    /// gather_rows.wgsl: `n_rows` rows of `width`.
-    GatherParams as "Params" { n_rows: u32, width: u32, _a: u32, _b: u32 }
+    /// gather_rows.wgsl: `n_rows` rows of `width`, written from row `dst_row` of the output.
+    GatherParams as "Params" { n_rows: u32, width: u32, dst_row: u32, _b: u32 }
 );
 
 /// Output tile of `linear` (rows and columns).

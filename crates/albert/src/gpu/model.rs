@@ -111,12 +111,19 @@ impl AlbertTransformer {
         if let Some(&at) = c.out.hidden_at.first() {
             c.out.copy(c.rec, &b.hidden, at);
         }
+        let lens = |c: &mut Ctx, l: usize| {
+            if let Some(lens) = &b.lens {
+                c.rec.gather_rows_at("logit lens (gather [MASK] rows)", &b.hidden, &b.logit_rows, lens, b.logit_rows_len, c.cfg.hidden_size, l * b.logit_rows_len);
+            }
+        };
+        lens(c, 0);
         for (index, (layer, group, inner)) in schedule_to(c.cfg, b.depth).into_iter().enumerate() {
             self.layer(group, inner).record(c, index, act);
             if inner + 1 == c.cfg.inner_group_num {
                 if let Some(&at) = c.out.hidden_at.get(layer + 1) {
                     c.out.copy(c.rec, &b.hidden, at);
                 }
+                lens(c, layer + 1);
             }
         }
     }
@@ -125,12 +132,20 @@ impl AlbertTransformer {
 impl AlbertMLMHead {
     /// Logits of the `m` rows listed in `bufs.logit_rows`, copied back.
     pub(crate) fn record(&self, c: &mut Ctx, decoder: &wgpu::Buffer, act: Activation, at: (usize, usize)) {
-        let (b, cfg) = (c.bufs, c.cfg);
-        let (m, h, e, v) = (b.logit_rows_len, cfg.hidden_size, cfg.embedding_size, cfg.vocab_size);
-        let g = c.rec.gpu();
-        let (sel, t1, t2, logits) = (g.storage("selected", m * h * 4), g.storage("mlm_dense", m * e * 4), g.storage("mlm_ln", m * e * 4), g.storage("logits", m * v * 4));
+        let b = c.bufs;
+        let (m, h) = (b.logit_rows_len, c.cfg.hidden_size);
+        let sel = c.rec.gpu().storage("selected", m * h * 4);
         c.rec.gather_rows("predictions (gather [MASK] rows)", &b.hidden, &b.logit_rows, &sel, m, h);
-        c.rec.linear("predictions.dense", &self.dense, &sel, &t1, m, act);
+        self.record_rows(c, &sel, m, decoder, act, at);
+    }
+
+    /// Logits of `m` gathered rows `sel` `[m, H]`, copied back to `at`.
+    pub(crate) fn record_rows(&self, c: &mut Ctx, sel: &wgpu::Buffer, m: usize, decoder: &wgpu::Buffer, act: Activation, at: (usize, usize)) {
+        let cfg = c.cfg;
+        let (e, v) = (cfg.embedding_size, cfg.vocab_size);
+        let g = c.rec.gpu();
+        let (t1, t2, logits) = (g.storage("mlm_dense", m * e * 4), g.storage("mlm_ln", m * e * 4), g.storage("logits", m * v * 4));
+        c.rec.linear("predictions.dense", &self.dense, sel, &t1, m, act);
         c.rec.add_layer_norm("predictions.LayerNorm", &t1, None, &self.layer_norm, &t2, m, e, c.eps());
         let dec = LinearBufs { w: decoder.clone(), b: self.bias.clone(), out: v, inp: e };
         c.rec.linear("predictions.decoder", &dec, &t2, &logits, m, Activation::Linear);
@@ -143,8 +158,11 @@ impl model::AlbertForMaskedLM<Gpu> {
     pub(crate) fn record(&self, c: &mut Ctx) {
         self.albert.embeddings.record(c);
         self.albert.encoder.record(c, self.act);
-        if let (Some(head), Some(at)) = (&self.predictions, c.out.logits_at) {
-            head.record(c, self.decoder(head), self.act, at);
+        match (&self.predictions, c.out.logits_at, &c.bufs.lens, c.out.lens_at) {
+            // The logit lens: the head once over every layer's rows (the last block is `logits`).
+            (Some(head), Some(_), Some(lens), Some(at)) => head.record_rows(c, lens, (c.bufs.depth + 1) * c.bufs.logit_rows_len, self.decoder(head), self.act, at),
+            (Some(head), Some(at), _, _) => head.record(c, self.decoder(head), self.act, at),
+            _ => {}
         }
         if let (Some(pooler), Some(sop), Some(at)) = (&self.albert.pooler, &self.sop_classifier, c.out.sop_at) {
             let (b, h) = (c.bufs, c.cfg.hidden_size);

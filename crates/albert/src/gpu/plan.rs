@@ -26,6 +26,7 @@ pub(super) struct PlanKey {
     sop: bool,
     /// Layer applications (`Request::depth`).
     depth: usize,
+    lens: bool,
 }
 
 /// The activation buffers of one plan (f32), named after what they hold.
@@ -52,6 +53,8 @@ pub(crate) struct Buffers {
     pub logit_rows_len: usize,
     /// Layer applications this plan runs.
     pub depth: usize,
+    /// Logit lens: the logits rows of h_0..h_depth, stacked `[(depth + 1) · m, H]`.
+    pub lens: Option<wgpu::Buffer>,
 }
 
 /// Where each output lies in the staging buffer: (offset, length) in f32s.
@@ -61,6 +64,8 @@ pub(crate) struct Readback {
     pub hidden_at: Vec<(usize, usize)>,
     pub attentions_at: Vec<(usize, usize)>,
     pub logits_at: Option<(usize, usize)>,
+    /// The logit lens; `logits_at` is then its last block.
+    pub lens_at: Option<(usize, usize)>,
     pub sop_at: Option<(usize, usize)>,
     /// Two u64 timestamps (a forward's GPU time), 8-byte aligned at the end.
     ts_at: Option<usize>,
@@ -78,7 +83,12 @@ impl Readback {
         };
         let hidden_at = if key.hidden_states { (0..=key.depth).map(|_| alloc(n * cfg.hidden_size)).collect() } else { vec![] };
         let attentions_at = if key.attentions { (0..key.depth * cfg.inner_group_num).map(|_| alloc(probs_len)).collect() } else { vec![] };
-        let logits_at = (key.logit_rows > 0).then(|| alloc(key.logit_rows * cfg.vocab_size));
+        let row_logits = key.logit_rows * cfg.vocab_size;
+        let lens_at = (key.lens && key.logit_rows > 0).then(|| alloc((key.depth + 1) * row_logits));
+        let logits_at = match lens_at {
+            Some((o, n)) => Some((o + n - row_logits, row_logits)),
+            None => (key.logit_rows > 0).then(|| alloc(row_logits)),
+        };
         let sop_at = key.sop.then(|| alloc(b * 2));
         let ts_at = g.timestamps.then(|| {
             let (end, _) = alloc(0);
@@ -86,7 +96,7 @@ impl Readback {
             alloc(4).0
         });
         let bytes = (len.max(1) * 4) as u64;
-        Readback { staging: g.staging(bytes as usize), bytes, hidden_at, attentions_at, logits_at, sop_at, ts_at }
+        Readback { staging: g.staging(bytes as usize), bytes, hidden_at, attentions_at, logits_at, lens_at, sop_at, ts_at }
     }
 
     /// Records the copy of `src` into the staging buffer at `(offset, len)`.
@@ -194,7 +204,11 @@ impl AlbertForMaskedLM {
             hidden_states: req.hidden_states,
             sop: req.sop && self.model.albert.pooler.is_some() && self.model.sop_classifier.is_some(),
             depth: req.depth(&self.config)?,
+            lens: req.lens,
         };
+        if req.lens && rows.is_empty() {
+            return Err(Error::Input("the logit lens needs logits rows (the [MASK] rows) to look at".into()));
+        }
         if !self.plans.contains_key(&key) {
             if self.plans.len() >= PLAN_CACHE {
                 let oldest = self.plans.iter().min_by_key(|(_, p)| p.last_used).map(|(k, _)| k.clone());
@@ -226,6 +240,7 @@ impl AlbertForMaskedLM {
             logit_rows: rows,
             logits: out.logits_at.map(take),
             sop_logits: out.sop_at.map(take),
+            lens: out.lens_at.map(take),
             hidden_states: out.hidden_at.iter().map(|&a| take(a)).collect(),
             attentions: schedule_to(&self.config, key.depth)
                 .into_iter()
@@ -262,6 +277,7 @@ impl AlbertForMaskedLM {
             logit_rows: g.storage("logit_rows", key.logit_rows.max(1) * 4),
             logit_rows_len: key.logit_rows,
             depth: key.depth,
+            lens: key.lens.then(|| g.storage("lens_rows", (key.depth + 1) * key.logit_rows * h * f)),
         };
         let out = Readback::new(g, cfg, key);
         let mut rec = Recorder::new(g, self.pipes.clone());

@@ -199,7 +199,13 @@ impl<'g> Recorder<'g> {
 
     /// `out[r] = x[rows[r]]` for `n_rows` rows of `width`.
     pub fn gather_rows(&mut self, stage: &'static str, x: &wgpu::Buffer, rows: &wgpu::Buffer, out: &wgpu::Buffer, n_rows: usize, width: usize) {
-        let params = GatherParams { n_rows: n_rows as u32, width: width as u32, ..Default::default() };
+        self.gather_rows_at(stage, x, rows, out, n_rows, width, 0);
+    }
+
+    /// `gather_rows` into `out` from row `dst_row` on (the logit lens stacks each layer's rows).
+    #[allow(clippy::too_many_arguments)]
+    pub fn gather_rows_at(&mut self, stage: &'static str, x: &wgpu::Buffer, rows: &wgpu::Buffer, out: &wgpu::Buffer, n_rows: usize, width: usize, dst_row: usize) {
+        let params = GatherParams { n_rows: n_rows as u32, width: width as u32, dst_row: dst_row as u32, ..Default::default() };
         self.dispatch(stage, Kernel::GatherRows, params, &[(1, x), (2, rows), (3, out)], [(width as u32).div_ceil(ELEMENT_WG), n_rows as u32, 1]);
     }
 }

@@ -1,4 +1,4 @@
-// out[r] = x[rows[r]]: picks the [MASK] rows (or [CLS] rows) before the MLM / SOP heads so the
+// out[dst_row + r] = x[rows[r]]: picks the [MASK] rows (or [CLS] rows) before the MLM / SOP heads so the
 // E×V decoder runs only where logits are wanted.
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -11,5 +11,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = gid.x;
     let r = gid.y;
     if (c >= p.width || r >= p.n_rows) { return; }
-    out[r * p.width + c] = x[rows[r] * p.width + c];
+    out[(p.dst_row + r) * p.width + c] = x[rows[r] * p.width + c];
 }

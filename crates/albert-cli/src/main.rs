@@ -57,6 +57,10 @@ enum Cmd {
         /// answer_prob}] for h_0..h_K (the MLM head on every layer's [MASK] rows).
         #[arg(long)]
         lens: bool,
+        /// With --json: "drift": [{layer, l2, cosine}], per layer the mean over tokens of
+        /// ‖h_l − h_{l−1}‖₂ and cos(h_l, h_{l−1}).
+        #[arg(long)]
+        drift: bool,
     },
     /// Sentence order (AlbertForPreTraining's SOP head): how likely A then B is the original
     /// order, and B then A.
@@ -147,10 +151,10 @@ fn open(model: &str, device: Device, quiet: bool) -> anyhow::Result<(FillMask, S
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Cmd::Fill { model, text, top_k, device, json, logits, attentions, depth, lens } => {
+        Cmd::Fill { model, text, top_k, device, json, logits, attentions, depth, lens, drift } => {
             let (mut fm, desc) = open(&model, device, json)?;
             let opts = FillOptions { top_k, logits: logits && json, attentions: attentions && json };
-            let inside = Inside { depth: depth.map(|d| d as usize), lens: lens && json };
+            let inside = Inside { depth: depth.map(|d| d as usize), lens: lens && json, drift: drift && json };
             let r = pollster::block_on(fm.fill_inside(&text, &opts, &inside))?;
             if json {
                 println!("{}", serde_json::to_string(&fill_json(&model, &fm.info, &desc, &r))?);
@@ -252,6 +256,9 @@ fn fill_json(model: &str, info: &ModelInfo, device: &str, r: &FillResult) -> ser
         "token_type_ids": r.type_ids,
         "masks": r.masks,
     });
+    if let Some(d) = &r.drift {
+        v["drift"] = json!(d);
+    }
     if !r.attentions.is_empty() {
         v["attentions"] = json!(attentions);
         v["attention_groups"] = json!(r.attentions.iter().map(|a| a.group).collect::<Vec<_>>());

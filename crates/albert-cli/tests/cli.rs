@@ -953,3 +953,24 @@ fn fill_lens_matches_transformers() {
     let plain = fill_json(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &[]);
     assert!(plain["masks"][0].get("lens").is_none(), "no lens unless asked");
 }
+
+#[test]
+fn fill_drift_matches_transformers() {
+    for (name, depth) in [("tiny", 6), ("groups", 4)] {
+        let want = &inside_golden(name)[&format!("depth.{depth}.drift")];
+        for dev in devices() {
+            let tol = if dev == "cpu" { 1e-4 } else { 1e-3 };
+            let v = fill_json(&fixture_str(name), INSIDE_TEXT, dev, &["--drift", "--depth", &depth.to_string()]);
+            let drift = v["drift"].as_array().expect("drift");
+            assert_eq!(drift.len(), depth);
+            let got: Vec<f32> = drift.iter().enumerate().flat_map(|(i, d)| {
+                assert_eq!(d["layer"].as_u64(), Some(i as u64 + 1));
+                [d["l2"].as_f64().unwrap() as f32, d["cosine"].as_f64().unwrap() as f32]
+            }).collect();
+            let d = max_abs_diff(&got, &want.data);
+            assert!(d <= tol, "{name} on {dev}: drift differs by {d:e}");
+            eprintln!("{name} on {dev}, --drift (K = {depth}): max |Δ| {d:.2e}");
+        }
+    }
+    assert!(fill_json(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &[]).get("drift").is_none(), "no drift unless asked");
+}

@@ -24,5 +24,5 @@ pub use output::{AttentionMap, Batch, LogitsRequest, Output, Prediction, Request
 pub use tokenizer::{Encoding, Tokenizer};
 pub use weights::{AlbertWeights, Checkpoint, DType};
 pub use files::ModelFiles;
-pub use pipeline::{Backend, FillMask, FillOptions, FillResult, Inside, LensLayer, ModelInfo, OrderResult};
+pub use pipeline::{Backend, FillMask, FillOptions, Drift, FillResult, Inside, LensLayer, ModelInfo, OrderResult};
 pub mod gpu;

@@ -110,6 +110,9 @@ pub struct Request {
     pub depth: Option<usize>,
     /// Logit lens: the MLM head on the logits rows of every h_l, l = 0..depth (`Output::lens`).
     pub lens: bool,
+    /// Per layer l = 1..depth, the mean over real tokens of ‖h_l − h_{l−1}‖₂ and cos(h_l, h_{l−1})
+    /// (`Output::drift`).
+    pub drift: bool,
 }
 
 impl Request {
@@ -169,6 +172,8 @@ pub struct Output {
     /// Logit lens, `[depth + 1, rows.len(), vocab]`: the MLM head on h_0 (after the E→H
     /// projection) .. h_depth at the requested rows; the last block equals `logits`.
     pub lens: Option<Vec<f32>>,
+    /// Drift `[depth, 2]`: (mean ‖h_l − h_{l−1}‖₂, mean cos(h_l, h_{l−1})) for l = 1..depth.
+    pub drift: Option<Vec<f32>>,
 }
 
 /// The execution order of inner layers: (layer application, group, inner layer).

@@ -128,6 +128,19 @@ pub struct Inside {
     pub depth: Option<usize>,
     /// Logit lens at each [MASK] (`MaskResult::lens`).
     pub lens: bool,
+    /// Drift per layer (`FillResult::drift`).
+    pub drift: bool,
+}
+
+/// How far one layer application moved the hidden states, averaged over the tokens.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Drift {
+    /// 1..K.
+    pub layer: usize,
+    /// Mean ‖h_l − h_{l−1}‖₂.
+    pub l2: f32,
+    /// Mean cos(h_l, h_{l−1}).
+    pub cosine: f32,
 }
 
 /// The logit lens at one layer for one [MASK]: the MLM head on h_layer.
@@ -187,6 +200,8 @@ pub struct FillResult {
     pub masks: Vec<MaskResult>,
     /// `[heads, T, T]` per layer application (batch of one), when asked.
     pub attentions: Vec<AttentionMap>,
+    /// Per layer, when asked (`Inside::drift`).
+    pub drift: Option<Vec<Drift>>,
 }
 
 /// Sentence order of a pair (AlbertForPreTraining's SOP head): label 0 = A then B is the
@@ -275,12 +290,13 @@ impl FillMask {
         }
         // Too long for the model: `Batch::validate` says so in the forward.
         let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
-        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, ..Default::default() };
+        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, drift: inside.drift, ..Default::default() };
         let out = self.backend.forward(&batch, &req).await?;
         let logits = out.logits.unwrap_or_default();
         let v = self.config.vocab_size;
         let m = positions.len();
         let lens = out.lens.unwrap_or_default();
+        let drift = out.drift.map(|d| d.chunks_exact(2).enumerate().map(|(i, x)| Drift { layer: i + 1, l2: x[0], cosine: x[1] }).collect());
         let token = |id: u32| self.tokenizer.id_to_token(id).unwrap_or_else(|| format!("<{id}>"));
         let masks = positions
             .iter()
@@ -298,6 +314,6 @@ impl FillMask {
                 MaskResult { position, top_k, logits: opts.logits.then(|| row.to_vec()), lens }
             })
             .collect();
-        Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions })
+        Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions, drift })
     }
 }

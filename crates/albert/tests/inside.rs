@@ -194,3 +194,45 @@ fn lens_groups_and_inner_layers() {
 fn lens_pretraining() {
     check_lens("pretraining");
 }
+
+/// Drift per layer (mean ‖h_l − h_{l−1}‖₂ and cosine over the tokens) for every depth, both
+/// paths; on the GPU one small reduction a layer, 2·K numbers read back.
+fn check_drift(name: &str) {
+    let (g, meta) = inside(name);
+    let (cfg, w) = load(name);
+    let (batch, masks) = sentence(&g);
+    let req = |k: usize| Request { logits: albert::LogitsRequest::Rows(masks.clone()), depth: Some(k), drift: true, ..Default::default() };
+    let check = |out: &albert::Output, k: usize, tol: &Tol, what: &str| -> f32 {
+        let want = &g[&format!("depth.{k}.drift")];
+        assert_eq!(want.shape, [k, 2]);
+        let d = max_abs_diff(out.drift.as_ref().expect("drift"), &want.data);
+        assert!(d <= tol.values, "{name} {what} drift depth {k}: {d:e} > {}", tol.name);
+        assert!(max_abs_diff(out.logits.as_ref().unwrap(), &g[&format!("depth.{k}.mask_logits")].data) <= tol.values, "{what}: drift leaves the logits alone");
+        d
+    };
+    let m = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
+    let worst = depths(&meta).into_iter().map(|k| check(&m.forward(&batch, &req(k)).unwrap(), k, &STRICT, "cpu")).fold(0f32, f32::max);
+    eprintln!("{name} cpu drift: max |Δ| {worst:.2e} (STRICT)");
+    if let Some(gpu) = gpu() {
+        let mut gm = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();
+        let mut worst = 0f32;
+        for k in depths(&meta) {
+            pollster::block_on(gm.forward(&batch, &Request { drift: false, ..req(k) })).unwrap();
+            let base = gm.last_dispatches;
+            let out = pollster::block_on(gm.forward(&batch, &req(k))).unwrap();
+            assert_eq!(gm.last_dispatches, base + k, "{name} depth {k}: one drift dispatch a layer");
+            worst = worst.max(check(&out, k, &GPU, "gpu"));
+        }
+        eprintln!("{name} gpu drift: max |Δ| {worst:.2e} (GPU)");
+    }
+}
+
+#[test]
+fn drift_all_shared() {
+    check_drift("tiny");
+}
+
+#[test]
+fn drift_groups_and_inner_layers() {
+    check_drift("groups");
+}

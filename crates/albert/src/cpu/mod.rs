@@ -100,7 +100,11 @@ impl AlbertTransformer {
         if req.hidden_states || req.lens {
             out.hidden_states.push(x.clone());
         }
+        let mut prev = Vec::new();
         for (index, (layer, group, inner)) in schedule_to(cfg, req.depth(cfg)?).into_iter().enumerate() {
+            if req.drift && inner == 0 {
+                prev = x.clone();
+            }
             let (next, probs) = self.layer(group, inner).forward(&x, batch, cfg, a);
             x = next;
             if req.attentions {
@@ -108,6 +112,9 @@ impl AlbertTransformer {
             }
             if (req.hidden_states || req.lens) && inner + 1 == cfg.inner_group_num {
                 out.hidden_states.push(x.clone());
+            }
+            if req.drift && inner + 1 == cfg.inner_group_num {
+                out.drift.get_or_insert_with(Vec::new).extend(ops::drift(&prev, &x, &batch.attention_mask, cfg.hidden_size));
             }
         }
         Ok(x)

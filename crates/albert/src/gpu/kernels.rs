@@ -63,6 +63,10 @@ uniform!(
     /// gather_rows.wgsl: `n_rows` rows of `width`, written from row `dst_row` of the output.
     GatherParams as "Params" { n_rows: u32, width: u32, dst_row: u32, _b: u32 }
 );
+uniform!(
+    /// drift.wgsl: `rows` hidden rows of `width`; writes layer `index`'s (l2, cosine).
+    DriftParams as "Params" { rows: u32, width: u32, index: u32, _a: u32 }
+);
 
 /// Output tile of `linear` (rows and columns).
 pub const LINEAR_TILE: u32 = 64;
@@ -134,6 +138,7 @@ kernels! {
     Attention => "attention", AttentionParams, [ATTENTION_PARAMS], ["ROWS" = ATTENTION_ROWS, "MAX_T" = ATTENTION_MAX_T];
     AddLayerNorm => "add_layer_norm", LayerNormParams, [REDUCE], [];
     GatherRows => "gather_rows", GatherParams, [], ["WG" = ELEMENT_WG];
+    Drift => "drift", DriftParams, [REDUCE], [];
 }
 
 impl Kernel {

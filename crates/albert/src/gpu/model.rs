@@ -118,13 +118,22 @@ impl AlbertTransformer {
         };
         lens(c, 0);
         for (index, (layer, group, inner)) in schedule_to(c.cfg, b.depth).into_iter().enumerate() {
+            if let (Some((prev, _)), 0) = (&b.drift, inner) {
+                c.rec.copy(&b.hidden, prev, 0, (b.rows * c.cfg.hidden_size * 4) as u64);
+            }
             self.layer(group, inner).record(c, index, act);
             if inner + 1 == c.cfg.inner_group_num {
                 if let Some(&at) = c.out.hidden_at.get(layer + 1) {
                     c.out.copy(c.rec, &b.hidden, at);
                 }
                 lens(c, layer + 1);
+                if let Some((prev, drift)) = &b.drift {
+                    c.rec.drift("drift", prev, &b.hidden, &b.tokens, drift, b.rows, c.cfg.hidden_size, layer);
+                }
             }
+        }
+        if let (Some((_, drift)), Some(at)) = (&b.drift, c.out.drift_at) {
+            c.out.copy(c.rec, drift, at);
         }
     }
 }

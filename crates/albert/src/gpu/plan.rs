@@ -27,6 +27,7 @@ pub(super) struct PlanKey {
     /// Layer applications (`Request::depth`).
     depth: usize,
     lens: bool,
+    drift: bool,
 }
 
 /// The activation buffers of one plan (f32), named after what they hold.
@@ -55,6 +56,8 @@ pub(crate) struct Buffers {
     pub depth: usize,
     /// Logit lens: the logits rows of h_0..h_depth, stacked `[(depth + 1) · m, H]`.
     pub lens: Option<wgpu::Buffer>,
+    /// Drift: h_{l−1} kept for the comparison, and the `[depth, 2]` results.
+    pub drift: Option<(wgpu::Buffer, wgpu::Buffer)>,
 }
 
 /// Where each output lies in the staging buffer: (offset, length) in f32s.
@@ -66,6 +69,7 @@ pub(crate) struct Readback {
     pub logits_at: Option<(usize, usize)>,
     /// The logit lens; `logits_at` is then its last block.
     pub lens_at: Option<(usize, usize)>,
+    pub drift_at: Option<(usize, usize)>,
     pub sop_at: Option<(usize, usize)>,
     /// Two u64 timestamps (a forward's GPU time), 8-byte aligned at the end.
     ts_at: Option<usize>,
@@ -90,13 +94,14 @@ impl Readback {
             None => (key.logit_rows > 0).then(|| alloc(row_logits)),
         };
         let sop_at = key.sop.then(|| alloc(b * 2));
+        let drift_at = key.drift.then(|| alloc(key.depth * 2));
         let ts_at = g.timestamps.then(|| {
             let (end, _) = alloc(0);
             alloc(end % 2); // pad
             alloc(4).0
         });
         let bytes = (len.max(1) * 4) as u64;
-        Readback { staging: g.staging(bytes as usize), bytes, hidden_at, attentions_at, logits_at, lens_at, sop_at, ts_at }
+        Readback { staging: g.staging(bytes as usize), bytes, hidden_at, attentions_at, logits_at, lens_at, drift_at, sop_at, ts_at }
     }
 
     /// Records the copy of `src` into the staging buffer at `(offset, len)`.
@@ -205,6 +210,7 @@ impl AlbertForMaskedLM {
             sop: req.sop && self.model.albert.pooler.is_some() && self.model.sop_classifier.is_some(),
             depth: req.depth(&self.config)?,
             lens: req.lens,
+            drift: req.drift,
         };
         if req.lens && rows.is_empty() {
             return Err(Error::Input("the logit lens needs logits rows (the [MASK] rows) to look at".into()));
@@ -241,6 +247,7 @@ impl AlbertForMaskedLM {
             logits: out.logits_at.map(take),
             sop_logits: out.sop_at.map(take),
             lens: out.lens_at.map(take),
+            drift: out.drift_at.map(take),
             hidden_states: out.hidden_at.iter().map(|&a| take(a)).collect(),
             attentions: schedule_to(&self.config, key.depth)
                 .into_iter()
@@ -278,6 +285,7 @@ impl AlbertForMaskedLM {
             logit_rows_len: key.logit_rows,
             depth: key.depth,
             lens: key.lens.then(|| g.storage("lens_rows", (key.depth + 1) * key.logit_rows * h * f)),
+            drift: key.drift.then(|| (g.storage("drift_prev", n * h * f), g.storage("drift", key.depth * 2 * f))),
         };
         let out = Readback::new(g, cfg, key);
         let mut rec = Recorder::new(g, self.pipes.clone());

@@ -202,6 +202,13 @@ impl<'g> Recorder<'g> {
         self.gather_rows_at(stage, x, rows, out, n_rows, width, 0);
     }
 
+    /// Mean over real tokens of ‖cur − prev‖₂ and cos(cur, prev) into `out[2·index..]`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn drift(&mut self, stage: &'static str, prev: &wgpu::Buffer, cur: &wgpu::Buffer, tokens: &wgpu::Buffer, out: &wgpu::Buffer, rows: usize, width: usize, index: usize) {
+        let params = DriftParams { rows: rows as u32, width: width as u32, index: index as u32, ..Default::default() };
+        self.dispatch(stage, Kernel::Drift, params, &[(1, prev), (2, cur), (3, tokens), (4, out)], [1, 1, 1]);
+    }
+
     /// `gather_rows` into `out` from row `dst_row` on (the logit lens stacks each layer's rows).
     #[allow(clippy::too_many_arguments)]
     pub fn gather_rows_at(&mut self, stage: &'static str, x: &wgpu::Buffer, rows: &wgpu::Buffer, out: &wgpu::Buffer, n_rows: usize, width: usize, dst_row: usize) {

@@ -61,6 +61,10 @@ enum Cmd {
         /// ‖h_l − h_{l−1}‖₂ and cos(h_l, h_{l−1}).
         #[arg(long)]
         drift: bool,
+        /// Switch heads off, each in one layer application only: layer.inner:head (layer from
+        /// 1, inner layer and head from 0), comma-separated, e.g. 3.0:5,1.0:0.
+        #[arg(long, value_delimiter = ',')]
+        ablate: Vec<String>,
     },
     /// Sentence order (AlbertForPreTraining's SOP head): how likely A then B is the original
     /// order, and B then A.
@@ -151,10 +155,11 @@ fn open(model: &str, device: Device, quiet: bool) -> anyhow::Result<(FillMask, S
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Cmd::Fill { model, text, top_k, device, json, logits, attentions, depth, lens, drift } => {
+        Cmd::Fill { model, text, top_k, device, json, logits, attentions, depth, lens, drift, ablate } => {
+            let switches = ablate.iter().map(|s| s.parse::<albert::HeadSwitch>()).collect::<Result<Vec<_>, _>>().map_err(|e| bench::Usage(format!("--ablate: {e}")))?;
             let (mut fm, desc) = open(&model, device, json)?;
             let opts = FillOptions { top_k, logits: logits && json, attentions: attentions && json };
-            let inside = Inside { depth: depth.map(|d| d as usize), lens: lens && json, drift: drift && json };
+            let inside = Inside { depth: depth.map(|d| d as usize), lens: lens && json, drift: drift && json, switches };
             let r = pollster::block_on(fm.fill_inside(&text, &opts, &inside))?;
             if json {
                 println!("{}", serde_json::to_string(&fill_json(&model, &fm.info, &desc, &r))?);

@@ -974,3 +974,21 @@ fn fill_drift_matches_transformers() {
     }
     assert!(fill_json(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &[]).get("drift").is_none(), "no drift unless asked");
 }
+
+#[test]
+fn fill_ablate_matches_transformers() {
+    // fixtures/inside/<name>.json's switches: ablate.n = the first n of them.
+    for (name, flag, n) in [("tiny", "2.0:1,1.0:0,3.0:3", 3), ("groups", "3.1:2", 1), ("groups", "3.1:2,1.0:0", 2)] {
+        let want = &inside_golden(name)[&format!("ablate.{n}.mask_logits")];
+        for dev in devices() {
+            let tol = if dev == "cpu" { 1e-4 } else { 1e-3 };
+            let v = fill_json(&fixture_str(name), INSIDE_TEXT, dev, &["--logits", "--ablate", flag]);
+            let d = max_abs_diff(&mask_logits(&v), &want.data);
+            assert!(d <= tol, "{name} on {dev}, --ablate {flag}: logits differ by {d:e}");
+            eprintln!("{name} on {dev}, --ablate {flag}: max |Δ| logits {d:.2e}");
+        }
+    }
+    fill(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &["--ablate", "3:5"]).fails(2, &["layer.inner:head"]);
+    fill(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &["--ablate", "4.0:0"]).fails(4, &["head switch 4.0:0", "layers 1..3"]);
+    fill(&fixture_str("groups"), INSIDE_TEXT, "cpu", &["--ablate", "1.2:0"]).fails(4, &["head switch 1.2:0", "inner layers 0..1"]);
+}

@@ -113,9 +113,58 @@ pub struct Request {
     /// Per layer l = 1..depth, the mean over real tokens of ‖h_l − h_{l−1}‖₂ and cos(h_l, h_{l−1})
     /// (`Output::drift`).
     pub drift: bool,
+    /// Heads switched off, each in one inner layer of one layer application only.
+    pub switches: Vec<HeadSwitch>,
+}
+
+/// Head `head` of inner layer `inner` (0-based) of layer application `layer` (1-based, as
+/// `l.j:h` in the CLI): its context vector is zero in that call only, before attention.dense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HeadSwitch {
+    pub layer: usize,
+    pub inner: usize,
+    pub head: usize,
+}
+
+impl std::str::FromStr for HeadSwitch {
+    type Err = Error;
+    /// `layer.inner:head`, e.g. `3.0:5`.
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::Input(format!("head switch {s:?}: expected layer.inner:head, e.g. 3.0:5 (layer from 1, inner layer and head from 0)"));
+        let (layer, rest) = s.trim().split_once('.').ok_or_else(bad)?;
+        let (inner, head) = rest.split_once(':').ok_or_else(bad)?;
+        let n = |x: &str| x.trim().parse::<usize>().map_err(|_| bad());
+        Ok(HeadSwitch { layer: n(layer)?, inner: n(inner)?, head: n(head)? })
+    }
+}
+
+impl std::fmt::Display for HeadSwitch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}:{}", self.layer, self.inner, self.head)
+    }
 }
 
 impl Request {
+    /// The heads switched off in each call of `schedule_to(cfg, depth)` (by its index),
+    /// checked against the model.
+    pub fn heads_off(&self, cfg: &Config, depth: usize) -> Result<Vec<Vec<usize>>> {
+        let mut off = vec![Vec::new(); depth * cfg.inner_group_num];
+        for s in &self.switches {
+            if s.layer == 0 || s.layer > depth || s.inner >= cfg.inner_group_num || s.head >= cfg.num_attention_heads {
+                return Err(Error::Input(format!(
+                    "head switch {s}: this forward has layers 1..{depth}, inner layers 0..{} and heads 0..{}",
+                    cfg.inner_group_num - 1,
+                    cfg.num_attention_heads - 1
+                )));
+            }
+            let call = &mut off[(s.layer - 1) * cfg.inner_group_num + s.inner];
+            if !call.contains(&s.head) {
+                call.push(s.head);
+            }
+        }
+        Ok(off)
+    }
+
     /// The layer applications to run, checked against the model.
     pub fn depth(&self, cfg: &Config) -> Result<usize> {
         let max = cfg.max_depth();

@@ -130,6 +130,8 @@ pub struct Inside {
     pub lens: bool,
     /// Drift per layer (`FillResult::drift`).
     pub drift: bool,
+    /// Heads switched off (`Request::switches`).
+    pub switches: Vec<crate::output::HeadSwitch>,
 }
 
 /// How far one layer application moved the hidden states, averaged over the tokens.
@@ -290,7 +292,7 @@ impl FillMask {
         }
         // Too long for the model: `Batch::validate` says so in the forward.
         let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
-        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, drift: inside.drift, ..Default::default() };
+        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, drift: inside.drift, switches: inside.switches.clone(), ..Default::default() };
         let out = self.backend.forward(&batch, &req).await?;
         let logits = out.logits.unwrap_or_default();
         let v = self.config.vocab_size;

@@ -236,3 +236,72 @@ fn drift_all_shared() {
 fn drift_groups_and_inner_layers() {
     check_drift("groups");
 }
+
+fn switches(meta: &serde_json::Value) -> Vec<albert::HeadSwitch> {
+    meta["switches"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().parse().unwrap()).collect()
+}
+
+/// Head switches: the first n of the golden's switches off (each in its own call only), the
+/// [MASK] logits on both paths; on the GPU one small dispatch a switched head, and a plain
+/// forward after it is the plain forward again (its own plan).
+fn check_switches(name: &str) {
+    let (g, meta) = inside(name);
+    let (cfg, w) = load(name);
+    let (batch, masks) = sentence(&g);
+    let sw = switches(&meta);
+    let req = |n: usize| Request { logits: albert::LogitsRequest::Rows(masks.clone()), switches: sw[..n].to_vec(), ..Default::default() };
+    let m = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
+    let mut worst = 0f32;
+    for n in 1..=sw.len() {
+        let d = max_abs_diff(m.forward(&batch, &req(n)).unwrap().logits.as_ref().unwrap(), &g[&format!("ablate.{n}.mask_logits")].data);
+        assert!(d <= STRICT.values, "{name} cpu switches {:?}: {d:e} > STRICT", &sw[..n]);
+        worst = worst.max(d);
+    }
+    eprintln!("{name} cpu switches {sw:?}: max |Δ| mask logits {worst:.2e} (STRICT)");
+    let bad = albert::HeadSwitch { layer: cfg.num_hidden_layers + 1, inner: 0, head: 0 };
+    let err = m.forward(&batch, &Request { switches: vec![bad], ..req(0) }).unwrap_err();
+    assert!(err.to_string().contains("head switch"), "{err}");
+    let bad = albert::HeadSwitch { layer: 1, inner: 0, head: cfg.num_attention_heads };
+    assert!(m.forward(&batch, &Request { switches: vec![bad], ..req(0) }).is_err());
+    if let Some(gpu) = gpu() {
+        let mut gm = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();
+        let plain = pollster::block_on(gm.forward(&batch, &req(0))).unwrap();
+        let base = gm.last_dispatches;
+        let mut worst = 0f32;
+        for n in 1..=sw.len() {
+            let out = pollster::block_on(gm.forward(&batch, &req(n))).unwrap();
+            assert_eq!(gm.last_dispatches, base + n, "one dispatch a switched head");
+            let d = max_abs_diff(out.logits.as_ref().unwrap(), &g[&format!("ablate.{n}.mask_logits")].data);
+            assert!(d <= GPU.values, "{name} gpu switches {:?}: {d:e} > GPU", &sw[..n]);
+            worst = worst.max(d);
+        }
+        let again = pollster::block_on(gm.forward(&batch, &req(0))).unwrap();
+        assert_eq!(again.logits, plain.logits, "switches do not stick to the plain forward");
+        eprintln!("{name} gpu switches {sw:?}: max |Δ| mask logits {worst:.2e} (GPU)");
+    }
+}
+
+#[test]
+fn head_switches_all_shared() {
+    check_switches("tiny");
+}
+
+#[test]
+fn head_switches_groups_and_inner_layers() {
+    check_switches("groups");
+}
+
+#[test]
+fn head_switches_pretraining() {
+    check_switches("pretraining");
+}
+
+#[test]
+fn head_switch_parses_layer_inner_head() {
+    let s: albert::HeadSwitch = "3.1:5".parse().unwrap();
+    assert_eq!((s.layer, s.inner, s.head), (3, 1, 5));
+    assert_eq!(s.to_string(), "3.1:5");
+    for bad in ["3:5", "3.1", "a.0:1", ""] {
+        assert!(bad.parse::<albert::HeadSwitch>().is_err(), "{bad}");
+    }
+}

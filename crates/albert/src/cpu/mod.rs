@@ -70,12 +70,18 @@ impl AlbertEmbeddings {
 
 impl AlbertAttention {
     /// Returns the attention output and the attention probabilities.
-    pub fn forward(&self, x: &[f32], batch: &Batch, cfg: &Config) -> (Vec<f32>, Vec<f32>) {
+    /// Heads in `off` are switched off: their context is zero before `dense`.
+    pub fn forward(&self, x: &[f32], batch: &Batch, cfg: &Config, off: &[usize]) -> (Vec<f32>, Vec<f32>) {
         let (n, h, eps) = (batch.rows(), cfg.hidden_size, cfg.layer_norm_eps as f32);
         let (heads, d) = (cfg.num_attention_heads, cfg.head_dim());
         let [q, k, v] = self.query_key_value.each_ref().map(|l| l.forward(x, n, Activation::Linear));
         let probs = ops::attention_probs(&q, &k, &batch.attention_mask, batch.batch, batch.seq_len, heads, d);
-        let ctx = ops::attention_context(&probs, &v, batch.batch, batch.seq_len, heads, d);
+        let mut ctx = ops::attention_context(&probs, &v, batch.batch, batch.seq_len, heads, d);
+        for &head in off {
+            for row in ctx.chunks_exact_mut(h) {
+                row[head * d..(head + 1) * d].fill(0.0);
+            }
+        }
         let projected = self.dense.forward(&ctx, n, Activation::Linear);
         (ops::add_layer_norm(&projected, x, &self.layer_norm.w, &self.layer_norm.b, eps, h), probs)
     }
@@ -83,9 +89,9 @@ impl AlbertAttention {
 
 impl AlbertLayer {
     /// One layer; returns the new hidden states and the attention probabilities.
-    pub fn forward(&self, x: &[f32], batch: &Batch, cfg: &Config, a: Activation) -> (Vec<f32>, Vec<f32>) {
+    pub fn forward(&self, x: &[f32], batch: &Batch, cfg: &Config, a: Activation, off: &[usize]) -> (Vec<f32>, Vec<f32>) {
         let (n, h, eps) = (batch.rows(), cfg.hidden_size, cfg.layer_norm_eps as f32);
-        let (attn_out, probs) = self.attention.forward(x, batch, cfg);
+        let (attn_out, probs) = self.attention.forward(x, batch, cfg, off);
         let ffn = self.ffn.forward(&attn_out, n, a);
         let ffn_out = self.ffn_output.forward(&ffn, n, Activation::Linear);
         let ln = &self.full_layer_layer_norm;
@@ -101,11 +107,13 @@ impl AlbertTransformer {
             out.hidden_states.push(x.clone());
         }
         let mut prev = Vec::new();
-        for (index, (layer, group, inner)) in schedule_to(cfg, req.depth(cfg)?).into_iter().enumerate() {
+        let depth = req.depth(cfg)?;
+        let off = req.heads_off(cfg, depth)?;
+        for (index, (layer, group, inner)) in schedule_to(cfg, depth).into_iter().enumerate() {
             if req.drift && inner == 0 {
                 prev = x.clone();
             }
-            let (next, probs) = self.layer(group, inner).forward(&x, batch, cfg, a);
+            let (next, probs) = self.layer(group, inner).forward(&x, batch, cfg, a, &off[index]);
             x = next;
             if req.attentions {
                 out.attentions.push(AttentionMap { index, layer, group, inner, data: probs });
@@ -140,7 +148,7 @@ impl AlbertForMaskedLM {
         let cfg = &self.config;
         batch.validate(cfg)?;
         let rows = req.rows(batch)?;
-        req.depth(cfg)?;
+        req.heads_off(cfg, req.depth(cfg)?)?;
         if req.lens && rows.is_empty() {
             return Err(Error::Input("the logit lens needs logits rows (the [MASK] rows) to look at".into()));
         }

@@ -67,6 +67,10 @@ uniform!(
     /// drift.wgsl: `rows` hidden rows of `width`; writes layer `index`'s (l2, cosine).
     DriftParams as "Params" { rows: u32, width: u32, index: u32, _a: u32 }
 );
+uniform!(
+    /// head_off.wgsl: zero head `head`'s `head_dim` columns of `rows` context rows of `hidden`.
+    HeadOffParams as "Params" { rows: u32, hidden: u32, head_dim: u32, head: u32 }
+);
 
 /// Output tile of `linear` (rows and columns).
 pub const LINEAR_TILE: u32 = 64;
@@ -139,6 +143,7 @@ kernels! {
     AddLayerNorm => "add_layer_norm", LayerNormParams, [REDUCE], [];
     GatherRows => "gather_rows", GatherParams, [], ["WG" = ELEMENT_WG];
     Drift => "drift", DriftParams, [REDUCE], [];
+    HeadOff => "head_off", HeadOffParams, [], ["WG" = ELEMENT_WG];
 }
 
 impl Kernel {

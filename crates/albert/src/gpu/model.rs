@@ -86,6 +86,9 @@ impl AlbertAttention {
                 }
             }
         }
+        for &head in b.off.get(index).map(Vec::as_slice).unwrap_or_default() {
+            c.rec.head_off("attention (head switched off)", &b.context, b.rows, cfg.num_attention_heads, cfg.head_dim(), head);
+        }
         c.rec.linear("attention.dense", &self.dense, &b.context, &b.projected, b.rows, Activation::Linear);
         c.rec.add_layer_norm("attention.LayerNorm", &b.projected, Some(&b.hidden), &self.layer_norm, &b.attention_output, b.rows, h, c.eps());
     }

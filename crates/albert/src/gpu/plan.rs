@@ -28,6 +28,8 @@ pub(super) struct PlanKey {
     depth: usize,
     lens: bool,
     drift: bool,
+    /// Heads switched off per call (`Request::heads_off`).
+    off: Vec<Vec<usize>>,
 }
 
 /// The activation buffers of one plan (f32), named after what they hold.
@@ -58,6 +60,8 @@ pub(crate) struct Buffers {
     pub lens: Option<wgpu::Buffer>,
     /// Drift: h_{l−1} kept for the comparison, and the `[depth, 2]` results.
     pub drift: Option<(wgpu::Buffer, wgpu::Buffer)>,
+    /// Heads switched off in each call of the schedule (by index).
+    pub off: Vec<Vec<usize>>,
 }
 
 /// Where each output lies in the staging buffer: (offset, length) in f32s.
@@ -211,6 +215,11 @@ impl AlbertForMaskedLM {
             depth: req.depth(&self.config)?,
             lens: req.lens,
             drift: req.drift,
+            off: {
+                let d = req.depth(&self.config)?;
+                let off = req.heads_off(&self.config, d)?;
+                if off.iter().all(|o| o.is_empty()) { vec![] } else { off }
+            },
         };
         if req.lens && rows.is_empty() {
             return Err(Error::Input("the logit lens needs logits rows (the [MASK] rows) to look at".into()));
@@ -286,6 +295,7 @@ impl AlbertForMaskedLM {
             depth: key.depth,
             lens: key.lens.then(|| g.storage("lens_rows", (key.depth + 1) * key.logit_rows * h * f)),
             drift: key.drift.then(|| (g.storage("drift_prev", n * h * f), g.storage("drift", key.depth * 2 * f))),
+            off: key.off.clone(),
         };
         let out = Readback::new(g, cfg, key);
         let mut rec = Recorder::new(g, self.pipes.clone());

@@ -202,6 +202,13 @@ impl<'g> Recorder<'g> {
         self.gather_rows_at(stage, x, rows, out, n_rows, width, 0);
     }
 
+    /// Zeroes head `head`'s columns of the context `[rows, heads · head_dim]` (a head switch).
+    pub fn head_off(&mut self, stage: &'static str, ctx: &wgpu::Buffer, rows: usize, heads: usize, head_dim: usize, head: usize) {
+        let params = HeadOffParams { rows: rows as u32, hidden: (heads * head_dim) as u32, head_dim: head_dim as u32, head: head as u32 };
+        let r = rows.max(1) as u32;
+        self.dispatch(stage, Kernel::HeadOff, params, &[(1, ctx)], [(head_dim as u32).div_ceil(ELEMENT_WG), r.min(65535), r.div_ceil(65535)]);
+    }
+
     /// Mean over real tokens of ‖cur − prev‖₂ and cos(cur, prev) into `out[2·index..]`.
     #[allow(clippy::too_many_arguments)]
     pub fn drift(&mut self, stage: &'static str, prev: &wgpu::Buffer, cur: &wgpu::Buffer, tokens: &wgpu::Buffer, out: &wgpu::Buffer, rows: usize, width: usize, index: usize) {

@@ -65,6 +65,10 @@ enum Cmd {
         /// 1, inner layer and head from 0), comma-separated, e.g. 3.0:5,1.0:0.
         #[arg(long, value_delimiter = ',')]
         ablate: Vec<String>,
+        /// With --json: "neuron": the query and key vectors [T][head_dim] of head h in layer
+        /// l.j (same layer.inner:head form as --ablate), after their biases.
+        #[arg(long)]
+        neuron: Option<String>,
     },
     /// Sentence order (AlbertForPreTraining's SOP head): how likely A then B is the original
     /// order, and B then A.
@@ -155,11 +159,12 @@ fn open(model: &str, device: Device, quiet: bool) -> anyhow::Result<(FillMask, S
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Cmd::Fill { model, text, top_k, device, json, logits, attentions, depth, lens, drift, ablate } => {
+        Cmd::Fill { model, text, top_k, device, json, logits, attentions, depth, lens, drift, ablate, neuron } => {
             let switches = ablate.iter().map(|s| s.parse::<albert::HeadSwitch>()).collect::<Result<Vec<_>, _>>().map_err(|e| bench::Usage(format!("--ablate: {e}")))?;
+            let neuron = neuron.map(|s| s.parse::<albert::HeadSwitch>()).transpose().map_err(|e| bench::Usage(format!("--neuron: {e}")))?;
             let (mut fm, desc) = open(&model, device, json)?;
             let opts = FillOptions { top_k, logits: logits && json, attentions: attentions && json };
-            let inside = Inside { depth: depth.map(|d| d as usize), lens: lens && json, drift: drift && json, switches };
+            let inside = Inside { depth: depth.map(|d| d as usize), lens: lens && json, drift: drift && json, switches, neuron: neuron.filter(|_| json) };
             let r = pollster::block_on(fm.fill_inside(&text, &opts, &inside))?;
             if json {
                 println!("{}", serde_json::to_string(&fill_json(&model, &fm.info, &desc, &r))?);
@@ -263,6 +268,11 @@ fn fill_json(model: &str, info: &ModelInfo, device: &str, r: &FillResult) -> ser
     });
     if let Some(d) = &r.drift {
         v["drift"] = json!(d);
+    }
+    if let Some(n) = &r.neuron {
+        let d = n.q.len() / t.max(1);
+        let rows = |x: &[f32]| x.chunks_exact(d.max(1)).map(|r| r.to_vec()).collect::<Vec<_>>();
+        v["neuron"] = json!({"layer": n.head.layer, "inner": n.head.inner, "head": n.head.head, "q": rows(&n.q), "k": rows(&n.k)});
     }
     if !r.attentions.is_empty() {
         v["attentions"] = json!(attentions);

@@ -992,3 +992,24 @@ fn fill_ablate_matches_transformers() {
     fill(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &["--ablate", "4.0:0"]).fails(4, &["head switch 4.0:0", "layers 1..3"]);
     fill(&fixture_str("groups"), INSIDE_TEXT, "cpu", &["--ablate", "1.2:0"]).fails(4, &["head switch 1.2:0", "inner layers 0..1"]);
 }
+
+#[test]
+fn fill_neuron_matches_transformers() {
+    for (name, spec) in [("tiny", "2.0:1"), ("groups", "3.1:2")] {
+        let g = inside_golden(name);
+        for dev in devices() {
+            let tol = if dev == "cpu" { 1e-4 } else { 1e-3 };
+            let v = fill_json(&fixture_str(name), INSIDE_TEXT, dev, &["--neuron", spec]);
+            let n = &v["neuron"];
+            assert_eq!(format!("{}.{}:{}", n["layer"], n["inner"], n["head"]), spec);
+            let flat = |x: &Value| -> Vec<f32> { x.as_array().unwrap().iter().flat_map(f32s).collect() };
+            let d = max_abs_diff(&flat(&n["q"]), &g["neuron.q"].data).max(max_abs_diff(&flat(&n["k"]), &g["neuron.k"].data));
+            assert_eq!(n["q"].as_array().unwrap().len(), g["neuron.q"].shape[0], "one q row a token");
+            assert!(d <= tol, "{name} on {dev}, --neuron {spec}: q/k differ by {d:e}");
+            eprintln!("{name} on {dev}, --neuron {spec}: max |Δ| q, k {d:.2e}");
+        }
+    }
+    assert!(fill_json(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &[]).get("neuron").is_none());
+    fill(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &["--json", "--neuron", "2:1"]).fails(2, &["layer.inner:head"]);
+    fill(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &["--json", "--neuron", "2.0:9"]).fails(4, &["neuron view 2.0:9"]);
+}

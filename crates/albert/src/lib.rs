@@ -20,7 +20,7 @@ pub mod model;
 
 pub use config::{Activation, Config};
 pub use error::{Error, Result};
-pub use output::{AttentionMap, Batch, HeadSwitch, LogitsRequest, Output, Prediction, Request};
+pub use output::{AttentionMap, Batch, HeadSwitch, Neuron, LogitsRequest, Output, Prediction, Request};
 pub use tokenizer::{Encoding, Tokenizer};
 pub use weights::{AlbertWeights, Checkpoint, DType};
 pub use files::ModelFiles;

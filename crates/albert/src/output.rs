@@ -115,6 +115,17 @@ pub struct Request {
     pub drift: bool,
     /// Heads switched off, each in one inner layer of one layer application only.
     pub switches: Vec<HeadSwitch>,
+    /// Neuron view: the query and key vectors of this head in this call (`Output::neuron`).
+    pub neuron: Option<HeadSwitch>,
+}
+
+/// The neuron view of one head in one call: its query and key vectors (after their biases,
+/// before the 1/√d scaling), `[batch · seq, head_dim]` each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neuron {
+    pub head: HeadSwitch,
+    pub q: Vec<f32>,
+    pub k: Vec<f32>,
 }
 
 /// Head `head` of inner layer `inner` (0-based) of layer application `layer` (1-based, as
@@ -145,6 +156,19 @@ impl std::fmt::Display for HeadSwitch {
 }
 
 impl Request {
+    /// The call index (in `schedule_to(cfg, depth)`) of the neuron view, checked.
+    pub fn neuron_call(&self, cfg: &Config, depth: usize) -> Result<Option<usize>> {
+        let Some(s) = self.neuron else { return Ok(None) };
+        if s.layer == 0 || s.layer > depth || s.inner >= cfg.inner_group_num || s.head >= cfg.num_attention_heads {
+            return Err(Error::Input(format!(
+                "neuron view {s}: this forward has layers 1..{depth}, inner layers 0..{} and heads 0..{}",
+                cfg.inner_group_num - 1,
+                cfg.num_attention_heads - 1
+            )));
+        }
+        Ok(Some((s.layer - 1) * cfg.inner_group_num + s.inner))
+    }
+
     /// The heads switched off in each call of `schedule_to(cfg, depth)` (by its index),
     /// checked against the model.
     pub fn heads_off(&self, cfg: &Config, depth: usize) -> Result<Vec<Vec<usize>>> {
@@ -221,6 +245,8 @@ pub struct Output {
     /// Logit lens, `[depth + 1, rows.len(), vocab]`: the MLM head on h_0 (after the E→H
     /// projection) .. h_depth at the requested rows; the last block equals `logits`.
     pub lens: Option<Vec<f32>>,
+    /// Neuron view, when asked (`Request::neuron`).
+    pub neuron: Option<Neuron>,
     /// Drift `[depth, 2]`: (mean ‖h_l − h_{l−1}‖₂, mean cos(h_l, h_{l−1})) for l = 1..depth.
     pub drift: Option<Vec<f32>>,
 }

@@ -132,6 +132,8 @@ pub struct Inside {
     pub drift: bool,
     /// Heads switched off (`Request::switches`).
     pub switches: Vec<crate::output::HeadSwitch>,
+    /// Neuron view of this head in this call (`FillResult::neuron`).
+    pub neuron: Option<crate::output::HeadSwitch>,
 }
 
 /// How far one layer application moved the hidden states, averaged over the tokens.
@@ -204,6 +206,8 @@ pub struct FillResult {
     pub attentions: Vec<AttentionMap>,
     /// Per layer, when asked (`Inside::drift`).
     pub drift: Option<Vec<Drift>>,
+    /// q and k `[T, head_dim]` of the asked head, when asked (`Inside::neuron`).
+    pub neuron: Option<crate::output::Neuron>,
 }
 
 /// Sentence order of a pair (AlbertForPreTraining's SOP head): label 0 = A then B is the
@@ -292,7 +296,7 @@ impl FillMask {
         }
         // Too long for the model: `Batch::validate` says so in the forward.
         let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
-        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, drift: inside.drift, switches: inside.switches.clone(), ..Default::default() };
+        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, drift: inside.drift, switches: inside.switches.clone(), neuron: inside.neuron, ..Default::default() };
         let out = self.backend.forward(&batch, &req).await?;
         let logits = out.logits.unwrap_or_default();
         let v = self.config.vocab_size;
@@ -316,6 +320,6 @@ impl FillMask {
                 MaskResult { position, top_k, logits: opts.logits.then(|| row.to_vec()), lens }
             })
             .collect();
-        Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions, drift })
+        Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions, drift, neuron: out.neuron })
     }
 }

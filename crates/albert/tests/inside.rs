@@ -305,3 +305,51 @@ fn head_switch_parses_layer_inner_head() {
         assert!(bad.parse::<albert::HeadSwitch>().is_err(), "{bad}");
     }
 }
+
+/// Neuron view: the q and k vectors of the golden's head in its call, both paths, and the
+/// scores and softmax they give; nothing of it unless asked.
+fn check_neuron(name: &str) {
+    let (g, meta) = inside(name);
+    let (cfg, w) = load(name);
+    let (batch, masks) = sentence(&g);
+    let head: albert::HeadSwitch = meta["neuron"].as_str().unwrap().parse().unwrap();
+    let req = Request { logits: albert::LogitsRequest::Rows(masks.clone()), neuron: Some(head), ..Default::default() };
+    let d = cfg.head_dim();
+    let t = batch.seq_len;
+    let check = |out: &albert::Output, tol: &Tol, what: &str| -> f32 {
+        let n = out.neuron.as_ref().expect("neuron view");
+        assert_eq!(n.head, head);
+        let dq = max_abs_diff(&n.q, &g["neuron.q"].data);
+        let dk = max_abs_diff(&n.k, &g["neuron.k"].data);
+        let scores: Vec<f32> = (0..t).flat_map(|i| (0..t).map(move |j| (i, j))).map(|(i, j)| (0..d).map(|c| n.q[i * d + c] * n.k[j * d + c]).sum::<f32>() / (d as f32).sqrt()).collect();
+        let ds = max_abs_diff(&scores, &g["neuron.scores"].data);
+        let worst = dq.max(dk).max(ds);
+        assert!(worst <= tol.values, "{name} {what} neuron {head}: q {dq:e}, k {dk:e}, scores {ds:e} > {}", tol.name);
+        assert!(max_abs_diff(out.logits.as_ref().unwrap(), &g[&format!("depth.{}.mask_logits", cfg.num_hidden_layers)].data) <= tol.values);
+        worst
+    };
+    let m = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
+    let dc = check(&m.forward(&batch, &req).unwrap(), &STRICT, "cpu");
+    assert!(m.forward(&batch, &Request { neuron: None, ..req.clone() }).unwrap().neuron.is_none());
+    let bad = albert::HeadSwitch { head: cfg.num_attention_heads, ..head };
+    assert!(matches!(m.forward(&batch, &Request { neuron: Some(bad), ..req.clone() }), Err(albert::Error::Input(_))));
+    eprintln!("{name} cpu neuron {head}: max |Δ| q, k, scores {dc:.2e} (STRICT)");
+    if let Some(gpu) = gpu() {
+        let mut gm = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();
+        pollster::block_on(gm.forward(&batch, &Request { neuron: None, ..req.clone() })).unwrap();
+        let base = gm.last_dispatches;
+        let dg = check(&pollster::block_on(gm.forward(&batch, &req)).unwrap(), &GPU, "gpu");
+        assert_eq!(gm.last_dispatches, base, "the neuron view is a copy, no dispatch");
+        eprintln!("{name} gpu neuron {head}: max |Δ| q, k, scores {dg:.2e} (GPU)");
+    }
+}
+
+#[test]
+fn neuron_all_shared() {
+    check_neuron("tiny");
+}
+
+#[test]
+fn neuron_groups_and_inner_layers() {
+    check_neuron("groups");
+}

@@ -9,7 +9,7 @@ use crate::activation::Activation;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model;
-use crate::output::{schedule_to, AttentionMap, Batch, Output, Request};
+use crate::output::{schedule_to, Neuron, AttentionMap, Batch, Output, Request};
 use crate::var_builder::Params;
 use crate::weights::{AlbertWeights, Tensor};
 
@@ -109,7 +109,14 @@ impl AlbertTransformer {
         let mut prev = Vec::new();
         let depth = req.depth(cfg)?;
         let off = req.heads_off(cfg, depth)?;
+        let neuron = req.neuron_call(cfg, depth)?;
         for (index, (layer, group, inner)) in schedule_to(cfg, depth).into_iter().enumerate() {
+            if let (Some(head), true) = (req.neuron, neuron == Some(index)) {
+                let (n, d) = (batch.rows(), cfg.head_dim());
+                let qk = &self.layer(group, inner).attention.query_key_value;
+                let cols = |y: Vec<f32>| y.chunks_exact(cfg.hidden_size).flat_map(|r| r[head.head * d..(head.head + 1) * d].to_vec()).collect();
+                out.neuron = Some(Neuron { head, q: cols(qk[0].forward(&x, n, Activation::Linear)), k: cols(qk[1].forward(&x, n, Activation::Linear)) });
+            }
             if req.drift && inner == 0 {
                 prev = x.clone();
             }
@@ -149,6 +156,7 @@ impl AlbertForMaskedLM {
         batch.validate(cfg)?;
         let rows = req.rows(batch)?;
         req.heads_off(cfg, req.depth(cfg)?)?;
+        req.neuron_call(cfg, req.depth(cfg)?)?;
         if req.lens && rows.is_empty() {
             return Err(Error::Input("the logit lens needs logits rows (the [MASK] rows) to look at".into()));
         }

@@ -74,6 +74,9 @@ impl AlbertAttention {
         let (b, cfg) = (c.bufs, c.cfg);
         let h = cfg.hidden_size;
         c.rec.linear("attention.query_key_value", &self.query_key_value, &b.hidden, &b.qkv, b.rows, Activation::Linear);
+        if let Some((_, at)) = c.out.neuron_at.filter(|&(call, _)| call == index) {
+            c.out.copy(c.rec, &b.qkv, at);
+        }
         let shape = AttentionShape { batch: b.batch, seq_len: b.seq_len, heads: cfg.num_attention_heads, head_dim: cfg.head_dim(), stride: 3 * h, qkv_off: [0, h, 2 * h] };
         match b.probs.get(if c.out.attentions_at.is_empty() { 0 } else { index }) {
             // Without maps to return, the fused kernel never materializes the probabilities.

@@ -10,7 +10,7 @@ use super::record::{token_words, Op, Recorder, Timing};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model;
-use crate::output::{schedule_to, AttentionMap, Batch, Output, Request};
+use crate::output::{schedule_to, HeadSwitch, Neuron, AttentionMap, Batch, Output, Request};
 use crate::weights::{AlbertWeights, DType};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +30,8 @@ pub(super) struct PlanKey {
     drift: bool,
     /// Heads switched off per call (`Request::heads_off`).
     off: Vec<Vec<usize>>,
+    /// The neuron view's call index and head.
+    neuron: Option<(usize, HeadSwitch)>,
 }
 
 /// The activation buffers of one plan (f32), named after what they hold.
@@ -74,6 +76,8 @@ pub(crate) struct Readback {
     /// The logit lens; `logits_at` is then its last block.
     pub lens_at: Option<(usize, usize)>,
     pub drift_at: Option<(usize, usize)>,
+    /// The neuron view: (call index, where the call's whole `[n, 3H]` qkv lies).
+    pub neuron_at: Option<(usize, (usize, usize))>,
     pub sop_at: Option<(usize, usize)>,
     /// Two u64 timestamps (a forward's GPU time), 8-byte aligned at the end.
     ts_at: Option<usize>,
@@ -99,13 +103,14 @@ impl Readback {
         };
         let sop_at = key.sop.then(|| alloc(b * 2));
         let drift_at = key.drift.then(|| alloc(key.depth * 2));
+        let neuron_at = key.neuron.map(|(call, _)| (call, alloc(n * 3 * cfg.hidden_size)));
         let ts_at = g.timestamps.then(|| {
             let (end, _) = alloc(0);
             alloc(end % 2); // pad
             alloc(4).0
         });
         let bytes = (len.max(1) * 4) as u64;
-        Readback { staging: g.staging(bytes as usize), bytes, hidden_at, attentions_at, logits_at, lens_at, drift_at, sop_at, ts_at }
+        Readback { staging: g.staging(bytes as usize), bytes, hidden_at, attentions_at, logits_at, lens_at, drift_at, neuron_at, sop_at, ts_at }
     }
 
     /// Records the copy of `src` into the staging buffer at `(offset, len)`.
@@ -220,6 +225,7 @@ impl AlbertForMaskedLM {
                 let off = req.heads_off(&self.config, d)?;
                 if off.iter().all(|o| o.is_empty()) { vec![] } else { off }
             },
+            neuron: req.neuron_call(&self.config, req.depth(&self.config)?)?.zip(req.neuron),
         };
         if req.lens && rows.is_empty() {
             return Err(Error::Input("the logit lens needs logits rows (the [MASK] rows) to look at".into()));
@@ -257,6 +263,12 @@ impl AlbertForMaskedLM {
             sop_logits: out.sop_at.map(take),
             lens: out.lens_at.map(take),
             drift: out.drift_at.map(take),
+            neuron: out.neuron_at.zip(key.neuron).map(|((_, at), (_, head))| {
+                let (h, d) = (self.config.hidden_size, self.config.head_dim());
+                let qkv = take(at);
+                let cols = |off: usize| qkv.chunks_exact(3 * h).flat_map(|r| r[off + head.head * d..off + (head.head + 1) * d].to_vec()).collect();
+                Neuron { head, q: cols(0), k: cols(h) }
+            }),
             hidden_states: out.hidden_at.iter().map(|&a| take(a)).collect(),
             attentions: schedule_to(&self.config, key.depth)
                 .into_iter()

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Continues the default model's pretraining from the committed checkpoint in train/resume/ (or
 # starts it when there is none): one command per session, in the background friendly way
-# (nice 19, so builds and tests keep the machine). Stop it any time (Ctrl-C / kill): it writes a
-# checkpoint every --ckpt-every steps, and train/resume/ is what the next session continues from,
-# so commit train/resume/ before the session ends (one commit per session, about 13 MB).
+# (nice 19, so builds and tests keep the machine). Stop it any time with Ctrl-C or `kill` (SIGTERM):
+# the step in flight finishes and the checkpoint is written (also every --ckpt-every steps), and
+# train/resume/ is what the next session continues from, so commit train/resume/ before the
+# session ends (one commit per session, about 13 MB). Held-out scores for the log:
+#   train/.venv/bin/python train/evaluate.py --ckpt train/runs/default/ckpt.pt \
+#     --tokenizer train/resume/tokenizer.json --valid-cache train/data/valid-<stamp>.npz --log train/resume/log.jsonl
 #
 #   train/continue.sh                   # runs until stopped (or until the token budget is spent)
 #   SESSION_SECONDS=7200 train/continue.sh

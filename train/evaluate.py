@@ -69,6 +69,7 @@ def main():
     ap.add_argument("--amp", default="none", choices=["auto", "bf16", "none"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--log", default=None, help="append the scores as one JSON line (e.g. train/resume/log.jsonl)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     from tokenizers import Tokenizer
@@ -104,6 +105,13 @@ def main():
     result["fill_mask"] = fill_mask(model, tok, FILL_MASK, device=device)
     for r in result["fill_mask"]:
         print(f"[fill] {r['text']}  →  " + " | ".join(f"{p['token']} {p['prob']:.2f}" for p in r["predictions"][0]))
+    if a.log:  # one line in the run's log, so held-out scores sit beside the training curve
+        with open(a.log, "a") as f:
+            f.write(json.dumps({"event": "eval", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                "step": result["step"], "tokens": result["tokens"], "train_seconds": result["train_seconds"],
+                                "examples": a.examples, "seq": a.seq, "depth": trained_layers,
+                                "single_token_mlm_top1": result["single_token_mlm_top1"], "sop_acc": result["sop_acc"],
+                                "ngram_mlm_top1": result["mlm_top1"], "mlm_loss": result["mlm_loss"]}) + "\n")
     if a.out:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as f:

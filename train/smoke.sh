@@ -57,6 +57,14 @@ compact=(--out "$tmp/wsd" --commit-dir "$tmp/commit" --decay wsd --decay-fractio
 "$PY" train.py "${common[@]}" "${compact[@]}" --session-steps 12
 rm -rf "$tmp/wsd"   # a new session: only the committed folder is left
 "$PY" train.py "${common[@]}" "${compact[@]}" --session-steps 12 --resume
+step "SIGTERM ends a session cleanly: the step in flight, then the checkpoint and the compact copy"
+"$PY" train.py "${common[@]}" "${compact[@]}" --out "$tmp/sig" --commit-dir "$tmp/commit-sig" --log-every 2 &
+pid=$!
+for _ in $(seq 1 120); do grep -q '"split": "train"' "$tmp/commit-sig/log.jsonl" 2>/dev/null && break; sleep 0.5; done
+kill -TERM "$pid"
+wait "$pid"
+tail -n 1 "$tmp/commit-sig/log.jsonl" | grep -q '"event": "session_end"' || { echo "smoke: no session_end after SIGTERM" >&2; exit 1; }
+[ -f "$tmp/sig/ckpt.pt" ] && [ -f "$tmp/commit-sig/model.safetensors" ] || { echo "smoke: no checkpoint after SIGTERM" >&2; exit 1; }
 step "sharing: unit check (attention-only ties attention, not FFN; FFN-only the reverse; counts; reload; untied export)"
 "$PY" -m check_sharing
 step "checks"

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
 
@@ -370,7 +371,19 @@ def main(argv=None):
     cur_phase = None
     session_start, session_step0 = state["train_seconds"], state["step"]
     finished = False
+    # SIGTERM / Ctrl-C end the session cleanly: the step in flight finishes, then the checkpoint
+    # (and --commit-dir) is written as at any session end, so no training is lost.
+    stop = {"signal": None}
+
+    def request_stop(signum, _frame):
+        stop["signal"] = signal.Signals(signum).name
+        log(f"[train] {stop['signal']}: stopping after this step")
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, request_stop)
     while True:
+        if stop["signal"]:
+            break
         p = progress()
         if p >= 1.0:
             finished = True

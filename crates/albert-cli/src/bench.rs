@@ -45,6 +45,11 @@ pub struct Report {
     pub gpu_weight_upload_ms: Option<f64>,
     /// Whether every forward also returned all attention maps.
     pub attentions: bool,
+    /// Layer applications per forward when not num_hidden_layers (`--depth`).
+    pub depth: Option<usize>,
+    /// Whether every forward also computed the logit lens / the drift.
+    pub lens: bool,
+    pub drift: bool,
     pub rows: Vec<Row>,
     /// Why `--profile` gave no per-dispatch times (no timestamp queries; the CPU path).
     pub profile_unavailable: Option<String>,
@@ -90,6 +95,10 @@ pub struct Options {
     pub attentions: bool,
     /// Time every GPU dispatch too (`runs` profiled forwards a length).
     pub profile: bool,
+    /// "Inside ALBERT" extras on every forward: depth, logit lens, drift.
+    pub depth: Option<usize>,
+    pub lens: bool,
+    pub drift: bool,
 }
 
 pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, log: bool) -> anyhow::Result<Report> {
@@ -100,6 +109,9 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
         gpu_pipeline_compile_ms: None,
         gpu_weight_upload_ms: None,
         attentions: opts.attentions,
+        depth: opts.depth,
+        lens: opts.lens,
+        drift: opts.drift,
         rows: vec![],
         profile_unavailable: None,
     };
@@ -139,7 +151,7 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
         };
         for &n in &opts.seq {
             let b = batch(cfg, n);
-            let req = albert::bench::request(n, opts.attentions);
+            let req = Request { depth: opts.depth, lens: opts.lens, drift: opts.drift, ..albert::bench::request(n, opts.attentions) };
             let t = pollster::block_on(time_forwards(&mut backend, &b, &req, opts.warmup, opts.runs, now))?;
             let mut r = row(dev, &adapter, cfg, n, t.wall_ms);
             r.gpu_p50_ms = (!t.gpu_ms.is_empty()).then(|| stats(&t.gpu_ms).0);

@@ -118,6 +118,15 @@ enum Cmd {
         /// profiled forwards after the timed ones) and report the time by stage and kernel.
         #[arg(long)]
         profile: bool,
+        /// Run K layer applications per forward (as `fill --depth`).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        depth: Option<u64>,
+        /// Also compute the logit lens of the [MASK] row at every layer (as `fill --lens`).
+        #[arg(long)]
+        lens: bool,
+        /// Also compute the per-layer drift (as `fill --drift`).
+        #[arg(long)]
+        drift: bool,
         #[arg(long)]
         json: bool,
     },
@@ -199,7 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_info(&model, &info);
             }
         }
-        Cmd::Bench { model, seq, device, runs, warmup, dtype, attentions, profile, json } => {
+        Cmd::Bench { model, seq, device, runs, warmup, dtype, attentions, profile, depth, lens, drift, json } => {
             let dtype = match dtype.as_str() {
                 "f32" => albert::DType::F32,
                 "f16" => albert::DType::F16,
@@ -216,7 +225,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ("albert-base-v2 shapes, random weights".to_string(), c, w)
                 }
             };
-            let opts = bench::Options { seq, devices: device, runs: runs.max(1), warmup, attentions, profile };
+            if let Some(k) = depth.filter(|&k| k as usize > cfg.max_depth()) {
+                return Err(bench::Usage(format!("--depth {k}: this model runs 1 to {} layers", cfg.max_depth())).into());
+            }
+            let opts = bench::Options { seq, devices: device, runs: runs.max(1), warmup, attentions, profile, depth: depth.map(|d| d as usize), lens, drift };
             let report = bench::run(&name, &cfg, &w, &opts, !json)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -1013,3 +1013,26 @@ fn fill_neuron_matches_transformers() {
     fill(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &["--json", "--neuron", "2:1"]).fails(2, &["layer.inner:head"]);
     fill(&fixture_str("tiny"), INSIDE_TEXT, "cpu", &["--json", "--neuron", "2.0:9"]).fails(4, &["neuron view 2.0:9"]);
 }
+
+#[test]
+fn bench_times_depth_lens_and_drift() {
+    let model = fixture_str("tiny");
+    let run = |dev: &str, extra: &[&str]| {
+        let mut args = vec!["bench", "--seq", "5", "--runs", "1", "--warmup", "0", "--device", dev, "--json", "--model", &model];
+        args.extend_from_slice(extra);
+        albert(&args).json()
+    };
+    let v = run("cpu", &["--depth", "6", "--lens", "--drift"]);
+    assert_eq!((v["depth"].as_u64(), v["lens"].as_bool(), v["drift"].as_bool()), (Some(6), Some(true), Some(true)));
+    assert!(v["rows"][0]["p50_ms"].as_f64().unwrap() > 0.0);
+    albert(&["bench", "--model", &model, "--device", "cpu", "--seq", "5", "--depth", "7"]).fails(2, &["--depth 7"]);
+    if !devices().contains(&"gpu") {
+        return;
+    }
+    let count = |v: &Value| v["rows"][0]["dispatches"].as_u64().expect("gpu rows count dispatches");
+    let plain = count(&run("gpu", &[]));
+    // tiny: 3 layers of 7 dispatches; + one gather a layer for the lens, + one reduction a layer for drift.
+    assert_eq!(count(&run("gpu", &["--depth", "6"])), plain + 3 * 7);
+    assert_eq!(count(&run("gpu", &["--lens"])), plain + 3);
+    assert_eq!(count(&run("gpu", &["--drift"])), plain + 3);
+}

@@ -223,6 +223,27 @@ pub fn gather_rows(x: &[f32], width: usize, rows: &[usize]) -> Vec<f32> {
     out
 }
 
+/// Mean over rows with `mask` = 1 of ‖cur − prev‖₂ and of cos(cur, prev) (torch's
+/// cosine_similarity, eps 1e-8), rows of `width`.
+pub fn drift(prev: &[f32], cur: &[f32], mask: &[u32], width: usize) -> [f32; 2] {
+    let (mut l2, mut cos, mut n) = (0f64, 0f64, 0usize);
+    for ((a, b), _) in cur.chunks_exact(width).zip(prev.chunks_exact(width)).zip(mask).filter(|(_, &m)| m == 1) {
+        let (mut dot, mut aa, mut bb, mut dd) = (0f64, 0f64, 0f64, 0f64);
+        for (&x, &y) in a.iter().zip(b) {
+            let (x, y) = (x as f64, y as f64);
+            dot += x * y;
+            aa += x * x;
+            bb += y * y;
+            dd += (x - y) * (x - y);
+        }
+        l2 += dd.sqrt();
+        cos += dot / (aa.sqrt().max(1e-8) * bb.sqrt().max(1e-8));
+        n += 1;
+    }
+    let n = n.max(1) as f64;
+    [(l2 / n) as f32, (cos / n) as f32]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,23 +306,3 @@ mod tests {
     }
 }
 
-/// Mean over rows with `mask` = 1 of ‖cur − prev‖₂ and of cos(cur, prev) (torch's
-/// cosine_similarity, eps 1e-8), rows of `width`.
-pub fn drift(prev: &[f32], cur: &[f32], mask: &[u32], width: usize) -> [f32; 2] {
-    let (mut l2, mut cos, mut n) = (0f64, 0f64, 0usize);
-    for ((a, b), _) in cur.chunks_exact(width).zip(prev.chunks_exact(width)).zip(mask).filter(|(_, &m)| m == 1) {
-        let (mut dot, mut aa, mut bb, mut dd) = (0f64, 0f64, 0f64, 0f64);
-        for (&x, &y) in a.iter().zip(b) {
-            let (x, y) = (x as f64, y as f64);
-            dot += x * y;
-            aa += x * x;
-            bb += y * y;
-            dd += (x - y) * (x - y);
-        }
-        l2 += dd.sqrt();
-        cos += dot / (aa.sqrt().max(1e-8) * bb.sqrt().max(1e-8));
-        n += 1;
-    }
-    let n = n.max(1) as f64;
-    [(l2 / n) as f32, (cos / n) as f32]
-}

@@ -49,18 +49,8 @@ enum Cmd {
         /// With --json: attention probabilities [head][T][T] of every layer application.
         #[arg(long)]
         attentions: bool,
-        /// Run K layer applications instead of num_hidden_layers, then the MLM head (1..L; up
-        /// to 2L for an all-shared model).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        depth: Option<u64>,
-        /// With --json: the logit lens, masks[i].lens = [{layer, top_k, answer_rank,
-        /// answer_prob}] for h_0..h_K (the MLM head on every layer's [MASK] rows).
-        #[arg(long)]
-        lens: bool,
-        /// With --json: "drift": [{layer, l2, cosine}], per layer the mean over tokens of
-        /// ‖h_l − h_{l−1}‖₂ and cos(h_l, h_{l−1}).
-        #[arg(long)]
-        drift: bool,
+        #[command(flatten)]
+        inside: InsideArgs,
         /// Switch heads off, each in one layer application only: layer.inner:head (layer from
         /// 1, inner layer and head from 0), comma-separated, e.g. 3.0:5,1.0:0.
         #[arg(long, value_delimiter = ',')]
@@ -118,18 +108,28 @@ enum Cmd {
         /// profiled forwards after the timed ones) and report the time by stage and kernel.
         #[arg(long)]
         profile: bool,
-        /// Run K layer applications per forward (as `fill --depth`).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        depth: Option<u64>,
-        /// Also compute the logit lens of the [MASK] row at every layer (as `fill --lens`).
-        #[arg(long)]
-        lens: bool,
-        /// Also compute the per-layer drift (as `fill --drift`).
-        #[arg(long)]
-        drift: bool,
+        #[command(flatten)]
+        inside: InsideArgs,
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The "inside ALBERT" options `fill` and `bench` share (`bench` times a forward that computes them).
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct InsideArgs {
+    /// Run K layer applications instead of num_hidden_layers, then the MLM head (1..L; up to 2L
+    /// for an all-shared model).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    depth: Option<u64>,
+    /// The logit lens: the MLM head on every layer's [MASK] rows. `fill --json` adds
+    /// masks[i].lens = [{layer, top_k, answer_rank, answer_prob}] for h_0..h_K.
+    #[arg(long)]
+    lens: bool,
+    /// The drift: per layer the mean over tokens of ‖h_l − h_{l−1}‖₂ and cos(h_l, h_{l−1}).
+    /// `fill --json` adds "drift": [{layer, l2, cosine}].
+    #[arg(long)]
+    drift: bool,
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {
@@ -168,7 +168,7 @@ fn open(model: &str, device: Device, quiet: bool) -> anyhow::Result<(FillMask, S
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Cmd::Fill { model, text, top_k, device, json, logits, attentions, depth, lens, drift, ablate, neuron } => {
+        Cmd::Fill { model, text, top_k, device, json, logits, attentions, inside: InsideArgs { depth, lens, drift }, ablate, neuron } => {
             let switches = ablate.iter().map(|s| s.parse::<albert::HeadSwitch>()).collect::<Result<Vec<_>, _>>().map_err(|e| bench::Usage(format!("--ablate: {e}")))?;
             let neuron = neuron.map(|s| s.parse::<albert::HeadSwitch>()).transpose().map_err(|e| bench::Usage(format!("--neuron: {e}")))?;
             let (mut fm, desc) = open(&model, device, json)?;
@@ -208,7 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_info(&model, &info);
             }
         }
-        Cmd::Bench { model, seq, device, runs, warmup, dtype, attentions, profile, depth, lens, drift, json } => {
+        Cmd::Bench { model, seq, device, runs, warmup, dtype, attentions, profile, inside: InsideArgs { depth, lens, drift }, json } => {
             let dtype = match dtype.as_str() {
                 "f32" => albert::DType::F32,
                 "f16" => albert::DType::F16,

@@ -37,6 +37,8 @@ impl HubState {
             base: StoredValue::new(base.clone()),
         };
         provide_context(hub);
+        // ?bench=1 times forwards: no background requests beside them.
+        let base = if state.params.with_value(|p| p.bench) { Err("benchmark mode: the Hub is not asked".to_string()) } else { base };
         match base {
             Ok(base) => {
                 for (i, c) in CATALOG.iter().enumerate() {

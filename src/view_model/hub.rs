@@ -22,46 +22,44 @@ pub const CHOSEN_KEY: &str = "albert-lens-hub-model";
 /// localStorage: set once a Hub model has loaded; the download suggestion is not shown after that.
 pub const LOADED_ONCE_KEY: &str = "albert-lens-hub-loaded";
 
-/// One official checkpoint: the repo id and the shapes of its config.json (transformers'
-/// `AlbertConfig` for albert/albert-*-v1 and -v2; v1 and v2 share shapes, v2 uses gelu_new and
-/// was trained longer without dropout).
+/// One official checkpoint: the repo id, its shapes (the calculator's preset of the same name:
+/// v1 and v2 share shapes) and its activation (v2 uses gelu_new and was trained longer without
+/// dropout).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
     pub id: &'static str,
-    pub hidden: usize,
-    pub layers: usize,
-    pub heads: usize,
-    pub intermediate: usize,
-    pub groups: usize,
+    pub shapes: calc::Shapes,
     pub act: &'static str,
 }
 
-const fn ck(id: &'static str, hidden: usize, layers: usize, heads: usize, act: &'static str) -> Checkpoint {
-    Checkpoint { id, hidden, layers, heads, intermediate: 4 * hidden, groups: 1, act }
+/// `id` with the shapes of `calc::PRESETS[preset]` (a test checks the two name the same model).
+const fn ck(id: &'static str, preset: usize, act: &'static str) -> Checkpoint {
+    Checkpoint { id, shapes: calc::PRESETS[preset].shapes, act }
 }
 
 /// Google's ALBERT checkpoints on the Hub, smallest first.
 pub const CATALOG: [Checkpoint; 8] = [
-    ck("albert/albert-base-v2", 768, 12, 12, "gelu_new"),
-    ck("albert/albert-large-v2", 1024, 24, 16, "gelu_new"),
-    ck("albert/albert-xlarge-v2", 2048, 24, 16, "gelu_new"),
-    ck("albert/albert-xxlarge-v2", 4096, 12, 64, "gelu_new"),
-    ck("albert/albert-base-v1", 768, 12, 12, "gelu"),
-    ck("albert/albert-large-v1", 1024, 24, 16, "gelu"),
-    ck("albert/albert-xlarge-v1", 2048, 24, 16, "gelu"),
-    ck("albert/albert-xxlarge-v1", 4096, 12, 64, "gelu"),
+    ck("albert/albert-base-v2", 0, "gelu_new"),
+    ck("albert/albert-large-v2", 1, "gelu_new"),
+    ck("albert/albert-xlarge-v2", 2, "gelu_new"),
+    ck("albert/albert-xxlarge-v2", 3, "gelu_new"),
+    ck("albert/albert-base-v1", 4, "gelu"),
+    ck("albert/albert-large-v1", 5, "gelu"),
+    ck("albert/albert-xlarge-v1", 6, "gelu"),
+    ck("albert/albert-xxlarge-v1", 7, "gelu"),
 ];
 
 impl Checkpoint {
-    /// Its config.json as the engine reads it (vocabulary 30,000, E 128, 512 positions); the
-    /// tests hold the engine's count against `parameters`.
+    /// Its config.json as the engine reads it; the tests hold the engine's count against
+    /// `parameters`.
     #[cfg(test)]
     pub fn config(&self) -> Config {
+        let s = &self.shapes;
         let json = serde_json::json!({
-            "model_type": "albert", "vocab_size": 30000, "embedding_size": 128,
-            "hidden_size": self.hidden, "num_hidden_layers": self.layers, "num_attention_heads": self.heads,
-            "intermediate_size": self.intermediate, "num_hidden_groups": self.groups, "inner_group_num": 1,
-            "hidden_act": self.act, "max_position_embeddings": 512, "type_vocab_size": 2,
+            "model_type": "albert", "vocab_size": s.vocab, "embedding_size": s.embedding,
+            "hidden_size": s.hidden, "num_hidden_layers": s.layers, "num_attention_heads": s.heads,
+            "intermediate_size": s.intermediate, "num_hidden_groups": s.groups, "inner_group_num": s.inner,
+            "hidden_act": self.act, "max_position_embeddings": s.max_positions, "type_vocab_size": s.type_vocab,
         });
         Config::from_json(&json.to_string()).expect("the catalog's shapes are valid ALBERT configs")
     }
@@ -69,20 +67,7 @@ impl Checkpoint {
     /// Parameters as transformers' `AlbertModel` counts them (11,683,584 for albert-base-v2),
     /// the figure the calculator and the model cards use.
     pub fn parameters(&self) -> usize {
-        let shapes = calc::Shapes {
-            vocab: 30000,
-            embedding: 128,
-            hidden: self.hidden,
-            layers: self.layers,
-            heads: self.heads,
-            intermediate: self.intermediate,
-            groups: self.groups,
-            inner: 1,
-            sharing: calc::Sharing::All,
-            max_positions: 512,
-            type_vocab: 2,
-        };
-        calc::albert(&shapes).total()
+        calc::albert(&self.shapes).total()
     }
 
     /// `base-v2`, for compact labels.
@@ -93,8 +78,9 @@ impl Checkpoint {
     /// One line on what it is, e.g. `11.7M parameters · 12 layers · hidden 768 · 1 shared block`.
     pub fn summary(&self) -> String {
         let p = self.parameters();
-        let blocks = if self.groups == 1 { "1 shared block".to_string() } else { format!("{} blocks", self.groups) };
-        format!("{:.1}M parameters · {} layers · hidden {} · {}", p as f64 / 1e6, self.layers, self.hidden, blocks)
+        let s = &self.shapes;
+        let blocks = if s.groups == 1 { "1 shared block".to_string() } else { format!("{} blocks", s.groups) };
+        format!("{:.1}M parameters · {} layers · hidden {} · {}", p as f64 / 1e6, s.layers, s.hidden, blocks)
     }
 }
 
@@ -250,6 +236,10 @@ mod tests {
         assert!(CATALOG.iter().all(|c| c.id.starts_with("albert/albert-")));
         assert_eq!(CATALOG[0].summary(), "11.7M parameters · 12 layers · hidden 768 · 1 shared block");
         assert_eq!(CATALOG[3].short_name(), "xxlarge-v2");
+        for c in CATALOG {
+            let preset = calc::preset_by_id(c.id.trim_start_matches("albert/")).expect("a calculator preset per checkpoint");
+            assert_eq!(c.shapes, preset.shapes, "{}", c.id);
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod calc;
 pub mod format;
 pub mod hub;
+pub mod inside;
 pub mod params;
 pub mod savings;
 pub mod schedule;

@@ -11,6 +11,8 @@
 //! | `runs=<N>` / `warmup=<N>` | benchmark timed runs (default 10) and warm-up runs (default 2) |
 //! | `profile=1` | benchmark on WebGPU: also time every dispatch (timestamp queries), by stage |
 //! | `hub=<URL>` | the Hugging Face Hub's address (a mirror, or a test server); default `view_model::hub::DEFAULT_HUB` |
+//! | `depth=<K>` | run K layer applications instead of L (clamped to the model's `max_depth`) |
+//! | `off=3.0:5,1.0:0` | heads switched off (`layer.inner:head`, as `albert fill --ablate`) |
 
 /// Which backend the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -35,6 +37,10 @@ pub struct Params {
     pub bench_runs: usize,
     pub bench_warmup: usize,
     pub bench_profile: bool,
+    /// `?depth=`: layer applications (≥ 1; the model clamps it).
+    pub depth: Option<usize>,
+    /// `?off=`: heads switched off, in the order given, without duplicates.
+    pub off: Vec<albert::HeadSwitch>,
 }
 
 pub const DEFAULT_TOP_K: usize = 5;
@@ -54,6 +60,8 @@ impl Default for Params {
             bench_runs: 10,
             bench_warmup: 2,
             bench_profile: false,
+            depth: None,
+            off: Vec::new(),
         }
     }
 }
@@ -135,6 +143,8 @@ pub fn parse_query(query: &str) -> Params {
                     p.bench_runs = n.clamp(1, 1000);
                 }
             }
+            "depth" => p.depth = v.trim().parse::<usize>().ok().filter(|&d| d >= 1),
+            "off" => p.off = crate::view_model::inside::switches::parse_list(&v),
             "warmup" => {
                 if let Ok(n) = v.trim().parse::<usize>() {
                     p.bench_warmup = n.min(100);
@@ -301,5 +311,17 @@ mod tests {
         );
         assert_eq!(parse_query("?hub=http%3A%2F%2F127.0.0.1%3A5").hub.as_deref(), Some("http://127.0.0.1:5"));
         assert_eq!(parse_query("?hub=").hub, None);
+    }
+
+    #[test]
+    fn depth_and_switches() {
+        let p = parse_query("?depth=3&off=3.0%3A5,1.0:0,junk,3.0:5");
+        assert_eq!(p.depth, Some(3));
+        let off: Vec<String> = p.off.iter().map(|s| s.to_string()).collect();
+        assert_eq!(off, ["3.0:5", "1.0:0"], "bad entries dropped, duplicates once");
+        assert_eq!(parse_query("depth=0").depth, None);
+        assert_eq!(parse_query("depth=x").depth, None);
+        let q = with_param("", "off", Some("3.0:5,1.0:0"));
+        assert_eq!(q, "?off=3.0:5,1.0:0", "readable in the address bar");
     }
 }

@@ -25,6 +25,16 @@ pub enum Error {
     #[error("tensor `{name}` has dtype {found}; expected F32, F16 or BF16")]
     TensorDtype { name: String, found: String },
 
+    /// A tensor holds NaN or ±infinity (a corrupt file or a diverged training run): refused at
+    /// load, because every score computed from it would be NaN.
+    #[error("tensor `{name}` holds {value} at index {index} of its {len} values: the weights are corrupt or come from a training run that diverged, and every prediction would be NaN")]
+    NonFiniteWeight { name: String, value: String, index: usize, len: usize },
+
+    /// A forward produced NaN or ±infinity scores (finite weights that overflow on this input):
+    /// an error rather than a ranking of NaNs shown as `NaN%`.
+    #[error("the model produced non-finite scores ({0}): its numbers overflowed on this input, so no prediction can be ranked")]
+    NonFiniteOutput(String),
+
     /// The checkpoint has no masked-LM head (e.g. a bare AlbertModel).
     #[error("this checkpoint has no masked-LM head (`predictions.*` tensors): it looks like a bare AlbertModel, which gives hidden states and attentions but cannot fill a [MASK]")]
     NoMlmHead,

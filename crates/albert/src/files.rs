@@ -14,6 +14,29 @@ pub const TOKENIZER_JSON: &str = "tokenizer.json";
 pub const SPIECE: &str = "spiece.model";
 pub const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
 
+/// The scheme of a URL-like string (`https`, `file`, `javascript`, …): the letters, digits,
+/// `+`, `-` and `.` before the first `:`, at least two of them so that a Windows drive (`C:\x`)
+/// stays a path.
+pub fn url_scheme(s: &str) -> Option<&str> {
+    let (scheme, _) = s.split_once(':')?;
+    let mut chars = scheme.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && scheme.len() >= 2;
+    ok.then_some(scheme)
+}
+
+/// Why `model` (with URL scheme `scheme`) is refused: only http(s) URLs are fetched.
+pub fn not_http(model: &str, scheme: &str) -> String {
+    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        return format!("`{model}`: write the scheme in lower case (http:// or https://)");
+    }
+    let shown: String = model.chars().take(80).collect();
+    format!(
+        "`{shown}` is a `{scheme}:` URL; only http:// and https:// model URLs can be fetched (a local model is given by its folder's path)"
+    )
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ModelFiles {
     pub config_json: String,
@@ -66,6 +89,10 @@ impl ModelFiles {
     pub fn from_dir(dir: impl AsRef<std::path::Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         if !dir.is_dir() {
+            // `file:`, `javascript:`, `data:`, `ftp://`…: never a folder, and never fetched.
+            if let Some(scheme) = dir.to_str().and_then(url_scheme) {
+                return Err(Error::Io(not_http(dir.to_str().unwrap_or_default(), scheme)));
+            }
             return Err(Error::Io(format!("model folder `{}` does not exist or is not a folder", dir.display())));
         }
         let get = |name: String| {
@@ -96,5 +123,46 @@ impl ModelFiles {
         }
         let w = AlbertWeights::from_checkpoint(&config, ck)?;
         Ok((config, w))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes_are_told_from_paths() {
+        for (s, scheme) in [
+            ("https://x/y", Some("https")),
+            ("file:///etc", Some("file")),
+            ("javascript:alert(1)", Some("javascript")),
+            ("data:application/json,{}", Some("data")),
+            ("blob:https://x/1", Some("blob")),
+            ("git+ssh://x", Some("git+ssh")),
+            ("C:\\models\\tiny", None),
+            ("models/tiny", None),
+            ("./a:b", None),
+            ("/tmp/x:y", None),
+            ("1abc:x", None),
+            ("", None),
+        ] {
+            assert_eq!(url_scheme(s), scheme, "{s}");
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn from_dir_refuses_non_http_urls_with_a_message() {
+        for (model, needle) in [
+            ("file:///etc/passwd", "is a `file:` URL; only http:// and https:// model URLs can be fetched"),
+            ("javascript:alert(1)", "is a `javascript:` URL; only http:// and https://"),
+            ("data:text/plain,hello", "is a `data:` URL; only http:// and https://"),
+            ("ftp://example.com/m", "is a `ftp:` URL; only http:// and https://"),
+            ("HTTPS://example.com/m", "write the scheme in lower case"),
+            ("no/such/folder", "model folder `no/such/folder` does not exist"),
+        ] {
+            let err = ModelFiles::from_dir(model).unwrap_err().to_string();
+            assert!(err.contains(needle), "{model}: {err}");
+        }
     }
 }

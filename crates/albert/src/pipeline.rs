@@ -176,6 +176,14 @@ pub fn lens_layers(rows: &[&[f32]], k: usize, token: impl Fn(u32) -> String) -> 
         .collect()
 }
 
+/// `Err(NonFiniteOutput)` naming the first NaN or infinity in `scores` and where (`at`).
+pub fn check_finite_scores(scores: &[f32], at: &str) -> Result<()> {
+    match scores.iter().find(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(x) => Err(Error::NonFiniteOutput(format!("{x} {at}"))),
+    }
+}
+
 impl Default for FillOptions {
     fn default() -> Self {
         FillOptions { top_k: 5, logits: false, attentions: false }
@@ -269,6 +277,7 @@ impl FillMask {
         let out = self.backend.forward(&batch, &Request { sop: true, ..Default::default() }).await?;
         let l = out.sop_logits.ok_or_else(|| Error::NoSopHead("the SOP head's output".into()))?;
         let (x, y) = (l[0], l[1]);
+        check_finite_scores(&l, "in the sentence-order head")?;
         let m = x.max(y);
         let in_order_prob = (((x - m) as f64).exp() / (((x - m) as f64).exp() + ((y - m) as f64).exp())) as f32;
         Ok(OrderResult { tokens: enc.tokens, ids: enc.ids, token_type_ids: enc.type_ids, sop_logits: [x, y], in_order_prob })
@@ -303,6 +312,13 @@ impl FillMask {
         let m = positions.len();
         let lens = out.lens.unwrap_or_default();
         let drift = out.drift.map(|d| d.chunks_exact(2).enumerate().map(|(i, x)| Drift { layer: i + 1, l2: x[0], cosine: x[1] }).collect());
+        // A NaN or an infinity would rank arbitrarily and show as `NaN%`: say so instead.
+        for (i, &position) in positions.iter().enumerate() {
+            check_finite_scores(logits.get(i * v..(i + 1) * v).unwrap_or_default(), &format!("at the [MASK] at token {position}"))?;
+            for (layer, rows) in lens.chunks_exact(m * v).enumerate() {
+                check_finite_scores(&rows[i * v..(i + 1) * v], &format!("in the logit lens at layer {layer}, at the [MASK] at token {position}"))?;
+            }
+        }
         let token = |id: u32| self.tokenizer.id_to_token(id).unwrap_or_else(|| format!("<{id}>"));
         let masks = positions
             .iter()

@@ -9,6 +9,7 @@ use crate::ui::attention::AttentionPanel;
 use crate::ui::calc::ParameterCalculator;
 use crate::ui::fill::FillPanel;
 use crate::ui::hub::{HubPicker, HubState, HubSuggestion};
+use crate::ui::inside::{InsidePanel, OrderCard};
 use crate::ui::panels::{BackendPanel, BenchPanel, ModelPanel, StatusLine, StoragePanel};
 use crate::ui::source::SourcePanel;
 use crate::ui::{Card, ThemeToggle};
@@ -57,6 +58,12 @@ pub fn App() -> impl IntoView {
                 <Card class="attention-card" title_id="attention-title" title="Attention">
                     <AttentionPanel data=attention />
                 </Card>
+                {(!bench).then(|| view! {
+                    <Card class="inside-card" title_id="inside-title" title="Inside ALBERT">
+                        <InsidePanel />
+                    </Card>
+                    <OrderCard />
+                })}
             </div>
             <aside class="side-column" aria-label="Model, backend and storage">
                 <SourcePanel />

@@ -4,6 +4,8 @@ use leptos::prelude::*;
 
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::bench::BenchReport;
+use crate::view_model::inside::lens::LensView;
+use crate::view_model::inside::neuron::NeuronData;
 use crate::view_model::params::Params;
 use crate::view_model::schedule::{Debounce, Scheduler};
 use crate::view_model::store::ModelRecord;
@@ -109,6 +111,25 @@ pub struct TokenView {
     pub mask: bool,
 }
 
+/// What one forward showed of ALBERT's insides: how deep it ran, with which heads off, the
+/// logit lens of each [MASK], the drift per layer and the neuron view's head.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InsideView {
+    /// Layer applications run (K).
+    pub depth: usize,
+    /// The model's `num_hidden_layers` (L) and the most it may run (`Config::max_depth`).
+    pub layers: usize,
+    pub max_depth: usize,
+    pub inner: usize,
+    pub heads: usize,
+    /// The switches this forward applied (those of `AppState::switches` it could honour).
+    pub switches: Vec<albert::HeadSwitch>,
+    /// One per [MASK], in order.
+    pub lens: Vec<LensView>,
+    pub drift: Vec<albert::Drift>,
+    pub neuron: Option<NeuronData>,
+}
+
 /// The result of one forward, for the text it was computed on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FillView {
@@ -116,7 +137,27 @@ pub struct FillView {
     pub tokens: Vec<TokenView>,
     pub masks: Vec<MaskView>,
     pub attention: Option<AttentionData>,
+    pub inside: InsideView,
     pub elapsed_ms: f64,
+}
+
+/// The sentence-order card's state.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum OrderView {
+    /// No model yet, or a forward is running.
+    #[default]
+    Waiting,
+    /// The checkpoint has no SOP head: the engine's words for what is missing.
+    NoHead(String),
+    Failed(String),
+    Done {
+        /// The sentences the probabilities belong to.
+        a: String,
+        b: String,
+        /// P(original order) for A→B and for B→A.
+        in_order: f32,
+        swapped: f32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -151,6 +192,16 @@ pub struct AppState {
     pub debounce: StoredValue<Debounce>,
     /// Bumped by every model load; a load that is no longer the newest drops its result.
     pub load_generation: StoredValue<u64>,
+    /// Layer applications asked for (`?depth=`); `None`: the model's L.
+    pub depth: RwSignal<Option<usize>>,
+    /// Heads switched off (`?off=`), including any the current forward cannot honour.
+    pub switches: RwSignal<Vec<albert::HeadSwitch>>,
+    /// The neuron view's layer, inner layer and head (clamped to each forward's shape).
+    pub neuron_head: RwSignal<albert::HeadSwitch>,
+    /// The sentence-order card: its two sentences and their result.
+    pub order_a: RwSignal<String>,
+    pub order_b: RwSignal<String>,
+    pub order: RwSignal<OrderView>,
 }
 
 impl AppState {
@@ -158,6 +209,7 @@ impl AppState {
         let sentence = params.text.clone().unwrap_or_else(|| crate::view_model::DEFAULT_SENTENCE.to_string());
         let top_k = params.top_k;
         let bench = if params.bench { BenchState::Waiting } else { BenchState::Off };
+        let (depth, switches) = (params.depth, params.off.clone());
         AppState {
             params: StoredValue::new(params),
             status: RwSignal::new(Status::loading()),
@@ -177,6 +229,12 @@ impl AppState {
             scheduler: StoredValue::new(Scheduler::default()),
             debounce: StoredValue::new(Debounce::default()),
             load_generation: StoredValue::new(0),
+            depth: RwSignal::new(depth),
+            switches: RwSignal::new(switches),
+            neuron_head: RwSignal::new(albert::HeadSwitch { layer: 1, inner: 0, head: 0 }),
+            order_a: RwSignal::new(crate::view_model::ORDER_EXAMPLE.0.to_string()),
+            order_b: RwSignal::new(crate::view_model::ORDER_EXAMPLE.1.to_string()),
+            order: RwSignal::new(OrderView::Waiting),
         }
     }
 

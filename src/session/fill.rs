@@ -3,12 +3,15 @@
 
 use std::time::Duration;
 
-use albert::{FillMask, FillOptions};
+use albert::{FillMask, FillOptions, HeadSwitch, Inside};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::state::{AppState, FillView, MaskView, PredictionView, TokenView};
+use crate::state::{AppState, FillView, InsideView, MaskView, PredictionView, TokenView};
 use crate::view_model::attention::data::AttentionData;
+use crate::view_model::inside::lens::{LensPick, LensRow, LensView};
+use crate::view_model::inside::neuron::NeuronData;
+use crate::view_model::inside::switches::{self, Shape};
 use crate::view_model::{params, text};
 use crate::{engine, web};
 
@@ -74,19 +77,36 @@ async fn run(state: AppState, sentence: &str) -> Option<Result<FillView, String>
     }
     let top_k = state.top_k.get_untracked();
     let sentence = sentence.to_string();
+    let (depth, switches, neuron) = (state.depth.get_untracked(), state.switches.get_untracked(), state.neuron_head.get_untracked());
     engine::with_model(async move |fm: &mut FillMask| -> Result<FillView, String> {
         // Let the page paint (and take keystrokes) before the forward, which on the CPU is synchronous.
         web::yield_now().await;
         let t = web::now_ms();
         let opts = FillOptions { top_k, logits: false, attentions: true };
-        let r = fm.fill(&sentence, &opts).await.map_err(|e| e.to_string())?;
+        let inside = inside_request(&fm.config, depth, &switches, neuron);
+        let r = fm.fill_inside(&sentence, &opts, &inside).await.map_err(|e| e.to_string())?;
         let elapsed_ms = web::now_ms() - t;
-        Ok(fill_view(fm, &sentence, r, elapsed_ms))
+        Ok(fill_view(fm, &sentence, r, &inside, elapsed_ms))
     })
     .await
 }
 
-fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, elapsed_ms: f64) -> FillView {
+/// What the page asks of every forward: the depth and switches the reader chose, fitted to this
+/// model (a link made on another model must not fail the forward), the lens and drift (cheap: the
+/// lens runs the head on the [MASK] rows only, the drift reads back 2·K numbers), and q/k of the
+/// neuron view's head.
+fn inside_request(cfg: &albert::Config, depth: Option<usize>, switches: &[HeadSwitch], neuron: HeadSwitch) -> Inside {
+    let depth = depth.map_or(cfg.num_hidden_layers, |d| d.clamp(1, cfg.max_depth()));
+    let shape = Shape { depth, inner: cfg.inner_group_num, heads: cfg.num_attention_heads };
+    let neuron = HeadSwitch {
+        layer: neuron.layer.clamp(1, depth),
+        inner: neuron.inner.min(cfg.inner_group_num.saturating_sub(1)),
+        head: neuron.head.min(cfg.num_attention_heads.saturating_sub(1)),
+    };
+    Inside { depth: Some(depth), lens: true, drift: true, switches: switches::active(switches, shape), neuron: Some(neuron) }
+}
+
+fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, inside: &Inside, elapsed_ms: f64) -> FillView {
     let tok = &fm.tokenizer;
     let special_ids = [tok.cls_token_id(), tok.sep_token_id(), tok.mask_token_id(), tok.pad_token_id()];
     // The engine found the [MASK]s; everything below reads their positions from here.
@@ -103,6 +123,41 @@ fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, elapsed_ms: f
             mask: mask_positions.contains(&i),
         })
         .collect();
+    let pick = |p: &albert::output::Prediction| LensPick { token: p.token.clone(), display: tok.decode_token_for_display(p.id), id: p.id, prob: p.prob };
+    let lens = r
+        .masks
+        .iter()
+        .map(|m| {
+            let layers = m.lens.as_deref().unwrap_or_default();
+            LensView {
+                position: m.position,
+                answer: m.top_k.first().map(|p| tok.decode_token_for_display(p.id).trim().to_string()).unwrap_or_default(),
+                rows: layers
+                    .iter()
+                    .map(|l| LensRow { layer: l.layer, picks: l.top_k.iter().map(pick).collect(), answer_rank: l.answer_rank, answer_prob: l.answer_prob })
+                    .collect(),
+            }
+        })
+        .collect();
+    let cfg = &fm.config;
+    let neuron = r.neuron.as_ref().map(|n| NeuronData {
+        head: n.head,
+        tokens: tokens.iter().map(|t| t.text.clone()).collect(),
+        head_dim: cfg.hidden_size / cfg.num_attention_heads.max(1),
+        q: n.q.clone(),
+        k: n.k.clone(),
+    });
+    let inside = InsideView {
+        depth: inside.depth.unwrap_or(cfg.num_hidden_layers),
+        layers: cfg.num_hidden_layers,
+        max_depth: cfg.max_depth(),
+        inner: cfg.inner_group_num,
+        heads: cfg.num_attention_heads,
+        switches: inside.switches.clone(),
+        lens,
+        drift: r.drift.clone().unwrap_or_default(),
+        neuron,
+    };
     let masks: Vec<MaskView> = r
         .masks
         .iter()
@@ -116,5 +171,5 @@ fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, elapsed_ms: f
         })
         .collect();
     let attention = AttentionData::from_maps(tokens.iter().map(|t| t.text.clone()).collect(), mask_positions, r.attentions);
-    FillView { text: sentence.to_string(), tokens, masks, attention, elapsed_ms }
+    FillView { text: sentence.to_string(), tokens, masks, attention, inside, elapsed_ms }
 }

@@ -3,6 +3,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use super::inside::DepthControl;
 use super::Card;
 use crate::session;
 use crate::state::{use_app, AppState, MaskView};
@@ -110,6 +111,7 @@ pub fn FillPanel() -> impl IntoView {
                             .collect_view()}
                     </select>
                 </label>
+                <DepthControl />
                 <span class="pair-badge" data-testid="pair" hidden=move || !is_pair(&state.sentence.get())>
                     "sentence pair: token types 0 | 1"
                 </span>

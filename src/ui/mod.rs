@@ -4,6 +4,7 @@ pub mod attention;
 pub mod calc;
 pub mod fill;
 pub mod hub;
+pub mod inside;
 pub mod panels;
 pub mod source;
 

@@ -20,6 +20,9 @@ use params::BackendChoice;
 /// The sentence the text box starts with.
 pub const DEFAULT_SENTENCE: &str = "The capital of France is [MASK].";
 
+/// The sentence-order card's starting pair, in its original order.
+pub const ORDER_EXAMPLE: (&str, &str) = ("She put the kettle on the stove.", "A few minutes later, the water began to boil.");
+
 /// Example sentences to click: one mask, several masks, a sentence pair, a long text.
 pub const EXAMPLES: [(&str, &str); 5] = [
     ("Capital", "The capital of France is [MASK]."),

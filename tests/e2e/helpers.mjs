@@ -319,3 +319,21 @@ export function showcaseModel(servers) {
     ? { params: {}, dir: join(root, 'assets/model'), name: 'embedded default model' }
     : { params: { model: servers.modelUrl('tiny') }, dir: join(fixtures, 'tiny'), name: 'tiny fixture' };
 }
+
+/** Any `albert` subcommand with `--json --device cpu` (cached): e.g. `['fill', '--model', dir, '--lens']`. */
+export function cliJson(args) {
+  const key = JSON.stringify(args);
+  if (!cliCache.has(key)) {
+    const out = execFileSync(albertCli(), [...args, '--device', 'cpu', '--json'], { cwd: root, encoding: 'utf8' });
+    cliCache.set(key, JSON.parse(out));
+  }
+  return cliCache.get(key);
+}
+
+/** Sets a range input's value as a user dragging it would (an `input` event). */
+export async function setRange(locator, value) {
+  await locator.evaluate((el, v) => {
+    el.value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, value);
+}

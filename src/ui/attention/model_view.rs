@@ -1,5 +1,6 @@
 //! The model view: every layer × head as a thumbnail heatmap, rows banded by the shared block
-//! they run; a thumbnail opens in the heatmap.
+//! they run; a thumbnail opens in the heatmap, or (in "switch heads" mode) switches that head off
+//! in that layer, as the Inside ALBERT card's head switches do.
 
 use leptos::ev;
 use leptos::html;
@@ -7,6 +8,8 @@ use leptos::prelude::*;
 
 use super::dom::{focus_by_id, paint};
 use super::{Attention, Placeholder, ViewFrame};
+use crate::state::use_app;
+use crate::ui::inside::toggle_switch;
 use crate::view_model::attention::data::HeadSel;
 use crate::view_model::attention::geometry::{grid_nav, Nav};
 
@@ -21,6 +24,9 @@ pub fn ModelView(
     open: impl Fn(usize, usize) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let roving = RwSignal::new((0usize, 0usize));
+    let state = use_app();
+    // What a click on a thumbnail does: open it in the heatmap, or switch the head off/on.
+    let switching = RwSignal::new(false);
     let grid = move || {
         att.shape.with(|s| {
             let Some(s) = s.as_ref() else { return view! { <Placeholder /> }.into_any() };
@@ -50,7 +56,10 @@ pub fn ModelView(
                         view! {
                             <div class=band data-group=li.group title=li.label.clone()>{li.short.clone()}</div>
                             {(0..nh).map(|h| {
-                                let label = format!("{}, head {h}: open in the heatmap", li.label);
+                                // Layers count from 1 in switches (`3.0:5`), as in the CLI.
+                                let sw = albert::HeadSwitch { layer: li.application + 1, inner: li.inner, head: h };
+                                let off = move || state.switches.with(|l| l.contains(&sw));
+                                let label = format!("{}, head {h}: open in the heatmap, or switch it off in “switch heads” mode", li.label);
                                 view! {
                                     <button
                                         type="button"
@@ -58,6 +67,8 @@ pub fn ModelView(
                                         class="mv-cell"
                                         class:band-b=li.group % 2 == 1
                                         class:open=move || heat_sel.get() == (i, HeadSel::Head(h))
+                                        class:off=off
+                                        data-off=move || off().to_string()
                                         data-testid="model-view-cell"
                                         data-layer=i
                                         data-head=h
@@ -71,7 +82,7 @@ pub fn ModelView(
                                             if (ri.min(nl - 1), rh.min(nh - 1)) == (i, h) { "0" } else { "-1" }
                                         }
                                         on:focus=move |_| roving.set((i, h))
-                                        on:click=move |_| open(i, h)
+                                        on:click=move |_| if switching.get_untracked() { toggle_switch(state, sw) } else { open(i, h) }
                                         on:keydown=move |ev| onkey(i, h, ev)
                                     >
                                         <Thumb att=att layer=i head=h />
@@ -89,8 +100,13 @@ pub fn ModelView(
         <ViewFrame att=att testid="model-view" prefix="mv" title="Model view" {..} data-heads=att.attr(|s| s.heads)>
             <p class="att-hint">
                 "Every layer × head. Rows with the same block run the same shared weights. "
-                "Click a thumbnail (or press Enter on it; arrow keys move) to open it in the heatmap."
+                "Click a thumbnail (or press Enter on it; arrow keys move) to open it in the heatmap, "
+                "or to switch that head off in that layer."
             </p>
+            <div class="mv-mode" role="radiogroup" aria-label="A click on a thumbnail">
+                <label><input type="radio" name="mv-mode" data-testid="mv-mode-open" prop:checked=move || !switching.get() on:change=move |_| switching.set(false) />" opens it in the heatmap"</label>
+                <label><input type="radio" name="mv-mode" data-testid="mv-mode-switch" prop:checked=move || switching.get() on:change=move |_| switching.set(true) />" switches the head off / on"</label>
+            </div>
             <div class="att-scroll mv-scroll">{grid}</div>
         </ViewFrame>
     }

@@ -206,18 +206,20 @@ impl AttentionData {
     }
 
     /// `"layer 3 · block 0"`, or `"layer 3.1 · group 1"` when groups hold several inner layers.
+    /// Layers count from 1 as everywhere in the app and the CLI (`--ablate 3.1:0`); inner layers,
+    /// groups and heads from 0.
     pub fn layer_label(&self, i: usize) -> String {
         let l = &self.layers[i];
-        layer_label(l.layer, l.inner, l.group, self.inner_group_num())
+        layer_label(l.layer + 1, l.inner, l.group, self.inner_group_num())
     }
 
     /// Compact row label for grids: `"L3 · b0"` / `"L3.1 · g1"`.
     pub fn layer_short_label(&self, i: usize) -> String {
         let l = &self.layers[i];
         if self.inner_group_num() > 1 {
-            format!("L{}.{} · g{}", l.layer, l.inner, l.group)
+            format!("L{}.{} · g{}", l.layer + 1, l.inner, l.group)
         } else {
-            format!("L{} · b{}", l.layer, l.group)
+            format!("L{} · b{}", l.layer + 1, l.group)
         }
     }
 
@@ -307,15 +309,15 @@ mod tests {
     #[test]
     fn labels_show_the_shared_block() {
         let d = data(5, 3, 8);
-        assert_eq!(d.layer_label(0), "layer 0.0 · group 0");
-        assert_eq!(d.layer_label(5), "layer 2.1 · group 1");
-        assert_eq!(d.layer_short_label(5), "L2.1 · g1");
+        assert_eq!(d.layer_label(0), "layer 1.0 · group 0", "layers count from 1, inner layers from 0");
+        assert_eq!(d.layer_label(5), "layer 3.1 · group 1");
+        assert_eq!(d.layer_short_label(5), "L3.1 · g1");
         let mut single = data(5, 3, 4);
         for (i, l) in single.layers.iter_mut().enumerate() {
             (l.layer, l.inner, l.group) = (i, 0, 0);
         }
-        assert_eq!(single.layer_label(2), "layer 2 · block 0");
-        assert_eq!(single.layer_short_label(2), "L2 · b0");
+        assert_eq!(single.layer_label(2), "layer 3 · block 0");
+        assert_eq!(single.layer_short_label(2), "L3 · b0");
     }
 
     #[test]

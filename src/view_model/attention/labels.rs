@@ -147,8 +147,8 @@ mod tests {
         assert_eq!((s.t(), s.heads, s.layers.len()), (5, 3, 8));
         assert_eq!(s.tokens[0], "▁paris");
         assert_eq!(s.masks, vec![1, 3]);
-        assert_eq!(s.layers[5].label, "layer 2.1 · group 1");
-        assert_eq!(s.layers[5].short, "L2.1 · g1");
+        assert_eq!(s.layers[5].label, "layer 3.1 · group 1");
+        assert_eq!(s.layers[5].short, "L3.1 · g1");
         assert_eq!((s.layers[5].application, s.layers[5].group, s.layers[5].inner), (2, 1, 1));
         assert_eq!(s.summary, "8 attention maps (4 layers × 2 inner) running 2 shared blocks, 3 heads each, 5 tokens.");
     }

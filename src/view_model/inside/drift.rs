@@ -113,15 +113,12 @@ pub fn reading(drift: &[Drift]) -> String {
             } else {
                 "the steps vary from layer to layer"
             };
-            format!(
-                "This model: layer 1 moves the states by {:.2} (mean L2); layers 2–{} by {:.2} to {:.2}, with cosine {:.3} to {:.3} — {shape}.",
-                first.l2,
-                drift.len(),
-                lo,
-                hi,
-                clo,
-                chi
-            )
+            let later = if rest.len() == 1 {
+                format!("layer 2 by {lo:.2}, with cosine {clo:.3}")
+            } else {
+                format!("layers 2–{} by {lo:.2} to {hi:.2}, with cosine {clo:.3} to {chi:.3}", drift.len())
+            };
+            format!("This model: layer 1 moves the states by {:.2} (mean L2); {later} — {shape}.", first.l2)
         }
     }
 }
@@ -163,6 +160,8 @@ mod tests {
         let jumpy = [d(1, 9.0, 0.4), d(2, 1.0, 0.9), d(3, 6.0, 0.5), d(4, 1.0, 0.9)];
         assert!(reading(&jumpy).contains("vary from layer to layer"));
         assert!(reading(&[d(1, 2.0, 0.5)]).contains("one layer"));
+        let two = reading(&[d(1, 9.0, 0.4), d(2, 3.0, 0.9)]);
+        assert!(two.contains("layer 2 by 3.00, with cosine 0.900"), "{two}");
         assert!(reading(&[d(1, f32::NAN, 0.5), d(2, 1.0, 0.5)]).contains("not finite"));
         assert_eq!(reading(&[]), "");
     }

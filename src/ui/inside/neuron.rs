@@ -1,0 +1,144 @@
+//! The neuron view (bertviz's third view): for the chosen layer, head and query token, the query
+//! vector, each key vector, their element-wise product, the score q·k/√d and the softmax over
+//! the keys — the head's attention weights, rebuilt from their parts.
+
+use albert::HeadSwitch;
+use leptos::prelude::*;
+
+use crate::session;
+use crate::state::{use_app, InsideView};
+use crate::view_model::attention::labels::{display_token, truncate_token};
+use crate::view_model::format;
+use crate::view_model::inside::neuron::{diverging, NeuronRows};
+
+/// One vector as a row of coloured cells (value in the tooltip).
+fn cells(v: &[f32], scale: f32, class: &'static str) -> impl IntoView {
+    view! {
+        <span class=format!("vec {class}") aria-hidden="true">
+            {v.iter().enumerate().map(|(i, x)| view! {
+                <span class="cell" style:background=diverging(*x, scale) title=format!("dim {i}: {x:.4}")></span>
+            }).collect_view()}
+        </span>
+    }
+}
+
+#[component]
+pub fn NeuronView(
+    /// The shown forward's insides.
+    inside: Memo<Option<InsideView>>,
+) -> impl IntoView {
+    let state = use_app();
+    // The query token; `None`: the first [MASK] (or token 0).
+    let query = RwSignal::new(None::<usize>);
+    let data = Memo::new(move |_| inside.with(|i| i.as_ref().and_then(|i| i.neuron.clone())));
+    let first_mask = move || state.result.with(|r| r.as_ref().and_then(|r| r.masks.first().map(|m| m.position)).unwrap_or(0));
+    let rows: Memo<Option<NeuronRows>> = Memo::new(move |_| {
+        data.with(|d| {
+            let d = d.as_ref()?;
+            let q = query.get().unwrap_or_else(first_mask).min(d.seq_len().saturating_sub(1));
+            d.rows(q)
+        })
+    });
+    let set_head = move |s: HeadSwitch| {
+        state.neuron_head.set(s);
+        session::request_now(state);
+    };
+    let selects = move || {
+        let (Some(i), Some(head)) = (inside.get(), data.with(|d| d.as_ref().map(|d| d.head))) else { return None };
+        let tokens = data.with(|d| d.as_ref().map(|d| d.tokens.clone()).unwrap_or_default());
+        let q_now = rows.with(|r| r.as_ref().map_or(0, |r| r.query));
+        let layers: Vec<(usize, usize)> = (1..=i.depth).flat_map(|l| (0..i.inner).map(move |j| (l, j))).collect();
+        let inner = i.inner;
+        Some(view! {
+            <div class="neuron-controls">
+                <label>"Layer "
+                    <select data-testid="neuron-layer" on:change=move |ev| {
+                        if let Some((l, j)) = event_target_value(&ev).split_once('.').and_then(|(l, j)| Some((l.parse().ok()?, j.parse().ok()?))) {
+                            // From the state, not this render: a second choice may come before the first's forward.
+                            set_head(HeadSwitch { layer: l, inner: j, ..state.neuron_head.get_untracked() });
+                        }
+                    }>
+                        {layers.into_iter().map(|(l, j)| {
+                            let name = if inner > 1 { format!("{l}.{j}") } else { l.to_string() };
+                            view! { <option value=format!("{l}.{j}") selected=(l, j) == (head.layer, head.inner)>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Head "
+                    <select data-testid="neuron-head" on:change=move |ev| {
+                        if let Ok(h) = event_target_value(&ev).parse() {
+                            set_head(HeadSwitch { head: h, ..state.neuron_head.get_untracked() });
+                        }
+                    }>
+                        {(0..i.heads).map(|h| view! { <option value=h selected=h == head.head>{h}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Query token "
+                    <select data-testid="neuron-query" on:change=move |ev| {
+                        if let Ok(q) = event_target_value(&ev).parse() {
+                            query.set(Some(q));
+                        }
+                    }>
+                        {tokens.iter().enumerate().map(|(t, tok)| view! {
+                            <option value=t selected=t == q_now>{format!("{t}: {}", truncate_token(&display_token(tok), 16))}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
+        })
+    };
+    let table = move || {
+        let tokens = data.with(|d| d.as_ref().map(|d| d.tokens.clone()).unwrap_or_default());
+        rows.with(|r| {
+            let Some(r) = r else { return view! { <p class="att-empty">"The neuron view appears after the first prediction."</p> }.into_any() };
+            let name = |i: usize| truncate_token(&display_token(tokens.get(i).map(String::as_str).unwrap_or("?")), 12);
+            view! {
+                <div class="neuron-table" role="table" aria-label="Query, keys, products, scores and weights">
+                    <div class="neuron-row head" role="row">
+                        <span role="columnheader">"token"</span>
+                        <span role="columnheader">"key k"</span>
+                        <span role="columnheader">"q × k"</span>
+                        <span role="columnheader">"q·k/√d"</span>
+                        <span role="columnheader">"softmax"</span>
+                    </div>
+                    <div class="neuron-row query" role="row" data-testid="neuron-query-row">
+                        <span role="cell" class="tok">{format!("q: {}", name(r.query))}</span>
+                        <span role="cell">{cells(&r.q, r.vector_scale, "q")}</span>
+                        <span role="cell"></span><span role="cell"></span><span role="cell"></span>
+                    </div>
+                    {r.keys.iter().map(|k| {
+                        let width = format!("{:.1}%", (k.weight * 100.0).clamp(0.0, 100.0));
+                        view! {
+                            <div class="neuron-row" role="row" data-testid="neuron-key" data-key=k.index data-score=k.score.to_string() data-weight=k.weight.to_string()>
+                                <span role="cell" class="tok">{name(k.index)}</span>
+                                <span role="cell">{cells(&k.k, r.vector_scale, "k")}</span>
+                                <span role="cell">{cells(&k.product, r.product_scale, "qk")}</span>
+                                <span role="cell" class="num">{format!("{:.3}", k.score)}</span>
+                                <span role="cell" class="num weight">
+                                    <span class="bar" aria-hidden="true"><span class="fill" style:width=width></span></span>
+                                    {format::percent(k.weight)}
+                                </span>
+                            </div>
+                        }
+                    }).collect_view()}
+                </div>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <section class="inside-view neuron-view" data-testid="neuron-view" aria-labelledby="neuron-title"
+            data-layer=move || data.with(|d| d.as_ref().map(|d| format!("{}.{}", d.head.layer, d.head.inner)))
+            data-head=move || data.with(|d| d.as_ref().map(|d| d.head.head.to_string()))
+            data-query=move || rows.with(|r| r.as_ref().map(|r| r.query.to_string()))>
+            <h3 id="neuron-title">"Neuron view"</h3>
+            <p class="att-hint">
+                "How one head's attention is made: the query vector of one token meets every key vector; "
+                "their element-wise products (orange positive, blue negative) sum to the score, and the softmax "
+                "of the scores is the attention weight. Dimensions that light up in both q and k decide where the head looks."
+            </p>
+            {selects}
+            <div class="inside-scroll neuron-scroll">{table}</div>
+        </section>
+    }
+}

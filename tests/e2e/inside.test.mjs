@@ -246,7 +246,7 @@ describe('README screenshots', () => {
     for (const [id, name] of [['lens', 'inside-lens.png'], ['drift', 'inside-drift.png'], ['head-switches', 'inside-switches.png'], ['neuron-view', 'inside-neuron.png']]) {
       await screenshot(page.getByTestId(id), name);
     }
-    await screenshot(page.locator('.fill'), 'depth-slider.png', { clip: undefined });
+    await screenshot(page.locator('section.card.fill'), 'depth-slider.png');
     await page.goto(appUrl(s.app, { model: s.modelUrl('pretraining') }));
     await page.waitForSelector('[data-testid="order"][data-state="done"]');
     await screenshot(page.locator('.order-card'), 'order.png');

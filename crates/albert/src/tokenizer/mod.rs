@@ -164,6 +164,9 @@ impl Tokenizer {
         if let Some(normalizer) = value.get("normalizer") {
             check_precompiled_in_json(normalizer)?;
         }
+        if let Some(post) = value.get("post_processor") {
+            check_template_in_json(post)?;
+        }
         let inner = tokenizers::Tokenizer::from_bytes(bytes)
             .map_err(|e| tok_err(format!("tokenizer.json could not be loaded: {e}")))?;
         Self::finish(inner, TokenizerSource::TokenizerJson, "tokenizer.json")
@@ -411,6 +414,47 @@ fn check_precompiled_in_json(normalizer: &Value) -> Result<()> {
                 Some(blob) => spm::validate_precompiled_charsmap(&blob)
                     .map_err(|e| tok_err(format!("tokenizer.json: the Precompiled normalizer's {e}"))),
             }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks every `TemplateProcessing` post-processor in a tokenizer.json `post_processor` value:
+/// each special token its templates place must be defined in its `special_tokens`, with as many
+/// `ids` as `tokens`. The `tokenizers` library checks this when a template is built in code but
+/// not when one is read from JSON, and then panics in the first `encode` (found by
+/// tests/fuzz.rs).
+fn check_template_in_json(post: &Value) -> Result<()> {
+    match post.get("type").and_then(Value::as_str) {
+        Some("Sequence") => {
+            for p in post.get("processors").and_then(Value::as_array).into_iter().flatten() {
+                check_template_in_json(p)?;
+            }
+            Ok(())
+        }
+        Some("TemplateProcessing") => {
+            let specials = post.get("special_tokens").and_then(Value::as_object);
+            for (name, t) in specials.into_iter().flatten() {
+                let len = |k: &str| t.get(k).and_then(Value::as_array).map(Vec::len);
+                if len("ids") != len("tokens") {
+                    return Err(tok_err(format!(
+                        "tokenizer.json: the post_processor's special token {name:?} has {} ids but {} tokens; expected one id per token",
+                        len("ids").unwrap_or(0),
+                        len("tokens").unwrap_or(0)
+                    )));
+                }
+            }
+            for template in ["single", "pair"] {
+                for piece in post.get(template).and_then(Value::as_array).into_iter().flatten() {
+                    let Some(id) = piece.get("SpecialToken").and_then(|t| t.get("id")).and_then(Value::as_str) else { continue };
+                    if !specials.is_some_and(|s| s.contains_key(id)) {
+                        return Err(tok_err(format!(
+                            "tokenizer.json: the post_processor's {template} template places the special token {id:?}, which its special_tokens does not define"
+                        )));
+                    }
+                }
+            }
+            Ok(())
         }
         _ => Ok(()),
     }

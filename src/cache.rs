@@ -9,6 +9,21 @@ use wasm_bindgen_futures::JsFuture;
 use crate::view_model::store::{ModelRecord, MODEL_CACHE, RECORD_SUFFIX};
 use crate::web::{describe, window};
 
+/// Why a file was not stored.
+pub enum PutError {
+    /// The origin's storage quota is used up.
+    Full(String),
+    Other(String),
+}
+
+impl PutError {
+    pub fn message(&self) -> &str {
+        match self {
+            PutError::Full(m) | PutError::Other(m) => m,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct ModelCache {
     cache: web_sys::Cache,
@@ -37,22 +52,29 @@ impl ModelCache {
     }
 
     pub async fn put(&self, url: &str, bytes: &[u8], content_type: &str) -> Result<(), String> {
-        self.put_js(url, &Uint8Array::from(bytes), content_type).await
+        self.put_js(url, &Uint8Array::from(bytes), content_type).await.map_err(|e| e.message().to_string())
     }
 
     /// Stores bytes already copied to JS.
-    pub async fn put_js(&self, url: &str, body: &Uint8Array, content_type: &str) -> Result<(), String> {
+    pub async fn put_js(&self, url: &str, body: &Uint8Array, content_type: &str) -> Result<(), PutError> {
         let init = web_sys::ResponseInit::new();
         init.set_status(200);
-        let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
+        let headers = web_sys::Headers::new().map_err(|e| PutError::Other(describe(&e)))?;
         let _ = headers.set("content-type", content_type);
         let _ = headers.set("content-length", &body.length().to_string());
         init.set_headers(&headers);
-        let resp = web_sys::Response::new_with_opt_buffer_source_and_init(Some(body), &init).map_err(|e| describe(&e))?;
-        JsFuture::from(self.cache.put_with_str(url, &resp))
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("could not store {url} in the browser cache: {}", describe(&e)))
+        let resp = web_sys::Response::new_with_opt_buffer_source_and_init(Some(body), &init)
+            .map_err(|e| PutError::Other(describe(&e)))?;
+        JsFuture::from(self.cache.put_with_str(url, &resp)).await.map(|_| ()).map_err(|e| {
+            let why = format!("could not store {url} in the browser cache: {}", describe(&e));
+            // Chromium and Firefox reject with a DOMException named QuotaExceededError.
+            let name = crate::web::get(&e, "name").as_string().unwrap_or_default();
+            if name == "QuotaExceededError" || why.to_ascii_lowercase().contains("quota") {
+                PutError::Full(why)
+            } else {
+                PutError::Other(why)
+            }
+        })
     }
 
     pub async fn delete(&self, url: &str) {

@@ -8,11 +8,109 @@ use std::rc::Rc;
 use albert::ModelFiles;
 use leptos::prelude::*;
 
-use crate::cache::ModelCache;
+use crate::cache::{ModelCache, PutError};
 use crate::state::{FileProgress, FileState};
 use crate::view_model::hub::repo_label;
+use crate::view_model::params::query_pairs;
 use crate::view_model::store::{verify, FileRecord, Manifest, ModelRecord};
-use crate::web;
+use crate::web::{self, Cancel, FetchError, FetchOptions, Partial};
+
+/// Tries of one file when the connection breaks (the first included): each later one asks for the
+/// rest with a Range request. A stall is not retried by itself: it is an error with a Retry button.
+const AUTO_RESUMES: usize = 3;
+
+thread_local! {
+    /// The downloads of the load in flight: the Cancel button, or a newer load, cancels them.
+    static CURRENT: RefCell<Option<Cancel>> = const { RefCell::new(None) };
+    /// Bytes of downloads that stopped partway, by URL: Retry asks for the rest.
+    static PARTIALS: RefCell<HashMap<String, Partial>> = RefCell::new(HashMap::new());
+}
+
+/// Cancels the downloads of the load in flight (the model already running keeps running).
+pub fn cancel_current() {
+    if let Some(c) = CURRENT.with(|c| c.borrow_mut().take()) {
+        c.cancel();
+    }
+}
+
+/// How long a download may receive nothing: `?stall_ms=` (at least 100), or `web::STALL_MS`.
+pub fn stall_ms() -> u32 {
+    query_pairs(&web::location_search())
+        .into_iter()
+        .find(|(k, _)| k == "stall_ms")
+        .and_then(|(_, v)| v.trim().parse::<u32>().ok())
+        .map(|ms| ms.max(100))
+        .unwrap_or(web::STALL_MS)
+}
+
+/// A model link (`?model=`) on another origin, waiting for the user's OK before downloading.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Confirm {
+    /// The model's base URL (absolute).
+    pub url: String,
+    /// Its host (`host:port`).
+    pub host: String,
+    /// The weights' size, once the server said (a HEAD request, or a sharded index's total).
+    pub bytes: Option<u64>,
+}
+
+/// What Retry loads again: a URL's or the embedded model's files (local files need no retry).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Again {
+    Embedded,
+    Url(String),
+}
+
+impl Again {
+    pub fn of(source: &Source) -> Option<Again> {
+        match source {
+            Source::Embedded => Some(Again::Embedded),
+            Source::Url(u) => Some(Again::Url(u.clone())),
+            Source::Local(_) => None,
+        }
+    }
+
+    pub fn source(&self) -> Source {
+        match self {
+            Again::Embedded => Source::Embedded,
+            Again::Url(u) => Source::Url(u.clone()),
+        }
+    }
+}
+
+/// The page's download controls: Retry, notices, the cross-origin question. Reference-counted
+/// signals in a thread-local (the page has one), so no component's owner can dispose of them and
+/// `AppState` stays as it is.
+#[derive(Clone)]
+pub struct Downloads {
+    /// What Retry loads again (a download failed or was cancelled; it resumes where it stopped).
+    pub retry: ArcRwSignal<Option<Again>>,
+    /// Something to know about the model that did load (the cache was full).
+    pub notice: ArcRwSignal<Option<String>>,
+    /// A link's model from another origin, waiting for a click.
+    pub confirm: ArcRwSignal<Option<Confirm>>,
+}
+
+thread_local! {
+    static DOWNLOADS: Downloads = Downloads {
+        retry: ArcRwSignal::new(None),
+        notice: ArcRwSignal::new(None),
+        confirm: ArcRwSignal::new(None),
+    };
+}
+
+/// The page's download controls.
+pub fn downloads() -> Downloads {
+    DOWNLOADS.with(|d| d.clone())
+}
+
+/// Why a load gave no model.
+pub enum LoadError {
+    /// Why, in words; `retry`: a download failed, and trying again may work (and resumes).
+    Failed { message: String, retry: bool },
+    /// Cancelled (the Cancel button or a newer load).
+    Cancelled,
+}
 
 /// Where a model comes from.
 #[derive(Clone)]
@@ -37,6 +135,8 @@ pub struct Loaded {
     /// Cache entries written during this load (deleted if the model turns out to be broken).
     pub written: Vec<String>,
     pub cache: Option<ModelCache>,
+    /// Worth telling the user although the model loaded (the browser's storage was full).
+    pub notice: Option<String>,
 }
 
 impl Loaded {
@@ -83,9 +183,39 @@ struct Builder {
     written: Vec<String>,
     downloaded: bool,
     bytes: u64,
+    /// The cache refused a file for want of space: why (nothing more is stored).
+    cache_full: Option<String>,
+    /// A download failed in a way a retry may mend (network, stall).
+    retryable: bool,
 }
 
-pub async fn load(source: Source, progress: RwSignal<Vec<FileProgress>>) -> Result<Loaded, String> {
+pub async fn load(source: Source, progress: RwSignal<Vec<FileProgress>>) -> Result<Loaded, LoadError> {
+    // A newer load supersedes the one in flight: its downloads stop.
+    let cancel = Cancel::default();
+    if let Some(old) = CURRENT.with(|c| c.borrow_mut().replace(cancel.clone())) {
+        old.cancel();
+    }
+    let retryable = Rc::new(std::cell::Cell::new(false));
+    let result = load_source(source, progress, &cancel, retryable.clone()).await;
+    CURRENT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.as_ref().is_some_and(|c| c.same(&cancel)) {
+            *c = None;
+        }
+    });
+    match result {
+        Ok(l) => Ok(l),
+        Err(_) if cancel.is_cancelled() => Err(LoadError::Cancelled),
+        Err(message) => Err(LoadError::Failed { message, retry: retryable.get() }),
+    }
+}
+
+async fn load_source(
+    source: Source,
+    progress: RwSignal<Vec<FileProgress>>,
+    cancel: &Cancel,
+    retryable: Rc<std::cell::Cell<bool>>,
+) -> Result<Loaded, String> {
     progress.set(Vec::new());
     match source {
         Source::Local(files) => load_local(files, progress).await,
@@ -100,7 +230,7 @@ pub async fn load(source: Source, progress: RwSignal<Vec<FileProgress>>) -> Resu
                 Some(n) => format!("Embedded default model: {n}"),
                 None => "Embedded default model".to_string(),
             };
-            load_url(base, label, manifest, progress).await.map_err(|e| {
+            load_url(base, label, manifest, progress, cancel, retryable).await.map_err(|e| {
                 if e.starts_with("config.json not found") {
                     "This build has no embedded default model (model/config.json is missing: assets/model was absent \
                      when it was built). Load a model by URL (for example albert/albert-base-v2) or from local files."
@@ -113,7 +243,7 @@ pub async fn load(source: Source, progress: RwSignal<Vec<FileProgress>>) -> Resu
         Source::Url(url) => {
             let base = web::absolute_url(&url)?;
             let label = repo_label(&base).unwrap_or_else(|| base.clone());
-            load_url(base, label, None, progress).await
+            load_url(base, label, None, progress, cancel, retryable).await
         }
     }
 }
@@ -125,7 +255,12 @@ async fn load_url(
     label: String,
     manifest: Option<Manifest>,
     progress: RwSignal<Vec<FileProgress>>,
+    cancel: &Cancel,
+    retryable: Rc<std::cell::Cell<bool>>,
 ) -> Result<Loaded, String> {
+    // Kept bytes of another model's files will not be asked for again.
+    PARTIALS.with(|p| p.borrow_mut().retain(|url, _| url.starts_with(&base)));
+    let stall = stall_ms();
     let cache = ModelCache::open().await.ok();
     let mut record = match &cache {
         Some(c) => c.record(&base).await,
@@ -141,14 +276,18 @@ async fn load_url(
     let record = Rc::new(RefCell::new(record));
     let builder = Rc::new(RefCell::new(Builder::default()));
     let get = {
-        let (base, cache, record, builder) = (base.clone(), cache.clone(), record.clone(), builder.clone());
+        let (base, cache, record, builder, cancel) = (base.clone(), cache.clone(), record.clone(), builder.clone(), cancel.clone());
         move |name: String| {
-            let (base, cache, record, builder) = (base.clone(), cache.clone(), record.clone(), builder.clone());
-            async move { get_file(&base, &name, cache.as_ref(), &record, &builder, progress).await.map_err(albert::Error::Io) }
+            let (base, cache, record, builder, cancel) = (base.clone(), cache.clone(), record.clone(), builder.clone(), cancel.clone());
+            async move {
+                let fetch = Fetch { base: &base, cache: cache.as_ref(), record: &record, builder: &builder, progress, cancel: &cancel, stall_ms: stall };
+                get_file(&fetch, &name).await.map_err(albert::Error::Io)
+            }
         }
     };
     let result = ModelFiles::fetch(get).await;
-    let b = std::mem::take(&mut *builder.borrow_mut());
+    let mut b = std::mem::take(&mut *builder.borrow_mut());
+    retryable.set(b.retryable);
     let files = match result {
         Ok(f) => f,
         Err(e) => {
@@ -157,10 +296,33 @@ async fn load_url(
                     c.delete(url).await;
                 }
             }
-            return Err(e.to_string());
+            let e = e.to_string();
+            // The engine's message does not say where it looked.
+            return Err(if e.starts_with("config.json not found") {
+                format!("{e} ({base}config.json answered 404)")
+            } else {
+                e
+            });
         }
     };
+    // The storage is full: the model runs from memory; the files that did fit would be orphans
+    // without a record, so they go too (their space is what the next model needs).
+    let notice = b.cache_full.take().map(|why| {
+        web_sys::console::warn_1(&why.clone().into());
+        format!(
+            "The browser's storage is full (quota exceeded), so {label} is not kept for the next visit: it runs from \
+             memory now and downloads again next time. Delete cached models below to make room."
+        )
+    });
+    if notice.is_some() {
+        if let Some(c) = &cache {
+            for url in b.written.drain(..) {
+                c.delete(&url).await;
+            }
+        }
+    }
     let pending_record = match &cache {
+        Some(_) if notice.is_some() => None,
         Some(c) if b.downloaded || record.borrow().is_none() => Some((
             c.clone(),
             ModelRecord {
@@ -182,17 +344,23 @@ async fn load_url(
         pending_record,
         written: b.written,
         cache,
+        notice,
     })
 }
 
-async fn get_file(
-    base: &str,
-    name: &str,
-    cache: Option<&ModelCache>,
-    record: &RefCell<Option<ModelRecord>>,
-    builder: &RefCell<Builder>,
+/// What fetching one file of a model needs.
+struct Fetch<'a> {
+    base: &'a str,
+    cache: Option<&'a ModelCache>,
+    record: &'a RefCell<Option<ModelRecord>>,
+    builder: &'a RefCell<Builder>,
     progress: RwSignal<Vec<FileProgress>>,
-) -> Result<Option<Vec<u8>>, String> {
+    cancel: &'a Cancel,
+    stall_ms: u32,
+}
+
+async fn get_file(f: &Fetch<'_>, name: &str) -> Result<Option<Vec<u8>>, String> {
+    let Fetch { base, cache, record, builder, progress, cancel, stall_ms } = *f;
     let url = format!("{base}{name}");
     // 1. The cache, when a complete record exists: verified size and SHA-256, or re-download.
     let known = record.borrow().as_ref().map(|r| (r.absent.iter().any(|a| a == name), r.file(name).cloned()));
@@ -222,18 +390,45 @@ async fn get_file(
             // the model loads).
         }
     }
-    // 2. The network, streaming with progress.
-    set_progress(progress, name, 0, None, FileState::Downloading);
-    let fetched = web::fetch_with_progress(&url, |loaded, total| {
-        set_progress(progress, name, loaded, total, FileState::Downloading);
-    })
-    .await;
-    let fetched = match fetched {
-        Ok(f) => f,
-        Err(e) => {
-            set_progress(progress, name, 0, None, FileState::Failed(e.clone()));
-            return Err(e);
+    // 2. The network, streaming with progress; bytes an earlier try received are kept and the
+    // rest asked for.
+    let mut resume = PARTIALS.with(|p| p.borrow_mut().remove(&url));
+    let kept = resume.as_ref().map_or(0, |p| p.bytes.len() as u64);
+    set_progress(progress, name, kept, resume.as_ref().and_then(|p| p.total), FileState::Downloading);
+    let mut tries = 0;
+    let fetched = loop {
+        tries += 1;
+        let before = resume.as_ref().map_or(0, |p| p.bytes.len());
+        let opts = FetchOptions { name, stall_ms, cancel, resume: resume.take() };
+        let result = web::fetch_with_progress(&url, opts, |loaded, total| {
+            set_progress(progress, name, loaded, total, FileState::Downloading);
+        })
+        .await;
+        let (why, partial) = match result {
+            Ok(f) => break f,
+            // A broken connection that made progress: ask for the rest at once.
+            Err(FetchError::Interrupted { stalled: false, partial, .. }) if partial.bytes.len() > before && tries < AUTO_RESUMES => {
+                resume = Some(partial);
+                continue;
+            }
+            Err(FetchError::Interrupted { why, partial, .. }) => {
+                builder.borrow_mut().retryable = true;
+                (format!("download of {name} from {url} {why}"), Some(partial))
+            }
+            Err(FetchError::Cancelled(partial)) => (format!("download of {name} cancelled"), Some(partial)),
+            Err(FetchError::Failed(why)) => {
+                if why.starts_with("could not fetch") {
+                    builder.borrow_mut().retryable = true;
+                }
+                (why, None)
+            }
+        };
+        let (loaded, total) = partial.as_ref().map_or((0, None), |p| (p.bytes.len() as u64, p.total));
+        if let Some(p) = partial.filter(|p| !p.bytes.is_empty()) {
+            PARTIALS.with(|m| m.borrow_mut().insert(url.clone(), p));
         }
+        set_progress(progress, name, loaded, total, FileState::Failed(why.clone()));
+        return Err(why);
     };
     let Some(fetched) = fetched else {
         progress.update(|v| v.retain(|f| f.name != name));
@@ -252,7 +447,8 @@ async fn get_file(
         b.downloaded = true;
         b.bytes += n;
     }
-    if let Some(cache) = cache {
+    let full = builder.borrow().cache_full.is_some();
+    if let (Some(cache), false) = (cache, full) {
         // One copy in JS serves both the digest and the cache entry.
         let js = js_sys::Uint8Array::from(fetched.bytes.as_slice());
         let sha = web::sha256_hex_js(&js).await?;
@@ -262,7 +458,8 @@ async fn get_file(
                 b.written.push(url.clone());
                 b.files.push(FileRecord { name: name.to_string(), size: n, sha256: sha, etag: fetched.etag });
             }
-            Err(e) => web_sys::console::warn_1(&format!("albert-lens: {e}").into()),
+            Err(PutError::Full(why)) => builder.borrow_mut().cache_full = Some(why),
+            Err(PutError::Other(e)) => web_sys::console::warn_1(&format!("albert-lens: {e}").into()),
         }
     }
     Ok(Some(fetched.bytes))
@@ -286,6 +483,14 @@ async fn load_local(files: Vec<web_sys::File>, progress: RwSignal<Vec<FileProgre
     }
     let mut names: Vec<String> = by_name.keys().cloned().collect();
     names.sort();
+    // Refused before anything is read: a file past the cap would not fit in wasm32 memory.
+    for f in by_name.values() {
+        if f.size() > web::MAX_FILE_BYTES as f64 {
+            let why = web::over_cap(&f.name(), f.size() as u64);
+            set_progress(progress, &f.name(), 0, Some(f.size() as u64), FileState::Failed(why.clone()));
+            return Err(why);
+        }
+    }
     let by_name = Rc::new(by_name);
     let total = Rc::new(RefCell::new(0u64));
     let get = {
@@ -314,5 +519,6 @@ async fn load_local(files: Vec<web_sys::File>, progress: RwSignal<Vec<FileProgre
         pending_record: None,
         written: vec![],
         cache: None,
+        notice: None,
     })
 }

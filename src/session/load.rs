@@ -11,7 +11,8 @@ use super::bench::run_bench;
 use super::fill::request_now;
 use super::set_status;
 use super::storage::refresh_storage;
-use crate::loader::{self, Source};
+use crate::cache::ModelCache;
+use crate::loader::{self, Again, Confirm, LoadError, Source};
 use crate::state::{AppState, BenchState, GpuView, LoadTimings, ModelView};
 use crate::view_model::{gpu_failed, Backend, LoadState};
 use crate::{engine, web};
@@ -40,6 +41,11 @@ pub async fn load_model(state: AppState, source: Source) {
     state.fill_error.set(None);
     state.load_error.set(None);
     state.loading.set(true);
+    let downloads = loader::downloads();
+    downloads.retry.set(None);
+    downloads.notice.set(None);
+    downloads.confirm.set(None);
+    let again = Again::of(&source);
 
     set_status(state, LoadState::Loading, "Fetching model files…");
     let t0 = web::now_ms();
@@ -49,8 +55,19 @@ pub async fn load_model(state: AppState, source: Source) {
     }
     let loaded = match loaded {
         Ok(l) => l,
-        Err(e) => return fail(state, e),
+        Err(LoadError::Cancelled) => {
+            // Retry resumes where the download stopped.
+            downloads.retry.set(again);
+            return cancelled(state);
+        }
+        Err(LoadError::Failed { message, retry }) => {
+            if retry {
+                downloads.retry.set(again);
+            }
+            return fail(state, message);
+        }
     };
+    downloads.notice.set(loaded.notice.clone());
     let files_ms = web::now_ms() - t0;
     // The current model answered while the files downloaded (a Hub model takes minutes); it gives
     // way now, before the new weights are parsed and uploaded, so the GPU never holds both.
@@ -168,6 +185,70 @@ pub async fn load_model(state: AppState, source: Source) {
         });
     } else {
         request_now(state);
+    }
+}
+
+/// The download was cancelled: the model that ran before keeps running.
+fn cancelled(state: AppState) {
+    state.loading.set(false);
+    match state.model.get_untracked() {
+        Some(m) => set_status(state, LoadState::Ready, format!("Download cancelled; still running {}", m.label)),
+        None => set_status(state, LoadState::Error, "Download cancelled: no model is loaded (Retry, or load another)"),
+    }
+    spawn_local(refresh_storage(state));
+}
+
+/// Whether a model link (`?model=`) must wait for the user's OK: its files are on another origin
+/// than the page's and not all in this browser's cache. Then the question goes up (host, and the
+/// weights' size once the server answers a HEAD request) and nothing downloads until a click:
+/// a link alone never makes the page fetch hundreds of megabytes from a host the user did not
+/// choose. A typed URL and a Hub-picker click are consent themselves and do not come here.
+pub async fn ask_first(state: AppState, url: &str) -> bool {
+    let Ok(abs) = web::absolute_url(url) else { return false };
+    let (Ok(target), Ok(page)) = (web_sys::Url::new(&abs), web_sys::Url::new(&web::location_href())) else { return false };
+    if target.origin() == page.origin() {
+        return false;
+    }
+    if let Ok(c) = ModelCache::open().await {
+        if c.record(&abs).await.is_some() {
+            return false;
+        }
+    }
+    let host = target.host();
+    loader::downloads().confirm.set(Some(Confirm { url: url.to_string(), host: host.clone(), bytes: None }));
+    set_status(state, LoadState::Loading, format!("Waiting for your OK to download a model from {host} (see the Model card)"));
+    spawn_local(async move {
+        let bytes = weights_size(&abs).await;
+        loader::downloads().confirm.update(|c| {
+            if let Some(c) = c.as_mut().filter(|c| c.host == host) {
+                c.bytes = bytes;
+            }
+        });
+    });
+    true
+}
+
+/// The weights' size before downloading them: a sharded index's `metadata.total_size`, else the
+/// `Content-Length` of a HEAD request for model.safetensors (redirects followed, as to the Hub's CDN).
+async fn weights_size(base: &str) -> Option<u64> {
+    const ASK_MS: u32 = 10_000;
+    if let Some(index) = web::fetch_small_text(&format!("{base}model.safetensors.index.json"), ASK_MS).await {
+        let v: serde_json::Value = serde_json::from_str(&index).ok()?;
+        return v.get("metadata")?.get("total_size")?.as_u64();
+    }
+    web::head_size(&format!("{base}model.safetensors"), ASK_MS).await
+}
+
+/// The user's answer to the cross-origin question: download (`true`), or run the embedded model.
+pub fn answer_confirm(state: AppState, download: bool) {
+    let downloads = loader::downloads();
+    let Some(c) = downloads.confirm.get_untracked() else { return };
+    downloads.confirm.set(None);
+    if download {
+        load(state, Source::Url(c.url));
+    } else {
+        web::replace_query(&crate::view_model::params::with_param(&web::location_search(), "model", None));
+        load(state, Source::Embedded);
     }
 }
 

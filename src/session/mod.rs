@@ -9,7 +9,7 @@ mod load;
 mod storage;
 
 pub use fill::{request_debounced, request_now};
-pub use load::load;
+pub use load::{answer_confirm, load};
 pub use storage::{delete_all_cached, delete_cached};
 
 use leptos::prelude::*;
@@ -46,6 +46,11 @@ pub async fn start(state: AppState) {
     state.decision.set(Some(decision));
     let hub = hub_base(params.hub.as_deref()).unwrap_or_else(|_| DEFAULT_HUB.to_string());
     let source = match params.model.as_deref().map(|m| params::normalize_model_url(m, &hub)) {
+        // A link's model on another origin waits for the user's OK (load::ask_first).
+        Some(Ok(url)) if load::ask_first(state, &url).await => {
+            refresh_storage(state).await;
+            return;
+        }
         Some(Ok(url)) => Source::Url(url),
         Some(Err(e)) => {
             state.load_error.set(Some(e.clone()));

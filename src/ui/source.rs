@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::Card;
-use crate::loader::Source;
+use crate::loader::{self, Source};
 use crate::session;
 use crate::state::{use_app, FileState};
 use crate::view_model::format;
@@ -118,11 +118,94 @@ pub fn SourcePanel() -> impl IntoView {
             <button type="button" class="link" data-testid="load-default" on:click=load_default>
                 "Load the embedded default model"
             </button>
+            <ConfirmDownload />
             <p class="load-error" data-testid="load-error" role="alert" hidden=move || state.load_error.with(|e| e.is_none())>
                 {move || state.load_error.get().unwrap_or_default()}
             </p>
+            <DownloadControls />
             <ProgressList />
         </Card>
+    }
+}
+
+/// A model link from another origin: its host and size, and nothing downloads until a click.
+#[component]
+fn ConfirmDownload() -> impl IntoView {
+    let state = use_app();
+    let confirm = loader::downloads().confirm;
+    move || {
+        confirm.get().map(|c| {
+            let size = match c.bytes {
+                Some(b) => format!("{} of weights", format::bytes(b)),
+                None => "size not known yet".to_string(),
+            };
+            view! {
+                <div
+                    class="confirm notice"
+                    role="alertdialog"
+                    aria-labelledby="confirm-title"
+                    data-testid="download-confirm"
+                    data-host=c.host.clone()
+                    data-bytes=c.bytes.map(|b| b.to_string())
+                >
+                    <p id="confirm-title">
+                        "This link asks to download a model from "
+                        <strong>{c.host.clone()}</strong>
+                        {format!(" ({size}), another site than this page. Nothing is downloaded until you say so.")}
+                    </p>
+                    <p class="help confirm-url">{c.url.clone()}</p>
+                    <div class="row">
+                        <button
+                            type="button"
+                            class="primary"
+                            data-testid="download-confirm-yes"
+                            on:click=move |_| session::answer_confirm(state, true)
+                        >
+                            "Download it"
+                        </button>
+                        <button type="button" data-testid="download-confirm-no" on:click=move |_| session::answer_confirm(state, false)>
+                            "No, use the embedded model"
+                        </button>
+                    </div>
+                </div>
+            }
+        })
+    }
+}
+
+/// Cancel while files download (the running model keeps answering), Retry after a failed or
+/// cancelled download (it resumes), and what to know about a model that loaded (a full cache).
+#[component]
+fn DownloadControls() -> impl IntoView {
+    let state = use_app();
+    let d = loader::downloads();
+    let (retry, notice) = (d.retry.clone(), d.notice.clone());
+    let downloading = move || state.loading.get() && state.files.with(|f| f.iter().any(|f| f.state == FileState::Downloading));
+    let again = retry.clone();
+    view! {
+        {move || downloading().then(|| view! {
+            <button type="button" data-testid="cancel-load" on:click=move |_| loader::cancel_current()>
+                "Cancel download"
+            </button>
+        })}
+        {move || {
+            let again = again.clone();
+            (!state.loading.get() && retry.with(|r| r.is_some())).then(move || view! {
+                <button
+                    type="button"
+                    class="primary"
+                    data-testid="retry-load"
+                    on:click=move |_| {
+                        if let Some(a) = again.get_untracked() {
+                            session::load(state, a.source());
+                        }
+                    }
+                >
+                    "Retry (resumes the download)"
+                </button>
+            })
+        }}
+        {move || notice.get().map(|n| view! { <p class="notice" data-testid="load-notice" role="status">{n}</p> })}
     }
 }
 

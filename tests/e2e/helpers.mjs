@@ -137,7 +137,10 @@ export function appUrl(app, params = {}) {
  * (the Hub picker then says the Hub cannot be reached); tests of the picker pass `?hub=` a
  * loopback Hub (hub-server.mjs).
  */
-export async function launch(t, { webgpu = true, viewport = { width: 1280, height: 900 }, initScript, colorScheme } = {}) {
+export async function launch(
+  t,
+  { webgpu = true, viewport = { width: 1280, height: 900 }, initScript, colorScheme, confirmDownloads = true } = {},
+) {
   const browser = await chromium.launch({
     executablePath,
     headless: true,
@@ -146,6 +149,10 @@ export async function launch(t, { webgpu = true, viewport = { width: 1280, heigh
   t.after(() => browser.close());
   const context = await browser.newContext({ viewport, colorScheme });
   await context.route(/^https:\/\/huggingface\.co\//, (route) => route.abort('internetdisconnected'));
+  // A `?model=` link on another origin (the fixture server is one) waits for the user's OK
+  // (`download-confirm`); the tests that open one mean it, so the OK is clicked as it appears.
+  // The question itself is tested with `confirmDownloads: false` (downloads.test.mjs).
+  if (confirmDownloads) await context.addInitScript(autoConfirm);
   if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   const problems = [];
@@ -160,6 +167,14 @@ export async function launch(t, { webgpu = true, viewport = { width: 1280, heigh
     }
   });
   return { browser, context, page, problems };
+}
+
+/** In the page: clicks "Download it" whenever the cross-origin question appears. */
+function autoConfirm() {
+  new MutationObserver(() => document.querySelector('[data-testid="download-confirm-yes"]')?.click()).observe(document, {
+    subtree: true,
+    childList: true,
+  });
 }
 
 /** Waits for `data-state` ready or error and returns the status fields. */

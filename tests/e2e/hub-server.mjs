@@ -14,8 +14,15 @@
 //
 //   const hub = await startHub({ repos: { 'albert/albert-base-v2': dir }, gated: ['albert/x'] });
 //   hub.url       // 'http://127.0.0.1:PORT' (no trailing slash, like https://huggingface.co)
-//   hub.log       // every request: { origin: 'hub' | 'cdn', method, path, range }
+//   hub.log       // every request: { origin: 'hub' | 'cdn', method, path, range, file, status }
+//   hub.fault('model.safetensors', [{ cut: 5000 }, { ignoreRange: true }]);
 //   await hub.close();
+//
+// Faults misbehave on the CDN's next answers for a file, one per answer, as broken networks do:
+// `{ cut: n }` sends n body bytes and closes the connection; `{ stall: n }` sends n bytes and
+// then nothing (the connection stays open); `{ ignoreRange: true }` answers 200 with the whole
+// file although a Range was asked; `{ announce: n }` claims `Content-Length: n` and sends a
+// little.
 //
 // `node tests/e2e/hub-server.mjs <owner/name>=<dir> ...` serves repos by hand (prints the URL).
 import { createHash } from 'node:crypto';
@@ -47,6 +54,15 @@ function closer(server) {
     });
 }
 
+/**
+ * Closes a response's connection mid-body, as a dropped network does: after a pause, so the client
+ * has read what was sent (a browser errors the body stream at once when the connection ends,
+ * dropping bytes it has not handed to the page yet), and with a FIN, not a reset.
+ */
+function hangUp(res) {
+  setTimeout(() => res.socket?.end(), 400);
+}
+
 /** The files of a repo folder (top level), with size and sha256 (computed once). */
 function readRepo(dir) {
   const files = new Map();
@@ -54,7 +70,7 @@ function readRepo(dir) {
     const path = join(dir, name);
     const st = statSync(path);
     if (!st.isFile()) continue;
-    files.set(name, { path, size: st.size, sha256: null });
+    files.set(name, { name, path, size: st.size, sha256: null });
   }
   return files;
 }
@@ -77,6 +93,7 @@ function errorJson(res, status, code, message, method) {
  */
 export async function startHub({ repos = {}, gated = [], lfsBytes = 10 * 1024 * 1024, chunkDelayMs = 0, host = '127.0.0.1' } = {}) {
   const log = [];
+  const faults = new Map(); // file name → [fault, …]
   const table = new Map(Object.entries(repos).map(([id, dir]) => [id, readRepo(resolve(dir))]));
   const blobs = new Map(); // sha256 → file, for the CDN
 
@@ -92,12 +109,22 @@ export async function startHub({ repos = {}, gated = [], lfsBytes = 10 * 1024 * 
       res.writeHead(404, { ...CORS, 'Content-Type': 'text/plain' }).end('no such blob\n');
       return;
     }
+    const entry = log[log.length - 1];
+    entry.file = f.name;
     const bytes = readFileSync(f.path);
+    const fault = req.method === 'GET' ? faults.get(f.name)?.shift() : undefined;
+    if (fault?.announce) {
+      entry.status = 200;
+      res.writeHead(200, { ...CORS, 'Content-Type': 'application/octet-stream', 'Content-Length': fault.announce });
+      res.write(bytes.subarray(0, 1000));
+      hangUp(res);
+      return;
+    }
     let start = 0;
     let end = bytes.length - 1;
     let status = 200;
     const headers = { ...CORS, 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes', ETag: `"${f.sha256}"` };
-    const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+    const m = fault?.ignoreRange ? null : /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
     if (m) {
       if (m[1] === '') {
         start = Math.max(0, bytes.length - Number(m[2]));
@@ -113,8 +140,18 @@ export async function startHub({ repos = {}, gated = [], lfsBytes = 10 * 1024 * 
       headers['Content-Range'] = `bytes ${start}-${end}/${bytes.length}`;
     }
     const body = bytes.subarray(start, end + 1);
+    entry.status = status;
     res.writeHead(status, { ...headers, 'Content-Length': body.length });
     if (req.method === 'HEAD') return res.end();
+    if (fault?.cut !== undefined) {
+      res.write(body.subarray(0, fault.cut));
+      hangUp(res);
+      return;
+    }
+    if (fault?.stall !== undefined) {
+      res.write(body.subarray(0, fault.stall));
+      return; // nothing more: the client gives up (or close() ends it)
+    }
     if (chunkDelayMs > 0) {
       const step = Math.max(1, Math.ceil(body.length / 16));
       for (let i = 0; i < body.length; i += step) {
@@ -205,6 +242,7 @@ export async function startHub({ repos = {}, gated = [], lfsBytes = 10 * 1024 * 
     url: `http://${host}:${hubPort}`,
     cdnUrl,
     log,
+    fault: (file, list) => faults.set(file, [...(faults.get(file) ?? []), ...list]),
     close: () => Promise.all([closeHub(), closeCdn()]),
   };
 }

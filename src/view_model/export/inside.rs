@@ -1,0 +1,136 @@
+//! The Inside ALBERT charts as standalone SVG figures: the logit lens of one [MASK] (the answer's
+//! probability across layers, then each layer's top-5) and the drift chart (the paper's Figure 2),
+//! laid out by the same functions as the page's views.
+
+use albert::Drift;
+
+use super::svg::{fit, Canvas, CHAR_PX, INK, MUTED};
+use super::{file_stem, Caption, Figure};
+use crate::view_model::format;
+use crate::view_model::inside::drift::{chart, reading, Frame};
+use crate::view_model::inside::lens::{row_label, LensView, ROW_PICKS};
+
+const BLUE: &str = "#0072B2";
+const VERMILLION: &str = "#D55E00";
+/// Lens layout: the layer label column, one column per pick, the rank column, row height.
+const LABEL_W: f32 = 110.0;
+const PICK_W: f32 = 92.0;
+const RANK_W: f32 = 40.0;
+const ROW: f32 = 20.0;
+const CHART_H: f32 = 120.0;
+const CHART_PAD: f32 = 10.0;
+
+/// The lens of one [MASK]: the final answer's probability per layer as a line, the page's
+/// reading of it, then a row per layer (h0 … hK) with its top-5 and the answer's rank.
+pub fn lens(caption: &Caption, l: &LensView) -> Option<Figure> {
+    let last = l.rows.last()?.layer;
+    let width = LABEL_W + ROW_PICKS as f32 * PICK_W + RANK_W;
+    let mut c = Canvas::new();
+    let (cw, ch, pad) = (width, CHART_H, CHART_PAD);
+    c.line((pad, ch - pad), (cw - pad, ch - pad), MUTED, 1.0, "");
+    c.line((pad, pad), (cw - pad, pad), "#d0d7de", 1.0, r#" stroke-dasharray="3 3""#);
+    c.text(pad + 2.0, pad + 10.0, "start", 10.0, MUTED, "", "100%");
+    c.text(pad, ch + 2.0, "start", 10.0, MUTED, "", "h0");
+    c.text(cw - pad, ch + 2.0, "end", 10.0, MUTED, "", &format!("layer {last}"));
+    c.path(&l.curve_path(cw, ch, pad), VERMILLION, 2.0);
+    for (x, y) in l.curve(cw, ch, pad) {
+        c.raw(&format!(r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{VERMILLION}"/>"#));
+    }
+    let reading_y = ch + 20.0;
+    c.text(0.0, reading_y, "start", 11.0, INK, "", &fit(&l.reading(), (width / CHAR_PX) as usize));
+    let top = reading_y + 14.0;
+    c.text(0.0, top + 12.0, "start", 11.0, MUTED, "", "layer");
+    c.text(LABEL_W, top + 12.0, "start", 11.0, MUTED, "", &format!("top {ROW_PICKS} predictions at that layer"));
+    c.text(width, top + 12.0, "end", 11.0, MUTED, "", "rank");
+    for (i, r) in l.rows.iter().enumerate() {
+        let y = top + (i as f32 + 1.0) * ROW + 14.0;
+        let weight = if r.answer_rank == 1 { r#" font-weight="700""# } else { "" };
+        c.text(0.0, y, "start", 12.0, INK, weight, &row_label(r.layer));
+        for (j, p) in r.picks.iter().take(ROW_PICKS).enumerate() {
+            let x = LABEL_W + j as f32 * PICK_W;
+            let shown = if p.display.trim().is_empty() { "␣".to_string() } else { p.display.trim().to_string() };
+            c.rect(x, y + 3.0, (PICK_W - 8.0) * p.prob.clamp(0.0, 1.0), 3.0, BLUE);
+            c.text(x, y, "start", 12.0, INK, "", &fit(&shown, 7));
+            c.text(x + PICK_W - 8.0, y, "end", 10.0, MUTED, "", &format::percent(p.prob));
+        }
+        c.text(width, y, "end", 12.0, INK, "", &format!("#{}", r.answer_rank));
+    }
+    let height = top + (l.rows.len() as f32 + 1.0) * ROW + 8.0;
+    let p = l.position;
+    let caption = caption.with(format!("layers h0 to {last}"), format!("[MASK] at position {p} · answer “{}”", l.answer));
+    Some(c.finish(file_stem(&["lens", "all", &format!("mask{p}")]), &caption, width, height))
+}
+
+/// The drift per layer: mean L2 distance (left axis, circles) and mean cosine similarity (right
+/// axis, squares, dashed) between each layer's input and output, with the model's reading.
+pub fn drift(caption: &Caption, drift: &[Drift]) -> Option<Figure> {
+    let last = drift.last()?.layer;
+    let f = Frame { width: 560.0, height: 240.0, margin_x: 48.0, margin_y: 20.0 };
+    let ch = chart(drift, f);
+    let (x0, x1, y0, y1) = (f.margin_x, f.width - f.margin_x, f.height - f.margin_y, f.margin_y);
+    let mut c = Canvas::new();
+    c.text(0.0, 10.0, "start", 11.0, BLUE, "", "● mean L2 distance ‖hₗ − hₗ₋₁‖ (left axis)");
+    c.text(f.width, 10.0, "end", 11.0, VERMILLION, "", "■ mean cosine similarity (right axis)");
+    let dy = 18.0;
+    let at = |y: f32| y + dy;
+    c.line((x0, at(y0)), (x1, at(y0)), MUTED, 1.0, "");
+    c.line((x0, at(y0)), (x0, at(y1)), BLUE, 1.0, "");
+    c.line((x1, at(y0)), (x1, at(y1)), VERMILLION, 1.0, "");
+    c.text(x0 - 4.0, at(y1) + 4.0, "end", 10.0, BLUE, "", &format!("{}", ch.l2_top));
+    c.text(x0 - 4.0, at(y0), "end", 10.0, BLUE, "", "0");
+    c.text(x1 + 4.0, at(y1) + 4.0, "start", 10.0, VERMILLION, "", "1");
+    c.text(x1 + 4.0, at(y0), "start", 10.0, VERMILLION, "", &format!("{:.1}", ch.cos_bottom));
+    c.raw(&format!(r#"<g transform="translate(0 {dy})">"#));
+    c.path(&ch.l2_path, BLUE, 2.0);
+    c.raw(&format!(r#"<path d="{}" fill="none" stroke="{VERMILLION}" stroke-width="2" stroke-dasharray="5 3"/>"#, ch.cosine_path));
+    for p in &ch.points {
+        c.text(p.x, f.height - 2.0, "middle", 10.0, MUTED, "", &p.layer.to_string());
+        c.raw(&format!(r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{BLUE}"/>"#, p.x, p.y_l2));
+        c.rect(p.x - 3.0, p.y_cosine - 3.0, 6.0, 6.0, VERMILLION);
+    }
+    c.raw("</g>");
+    let text = reading(drift);
+    let y = f.height + dy + 16.0;
+    c.text(0.0, y, "start", 11.0, INK, "", &fit(&text, (f.width / CHAR_PX) as usize));
+    let caption = caption.with(format!("layers 1 to {last}"), "all heads (hidden states)");
+    Some(c.finish(file_stem(&["drift", "all"]), &caption, f.width, y + 4.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view_model::inside::lens::{LensPick, LensRow};
+
+    fn caption() -> Caption {
+        Caption { model: "tiny".into(), sentence: "the [MASK] sat.".into(), layer: String::new(), head: String::new() }
+    }
+
+    #[test]
+    fn lens_has_a_row_per_layer_and_the_answers_curve() {
+        let pick = |w: &str, p| LensPick { token: format!("▁{w}"), display: format!(" {w}"), id: 1, prob: p };
+        let rows = (0..4)
+            .map(|l| LensRow { layer: l, picks: vec![pick("cat", 0.1 * l as f32), pick("<dog>", 0.05)], answer_rank: 4 - l.min(3), answer_prob: 0.1 * l as f32 })
+            .collect();
+        let v = LensView { position: 2, answer: "cat".into(), rows };
+        let f = lens(&caption(), &v).unwrap();
+        assert_eq!(f.stem, "albert-lens-lens-all-mask2");
+        assert!(f.svg.contains("· layers h0 to 3 · [MASK] at position 2 · answer “cat”</title>"));
+        assert_eq!(f.svg.matches("<circle").count(), 4);
+        assert!(f.svg.contains(">h0 · embeddings</text>"));
+        assert!(f.svg.contains("&lt;dog&gt;"));
+        assert!(f.svg.contains(&format!(">{}</text>", format::percent(0.3))));
+        assert!(lens(&caption(), &LensView { position: 2, answer: String::new(), rows: vec![] }).is_none());
+    }
+
+    #[test]
+    fn drift_has_both_curves_and_a_point_per_layer() {
+        let d: Vec<Drift> = (1..=3).map(|l| Drift { layer: l, l2: 3.0 / l as f32, cosine: 0.5 + 0.1 * l as f32 }).collect();
+        let f = drift(&caption(), &d).unwrap();
+        assert_eq!(f.stem, "albert-lens-drift-all");
+        assert!(f.svg.contains("· layers 1 to 3 · all heads (hidden states)</title>"));
+        assert_eq!(f.svg.matches("<circle").count(), 3);
+        assert_eq!(f.svg.matches("<path").count(), 2);
+        assert!(f.svg.contains(&crate::view_model::export::svg::escape(&fit(&reading(&d), 82))));
+        assert!(drift(&caption(), &[]).is_none());
+    }
+}

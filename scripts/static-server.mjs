@@ -43,7 +43,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Serves `root` (and `mounts`: URL prefix → folder). `cors` adds Access-Control-Allow-Origin: *
  * and a cross-origin resource policy (a model server for another origin). `chunkDelayMs` sends
  * .safetensors bodies in 16 pieces with that pause between them (progress bars get seen). Every
- * request's path (and query) is pushed to `log` when given.
+ * request's path (and query) is pushed to `log` when given, prefixed by its method unless GET.
  */
 export function startServer({ root = 'dist', host = '127.0.0.1', port = 0, mounts = {}, cors = false, chunkDelayMs = 0, log } = {}) {
   const base = resolve(root);
@@ -53,7 +53,8 @@ export function startServer({ root = 'dist', host = '127.0.0.1', port = 0, mount
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://x');
-      log?.push(url.pathname + url.search);
+      // GETs as the path alone; other methods (a HEAD asking a size, a CORS preflight) say so.
+      log?.push(req.method === 'GET' ? url.pathname + url.search : `${req.method} ${url.pathname}${url.search}`);
       if (req.method === 'OPTIONS' && cors) {
         res.writeHead(204, { ...headers, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': '*' }).end();
         return;

@@ -248,8 +248,7 @@ async fn load_source(
     }
 }
 
-/// `owner/name (Hugging Face)` for hub URLs.
-
+/// Reads a model's files under `base` through the cache, downloading what it lacks.
 async fn load_url(
     base: String,
     label: String,

@@ -449,7 +449,7 @@ pub async fn fetch_with_progress(
 
 /// Seconds for messages: `30`, `0.5`.
 pub fn secs(ms: u32) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         (ms / 1000).to_string()
     } else {
         format!("{}", ms as f64 / 1000.0)

@@ -989,6 +989,27 @@ mod regressions {
         assert!(err.contains("the post_processor's single template places the special token \"[SEP]\", which its special_tokens does not define"), "{err}");
     }
 
+    /// Found by fuzz_tokenizer_json: a Precompiled normalizer whose charsmap is not base64 (here a
+    /// `-`) panicked inside `tokenizers::Tokenizer::from_bytes` (`.expect("Precompiled")`).
+    #[test]
+    fn precompiled_charsmap_that_is_not_base64() {
+        for bad in [json!("AAAA-AAA"), json!("AAA"), json!(12), json!(null)] {
+            let err = tokenizer_json_error(|v| {
+                let list = v["normalizer"]["normalizers"].as_array_mut().unwrap();
+                let p = list.iter_mut().find(|n| n["type"] == "Precompiled").unwrap();
+                p["precompiled_charsmap"] = bad.clone();
+            });
+            assert!(err.contains("the Precompiled normalizer's precompiled_charsmap cannot be read ("), "{bad}: {err}");
+        }
+        // And without the key at all.
+        let err = tokenizer_json_error(|v| {
+            let list = v["normalizer"]["normalizers"].as_array_mut().unwrap();
+            let p = list.iter_mut().find(|n| n["type"] == "Precompiled").unwrap();
+            p.as_object_mut().unwrap().remove("precompiled_charsmap");
+        });
+        assert!(err.contains("precompiled_charsmap cannot be read (missing field `precompiled_charsmap`"), "{err}");
+    }
+
     /// The same check's other half: a special token with more ids than tokens loaded, and every
     /// encoding then had fewer token strings than ids (the engine's parallel vectors disagreed,
     /// and a view indexing tokens by id position would read past the end).

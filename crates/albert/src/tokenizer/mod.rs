@@ -404,16 +404,21 @@ fn check_precompiled_in_json(normalizer: &Value) -> Result<()> {
             Ok(())
         }
         Some("Precompiled") => {
-            let Some(b64) = normalizer.get("precompiled_charsmap").and_then(Value::as_str) else {
-                return Ok(()); // the tokenizers library reports this itself
-            };
-            match spm::base64_decode(b64) {
-                // Not decodable here: let the tokenizers library judge it.
-                None => Ok(()),
-                Some(blob) if blob.is_empty() => Ok(()),
-                Some(blob) => spm::validate_precompiled_charsmap(&blob)
-                    .map_err(|e| tok_err(format!("tokenizer.json: the Precompiled normalizer's {e}"))),
+            // `tokenizers` reads this normalizer with `spm_precompiled` and `.expect`s the result:
+            // a charsmap that is not a string, not base64 or not a charsmap panicked inside
+            // `Tokenizer::from_bytes` (found by tests/fuzz.rs). Ask the same parser first.
+            // From text, as `tokenizers` does: the charsmap is read as a borrowed string.
+            if let Err(e) = serde_json::from_str::<spm_precompiled::Precompiled>(&normalizer.to_string()) {
+                let e: String = e.to_string().chars().take(200).collect();
+                return Err(tok_err(format!("tokenizer.json: the Precompiled normalizer's precompiled_charsmap cannot be read ({e})")));
             }
+            let Some(blob) = normalizer.get("precompiled_charsmap").and_then(Value::as_str).and_then(spm::base64_decode) else {
+                return Ok(()); // read above, so this does not happen
+            };
+            if blob.is_empty() {
+                return Ok(());
+            }
+            spm::validate_precompiled_charsmap(&blob).map_err(|e| tok_err(format!("tokenizer.json: the Precompiled normalizer's {e}")))
         }
         _ => Ok(()),
     }

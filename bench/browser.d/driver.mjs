@@ -162,6 +162,10 @@ function pkgVersion(name) {
 /** Our page: ?bench=1 on the model, then (after the report) its predictions for the verify text. */
 async function runOurs(browser, servers, opts, ref, backend) {
   const context = await browser.newContext();
+  // The model server is another origin: the page asks before downloading (download-confirm).
+  await context.addInitScript(() =>
+    new MutationObserver(() => document.querySelector('[data-testid="download-confirm-yes"]')?.click()).observe(document, { subtree: true, childList: true }),
+  );
   try {
     const page = await context.newPage();
     const problems = [];

@@ -281,3 +281,40 @@ fn http_error(url: &str, name: &str, status: u16, code: Option<&str>, message: O
         _ => format!("{url} answered HTTP {status}; expected 200 (or 404 for an absent optional file).{said}"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range_is_parsed_or_refused() {
+        assert_eq!(content_range("bytes 1000-1999/2000"), Some((1000, Some(2000))));
+        assert_eq!(content_range("bytes 0-0/*"), Some((0, None)));
+        assert_eq!(content_range("bytes */2000"), None, "an unsatisfied range names no start");
+        assert_eq!(content_range("items 1-2/3"), None);
+        assert_eq!(content_range(""), None);
+    }
+
+    #[test]
+    fn the_cap_is_two_gib_minus_one() {
+        assert_eq!(MAX_FILE_BYTES, i32::MAX as u64);
+        let Error::Io(m) = too_big("http://h/m.safetensors", 3 << 30) else { panic!("an Io error") };
+        assert!(m.contains("3221225472 bytes") && m.contains("2147483647-byte limit"), "{m}");
+    }
+
+    #[test]
+    fn hub_refusals_in_words() {
+        let text = |status, code, msg| match http_error("http://h/a/b/resolve/main/config.json", "config.json", status, code, msg) {
+            Error::Io(m) => m,
+            e => panic!("{e:?}"),
+        };
+        assert!(text(401, Some("GatedRepo"), Some("log in")).contains("gated (HTTP 401, GatedRepo)"));
+        assert!(text(401, Some("GatedRepo"), Some("log in")).ends_with("The server says: \"log in\""));
+        assert!(text(401, Some("RepoNotFound"), None).contains("no such repository"));
+        assert!(text(404, Some("RepoNotFound"), None).contains("no such repository"));
+        assert!(text(403, None, None).contains("access refused (HTTP 403)"));
+        assert!(text(500, None, None).contains("answered HTTP 500"));
+        assert_eq!(secs(Duration::from_millis(500)), "0.5");
+        assert_eq!(secs(STALL), "30");
+    }
+}

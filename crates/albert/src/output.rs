@@ -62,6 +62,23 @@ impl Batch {
                 self.seq_len, cfg.max_position_embeddings
             )));
         }
+        // Memory a forward allocates from the input's length and the config's sizes alone (a
+        // hostile config with 256 heads and 8192 positions, and a long ?text=, would ask for
+        // 64 GiB of attention maps): refused before any allocation.
+        // (The logits are left out: fill asks for the [MASK] rows only.)
+        let (b, t) = (self.batch as u64, self.seq_len as u64);
+        let m = |xs: &[u64]| xs.iter().fold(1u64, |a, &x| a.saturating_mul(x));
+        for (what, bytes) in [
+            ("one layer's attention maps (batch × heads × T × T)", m(&[b, cfg.num_attention_heads as u64, t, t, 4])),
+            ("the FFN's activations (batch × T × intermediate_size)", m(&[b, t, cfg.intermediate_size as u64, 4])),
+        ] {
+            if bytes > MAX_ACTIVATION_BYTES {
+                return Err(Error::Input(format!(
+                    "the input is {} tokens long, and for this model {what} would take {bytes} bytes, over this engine's limit of {MAX_ACTIVATION_BYTES} (1 GiB); shorten it",
+                    self.seq_len
+                )));
+            }
+        }
         if let Some((i, id)) = self.input_ids.iter().enumerate().find(|(_, &id)| id as usize >= cfg.vocab_size) {
             return Err(Error::Input(format!(
                 "token id {id} at position {i} is outside the vocabulary (vocab_size = {}): does the tokenizer belong to this model?",
@@ -80,6 +97,10 @@ impl Batch {
         Ok(())
     }
 }
+
+/// The most bytes one activation buffer of a forward may take: 1 GiB. albert-xxlarge at 512
+/// tokens needs 64 MiB for one layer's attention maps and 32 MiB for its FFN activations.
+pub const MAX_ACTIVATION_BYTES: u64 = 1 << 30;
 
 /// Which logits rows to compute. The MLM head's decoder (E×V per row) dominates small inputs,
 /// so fill-mask asks only for the [MASK] rows.
@@ -294,6 +315,24 @@ pub fn top_k(logits: &[f32], k: usize) -> Vec<(u32, f32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inputs_whose_activations_pass_1_gib_are_refused_before_allocating() {
+        // A hostile config within every limit (256 heads of one dimension, 8192 positions) and a
+        // long text: one layer's attention maps would take 64 GiB.
+        let cfg = Config::from_json(
+            r#"{"vocab_size": 100, "embedding_size": 8, "hidden_size": 256, "num_attention_heads": 256,
+                "intermediate_size": 16, "num_hidden_layers": 1, "max_position_embeddings": 8192}"#,
+        )
+        .unwrap();
+        let long = Batch::single(vec![5; 8192], vec![0; 8192]);
+        let err = long.validate(&cfg).unwrap_err().to_string();
+        assert!(err.contains("the input is 8192 tokens long, and for this model one layer's attention maps (batch × heads × T × T) would take 68719476736 bytes, over this engine's limit of 1073741824 (1 GiB); shorten it"), "{err}");
+        Batch::single(vec![5; 512], vec![0; 512]).validate(&cfg).unwrap();
+        // albert-xxlarge at its 512 positions passes.
+        let xxl = Config::from_json(r#"{}"#).unwrap();
+        Batch::single(vec![5; 512], vec![0; 512]).validate(&xxl).unwrap();
+    }
 
     #[test]
     fn top_k_is_sorted_softmax() {

@@ -68,6 +68,16 @@ fn scores_that_overflow_are_an_error_not_nan_percent() {
     assert!(!msg.contains('%'), "{msg}");
 }
 
+#[test]
+fn sentence_order_scores_that_overflow_are_an_error() {
+    // The SOP head's weights at f32::MAX: tanh(pooled) · MAX summed over 32 columns overflows.
+    let mut files = ModelFiles::from_dir(common::fixture("pretraining")).unwrap();
+    rewrite(&mut files, "sop_classifier.classifier.weight", |v| v.fill(f32::MAX));
+    let mut fm = cpu(&files).expect("finite weights load");
+    let err = pollster::block_on(fm.order("The cat sat.", "It purred.")).unwrap_err().to_string();
+    assert!(err.contains("the model produced non-finite scores (") && err.contains("in the sentence-order head"), "{err}");
+}
+
 /// Runs `ModelFiles::fetch` over an in-memory folder, recording every file asked for.
 fn fetch_from(files: &[(&str, Vec<u8>)]) -> (albert::Result<ModelFiles>, Vec<String>) {
     let asked = RefCell::new(Vec::new());

@@ -121,9 +121,6 @@ pub const MAX_FILE_BYTES: u64 = (1 << 31) - 1;
 /// A download that receives nothing for this long has stalled; `?stall_ms=` overrides it (tests).
 pub const STALL_MS: u32 = 30_000;
 
-/// Memory reserved before any byte arrives, at most: a `Content-Length` is a claim, not bytes.
-const RESERVE_FIRST: u64 = 8 << 20;
-
 /// A fetched file: bytes and the server's ETag.
 pub struct Fetched {
     pub bytes: Vec<u8>,
@@ -248,19 +245,6 @@ fn too_big(name: &str, url: &str, bytes: u64) -> FetchError {
     FetchError::Failed(over_cap(&format!("{name} at {url}"), bytes))
 }
 
-/// Grows `bytes` for `extra` more: by half again, never past the announced total (while it holds)
-/// nor the cap, so memory follows the bytes received and a `Vec`'s own doubling never asks wasm32
-/// for more than `isize::MAX`.
-fn reserve_for(bytes: &mut Vec<u8>, extra: usize, total: Option<u64>) {
-    let need = bytes.len() + extra;
-    if need <= bytes.capacity() {
-        return;
-    }
-    let ceiling = total.filter(|&t| t >= need as u64).unwrap_or(MAX_FILE_BYTES).min(MAX_FILE_BYTES) as usize;
-    let want = (bytes.capacity() + bytes.capacity() / 2).min(ceiling).max(need);
-    bytes.reserve_exact(want - bytes.len());
-}
-
 /// GETs a model file, streaming the body so `progress(loaded, total)` sees every chunk, with no
 /// referrer and no credentials. `Ok(None)` for HTTP 404/410 (the file does not exist). A stall
 /// (`stall_ms` without a byte), a broken connection or a cancel keep the bytes received, and a
@@ -377,9 +361,6 @@ pub async fn fetch_with_progress(
                 return Err(too_big(name, url, t));
             }
         }
-        if partial.bytes.capacity() == 0 {
-            partial.bytes.reserve_exact(total.unwrap_or(0).min(RESERVE_FIRST) as usize);
-        }
         progress(from as u64, total);
         let Some(body) = resp.body() else {
             // No stream (old engines): the whole body at once.
@@ -388,39 +369,40 @@ pub async fn fetch_with_progress(
                 Err(e) => Err(e),
             };
             let buf = buf.map_err(|e| FetchError::Failed(format!("download of {name} from {url} failed: {}", describe(&e))))?;
-            let arr = Uint8Array::new(&buf);
-            if partial.bytes.len() as u64 + arr.length() as u64 > MAX_FILE_BYTES {
-                return Err(too_big(name, url, partial.bytes.len() as u64 + arr.length() as u64));
+            let mut body = Body::after(partial);
+            if body.len() as u64 + Uint8Array::new(&buf).length() as u64 > MAX_FILE_BYTES {
+                return Err(too_big(name, url, body.len() as u64 + Uint8Array::new(&buf).length() as u64));
             }
-            partial.bytes.extend(arr.to_vec());
-            progress(partial.bytes.len() as u64, total);
+            body.push(Uint8Array::new(&buf));
+            progress(body.len() as u64, total);
+            let partial = body.into_partial();
             return Ok(Some(Fetched { bytes: partial.bytes, etag: partial.etag }));
         };
         let reader: web_sys::ReadableStreamDefaultReader = body
             .get_reader()
             .dyn_into()
             .map_err(|_| FetchError::Failed("the response body has no default reader".to_string()))?;
+        let mut body = Body::after(partial);
         loop {
             let chunk = match within(&reader.read(), stall_ms).await {
                 Ok(Some(c)) => c,
                 Ok(None) => {
                     controller.abort();
-                    let why = format!("stalled: no data for {} s ({})", secs(stall_ms), received(partial.bytes.len(), total));
-                    return Err(FetchError::Interrupted { why, stalled: true, partial });
+                    let why = format!("stalled: no data for {} s ({})", secs(stall_ms), received(body.len(), total));
+                    return Err(FetchError::Interrupted { why, stalled: true, partial: body.into_partial() });
                 }
-                Err(_) if cancel.is_cancelled() => return Err(FetchError::Cancelled(partial)),
+                Err(_) if cancel.is_cancelled() => return Err(FetchError::Cancelled(body.into_partial())),
                 Err(e) => {
-                    let why = format!("broke off ({}; {})", describe(&e), received(partial.bytes.len(), total));
-                    return Err(FetchError::Interrupted { why, stalled: false, partial });
+                    let why = format!("broke off ({}; {})", describe(&e), received(body.len(), total));
+                    return Err(FetchError::Interrupted { why, stalled: false, partial: body.into_partial() });
                 }
             };
             if get(&chunk, "done").as_bool().unwrap_or(true) {
                 break;
             }
             let value = get(&chunk, "value");
-            if let Some(arr) = value.dyn_ref::<Uint8Array>() {
-                let n = arr.length() as usize;
-                let after = partial.bytes.len() as u64 + n as u64;
+            if let Ok(arr) = value.dyn_into::<Uint8Array>() {
+                let after = body.len() as u64 + arr.length() as u64;
                 if after > total.unwrap_or(MAX_FILE_BYTES).min(MAX_FILE_BYTES) {
                     controller.abort();
                     return Err(match total {
@@ -430,20 +412,57 @@ pub async fn fetch_with_progress(
                         _ => too_big(name, url, after),
                     });
                 }
-                reserve_for(&mut partial.bytes, n, total);
-                let start = partial.bytes.len();
-                partial.bytes.resize(start + n, 0);
-                arr.copy_to(&mut partial.bytes[start..]);
+                body.push(arr);
             }
-            progress(partial.bytes.len() as u64, total);
+            progress(body.len() as u64, total);
         }
         if let Some(t) = total {
-            if partial.bytes.len() as u64 != t {
-                let why = format!("broke off: the connection closed early ({})", received(partial.bytes.len(), total));
-                return Err(FetchError::Interrupted { why, stalled: false, partial });
+            if body.len() as u64 != t {
+                let why = format!("broke off: the connection closed early ({})", received(body.len(), total));
+                return Err(FetchError::Interrupted { why, stalled: false, partial: body.into_partial() });
             }
         }
+        let partial = body.into_partial();
         return Ok(Some(Fetched { bytes: partial.bytes, etag: partial.etag }));
+    }
+}
+
+/// A body as it arrives: the chunks stay in JS memory, and are copied into wasm memory once, at
+/// the exact size, when the file is complete or stops. Growing a `Vec` as chunks come would
+/// leave the wasm memory (which never shrinks) at up to 2.5× the file after its last
+/// reallocation, and would reserve ahead of the bytes received.
+struct Body {
+    /// Bytes an earlier try received.
+    prefix: Partial,
+    chunks: Vec<Uint8Array>,
+    len: usize,
+}
+
+impl Body {
+    fn after(prefix: Partial) -> Body {
+        let len = prefix.bytes.len();
+        Body { prefix, chunks: Vec::new(), len }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, chunk: Uint8Array) {
+        self.len += chunk.length() as usize;
+        self.chunks.push(chunk);
+    }
+
+    fn into_partial(self) -> Partial {
+        let Body { mut prefix, chunks, len } = self;
+        // `len` is at most MAX_FILE_BYTES (checked as chunks come), so this fits wasm32.
+        prefix.bytes.reserve_exact(len - prefix.bytes.len());
+        for c in chunks {
+            let start = prefix.bytes.len();
+            prefix.bytes.resize(start + c.length() as usize, 0);
+            c.copy_to(&mut prefix.bytes[start..]);
+        }
+        prefix
     }
 }
 

@@ -183,6 +183,7 @@ fn DownloadControls() -> impl IntoView {
     let downloading = move || state.loading.get() && state.files.with(|f| f.iter().any(|f| f.state == FileState::Downloading));
     let again = retry.clone();
     view! {
+        <div class="download-controls">
         {move || downloading().then(|| view! {
             <button type="button" data-testid="cancel-load" on:click=move |_| loader::cancel_current()>
                 "Cancel download"
@@ -206,6 +207,7 @@ fn DownloadControls() -> impl IntoView {
             })
         }}
         {move || notice.get().map(|n| view! { <p class="notice" data-testid="load-notice" role="status">{n}</p> })}
+        </div>
     }
 }
 

@@ -7,10 +7,12 @@ use crate::session;
 use crate::state::AppState;
 use crate::ui::attention::AttentionPanel;
 use crate::ui::calc::ParameterCalculator;
+use crate::ui::compare::CompareCard;
 use crate::ui::fill::FillPanel;
 use crate::ui::hub::{HubPicker, HubState, HubSuggestion};
 use crate::ui::inside::{InsidePanel, OrderCard};
 use crate::ui::panels::{BackendPanel, BenchPanel, ModelPanel, StatusLine, StoragePanel};
+use crate::ui::share::{open_shared_view, ShareCard};
 use crate::ui::source::SourcePanel;
 use crate::ui::{Card, ThemeToggle};
 use crate::view_model::attention::data::AttentionData;
@@ -25,6 +27,7 @@ pub fn App() -> impl IntoView {
     provide_context(state);
     HubState::provide(state);
     spawn_local(session::start(state));
+    open_shared_view(state);
 
     // The attention views get the forward's attentions only while they belong to the text in
     // the box (never a stale result).
@@ -55,6 +58,7 @@ pub fn App() -> impl IntoView {
                 {bench.then(|| view! { <BenchPanel /> })}
                 <HubSuggestion />
                 <FillPanel />
+                {(!bench).then(|| view! { <CompareCard /> })}
                 <Card class="attention-card" title_id="attention-title" title="Attention">
                     <AttentionPanel data=attention />
                 </Card>
@@ -67,6 +71,7 @@ pub fn App() -> impl IntoView {
             </div>
             <aside class="side-column" aria-label="Model, backend and storage">
                 <SourcePanel />
+                {(!bench).then(|| view! { <ShareCard /> })}
                 <HubPicker />
                 <BackendPanel />
                 <ModelPanel />

@@ -202,6 +202,11 @@ pub struct AppState {
     pub order_a: RwSignal<String>,
     pub order_b: RwSignal<String>,
     pub order: RwSignal<OrderView>,
+    /// The side-by-side card: open (its forwards run only then) and its two sentences
+    /// (`?ca=`, `?cb=`; a link with either opens it).
+    pub compare_open: RwSignal<bool>,
+    pub compare_a: RwSignal<String>,
+    pub compare_b: RwSignal<String>,
 }
 
 impl AppState {
@@ -210,6 +215,9 @@ impl AppState {
         let top_k = params.top_k;
         let bench = if params.bench { BenchState::Waiting } else { BenchState::Off };
         let (depth, switches) = (params.depth, params.off.clone());
+        let compare_open = params.compare_a.is_some() || params.compare_b.is_some();
+        let compare_a = params.compare_a.clone().unwrap_or_else(|| crate::view_model::COMPARE_EXAMPLE.0.to_string());
+        let compare_b = params.compare_b.clone().unwrap_or_else(|| crate::view_model::COMPARE_EXAMPLE.1.to_string());
         AppState {
             params: StoredValue::new(params),
             status: RwSignal::new(Status::loading()),
@@ -235,6 +243,9 @@ impl AppState {
             order_a: RwSignal::new(crate::view_model::ORDER_EXAMPLE.0.to_string()),
             order_b: RwSignal::new(crate::view_model::ORDER_EXAMPLE.1.to_string()),
             order: RwSignal::new(OrderView::Waiting),
+            compare_open: RwSignal::new(compare_open),
+            compare_a: RwSignal::new(compare_a),
+            compare_b: RwSignal::new(compare_b),
         }
     }
 

@@ -100,6 +100,8 @@ pub fn FillPanel() -> impl IntoView {
                         aria-label="Predictions per [MASK]"
                         on:change=move |ev| {
                             if let Ok(k) = event_target_value(&ev).parse::<usize>() {
+                                let default = (k != crate::view_model::params::DEFAULT_TOP_K).then(|| k.to_string());
+                                web::replace_query(&with_param(&web::location_search(), "k", default.as_deref()));
                                 state.top_k.set(k);
                                 session::request_now(state);
                             }

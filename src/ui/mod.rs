@@ -2,10 +2,12 @@
 
 pub mod attention;
 pub mod calc;
+pub mod compare;
 pub mod fill;
 pub mod hub;
 pub mod inside;
 pub mod panels;
+pub mod share;
 pub mod source;
 
 use leptos::prelude::*;

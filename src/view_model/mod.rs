@@ -6,6 +6,7 @@
 pub mod attention;
 pub mod bench;
 pub mod calc;
+pub mod compare;
 pub mod format;
 pub mod hub;
 pub mod inside;
@@ -19,6 +20,9 @@ use params::BackendChoice;
 
 /// The sentence the text box starts with.
 pub const DEFAULT_SENTENCE: &str = "The capital of France is [MASK].";
+
+/// The side-by-side card's starting pair: one word apart, the same number of tokens.
+pub const COMPARE_EXAMPLE: (&str, &str) = ("The doctor said [MASK] was late.", "The nurse said [MASK] was late.");
 
 /// The sentence-order card's starting pair, in its original order.
 pub const ORDER_EXAMPLE: (&str, &str) = ("She put the kettle on the stove.", "A few minutes later, the water began to boil.");

@@ -13,6 +13,9 @@
 //! | `hub=<URL>` | the Hugging Face Hub's address (a mirror, or a test server); default `view_model::hub::DEFAULT_HUB` |
 //! | `depth=<K>` | run K layer applications instead of L (clamped to the model's `max_depth`) |
 //! | `off=3.0:5,1.0:0` | heads switched off (`layer.inner:head`, as `albert fill --ablate`) |
+//! | `ca=` / `cb=` | the side-by-side card's sentences A and B (either opens the card) |
+//! | `layer=3` / `layer=3.1` and `head=2` / `head=mean` | the attention heatmap's layer (from 1; `.inner` with inner groups) and head |
+//! | `view=<section>` | scroll to this view once the first prediction is in (`SHARE_VIEWS`) |
 
 /// Which backend the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -41,6 +44,47 @@ pub struct Params {
     pub depth: Option<usize>,
     /// `?off=`: heads switched off, in the order given, without duplicates.
     pub off: Vec<albert::HeadSwitch>,
+    /// `?ca=` / `?cb=`: the side-by-side sentences.
+    pub compare_a: Option<String>,
+    pub compare_b: Option<String>,
+    /// `?layer=`: (layer from 1, inner layer from 0).
+    pub layer: Option<(usize, usize)>,
+    /// `?head=`.
+    pub head: Option<crate::view_model::attention::data::HeadSel>,
+    /// `?view=`: one of `SHARE_VIEWS`' ids.
+    pub view: Option<String>,
+}
+
+/// The views a shared link can open at: (`data-testid` of the section, its name).
+pub const SHARE_VIEWS: [(&str, &str); 10] = [
+    ("heatmap", "Attention heatmap"),
+    ("head-view", "Head view"),
+    ("model-view", "Model view"),
+    ("rollout", "Attention rollout"),
+    ("lens", "Logit lens"),
+    ("drift", "Drift"),
+    ("head-switches", "Head switches"),
+    ("neuron-view", "Neuron view"),
+    ("compare", "Compare two sentences"),
+    ("order", "Sentence order"),
+];
+
+/// `3` → (3, 0), `3.1` → (3, 1); layers count from 1.
+pub fn parse_layer(s: &str) -> Option<(usize, usize)> {
+    let (l, j) = match s.trim().split_once('.') {
+        Some((l, j)) => (l.parse().ok()?, j.parse().ok()?),
+        None => (s.trim().parse().ok()?, 0),
+    };
+    (l >= 1).then_some((l, j))
+}
+
+/// The `?layer=` value of (layer from 1, inner): `3`, or `3.1` when the model has inner groups.
+pub fn format_layer(layer: usize, inner: usize, inner_groups: bool) -> String {
+    if inner_groups {
+        format!("{layer}.{inner}")
+    } else {
+        layer.to_string()
+    }
 }
 
 pub const DEFAULT_TOP_K: usize = 5;
@@ -62,6 +106,11 @@ impl Default for Params {
             bench_profile: false,
             depth: None,
             off: Vec::new(),
+            compare_a: None,
+            compare_b: None,
+            layer: None,
+            head: None,
+            view: None,
         }
     }
 }
@@ -143,6 +192,11 @@ pub fn parse_query(query: &str) -> Params {
                     p.bench_runs = n.clamp(1, 1000);
                 }
             }
+            "ca" => p.compare_a = Some(v),
+            "layer" => p.layer = parse_layer(&v),
+            "head" => p.head = crate::view_model::attention::data::HeadSel::parse(v.trim()),
+            "view" => p.view = SHARE_VIEWS.iter().find(|(id, _)| *id == v.trim()).map(|(id, _)| id.to_string()),
+            "cb" => p.compare_b = Some(v),
             "depth" => p.depth = v.trim().parse::<usize>().ok().filter(|&d| d >= 1),
             "off" => p.off = crate::view_model::inside::switches::parse_list(&v),
             "warmup" => {
@@ -219,7 +273,8 @@ pub fn normalize_model_url(input: &str, hub: &str) -> Result<String, String> {
                 return Ok(format!("https://huggingface.co/{}/{}/resolve/{}/", parts[0], parts[1], parts[3..].join("/")));
             }
         }
-    } else if lower.contains("://") {
+    } else if lower.contains("://") || albert::files::url_scheme(&s).is_some() {
+        // `javascript:`, `data:`, `blob:` have no `//` but are schemes all the same: never fetched.
         return Err(format!("\"{s}\": only http:// and https:// model URLs can be fetched"));
     }
     if !s.ends_with('/') {
@@ -303,6 +358,9 @@ mod tests {
         assert_eq!(normalize_model_url("model", HF).unwrap(), "model/");
         assert!(normalize_model_url("  ", HF).is_err());
         assert!(normalize_model_url("ftp://x/y", HF).is_err());
+        for bad in ["javascript:alert(1)", "data:application/json,{}", "blob:https://x/1", "file:/etc"] {
+            assert!(normalize_model_url(bad, HF).unwrap_err().contains("only http:// and https:// model URLs can be fetched"), "{bad}");
+        }
         assert!(normalize_model_url("a b", HF).is_err());
         // A repo id goes to the configured Hub (?hub=, a mirror or a test server).
         assert_eq!(
@@ -314,12 +372,26 @@ mod tests {
     }
 
     #[test]
+    fn shared_view_layer_head() {
+        use crate::view_model::attention::data::HeadSel;
+        let p = parse_query("layer=3.1&head=mean&view=lens");
+        assert_eq!((p.layer, p.head, p.view.as_deref()), (Some((3, 1)), Some(HeadSel::Mean), Some("lens")));
+        let p = parse_query("layer=2&head=5&view=nowhere");
+        assert_eq!((p.layer, p.head, p.view), (Some((2, 0)), Some(HeadSel::Head(5)), None), "unknown views are ignored");
+        assert_eq!(parse_query("layer=0").layer, None, "layers count from 1");
+        assert_eq!(parse_query("layer=x.1").layer, None);
+        assert_eq!((format_layer(3, 1, true), format_layer(3, 0, false)), ("3.1".to_string(), "3".to_string()));
+    }
+
+    #[test]
     fn depth_and_switches() {
         let p = parse_query("?depth=3&off=3.0%3A5,1.0:0,junk,3.0:5");
         assert_eq!(p.depth, Some(3));
         let off: Vec<String> = p.off.iter().map(|s| s.to_string()).collect();
         assert_eq!(off, ["3.0:5", "1.0:0"], "bad entries dropped, duplicates once");
         assert_eq!(parse_query("depth=0").depth, None);
+        let c = parse_query("ca=The+doctor+said+%5BMASK%5D.&cb=");
+        assert_eq!((c.compare_a.as_deref(), c.compare_b.as_deref()), (Some("The doctor said [MASK]."), Some("")));
         assert_eq!(parse_query("depth=x").depth, None);
         let q = with_param("", "off", Some("3.0:5,1.0:0"));
         assert_eq!(q, "?off=3.0:5,1.0:0", "readable in the address bar");

@@ -83,8 +83,30 @@ pub fn AttentionPanel(
 ) -> impl IntoView {
     let att = Attention::new(data);
     let problem: Memo<Option<String>> = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| d.validate().err())));
-    // The heatmap's (layer, head): the model view opens cells into it.
-    let heat_sel = RwSignal::new((0usize, HeadSel::Mean));
+    // The heatmap's (layer, head): the model view opens cells into it. A shared link's
+    // `?layer=`/`?head=` set it; the layer is matched once the first forward's shape is known.
+    let params = crate::state::use_app().params.get_value();
+    let heat_sel = RwSignal::new((0usize, params.head.unwrap_or(HeadSel::Mean)));
+    let pending_layer = StoredValue::new(params.layer);
+    Effect::new(move |_| {
+        att.shape.with(|s| {
+            let Some(s) = s else { return };
+            if let Some((l, j)) = pending_layer.get_value() {
+                pending_layer.set_value(None);
+                if let Some(i) = s.layers.iter().position(|x| x.application + 1 == l && x.inner == j) {
+                    heat_sel.update(|h| h.0 = i);
+                }
+                return;
+            }
+            // Keep the URL in step (only what differs from the default), so a copied link reopens it.
+            let (i, h) = heat_sel.get();
+            let inner_groups = s.layers.iter().any(|x| x.inner > 0);
+            let layer = s.layers.get(i).filter(|_| i > 0).map(|x| crate::view_model::params::format_layer(x.application + 1, x.inner, inner_groups));
+            let head = (h != HeadSel::Mean).then(|| h.value());
+            let q = crate::view_model::params::with_param(&crate::web::location_search(), "layer", layer.as_deref());
+            crate::web::replace_query(&crate::view_model::params::with_param(&q, "head", head.as_deref()));
+        })
+    });
     let heat_canvas = NodeRef::<html::Canvas>::new();
     let open = move |layer: usize, head: usize| {
         heat_sel.set((layer, HeadSel::Head(head)));

@@ -106,6 +106,9 @@ pub struct MaskView {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenView {
     pub text: String,
+    /// Vocabulary entry (`▁paris`) and id, as the CLI prints them (for exports).
+    pub piece: String,
+    pub id: u32,
     pub type_id: u32,
     pub special: bool,
     pub mask: bool,

@@ -118,6 +118,8 @@ fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, inside: &Insi
         .enumerate()
         .map(|(i, (&id, &type_id))| TokenView {
             text: tok.decode_token_for_display(id),
+            piece: r.tokens.get(i).cloned().unwrap_or_default(),
+            id,
             type_id,
             special: special_ids.contains(&id),
             mask: mask_positions.contains(&i),

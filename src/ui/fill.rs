@@ -3,6 +3,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use super::export::{forward, ExportButtons};
 use super::inside::DepthControl;
 use super::Card;
 use crate::session;
@@ -63,7 +64,7 @@ pub fn FillPanel() -> impl IntoView {
     };
 
     view! {
-        <Card class="fill" title_id="fill-title" title="Fill the mask">
+        <Card class="fill" title_id="fill-title" title="Fill the mask" testid="fill">
             <label class="field-label" for="sentence">
                 "Sentence "
                 <span class="hint">"— write " <code>"[MASK]"</code> " where a word should be guessed; "
@@ -145,6 +146,12 @@ pub fn FillPanel() -> impl IntoView {
             </div>
             <Tokens fresh=fresh />
             <Predictions fresh=fresh />
+            <ExportButtons
+                what="predictions"
+                ready=fresh
+                json=Callback::new(move |_| forward(state).map(|f| f.predictions_json()))
+                csv=Callback::new(move |_| forward(state).map(|f| f.predictions_csv()))
+            />
         </Card>
     }
 }

@@ -12,6 +12,10 @@ use crate::view_model::attention::geometry::{
     default_threshold, focus_shade, head_view_lines, line_opacity, list_nav, Focus, HeadLine, HeadViewLayout, Nav, MAX_LINES,
 };
 use crate::view_model::attention::labels::truncate_token;
+use crate::state::use_app;
+use crate::ui::export::{attentions_file, caption, ExportButtons};
+use crate::view_model::attention::data::AttentionData;
+use crate::view_model::export;
 
 /// The head view of one attention map at a time.
 #[component]
@@ -43,6 +47,16 @@ pub fn HeadView(
         let Some(f) = focus.get() else { return Vec::new() };
         let li = cur_layer.get();
         enabled.with(|on| att.with_valid(|d| d.layers.get(li).map(|l| focus_shade(l, on, f)))).flatten().unwrap_or_default()
+    });
+
+    let state = use_app();
+    // The layer, heads and threshold shown (every line, not only a focused token's).
+    let figure = Callback::new(move |_| {
+        let cap = caption(state)?;
+        let (li, th) = (cur_layer.get_untracked(), thr.get_untracked());
+        enabled.with_untracked(|on| {
+            att.data.with_untracked(|d| AttentionData::valid(d).and_then(|d| export::attention::head_view(&cap, d, li, on, th)))
+        })
     });
 
     view! {
@@ -79,6 +93,8 @@ pub fn HeadView(
                 </label>
             </div>
             <HeadToggles heads=Signal::derive(move || att.heads()) off=off enabled=enabled />
+            <ExportButtons what="head view" ready=Signal::derive(move || att.ready()) figure=figure
+                json=Callback::new(move |_| attentions_file(state)) />
             <div class="att-scroll hv-scroll" node_ref=scroller>
                 {move || if att.ready() {
                     let geo = HeadViewLayout::new(att.t());

@@ -7,6 +7,10 @@ use leptos::prelude::*;
 
 use super::dom::{moved, repaint, reveal};
 use super::{Attention, LayerSelect, Placeholder, ViewFrame};
+use crate::state::use_app;
+use crate::ui::export::{attentions_file, caption, ExportButtons};
+use crate::view_model::attention::data::AttentionData;
+use crate::view_model::export;
 use crate::view_model::attention::colour::{max_value, viridis_css_gradient};
 use crate::view_model::attention::data::HeadSel;
 use crate::view_model::attention::geometry::{cell_at, grid_nav, heat_cell_px, Nav};
@@ -86,6 +90,13 @@ pub fn Heatmap(
             None => String::new(),
         }
     };
+    let state = use_app();
+    // What is shown: this (layer, head), with the title line of the shown forward.
+    let figure = Callback::new(move |_| {
+        let (l, h) = sel.get_untracked();
+        let cap = caption(state)?;
+        att.data.with_untracked(|d| AttentionData::valid(d).and_then(|d| export::attention::heatmap(&cap, d, l, h)))
+    });
     let aria_label = move || {
         let (l, h) = sel.get();
         let name = att.shape.with(|s| s.as_ref().and_then(|s| s.layers.get(l).map(|x| x.label.clone()))).unwrap_or_default();
@@ -134,6 +145,8 @@ pub fn Heatmap(
                     {move || format!("{:.3}", vmax())}
                 </span>
             </div>
+            <ExportButtons what="heatmap" ready=Signal::derive(move || att.ready()) figure=figure
+                json=Callback::new(move |_| attentions_file(state)) />
             <p class="hm-readout" data-testid="heatmap-readout" aria-live="polite">{text}</p>
             <div class="att-scroll hm-scroll" node_ref=scroller>
                 {move || if att.ready() {

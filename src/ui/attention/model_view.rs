@@ -12,6 +12,9 @@ use crate::state::use_app;
 use crate::ui::inside::toggle_switch;
 use crate::view_model::attention::data::HeadSel;
 use crate::view_model::attention::geometry::{grid_nav, Nav};
+use crate::ui::export::{attentions_file, caption, ExportButtons};
+use crate::view_model::attention::data::AttentionData;
+use crate::view_model::export;
 
 /// The grid of thumbnails, with a roving tab stop (one cell in the tab order, arrows move).
 #[component]
@@ -96,6 +99,10 @@ pub fn ModelView(
             .into_any()
         })
     };
+    let figure = Callback::new(move |_| {
+        let cap = caption(state)?;
+        att.data.with_untracked(|d| AttentionData::valid(d).and_then(|d| export::attention::model_view(&cap, d)))
+    });
     view! {
         <ViewFrame att=att testid="model-view" prefix="mv" title="Model view" {..} data-heads=att.attr(|s| s.heads)>
             <p class="att-hint">
@@ -107,6 +114,8 @@ pub fn ModelView(
                 <label><input type="radio" name="mv-mode" data-testid="mv-mode-open" prop:checked=move || !switching.get() on:change=move |_| switching.set(false) />" opens it in the heatmap"</label>
                 <label><input type="radio" name="mv-mode" data-testid="mv-mode-switch" prop:checked=move || switching.get() on:change=move |_| switching.set(true) />" switches the head off / on"</label>
             </div>
+            <ExportButtons what="model view" ready=Signal::derive(move || att.ready()) figure=figure
+                json=Callback::new(move |_| attentions_file(state)) />
             <div class="att-scroll mv-scroll">{grid}</div>
         </ViewFrame>
     }

@@ -10,6 +10,9 @@ use crate::view_model::attention::colour::max_value;
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::attention::labels::truncate_token;
 use crate::view_model::attention::rollout::MaskAttribution;
+use crate::state::use_app;
+use crate::ui::export::{attentions_file, caption, ExportButtons};
+use crate::view_model::export;
 
 /// The rollout of the forward, for one [MASK] at a time.
 #[component]
@@ -28,6 +31,14 @@ pub fn Rollout(
     let weights: Memo<Option<Vec<f32>>> = Memo::new(move |_| attributions.with(|a| a.get(chosen()).map(|m| m.weights.clone())));
     let map = NodeRef::<html::Canvas>::new();
     repaint(map, rolled, move || att.t());
+
+    let state = use_app();
+    // The [MASK] the select shows.
+    let figure = Callback::new(move |_| {
+        let cap = caption(state)?;
+        let m = attributions.with_untracked(|a| mask_idx.get_untracked().min(a.len().saturating_sub(1)));
+        att.data.with_untracked(|d| AttentionData::valid(d).and_then(|d| export::attention::rollout(&cap, d, m)))
+    });
 
     view! {
         <ViewFrame
@@ -67,6 +78,8 @@ pub fn Rollout(
                     </select>
                 </label>
             </div>
+            <ExportButtons what="rollout" ready=Signal::derive(move || position.get().is_some()) figure=figure
+                json=Callback::new(move |_| attentions_file(state)) />
             <div class="ro-body">
                 <div class="att-scroll ro-scroll"><Bars att=att weights=weights position=position /></div>
                 <figure class="ro-map">

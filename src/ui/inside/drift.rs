@@ -4,7 +4,9 @@
 
 use leptos::prelude::*;
 
-use crate::state::InsideView;
+use crate::state::{use_app, InsideView};
+use crate::ui::export::{caption, ExportButtons};
+use crate::view_model::export;
 use crate::view_model::inside::drift::{chart, reading, Frame, PAPER};
 
 /// The chart; each layer is a point with `data-layer`, `data-l2` and `data-cosine`.
@@ -52,6 +54,12 @@ pub fn DriftView(
         })
     };
     let model_reading = move || inside.with(|i| i.as_ref().map(|i| reading(&i.drift)));
+    let state = use_app();
+    let figure = Callback::new(move |_| {
+        let cap = caption(state)?;
+        inside.with_untracked(|i| i.as_ref().and_then(|i| export::inside::drift(&cap, &i.drift)))
+    });
+    let ready = Signal::derive(move || inside.with(|i| i.as_ref().is_some_and(|i| !i.drift.is_empty())));
     view! {
         <section class="inside-view drift-view" data-testid="drift" aria-labelledby="drift-title"
             data-depth=move || inside.with(|i| i.as_ref().map(|i| i.depth.to_string()))>
@@ -60,6 +68,7 @@ pub fn DriftView(
                 <span class="key l2">"● mean L2 distance ‖hₗ − hₗ₋₁‖ (left axis)"</span>
                 <span class="key cos">"■ mean cosine similarity (right axis)"</span>
             </p>
+            <ExportButtons what="drift chart" ready=ready figure=figure />
             {svg}
             <p class="att-hint">{PAPER}</p>
             <p class="drift-reading" data-testid="drift-reading">{model_reading}</p>

@@ -4,7 +4,9 @@
 
 use leptos::prelude::*;
 
-use crate::state::InsideView;
+use crate::state::{use_app, InsideView};
+use crate::ui::export::{caption, ExportButtons};
+use crate::view_model::export;
 use crate::view_model::format;
 use crate::view_model::inside::lens::{row_label, LensView, ROW_PICKS};
 use crate::view_model::text::mask_title;
@@ -124,6 +126,12 @@ pub fn LensPanel(
         })
     };
     let reading = move || lens.with(|l| l.as_ref().map(|l| l.reading()));
+    let state = use_app();
+    // The chosen [MASK]'s lens.
+    let figure = Callback::new(move |_| {
+        let cap = caption(state)?;
+        lens.with_untracked(|l| l.as_ref().and_then(|l| export::inside::lens(&cap, l)))
+    });
     view! {
         <section class="inside-view lens-view" data-testid="lens" aria-labelledby="lens-title"
             data-depth=move || inside.with(|i| i.as_ref().map(|i| i.depth.to_string()))
@@ -134,6 +142,7 @@ pub fn LensPanel(
                 "each pass refines the same kind of representation, so the head can read every layer."
             </p>
             {picker}
+            <ExportButtons what="logit lens" ready=Signal::derive(move || lens.with(Option::is_some)) figure=figure />
             <div class="lens-top">
                 {chart}
                 <p class="lens-reading" data-testid="lens-reading">{reading}</p>

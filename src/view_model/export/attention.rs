@@ -50,7 +50,7 @@ pub fn heatmap(caption: &Caption, att: &AttentionData, layer: usize, sel: HeadSe
     let vmax = max_value(&m);
     let mut c = Canvas::new();
     c.text(0.0, 10.0, "start", 11.0, MUTED, "", "query ↓ key →");
-    c.viridis_legend(x0 + 14.0, 1.0, 120.0, vmax);
+    c.viridis_legend(text_px(14) + 14.0, 1.0, 120.0, vmax);
     for i in 0..t {
         let name = label(att, i, SHORT_LABEL);
         let mid = (i as f32 + 0.5) * cell;
@@ -182,8 +182,9 @@ pub fn rollout(caption: &Caption, att: &AttentionData, mask: usize) -> Option<Fi
         chosen.position as f32 * cell
     );
     c.raw(&outline);
-    c.text(map_x, side + 14.0, "start", 11.0, MUTED, "", "rolled-out map: rows tokens, columns inputs");
-    let w = map_x + side;
+    let note = "rolled-out map (rows: tokens, columns: inputs)";
+    c.text(map_x, side + 14.0, "start", 11.0, MUTED, "", note);
+    let w = map_x + side.max(text_px(note.chars().count()) * 11.0 / 12.0);
     let h = (t as f32 * row).max(side + 18.0);
     let n = att.num_layers();
     let p = chosen.position;

@@ -4,7 +4,7 @@
 
 use albert::Drift;
 
-use super::svg::{fit, Canvas, CHAR_PX, INK, MUTED};
+use super::svg::{fit, Canvas, INK, MUTED};
 use super::{file_stem, Caption, Figure};
 use crate::view_model::format;
 use crate::view_model::inside::drift::{chart, reading, Frame};
@@ -14,7 +14,7 @@ const BLUE: &str = "#0072B2";
 const VERMILLION: &str = "#D55E00";
 /// Lens layout: the layer label column, one column per pick, the rank column, row height.
 const LABEL_W: f32 = 110.0;
-const PICK_W: f32 = 92.0;
+const PICK_W: f32 = 104.0;
 const RANK_W: f32 = 40.0;
 const ROW: f32 = 20.0;
 const CHART_H: f32 = 120.0;
@@ -37,8 +37,7 @@ pub fn lens(caption: &Caption, l: &LensView) -> Option<Figure> {
         c.raw(&format!(r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{VERMILLION}"/>"#));
     }
     let reading_y = ch + 20.0;
-    c.text(0.0, reading_y, "start", 11.0, INK, "", &fit(&l.reading(), (width / CHAR_PX) as usize));
-    let top = reading_y + 14.0;
+    let top = reading_y + c.paragraph(0.0, reading_y, width, 11.0, &l.reading());
     c.text(0.0, top + 12.0, "start", 11.0, MUTED, "", "layer");
     c.text(LABEL_W, top + 12.0, "start", 11.0, MUTED, "", &format!("top {ROW_PICKS} predictions at that layer"));
     c.text(width, top + 12.0, "end", 11.0, MUTED, "", "rank");
@@ -89,11 +88,10 @@ pub fn drift(caption: &Caption, drift: &[Drift]) -> Option<Figure> {
         c.rect(p.x - 3.0, p.y_cosine - 3.0, 6.0, 6.0, VERMILLION);
     }
     c.raw("</g>");
-    let text = reading(drift);
     let y = f.height + dy + 16.0;
-    c.text(0.0, y, "start", 11.0, INK, "", &fit(&text, (f.width / CHAR_PX) as usize));
+    let h = c.paragraph(0.0, y, f.width, 11.0, &reading(drift));
     let caption = caption.with(format!("layers 1 to {last}"), "all heads (hidden states)");
-    Some(c.finish(file_stem(&["drift", "all"]), &caption, f.width, y + 4.0))
+    Some(c.finish(file_stem(&["drift", "all"]), &caption, f.width, y + h))
 }
 
 #[cfg(test)]
@@ -130,7 +128,9 @@ mod tests {
         assert!(f.svg.contains("· layers 1 to 3 · all heads (hidden states)</title>"));
         assert_eq!(f.svg.matches("<circle").count(), 3);
         assert_eq!(f.svg.matches("<path").count(), 2);
-        assert!(f.svg.contains(&crate::view_model::export::svg::escape(&fit(&reading(&d), 82))));
+        let words = crate::view_model::export::svg::escape(&reading(&d));
+        let shown: String = f.svg.split("<text").filter(|t| t.contains(r##"font-size="11" fill="#1f2328""##)).map(|t| t.split('>').nth(1).unwrap_or("").trim_end_matches("</text")).collect::<Vec<_>>().join(" ");
+        assert_eq!(shown, words, "the whole reading, wrapped");
         assert!(drift(&caption(), &[]).is_none());
     }
 }

@@ -9,8 +9,8 @@ use crate::view_model::attention::colour::{rgb_hex, VIRIDIS};
 
 /// Space around the content, in CSS px.
 pub const PAD: f32 = 12.0;
-/// Height of the title line band.
-pub const TITLE_H: f32 = 26.0;
+/// Height of the title band: the model and sentence, then the layer and head.
+pub const TITLE_H: f32 = 40.0;
 /// A figure is at least this wide, so the title line has room.
 pub const MIN_WIDTH: f32 = 360.0;
 /// Average advance of a 12 px sans-serif character, for fitting text (a little generous).
@@ -48,6 +48,26 @@ pub fn fit(s: &str, max: usize) -> String {
         out.push('…');
         out
     }
+}
+
+/// `s` broken at spaces into lines of at most `max` characters (a longer word is cut).
+pub fn wrap(s: &str, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in s.split_whitespace() {
+        let word = fit(word, max);
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > max {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(&word);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
 }
 
 /// Text width estimate for layout (labels are cut to a known number of characters first).
@@ -106,6 +126,16 @@ impl Canvas {
         );
     }
 
+    /// `s` wrapped to `width` in lines `step` apart from baseline `y`; returns the lines' height.
+    pub fn paragraph(&mut self, x: f32, y: f32, width: f32, size: f32, s: &str) -> f32 {
+        let step = size * 1.4;
+        let lines = wrap(s, (width / (CHAR_PX * size / 12.0)) as usize);
+        for (i, l) in lines.iter().enumerate() {
+            self.text(x, y + i as f32 * step, "start", size, INK, "", l);
+        }
+        lines.len() as f32 * step
+    }
+
     /// A horizontal viridis bar (0 at the left) with its end labels; defines its gradient once.
     pub fn viridis_legend(&mut self, x: f32, y: f32, w: f32, vmax: f32) {
         if self.defs.is_empty() {
@@ -126,7 +156,9 @@ impl Canvas {
         let width = (content_w + 2.0 * PAD).max(MIN_WIDTH).ceil();
         let height = (TITLE_H + content_h + 2.0 * PAD).ceil();
         let line = caption.line();
-        let shown = fit(&line, ((width - 2.0 * PAD) / CHAR_PX) as usize);
+        let chars = ((width - 2.0 * PAD) / CHAR_PX) as usize;
+        let first = fit(&format!("{} · “{}”", caption.model, caption.sentence), chars);
+        let second = fit(&format!("{} · {}", caption.layer, caption.head), chars);
         let mut s = String::with_capacity(self.body.len() + 1024);
         s.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
         s.push('\n');
@@ -142,9 +174,15 @@ impl Canvas {
         let _ = write!(s, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
         let _ = write!(
             s,
-            r#"<text class="title" data-role="title" x="{PAD}" y="{:.1}" font-size="12" font-weight="600" fill="{INK}">{}</text>"#,
-            PAD + 12.0,
-            escape(&shown)
+            r#"<text data-role="title" x="{PAD}" y="{:.1}" font-size="12" font-weight="600" fill="{INK}">{}</text>"#,
+            PAD + 11.0,
+            escape(&first)
+        );
+        let _ = write!(
+            s,
+            r#"<text data-role="subtitle" x="{PAD}" y="{:.1}" font-size="12" fill="{INK}">{}</text>"#,
+            PAD + 28.0,
+            escape(&second)
         );
         let _ = write!(s, r#"<g transform="translate({PAD} {})">"#, PAD + TITLE_H);
         s.push_str(&self.body);
@@ -186,6 +224,9 @@ mod tests {
         assert_eq!(escape("▁paris"), "▁paris");
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("abc", 4), "abc");
+        assert_eq!(wrap("one two three four", 9), ["one two", "three", "four"]);
+        assert_eq!(wrap("a verylongword b", 5), ["a", "very…", "b"]);
+        assert!(wrap("  ", 5).is_empty());
     }
 
     #[test]
@@ -204,10 +245,11 @@ mod tests {
         c.rect(0.0, 0.0, 10.0, 10.0, "#000");
         c.viridis_legend(20.0, 0.0, 50.0, 0.5);
         let f = c.finish("albert-lens-x".into(), &caption(), 500.0, 100.0);
-        assert_eq!((f.width, f.height), (524, 150));
-        assert!(f.svg.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"524\" height=\"150\""));
+        assert_eq!((f.width, f.height), (524, 164));
+        assert!(f.svg.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"524\" height=\"164\""));
         assert!(f.svg.contains("<title>m · “a &lt; b &amp; &quot;c&quot; [MASK]” · layer 1 · block 0 · head 0</title>"));
-        assert!(f.svg.contains(r#"data-role="title""#));
+        assert!(f.svg.contains(r##"data-role="title" x="12" y="23.0" font-size="12" font-weight="600" fill="#1f2328">m · “a &lt; b &amp; &quot;c&quot; [MASK]”</text>"##));
+        assert!(f.svg.contains(r##"data-role="subtitle" x="12" y="40.0" font-size="12" fill="#1f2328">layer 1 · block 0 · head 0</text>"##));
         assert_eq!(f.svg.matches("<linearGradient").count(), 1);
         assert!(f.svg.trim_end().ends_with("</g></svg>"));
         // A narrow figure is widened for the title; a long title is cut with an ellipsis.

@@ -1015,6 +1015,19 @@ mod regressions {
         assert!(err.contains("precompiled_charsmap cannot be read (missing field `precompiled_charsmap`"), "{err}");
     }
 
+    /// Found by a 10-minute fuzz_tokenizer_json run: the same broken charsmap inside a `Sequence`
+    /// whose own `type` is not a string. The check followed the tags and skipped it; `tokenizers`
+    /// reads such a Sequence through its untagged fallback, reached the Precompiled and panicked.
+    #[test]
+    fn precompiled_charsmap_inside_a_sequence_with_a_broken_type() {
+        let err = tokenizer_json_error(|v| {
+            v["normalizer"]["type"] = json!(["Sequence"]);
+            let list = v["normalizer"]["normalizers"].as_array_mut().unwrap();
+            list.iter_mut().find(|n| n["type"] == "Precompiled").unwrap()["precompiled_charsmap"] = json!([0.0, 1, 2]);
+        });
+        assert!(err.contains("the Precompiled normalizer's precompiled_charsmap cannot be read (invalid type: sequence"), "{err}");
+    }
+
     /// The same check's other half: a special token with more ids than tokens loaded, and every
     /// encoding then had fewer token strings than ids (the engine's parallel vectors disagreed,
     /// and a view indexing tokens by id position would read past the end).

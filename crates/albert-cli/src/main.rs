@@ -3,6 +3,7 @@
 //! 2 usage, 3 model could not be loaded, 4 bad input text, 5 GPU unavailable or failed.
 
 mod bench;
+mod soak;
 mod source;
 
 use albert::{Error, FillMask, FillOptions, FillResult, Inside, ModelInfo};
@@ -80,6 +81,25 @@ enum Cmd {
         /// As for `fill` (default: assets/model).
         #[arg(long, default_value = DEFAULT_MODEL)]
         model: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Many forwards in a row, as the app runs them, printing memory (RSS, GPU buffers): after
+    /// warm-up nothing may grow.
+    Soak {
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: String,
+        #[arg(long, value_enum, default_value = "gpu")]
+        device: Device,
+        /// Forwards to run.
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        /// Forwards before the baseline (plans built, allocator settled).
+        #[arg(long, default_value_t = 30)]
+        warmup: usize,
+        /// Print a sample every this many forwards.
+        #[arg(long, default_value_t = 100)]
+        every: usize,
         #[arg(long)]
         json: bool,
     },
@@ -195,6 +215,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("model: {model} on {desc}");
                 println!("A then B: {:>6.2}% in order  (sop_logits {:.4}, {:.4})", ab.in_order_prob * 100.0, ab.sop_logits[0], ab.sop_logits[1]);
                 println!("B then A: {:>6.2}% in order  (sop_logits {:.4}, {:.4})", ba.in_order_prob * 100.0, ba.sop_logits[0], ba.sop_logits[1]);
+            }
+        }
+        Cmd::Soak { model, device, n, warmup, every, json } => {
+            let files = source::load(&model, json)?;
+            let gpu = match device {
+                Device::Gpu => Some(pollster::block_on(albert::gpu::Gpu::new())?),
+                Device::Cpu => None,
+            };
+            let desc = gpu.as_ref().map(|g| format!("gpu: {}", g.describe())).unwrap_or_else(|| "cpu".to_string());
+            let mut fm = pollster::block_on(FillMask::new(&files, gpu.as_ref()))?;
+            if !json {
+                println!("model: {model} on {desc}; {n} forwards, baseline after {warmup}");
+            }
+            let r = soak::run(&mut fm, gpu.as_ref(), desc, n, warmup.min(n), every, !json)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "after warm-up: RSS {} MB, GPU buffers alive {}, created {} ({:.1} s)",
+                    r.rss_growth_mb.map_or("?".into(), |g| format!("{g:+.1}")),
+                    r.live_buffer_growth.map_or("-".into(), |g| format!("{g:+}")),
+                    r.buffers_created_after_warmup,
+                    r.seconds
+                );
             }
         }
         Cmd::Info { model, json } => {

@@ -10,6 +10,8 @@ use wgpu::util::DeviceExt;
 /// A GPU device with its queue and compiled pipelines, shared by every model on it.
 #[derive(Clone)]
 pub struct Gpu {
+    /// Natively, the instance the adapter came from: its report counts live buffers (`live_buffers`).
+    instance: Option<wgpu::Instance>,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
@@ -18,6 +20,21 @@ pub struct Gpu {
     pub timestamps: bool,
     lost: Arc<Mutex<Option<String>>>,
     pipelines: Arc<Mutex<Vec<(DType, Arc<Pipelines>)>>>,
+}
+
+/// Buffers this process has created on any GPU (weights, plans' activations and uniforms,
+/// readback and timestamp buffers). Plans are built once per input shape and cached, so after
+/// warm-up a forward creates none: growth here in a long session is a leak (`albert soak`, the
+/// app's `?soak` hook). Counted in browsers too, where wgpu offers no registry report.
+static BUFFERS_CREATED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub(crate) fn count_buffer() {
+    BUFFERS_CREATED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// See [`BUFFERS_CREATED`].
+pub fn buffers_created() -> u64 {
+    BUFFERS_CREATED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Gpu {
@@ -39,7 +56,9 @@ impl Gpu {
                      The CPU path (--device cpu) works without one."
                 ))
             })?;
-        Self::from_adapter(&adapter).await
+        let mut g = Self::from_adapter(&adapter).await?;
+        g.instance = Some(instance);
+        Ok(g)
     }
 
     pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Gpu> {
@@ -69,7 +88,14 @@ impl Gpu {
             eprintln!("albert: uncaptured GPU error: {e}");
         }));
         let timestamps = required_features.contains(wgpu::Features::TIMESTAMP_QUERY);
-        Ok(Gpu { device, queue, info, limits, timestamps, lost, pipelines: Arc::new(Mutex::new(Vec::new())) })
+        Ok(Gpu { instance: None, device, queue, info, limits, timestamps, lost, pipelines: Arc::new(Mutex::new(Vec::new())) })
+    }
+
+    /// GPU buffers alive now (wgpu-core's registry), natively; `None` in a browser. With
+    /// [`buffers_created`], what a soak (`albert soak`) watches: after warm-up neither grows.
+    pub fn live_buffers(&self) -> Option<usize> {
+        let report = self.instance.as_ref()?.generate_report()?;
+        Some(report.hub.buffers.num_kept_from_user)
     }
 
     /// "name (backend, device type)" for people.
@@ -96,7 +122,14 @@ impl Gpu {
         Ok(p)
     }
 
+    /// Any other buffer, counted.
+    pub(crate) fn buffer(&self, desc: &wgpu::BufferDescriptor) -> wgpu::Buffer {
+        count_buffer();
+        self.device.create_buffer(desc)
+    }
+
     pub(crate) fn storage(&self, label: &str, bytes: usize) -> wgpu::Buffer {
+        count_buffer();
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: (bytes.max(4) as u64).next_multiple_of(4),
@@ -106,6 +139,7 @@ impl Gpu {
     }
 
     pub(crate) fn storage_init(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+        count_buffer();
         let mut data = bytes.to_vec();
         data.resize(data.len().max(4).next_multiple_of(4), 0);
         self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -129,6 +163,7 @@ impl Gpu {
     }
 
     pub(crate) fn staging(&self, bytes: usize) -> wgpu::Buffer {
+        count_buffer();
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size: (bytes.max(4) as u64).next_multiple_of(4),

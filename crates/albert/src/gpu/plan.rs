@@ -314,7 +314,7 @@ impl AlbertForMaskedLM {
         self.model.record(&mut Ctx { rec: &mut rec, cfg, bufs: &bufs, out: &out });
         let timing = out.ts_at.map(|at| Timing {
             queries: g.device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("forward"), ty: wgpu::QueryType::Timestamp, count: 2 }),
-            resolve: g.device.create_buffer(&wgpu::BufferDescriptor {
+            resolve: g.buffer(&wgpu::BufferDescriptor {
                 label: Some("timestamps"),
                 size: 16,
                 usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,

@@ -105,7 +105,8 @@ impl AlbertForMaskedLM {
         let g = &self.gpu;
         let queries = g.device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("profile"), ty: wgpu::QueryType::Timestamp, count: count.max(2) });
         let bytes = 8 * count.max(2) as u64;
-        let resolve = g.device.create_buffer(&wgpu::BufferDescriptor {
+        super::device::count_buffer();
+        let resolve = g.buffer(&wgpu::BufferDescriptor {
             label: Some("profile timestamps"),
             size: bytes,
             usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,

@@ -133,6 +133,7 @@ impl<'g> Recorder<'g> {
     fn dispatch<U: Uniform>(&mut self, stage: &'static str, kernel: Kernel, params: U, bindings: &[(u32, &wgpu::Buffer)], groups: [u32; 3]) {
         debug_assert_eq!(std::any::type_name::<U>(), kernel.params_type(), "{} takes another uniform", kernel.name());
         let device = &self.gpu.device;
+        super::device::count_buffer();
         let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(kernel.name()),
             contents: bytemuck::bytes_of(&params),

@@ -52,6 +52,8 @@ pub struct Confirm {
     pub host: String,
     /// The weights' size, once the server said (a HEAD request, or a sharded index's total).
     pub bytes: Option<u64>,
+    /// The server was asked (so `None` above means it did not say).
+    pub asked: bool,
 }
 
 /// What Retry loads again: a URL's or the embedded model's files (local files need no retry).

@@ -215,13 +215,14 @@ pub async fn ask_first(state: AppState, url: &str) -> bool {
         }
     }
     let host = target.host();
-    loader::downloads().confirm.set(Some(Confirm { url: url.to_string(), host: host.clone(), bytes: None }));
+    loader::downloads().confirm.set(Some(Confirm { url: url.to_string(), host: host.clone(), bytes: None, asked: false }));
     set_status(state, LoadState::Loading, format!("Waiting for your OK to download a model from {host} (see the Model card)"));
     spawn_local(async move {
         let bytes = weights_size(&abs).await;
         loader::downloads().confirm.update(|c| {
             if let Some(c) = c.as_mut().filter(|c| c.host == host) {
                 c.bytes = bytes;
+                c.asked = true;
             }
         });
     });

@@ -135,9 +135,10 @@ fn ConfirmDownload() -> impl IntoView {
     let confirm = loader::downloads().confirm;
     move || {
         confirm.get().map(|c| {
-            let size = match c.bytes {
-                Some(b) => format!("{} of weights", format::bytes(b)),
-                None => "size not known yet".to_string(),
+            let size = match (c.bytes, c.asked) {
+                (Some(b), _) => format!("{} of weights", format::bytes(b)),
+                (None, false) => "asking its size…".to_string(),
+                (None, true) => "size unknown: the server did not say".to_string(),
             };
             view! {
                 <div

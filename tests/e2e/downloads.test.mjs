@@ -110,6 +110,16 @@ describe('a model link from another origin', () => {
     assert.equal(await again.getByTestId('download-confirm').count(), 0);
   });
 
+  test('a host that does not answer: the question says the size is unknown', async (t) => {
+    const { page } = await launch(t, { confirmDownloads: false });
+    await page.goto(appUrl(s.app, { model: 'http://127.0.0.1:9/some/model/' }));
+    const ask = page.getByTestId('download-confirm');
+    await ask.waitFor({ timeout: 30_000 });
+    assert.equal(await ask.getAttribute('data-host'), '127.0.0.1:9');
+    await page.waitForFunction(() => /size unknown: the server did not say/.test(document.querySelector('[data-testid="download-confirm"]').textContent), null, { timeout: 30_000 });
+    assert.equal(await ask.getAttribute('data-bytes'), null);
+  });
+
   test('"no" runs the embedded model and drops ?model=; a typed URL does not ask', { skip: !hasDefaultModel && 'SKIPPED: this build has no embedded default model' }, async (t) => {
     const { page } = await launch(t, { confirmDownloads: false });
     hub.log.length = 0;

@@ -94,8 +94,17 @@ impl Gpu {
     /// GPU buffers alive now (wgpu-core's registry), natively; `None` in a browser. With
     /// [`buffers_created`], what a soak (`albert soak`) watches: after warm-up neither grows.
     pub fn live_buffers(&self) -> Option<usize> {
-        let report = self.instance.as_ref()?.generate_report()?;
-        Some(report.hub.buffers.num_kept_from_user)
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let report = self.instance.as_ref()?.generate_report()?;
+            Some(report.hub.buffers.num_kept_from_user)
+        }
+        // Browsers' WebGPU has no registry report (wgpu-core is not in the wasm build).
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = &self.instance;
+            None
+        }
     }
 
     /// "name (backend, device type)" for people.

@@ -185,8 +185,10 @@ impl Checkpoint {
 }
 
 /// Refuses a NaN or an infinity in any tensor the model reads, naming the first (by tensor
-/// name, then index). One pass at load over every value (albert-base: 11 M, a few ms); a NaN
-/// left in would turn every score into NaN, and a forward cannot say where it came from.
+/// name, then index). One pass at load over every value: for albert-base's 11.2 M values the
+/// whole `from_checkpoint`, this pass included, took 12 ms in f16 and 20 ms in f32 (release, a
+/// loaded 2-core machine). A NaN left in would turn every score into NaN, and a forward cannot
+/// say where it came from.
 fn check_finite(tensors: &HashMap<String, Tensor>) -> Result<()> {
     let mut names: Vec<&String> = tensors.keys().collect();
     names.sort();

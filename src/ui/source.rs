@@ -197,13 +197,14 @@ fn DownloadControls() -> impl IntoView {
                     type="button"
                     class="primary"
                     data-testid="retry-load"
+                    title="Downloads what is missing; a file that stopped partway resumes where it stopped"
                     on:click=move |_| {
                         if let Some(a) = again.get_untracked() {
                             session::load(state, a.source());
                         }
                     }
                 >
-                    "Retry (resumes the download)"
+                    "Retry"
                 </button>
             })
         }}

@@ -20,6 +20,8 @@ mod session;
 #[cfg(target_arch = "wasm32")]
 mod state;
 #[cfg(target_arch = "wasm32")]
+mod stats;
+#[cfg(target_arch = "wasm32")]
 mod ui;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod view_model;
@@ -29,6 +31,7 @@ mod web;
 #[cfg(target_arch = "wasm32")]
 fn main() {
     console_error_panic_hook::set_once();
+    stats::install();
     leptos::mount::mount_to_body(app::App);
 }
 

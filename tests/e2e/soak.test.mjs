@@ -1,0 +1,71 @@
+// Long sessions in the browser (issue 13, item 5): many forwards in a row on the tiny fixture
+// (typing three texts of different lengths in turn, as a class would), then the page's memory:
+// the JS heap after a forced garbage collection (Chrome DevTools Protocol), the wasm memory
+// (`window.albertLensStats()`, which never shrinks, so any growth is kept) and the GPU buffers
+// the engine has created (none after warm-up: plans are cached per shape). ALBERT_SOAK_N sets
+// the number of forwards (default 100; 1000 for the full soak).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appUrl, launch, readyStatus, startServers, waitPredictions } from './helpers.mjs';
+
+const N = Number(process.env.ALBERT_SOAK_N || 100);
+const WARMUP = 15;
+const TEXTS = [
+  'The capital of France is [MASK].',
+  'The [MASK] chased the [MASK] across the garden, and the children laughed.',
+  'She poured a cup of [MASK] and sat down to read the newspaper before the long day began.',
+];
+let s;
+
+before(async () => {
+  s = await startServers();
+});
+after(async () => {
+  await s?.close();
+});
+
+async function measure(page, cdp) {
+  await cdp.send('HeapProfiler.collectGarbage');
+  const heap = await cdp.send('Runtime.getHeapUsage');
+  const st = await page.evaluate(() => window.albertLensStats());
+  return { heapMB: heap.usedSize / 2 ** 20, wasmMB: st.wasmMemoryBytes / 2 ** 20, buffers: st.gpuBuffersCreated };
+}
+
+/** Wasm memory before and after, per backend, for the known-leak check below. */
+const wasm = {};
+
+describe('soak', () => {
+  for (const backend of ['webgpu', 'cpu']) {
+    test(`${N} forwards on ${backend}: JS heap, wasm memory and GPU buffers stay flat`, async (t) => {
+      const { page, problems } = await launch(t, { webgpu: backend === 'webgpu' });
+      const cdp = await page.context().newCDPSession(page);
+      await page.goto(appUrl(s.app, { model: s.modelUrl('tiny'), ...(backend === 'cpu' ? { backend: 'cpu' } : {}) }));
+      await readyStatus(page);
+      let base;
+      for (let i = 1; i <= N; i++) {
+        // Each forward a different text from the last (three lengths: three cached GPU plans; the
+        // engine keeps four, so more lengths would rebuild plans, which is not a leak but would
+        // count as created buffers here).
+        const text = TEXTS[i % 3];
+        await page.getByTestId('sentence').fill(text);
+        await waitPredictions(page, (text.match(/\[MASK\]/g) || []).length);
+        if (i === WARMUP) base = await measure(page, cdp);
+      }
+      const end = await measure(page, cdp);
+      console.log(`soak ${backend}: ${N} forwards: JS heap ${base.heapMB.toFixed(1)} → ${end.heapMB.toFixed(1)} MB, wasm ${base.wasmMB.toFixed(1)} → ${end.wasmMB.toFixed(1)} MB, GPU buffers created ${base.buffers} → ${end.buffers}`);
+      assert.equal(end.buffers, base.buffers, 'no GPU buffer created after warm-up');
+      assert.ok(end.heapMB - base.heapMB <= 3, `JS heap grew ${(end.heapMB - base.heapMB).toFixed(1)} MB`);
+      wasm[backend] = end.wasmMB - base.wasmMB;
+      assert.deepEqual(problems, []);
+    });
+  }
+  // Known defect, kept visible (reported as TODO, not hidden): the page's wasm memory grows about
+  // 24 KB a forward. Bisected on 2026-12-02: flat (5.3 → 5.3 MB over 85 forwards) with the
+  // attention panel left out, growing with it, so the leak is in src/ui/attention/; the engine
+  // alone (`?bench=1`, 20 vs 200 runs) is flat. Remove `todo` when it is fixed.
+  test('wasm memory stays flat (≤ 1 MB after warm-up)', { todo: 'the attention views leak ~24 KB of wasm memory a forward (issue 13, item 5)' }, () => {
+    for (const [backend, growth] of Object.entries(wasm)) {
+      assert.ok(growth <= 1, `${backend}: wasm memory grew ${growth.toFixed(1)} MB over ${N - WARMUP} forwards`);
+    }
+  });
+});

@@ -6,9 +6,23 @@
 // The model is the `pretraining` fixture (3 layers on one shared block, 4 heads), on WebGPU.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { appUrl, assertSameTopK, cliJson, fixtures, launch, readPredictions, readyStatus, startServers, waitPredictions } from './helpers.mjs';
+import {
+  appUrl,
+  assertSameTopK,
+  cliJson,
+  docsShots,
+  fixtures,
+  launch,
+  readPredictions,
+  readyStatus,
+  runShots,
+  showcaseModel,
+  startServers,
+  updateDocsShots,
+  waitPredictions,
+} from './helpers.mjs';
 
 const PRE = join(fixtures, 'pretraining');
 // A comma and quotes in the tokens: CSV quoting and XML escaping both matter.
@@ -62,6 +76,7 @@ async function parseSvg(page, text) {
       height: Number(root.getAttribute('height')),
       title: doc.querySelector('title')?.textContent ?? '',
       line: doc.querySelector('[data-role="title"]')?.textContent ?? '',
+      model: doc.querySelector('[data-role="model"]')?.textContent ?? '',
       sub: doc.querySelector('[data-role="subtitle"]')?.textContent ?? '',
     };
   }, text);
@@ -131,8 +146,10 @@ describe('exports', () => {
       assert.equal(doc.ns, 'http://www.w3.org/2000/svg');
       const head = `${model} · “${TEXT}” · ${want.layer} · ${want.head}`;
       assert.ok(doc.title.startsWith(head), `${scope}: title names model, sentence, layer, head: ${doc.title}`);
-      assert.ok(doc.line.startsWith(model), `${scope}: visible title line ${doc.line}`);
-      assert.ok(doc.sub.startsWith(want.layer), `${scope}: visible layer and head ${doc.sub}`);
+      // Shown: the sentence (bold), the model, then the layer and head.
+      assert.equal(doc.line, `“${TEXT}”`, `${scope}: visible sentence`);
+      assert.equal(doc.model, model, `${scope}: visible model`);
+      assert.ok(doc.sub.startsWith(`${want.layer} · ${want.head}`), `${scope}: visible layer and head: ${doc.sub}`);
       assert.ok(doc.width >= 360 && doc.height > 40, `${scope}: size ${doc.width}×${doc.height}`);
 
       const png = await download(page, scope, 'export-png');
@@ -208,6 +225,43 @@ describe('exports', () => {
       assert.deepEqual([mask, position, rank, token, id], want[i].slice(0, 5));
       assert.equal(Number(prob), want[i][5]);
     });
+    assert.deepEqual(problems, []);
+  });
+});
+
+/** Keeps a downloaded picture with this run's screenshots (and in docs/ with UPDATE_SCREENSHOTS=1). */
+function keepPicture(bytes, name) {
+  mkdirSync(runShots, { recursive: true });
+  writeFileSync(join(runShots, name), bytes);
+  if (updateDocsShots) {
+    mkdirSync(docsShots, { recursive: true });
+    copyFileSync(join(runShots, name), join(docsShots, name));
+  }
+}
+
+describe('exports on the CPU backend (and the README picture)', () => {
+  test('the showcase model: attentions JSON equals the CLI with device cpu; the heatmap PNG', async (t) => {
+    const show = showcaseModel(s);
+    const text = 'The capital of France is [MASK].';
+    const { page, problems } = await launch(t, { webgpu: false });
+    await page.goto(appUrl(s.app, { ...show.params, text, k: '5', backend: 'cpu' }));
+    const status = await readyStatus(page);
+    assert.equal(status.backend, 'cpu');
+    await waitPredictions(page, 1);
+    await page.waitForSelector('[data-testid="heatmap"] [data-testid="export-png"]:not([disabled])');
+    const got = JSON.parse((await download(page, 'heatmap', 'export-json')).bytes.toString('utf8'));
+    const cli = cliJson(['fill', '--model', show.dir, '--text', text, '--attentions', '--top-k', '5']);
+    assert.equal(got.device, 'cpu');
+    assert.deepEqual(Object.keys(got).sort(), Object.keys(cli).sort());
+    for (const k of ['ids', 'tokens', 'token_type_ids', 'attention_groups']) assert.deepEqual(got[k], cli[k], k);
+    const worst = got.attentions.flat(3).reduce((m, v, i) => Math.max(m, Math.abs(v - cli.attentions.flat(3)[i])), 0);
+    assert.equal(got.attentions.flat(3).length, cli.attentions.flat(3).length);
+    assert.ok(worst <= TOL, `largest |page − CLI| attention ${worst}`);
+
+    await page.getByTestId('heatmap-layer').selectOption(String(got.attentions.length - 1));
+    const png = await download(page, 'heatmap', 'export-png');
+    pngSize(png.bytes);
+    keepPicture(png.bytes, 'export-heatmap.png');
     assert.deepEqual(problems, []);
   });
 });

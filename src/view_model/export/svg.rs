@@ -9,12 +9,14 @@ use crate::view_model::attention::colour::{rgb_hex, VIRIDIS};
 
 /// Space around the content, in CSS px.
 pub const PAD: f32 = 12.0;
-/// Height of the title band: the model and sentence, then the layer and head.
-pub const TITLE_H: f32 = 40.0;
+/// Height of the title band: the sentence, the model, then the layer and head.
+pub const TITLE_H: f32 = 56.0;
 /// A figure is at least this wide, so the title line has room.
 pub const MIN_WIDTH: f32 = 360.0;
 /// Average advance of a 12 px sans-serif character, for fitting text (a little generous).
 pub const CHAR_PX: f32 = 6.8;
+/// The same for the bold title line.
+pub const BOLD_CHAR_PX: f32 = 7.8;
 pub const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 pub const INK: &str = "#1f2328";
 pub const MUTED: &str = "#59636e";
@@ -97,7 +99,8 @@ impl Canvas {
     }
 
     /// Text at (x, y) (the baseline); `anchor` is `start`, `middle` or `end`; `extra` is more
-    /// attributes, already escaped.
+    /// attributes, already escaped. (One call per label reads better than a builder here.)
+    #[allow(clippy::too_many_arguments)]
     pub fn text(&mut self, x: f32, y: f32, anchor: &str, size: f32, fill: &str, extra: &str, s: &str) {
         let _ = write!(
             self.body,
@@ -156,9 +159,10 @@ impl Canvas {
         let width = (content_w + 2.0 * PAD).max(MIN_WIDTH).ceil();
         let height = (TITLE_H + content_h + 2.0 * PAD).ceil();
         let line = caption.line();
-        let chars = ((width - 2.0 * PAD) / CHAR_PX) as usize;
-        let first = fit(&format!("{} · “{}”", caption.model, caption.sentence), chars);
-        let second = fit(&format!("{} · {}", caption.layer, caption.head), chars);
+        let room = width - 2.0 * PAD;
+        let first = fit(&format!("“{}”", caption.sentence), (room / BOLD_CHAR_PX) as usize);
+        let model = fit(&caption.model, (room / CHAR_PX) as usize);
+        let second = fit(&format!("{} · {}", caption.layer, caption.head), (room / CHAR_PX) as usize);
         let mut s = String::with_capacity(self.body.len() + 1024);
         s.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
         s.push('\n');
@@ -180,8 +184,14 @@ impl Canvas {
         );
         let _ = write!(
             s,
-            r#"<text data-role="subtitle" x="{PAD}" y="{:.1}" font-size="12" fill="{INK}">{}</text>"#,
+            r#"<text data-role="model" x="{PAD}" y="{:.1}" font-size="12" fill="{MUTED}">{}</text>"#,
             PAD + 28.0,
+            escape(&model)
+        );
+        let _ = write!(
+            s,
+            r#"<text data-role="subtitle" x="{PAD}" y="{:.1}" font-size="12" fill="{INK}">{}</text>"#,
+            PAD + 44.0,
             escape(&second)
         );
         let _ = write!(s, r#"<g transform="translate({PAD} {})">"#, PAD + TITLE_H);
@@ -245,11 +255,12 @@ mod tests {
         c.rect(0.0, 0.0, 10.0, 10.0, "#000");
         c.viridis_legend(20.0, 0.0, 50.0, 0.5);
         let f = c.finish("albert-lens-x".into(), &caption(), 500.0, 100.0);
-        assert_eq!((f.width, f.height), (524, 164));
-        assert!(f.svg.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"524\" height=\"164\""));
+        assert_eq!((f.width, f.height), (524, 180));
+        assert!(f.svg.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"524\" height=\"180\""));
         assert!(f.svg.contains("<title>m · “a &lt; b &amp; &quot;c&quot; [MASK]” · layer 1 · block 0 · head 0</title>"));
-        assert!(f.svg.contains(r##"data-role="title" x="12" y="23.0" font-size="12" font-weight="600" fill="#1f2328">m · “a &lt; b &amp; &quot;c&quot; [MASK]”</text>"##));
-        assert!(f.svg.contains(r##"data-role="subtitle" x="12" y="40.0" font-size="12" fill="#1f2328">layer 1 · block 0 · head 0</text>"##));
+        assert!(f.svg.contains(r##"data-role="title" x="12" y="23.0" font-size="12" font-weight="600" fill="#1f2328">“a &lt; b &amp; &quot;c&quot; [MASK]”</text>"##));
+        assert!(f.svg.contains(r##"data-role="model" x="12" y="40.0" font-size="12" fill="#59636e">m</text>"##));
+        assert!(f.svg.contains(r##"data-role="subtitle" x="12" y="56.0" font-size="12" fill="#1f2328">layer 1 · block 0 · head 0</text>"##));
         assert_eq!(f.svg.matches("<linearGradient").count(), 1);
         assert!(f.svg.trim_end().ends_with("</g></svg>"));
         // A narrow figure is widened for the title; a long title is cut with an ellipsis.

@@ -132,6 +132,7 @@ describe('exports', () => {
       rollout: { name: 'albert-lens-rollout-all-mean-mask2', layer: 'rollout over all 3 layers', head: 'mean of heads · [MASK] at position 2' },
       lens: { name: 'albert-lens-lens-all-mask2', layer: 'layers h0 to 3', head: '[MASK] at position 2' },
       drift: { name: 'albert-lens-drift-all', layer: 'layers 1 to 3', head: 'all heads' },
+      'neuron-view': { name: 'albert-lens-neuron-1-0-q2', layer: 'layer 1', head: 'head 0 · query “[MASK]” (position 2)' },
     };
     const model = s.modelUrl('pretraining');
     for (const [scope, want] of Object.entries(views)) {

@@ -7,6 +7,8 @@ use leptos::prelude::*;
 
 use crate::session;
 use crate::state::{use_app, InsideView};
+use crate::ui::export::{caption, ExportButtons};
+use crate::view_model::export;
 use crate::view_model::attention::labels::{display_token, truncate_token};
 use crate::view_model::format;
 use crate::view_model::inside::neuron::{diverging, NeuronRows};
@@ -126,6 +128,12 @@ pub fn NeuronView(
             .into_any()
         })
     };
+    // The layer, head and query token shown.
+    let figure = Callback::new(move |_| {
+        let cap = caption(state)?;
+        let inner = inside.with_untracked(|i| i.as_ref().map_or(1, |i| i.inner));
+        data.with_untracked(|d| rows.with_untracked(|r| export::neuron::neuron(&cap, d.as_ref()?, r.as_ref()?, inner)))
+    });
     view! {
         <section class="inside-view neuron-view" data-testid="neuron-view" aria-labelledby="neuron-title"
             data-layer=move || data.with(|d| d.as_ref().map(|d| format!("{}.{}", d.head.layer, d.head.inner)))
@@ -138,6 +146,7 @@ pub fn NeuronView(
                 "of the scores is the attention weight. Dimensions that light up in both q and k decide where the head looks."
             </p>
             {selects}
+            <ExportButtons what="neuron view" ready=Signal::derive(move || rows.with(Option::is_some)) figure=figure />
             <div class="inside-scroll neuron-scroll">{table}</div>
         </section>
     }

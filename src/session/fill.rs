@@ -96,14 +96,37 @@ async fn run(state: AppState, sentence: &str) -> Option<Result<FillView, String>
 /// lens runs the head on the [MASK] rows only, the drift reads back 2·K numbers), and q/k of the
 /// neuron view's head.
 fn inside_request(cfg: &albert::Config, depth: Option<usize>, switches: &[HeadSwitch], neuron: HeadSwitch) -> Inside {
-    let depth = depth.map_or(cfg.num_hidden_layers, |d| d.clamp(1, cfg.max_depth()));
-    let shape = Shape { depth, inner: cfg.inner_group_num, heads: cfg.num_attention_heads };
+    let fit = fitted(cfg, depth, switches);
+    let depth = fit.depth.unwrap_or(cfg.num_hidden_layers);
     let neuron = HeadSwitch {
         layer: neuron.layer.clamp(1, depth),
         inner: neuron.inner.min(cfg.inner_group_num.saturating_sub(1)),
         head: neuron.head.min(cfg.num_attention_heads.saturating_sub(1)),
     };
-    Inside { depth: Some(depth), lens: true, drift: true, switches: switches::active(switches, shape), neuron: Some(neuron) }
+    Inside { lens: true, drift: true, neuron: Some(neuron), ..fit }
+}
+
+/// The reader's depth and switches fitted to this model (clamped; switches it cannot honour
+/// left out), nothing else asked: what every forward of the page shares.
+pub fn fitted(cfg: &albert::Config, depth: Option<usize>, switches: &[HeadSwitch]) -> Inside {
+    let depth = depth.map_or(cfg.num_hidden_layers, |d| d.clamp(1, cfg.max_depth()));
+    let shape = Shape { depth, inner: cfg.inner_group_num, heads: cfg.num_attention_heads };
+    Inside { depth: Some(depth), switches: switches::active(switches, shape), ..Default::default() }
+}
+
+/// The top-k of each [MASK], as the page shows them.
+pub fn mask_views(tok: &albert::Tokenizer, masks: &[albert::pipeline::MaskResult]) -> Vec<MaskView> {
+    masks
+        .iter()
+        .map(|m| MaskView {
+            position: m.position,
+            predictions: m
+                .top_k
+                .iter()
+                .map(|p| PredictionView { token: p.token.clone(), display: tok.decode_token_for_display(p.id), id: p.id, prob: p.prob })
+                .collect(),
+        })
+        .collect()
 }
 
 fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, inside: &Inside, elapsed_ms: f64) -> FillView {
@@ -160,18 +183,7 @@ fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, inside: &Insi
         drift: r.drift.clone().unwrap_or_default(),
         neuron,
     };
-    let masks: Vec<MaskView> = r
-        .masks
-        .iter()
-        .map(|m| MaskView {
-            position: m.position,
-            predictions: m
-                .top_k
-                .iter()
-                .map(|p| PredictionView { token: p.token.clone(), display: tok.decode_token_for_display(p.id), id: p.id, prob: p.prob })
-                .collect(),
-        })
-        .collect();
+    let masks = mask_views(tok, &r.masks);
     let attention = AttentionData::from_maps(tokens.iter().map(|t| t.text.clone()).collect(), mask_positions, r.attentions);
     FillView { text: sentence.to_string(), tokens, masks, attention, inside, elapsed_ms }
 }

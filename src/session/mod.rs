@@ -8,7 +8,7 @@ mod fill;
 mod load;
 mod storage;
 
-pub use fill::{request_debounced, request_now};
+pub use fill::{fitted, mask_views, request_debounced, request_now};
 pub use load::{answer_confirm, load};
 pub use storage::{delete_all_cached, delete_cached};
 

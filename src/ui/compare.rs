@@ -4,20 +4,18 @@
 //! difference of their attention (A − B) when they have the same number of tokens. Forwards run
 //! only while the section is open.
 
-use std::time::Duration;
-
-use albert::{FillMask, FillOptions, Inside};
+use albert::{FillMask, FillOptions};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::Card;
-use crate::state::{use_app, AppState, MaskView, PredictionView};
+use super::{after_pause, Card};
+use crate::session::{fitted, mask_views};
+use crate::state::{use_app, AppState, MaskView};
 use crate::view_model::attention::data::{AttentionData, HeadSel};
 use crate::view_model::attention::labels::{display_token, truncate_token};
 use crate::view_model::compare::{abs_max, candidates, diff, diff_problem, softmax, CandidateRow};
 use crate::view_model::format;
 use crate::view_model::inside::neuron::diverging;
-use crate::view_model::inside::switches::{self, Shape};
 use crate::view_model::params::with_param;
 use crate::view_model::text::{input_problem, mask_title};
 use crate::{engine, web};
@@ -48,25 +46,11 @@ async fn forward(state: AppState, text: String) -> Option<Result<Side, String>> 
     let (k, depth, list) = (state.top_k.get_untracked(), state.depth.get_untracked(), state.switches.get_untracked());
     engine::with_model(async move |fm: &mut FillMask| -> Result<Side, String> {
         web::yield_now().await;
-        let cfg = &fm.config;
-        let depth = depth.map_or(cfg.num_hidden_layers, |d| d.clamp(1, cfg.max_depth()));
-        let shape = Shape { depth, inner: cfg.inner_group_num, heads: cfg.num_attention_heads };
-        let inside = Inside { depth: Some(depth), switches: switches::active(&list, shape), ..Default::default() };
+        let inside = fitted(&fm.config, depth, &list);
         let opts = FillOptions { top_k: k, logits: true, attentions: true };
         let r = fm.fill_inside(&text, &opts, &inside).await.map_err(|e| e.to_string())?;
         let tok = &fm.tokenizer;
-        let masks = r
-            .masks
-            .iter()
-            .map(|m| MaskView {
-                position: m.position,
-                predictions: m
-                    .top_k
-                    .iter()
-                    .map(|p| PredictionView { token: p.token.clone(), display: tok.decode_token_for_display(p.id), id: p.id, prob: p.prob })
-                    .collect(),
-            })
-            .collect();
+        let masks = mask_views(tok, &r.masks);
         let probs = r.masks.iter().map(|m| m.logits.as_deref().map(softmax).unwrap_or_default()).collect();
         let tokens = r.ids.iter().map(|&id| tok.decode_token_for_display(id)).collect();
         let positions = r.masks.iter().map(|m| m.position).collect();
@@ -93,27 +77,15 @@ pub fn CompareCard() -> impl IntoView {
         if !open || loaded.is_none() {
             return;
         }
-        let Some(t) = ticket.try_update_value(|t| {
-            *t += 1;
-            *t
-        }) else {
-            return;
-        };
-        set_timeout(
-            move || {
-                if ticket.get_value() != t {
-                    return;
+        after_pause(ticket, DEBOUNCE_MS, move |t| {
+            spawn_local(async move {
+                let Some(ra) = forward(state, a.clone()).await else { return };
+                let Some(rb) = forward(state, b.clone()).await else { return };
+                if ticket.get_value() == t {
+                    outcome.set(Some(Outcome { a: ra, b: rb }));
                 }
-                spawn_local(async move {
-                    let Some(ra) = forward(state, a.clone()).await else { return };
-                    let Some(rb) = forward(state, b.clone()).await else { return };
-                    if ticket.get_value() == t {
-                        outcome.set(Some(Outcome { a: ra, b: rb }));
-                    }
-                });
-            },
-            Duration::from_millis(DEBOUNCE_MS),
-        );
+            });
+        });
     });
     let sync = move |key: &str, v: &str| web::replace_query(&with_param(&web::location_search(), key, Some(v)));
     // Shown only while it belongs to the texts in the boxes.

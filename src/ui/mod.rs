@@ -37,6 +37,26 @@ pub fn Card(
     }
 }
 
+/// Runs `f` after `ms` of quiet: each call bumps `ticket`, and only the newest call's `f` runs
+/// (with its ticket, to check it is still the newest when its work ends). For forwards that
+/// follow typing (the order and compare cards).
+pub fn after_pause(ticket: StoredValue<u64>, ms: u64, f: impl FnOnce(u64) + 'static) {
+    let Some(t) = ticket.try_update_value(|t| {
+        *t += 1;
+        *t
+    }) else {
+        return;
+    };
+    set_timeout(
+        move || {
+            if ticket.get_value() == t {
+                f(t);
+            }
+        },
+        std::time::Duration::from_millis(ms),
+    );
+}
+
 const THEME_KEY: &str = "albert-lens-theme";
 
 /// Applies `light`, `dark` or the system's scheme (`None`) to `<html data-theme>`.

@@ -155,7 +155,8 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     assert.equal(layerOptions.length, MAPS);
     for (let i = 0; i < MAPS; i++) {
       const app = Math.floor(i / INNER);
-      assert.equal(layerOptions[i].trim(), `layer ${app}.${i % INNER} · group ${groupOfApplication(app)}`);
+      // Layers count from 1 (as in the CLI's --ablate and the Inside views), inner layers from 0.
+      assert.equal(layerOptions[i].trim(), `layer ${app + 1}.${i % INNER} · group ${groupOfApplication(app)}`);
     }
     // Hovering a token keeps only its lines: T keys × 3 heads at most.
     await hv.locator('.hv-q .hv-tok').nth(MASK).hover();

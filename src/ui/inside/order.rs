@@ -2,13 +2,11 @@
 //! model gives to "A then B is the original order" for both orders, and a swap button. A
 //! checkpoint without the pooler and `sop_classifier` gets a note saying what is missing.
 
-use std::time::Duration;
-
 use albert::FillMask;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::super::Card;
+use super::super::{after_pause, Card};
 use crate::state::{use_app, AppState, OrderView};
 use crate::view_model::format;
 use crate::{engine, web};
@@ -52,20 +50,7 @@ pub fn OrderCard() -> impl IntoView {
         if loaded.is_none() {
             return;
         }
-        let Some(t) = ticket.try_update_value(|t| {
-            *t += 1;
-            *t
-        }) else {
-            return;
-        };
-        set_timeout(
-            move || {
-                if ticket.get_value() == t {
-                    spawn_local(run(state, a, b));
-                }
-            },
-            Duration::from_millis(DEBOUNCE_MS),
-        );
+        after_pause(ticket, DEBOUNCE_MS, move |_| spawn_local(run(state, a, b)));
     });
     let swap = move |_| {
         let (a, b) = (state.order_a.get_untracked(), state.order_b.get_untracked());

@@ -117,8 +117,13 @@ impl Forward {
     }
 }
 
-/// RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
+/// RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. A field
+/// a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or CR first, then more: a
+/// vocabulary comes from whoever made the checkpoint) gets a leading `'` (OWASP's CSV injection
+/// advice); a lone `-` or `+` token stays as it is. The `id` column is exact either way.
 pub fn csv_field(s: &str) -> String {
+    let formula = s.chars().count() > 1 && s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let s = if formula { format!("'{s}") } else { s.to_string() };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -232,6 +237,9 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"", "a formula is defused");
+        assert_eq!(csv_field("@sum"), "'@sum");
+        assert_eq!((csv_field("-"), csv_field("+")), ("-".to_string(), "+".to_string()), "lone signs are plain tokens");
         let pick = |token: &str, id, prob| Pick { token: token.into(), display: format!(" {}", token.trim_start_matches('▁')), id, prob };
         let fwd = Forward {
             model: Value::Null,

@@ -283,12 +283,9 @@ impl FillMask {
         Ok(OrderResult { tokens: enc.tokens, ids: enc.ids, token_type_ids: enc.type_ids, sop_logits: [x, y], in_order_prob })
     }
 
-    pub async fn fill(&mut self, text: &str, opts: &FillOptions) -> Result<FillResult> {
-        self.fill_inside(text, opts, &Inside::default()).await
-    }
-
-    /// `fill`, plus what `inside` asks for (depth, …).
-    pub async fn fill_inside(&mut self, text: &str, opts: &FillOptions, inside: &Inside) -> Result<FillResult> {
+    /// Tokenizes a fill-mask input: its encoding and the positions of its `[MASK]`s (at least one),
+    /// or a message that says what is wrong with the text.
+    pub fn encode_masked(&self, text: &str) -> Result<(crate::Encoding, Vec<usize>)> {
         if text.trim().is_empty() {
             return Err(Error::Input("the text is empty: type a sentence with [MASK] where a word should be guessed".into()));
         }
@@ -303,6 +300,16 @@ impl FillMask {
                 enc.tokens
             )));
         }
+        Ok((enc, positions))
+    }
+
+    pub async fn fill(&mut self, text: &str, opts: &FillOptions) -> Result<FillResult> {
+        self.fill_inside(text, opts, &Inside::default()).await
+    }
+
+    /// `fill`, plus what `inside` asks for (depth, …).
+    pub async fn fill_inside(&mut self, text: &str, opts: &FillOptions, inside: &Inside) -> Result<FillResult> {
+        let (enc, positions) = self.encode_masked(text)?;
         // Too long for the model: `Batch::validate` says so in the forward.
         let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
         let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, drift: inside.drift, switches: inside.switches.clone(), neuron: inside.neuron, ..Default::default() };

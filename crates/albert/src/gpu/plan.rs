@@ -144,6 +144,10 @@ pub struct AlbertForMaskedLM {
     pub last_gpu_ms: Option<f64>,
     /// Compute dispatches the last forward recorded (all in one submission).
     pub last_dispatches: usize,
+    /// Test hook, as a broken kernel would be: adds this to the first element of the last
+    /// layer's hidden state and attention map and of the logits each forward reads back, so
+    /// the cross-check can be seen to fail. `None` (always, outside tests).
+    pub perturb: Option<f32>,
 }
 
 impl AlbertForMaskedLM {
@@ -164,6 +168,7 @@ impl AlbertForMaskedLM {
             clock: 0,
             last_gpu_ms: None,
             last_dispatches: 0,
+            perturb: None,
         })
     }
 
@@ -192,7 +197,14 @@ impl AlbertForMaskedLM {
             let ticks = t1.checked_sub(t0)?;
             Some(ticks as f64 * self.gpu.queue.get_timestamp_period() as f64 / 1e6)
         });
-        Ok(self.unpack(&key, rows, &data))
+        let mut out = self.unpack(&key, rows, &data);
+        if let Some(d) = self.perturb {
+            let firsts = [out.hidden_states.last_mut().map(|h| &mut h[..]), out.attentions.last_mut().map(|a| &mut a.data[..]), out.logits.as_deref_mut()];
+            for x in firsts.into_iter().flatten().filter_map(|v| v.first_mut()) {
+                *x += d;
+            }
+        }
+        Ok(out)
     }
 
     /// The program of a prepared plan, and its staging buffer and size (for `profile`).

@@ -7,18 +7,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// Tolerances: (logits and hidden states, attention probabilities), max absolute difference.
-pub struct Tol {
-    pub name: &'static str,
-    pub values: f32,
-    pub probs: f32,
-}
-
-/// CPU f32 vs transformers f32: the same math in a different summation order.
-pub const STRICT: Tol = Tol { name: "STRICT", values: 1e-4, probs: 1e-5 };
-/// GPU vs transformers: f32 on the GPU, but fused multiply-adds, tiled summation order and the
-/// GPU's exp/tanh/inverseSqrt (a few ulp, not correctly rounded) move results further.
-pub const GPU: Tol = Tol { name: "GPU", values: 1e-3, probs: 1e-4 };
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use albert::tolerance::{Tol, GPU, STRICT};
 /// Single kernels against their CPU twin, on well-scaled random inputs.
 pub const KERNEL: f32 = 1e-4;
 

@@ -8,6 +8,7 @@ use crate::state::AppState;
 use crate::ui::attention::AttentionPanel;
 use crate::ui::calc::ParameterCalculator;
 use crate::ui::compare::CompareCard;
+use crate::ui::crosscheck::CrossCheckCard;
 use crate::ui::fill::FillPanel;
 use crate::ui::hub::{HubPicker, HubState, HubSuggestion};
 use crate::ui::inside::{InsidePanel, OrderCard};
@@ -74,6 +75,7 @@ pub fn App() -> impl IntoView {
                 {(!bench).then(|| view! { <ShareCard /> })}
                 <HubPicker />
                 <BackendPanel />
+                {(!bench).then(|| view! { <CrossCheckCard /> })}
                 <ModelPanel />
                 <ParameterCalculator />
                 <StoragePanel />

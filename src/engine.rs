@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use albert::gpu::Gpu;
-use albert::FillMask;
+use albert::{FillMask, ModelFiles};
 use futures::lock::Mutex;
 
 /// The installed model and its id (0 = none).
@@ -18,7 +18,14 @@ use futures::lock::Mutex;
 struct Slot {
     id: u64,
     model: Option<FillMask>,
+    /// The files it was built from, kept for the CPU–GPU cross-check (which builds a CPU twin)
+    /// when they are small enough to hold twice (`KEEP_FILES_BYTES`).
+    files: Option<Rc<ModelFiles>>,
 }
+
+/// Weights up to this size stay in memory after a load, for the cross-check: albert-base in
+/// f32 is 47 MB; xxlarge (0.9 GB) would crowd wasm32's 4 GiB.
+pub const KEEP_FILES_BYTES: usize = 256 << 20;
 
 thread_local! {
     static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
@@ -57,9 +64,10 @@ pub fn clear() {
     }
 }
 
-/// Installs a model, once any forward on a cleared one has let go of it. `false` (and the model
-/// is dropped) when [`clear`] was called meanwhile: a newer load owns the slot.
-pub async fn install(model: FillMask) -> bool {
+/// Installs a model (and, when given, the files it came from), once any forward on a cleared
+/// one has let go of it. `false` (and the model is dropped) when [`clear`] was called
+/// meanwhile: a newer load owns the slot.
+pub async fn install(model: FillMask, files: Option<ModelFiles>) -> bool {
     let id = NEXT_ID.with(|n| {
         let id = n.get();
         n.set(id + 1);
@@ -71,9 +79,10 @@ pub async fn install(model: FillMask) -> bool {
     if current_id() != id {
         return false;
     }
-    *s = Slot { id, model: Some(model) };
+    *s = Slot { id, model: Some(model), files: files.map(Rc::new) };
     true
 }
+
 
 fn current_id() -> u64 {
     CURRENT.with(Cell::get)
@@ -82,6 +91,11 @@ fn current_id() -> u64 {
 /// Runs `f` with exclusive use of the installed model. `None` when no model is installed (or it
 /// was replaced while waiting).
 pub async fn with_model<R>(f: impl AsyncFnOnce(&mut FillMask) -> R) -> Option<R> {
+    with_model_files(async move |m, _| f(m).await).await
+}
+
+/// `with_model`, also handing over the model's files when they were kept (`KEEP_FILES_BYTES`).
+pub async fn with_model_files<R>(f: impl AsyncFnOnce(&mut FillMask, Option<Rc<ModelFiles>>) -> R) -> Option<R> {
     let id = current_id();
     if id == 0 {
         return None;
@@ -91,7 +105,8 @@ pub async fn with_model<R>(f: impl AsyncFnOnce(&mut FillMask) -> R) -> Option<R>
     if s.id != id || current_id() != id {
         return None;
     }
-    let out = f(s.model.as_mut()?).await;
+    let files = s.files.clone();
+    let out = f(s.model.as_mut()?, files).await;
     if current_id() != id {
         // Cleared or replaced while it ran: free it now rather than with the next install.
         *s = Slot::default();

@@ -83,6 +83,8 @@ pub struct ModelView {
     /// Everything came from the browser cache.
     pub from_cache: bool,
     pub timings: LoadTimings,
+    /// Why the CPU–GPU cross-check cannot run for this model (`None`: it can).
+    pub crosscheck_off: Option<String>,
 }
 
 /// One prediction for display.

@@ -53,7 +53,7 @@ pub async fn load_model(state: AppState, source: Source) {
     if stale() {
         return;
     }
-    let loaded = match loaded {
+    let mut loaded = match loaded {
         Ok(l) => l,
         Err(LoadError::Cancelled) => {
             // Retry resumes where the download stopped.
@@ -162,7 +162,28 @@ pub async fn load_model(state: AppState, source: Source) {
         crate::view_model::format::count(info.checkpoint_parameters as u64),
         info.dtype
     );
-    if stale() || !engine::install(fm).await {
+    let mut fm = fm;
+    let gpu_model = match &mut fm.backend {
+        albert::Backend::Gpu(m) => {
+            m.perturb = super::crosscheck::test_perturbation();
+            true
+        }
+        albert::Backend::Cpu(_) => false,
+    };
+    let weights = loaded.files.weights_bytes();
+    let crosscheck_off = if !gpu_model {
+        Some("The model runs on the CPU here: there is no GPU result to check.".to_string())
+    } else if weights > engine::KEEP_FILES_BYTES {
+        Some(format!(
+            "The weights ({}) are over the {} this page keeps in memory to build a CPU twin; the CLI compares the paths: `albert fill --device cpu` and `--device gpu`.",
+            crate::view_model::format::bytes(weights as u64),
+            crate::view_model::format::bytes(engine::KEEP_FILES_BYTES as u64)
+        ))
+    } else {
+        None
+    };
+    let files = crosscheck_off.is_none().then(|| std::mem::take(&mut loaded.files));
+    if stale() || !engine::install(fm, files).await {
         return;
     }
     state.model.set(Some(ModelView {
@@ -173,6 +194,7 @@ pub async fn load_model(state: AppState, source: Source) {
         gpu_weight_bytes,
         from_cache: loaded.from_cache,
         timings: LoadTimings { files_ms, compile_ms, init_ms, first_forward_ms: None },
+        crosscheck_off,
     }));
     state.loading.set(false);
     set_status(state, LoadState::Ready, format!("Ready: {summary}, on {}", backend_name(state.backend())));

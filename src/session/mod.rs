@@ -1,13 +1,15 @@
 //! What the page does, one concern a file: loading a model (`load`: files → pipelines →
 //! weights), running fill-mask on the newest text (`fill`: one forward in flight, stale results
-//! dropped), `?bench=1` (`bench`) and the cache panel's actions (`storage`). Components call the
+//! dropped), `?bench=1` (`bench`), the CPU–GPU cross-check (`crosscheck`) and the cache panel's actions (`storage`). Components call the
 //! functions re-exported here.
 
 mod bench;
+mod crosscheck;
 mod fill;
 mod load;
 mod storage;
 
+pub use crosscheck::{cross_check, test_perturbation, CrossCheckView};
 pub use fill::{fitted, mask_views, request_debounced, request_now};
 pub use load::{answer_confirm, load};
 pub use storage::{delete_all_cached, delete_cached};

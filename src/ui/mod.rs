@@ -3,6 +3,7 @@
 pub mod attention;
 pub mod calc;
 pub mod compare;
+pub mod crosscheck;
 pub mod export;
 pub mod fill;
 pub mod hub;

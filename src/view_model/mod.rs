@@ -7,6 +7,7 @@ pub mod attention;
 pub mod bench;
 pub mod calc;
 pub mod compare;
+pub mod crosscheck;
 pub mod export;
 pub mod format;
 pub mod hub;

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { appUrl, assertSameTopK, cliJson, fixtures, launch, readPredictions, readyStatus, setRange, startServers, waitPredictions } from './helpers.mjs';
+import { appUrl, assertSameTopK, cliJson, fixtures, launch, readPredictions, readyStatus, screenshot, setRange, startServers, waitPredictions } from './helpers.mjs';
 
 const PRE = join(fixtures, 'pretraining');
 const TEXT = 'the [MASK] sat on the mat.';
@@ -39,6 +39,7 @@ describe('share', () => {
     await page.waitForSelector('[data-testid="share-url"][data-url]:not([hidden])');
     const url = await page.getByTestId('share-url').getAttribute('data-url');
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url, 'the link is on the clipboard');
+    await screenshot(page.locator('section.share-card'), 'share.png');
     const q = new URL(url).searchParams;
     assert.deepEqual(
       Object.fromEntries(['model', 'text', 'k', 'depth', 'off', 'layer', 'head', 'ca', 'cb', 'view'].map((k) => [k, q.get(k)])),

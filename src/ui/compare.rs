@@ -8,12 +8,15 @@ use albert::{FillMask, FillOptions};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::export::ExportButtons;
 use super::{after_pause, Card};
 use crate::session::{fitted, mask_views};
 use crate::state::{use_app, AppState, MaskView};
 use crate::view_model::attention::data::{AttentionData, HeadSel};
 use crate::view_model::attention::labels::{display_token, truncate_token};
 use crate::view_model::compare::{abs_max, candidates, diff, diff_problem, softmax, CandidateRow};
+use crate::view_model::export::compare::{diff_heatmap, pair_sentence};
+use crate::view_model::export::Caption;
 use crate::view_model::format;
 use crate::view_model::inside::neuron::diverging;
 use crate::view_model::params::with_param;
@@ -216,10 +219,30 @@ fn DiffHeatmap(
 ) -> impl IntoView {
     let layer = RwSignal::new(0usize);
     let sel = RwSignal::new(HeadSel::Mean);
+    let state = use_app();
     let pair = Memo::new(move |_| {
         current.with(|o| match o {
             Some(Outcome { a: Ok(a), b: Ok(b) }) => Some((a.attention.clone(), b.attention.clone())),
             _ => None,
+        })
+    });
+    let texts = Memo::new(move |_| {
+        current.with(|o| match o {
+            Some(Outcome { a: Ok(a), b: Ok(b) }) => Some((a.text.clone(), b.text.clone())),
+            _ => None,
+        })
+    });
+    let ready = Signal::derive(move || pair.with(|p| matches!(p, Some((Some(a), Some(b))) if diff_problem(a, b).is_none())));
+    // The map shown now, with both sentences in its title.
+    let figure = Callback::new(move |_| {
+        let model = state.model.with_untracked(|m| m.as_ref().map(|m| m.label.clone()))?;
+        let (ta, tb) = texts.get_untracked()?;
+        let caption = Caption { model, sentence: pair_sentence(&ta, &tb), layer: String::new(), head: String::new() };
+        pair.with_untracked(|p| {
+            let Some((Some(a), Some(b))) = p else { return None };
+            let l = layer.get_untracked().min(a.num_layers().saturating_sub(1));
+            let s = sel.get_untracked().clamp(a.num_heads());
+            diff_heatmap(&caption, a, &diff(a, b, l, s)?, l, s)
         })
     });
     let body = move || {
@@ -277,5 +300,11 @@ fn DiffHeatmap(
             .into_any()
         })
     };
-    view! { <div class="diff" aria-live="polite"><h3>"Attention A − B"</h3>{body}</div> }
+    view! {
+        <div class="diff" aria-live="polite">
+            <h3>"Attention A − B"</h3>
+            <ExportButtons what="attention difference" ready=ready figure=figure />
+            {body}
+        </div>
+    }
 }

@@ -162,6 +162,51 @@ describe('exports', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('the head-switch grid and the side-by-side A − B map download as SVG and PNG', async (t) => {
+    const { page, problems } = await open(t);
+    const model = s.modelUrl('pretraining');
+    await page.locator('[data-testid="head-switch"][data-layer="2.0"][data-head="1"]').click();
+    await page.waitForSelector('[data-testid="inside"][data-switches="2.0:1"]');
+    await waitPredictions(page, 1);
+    const sw = await download(page, 'head-switches', 'export-svg');
+    assert.equal(sw.name, 'albert-lens-switches-1off.svg');
+    const swText = sw.bytes.toString('utf8');
+    const swDoc = await parseSvg(page, swText);
+    assert.equal(swDoc.error, null, 'the switches SVG parses');
+    assert.equal(swDoc.title, `${model} · “${TEXT}” · layers 1 to 3 · 1 of 12 heads switched off`);
+    assert.equal((swText.match(/<line /g) ?? []).length, 2, 'one crossed cell');
+    assert.match(swText, /Switched off \(--ablate\): 2\.0:1/);
+    const swPng = await download(page, 'head-switches', 'export-png');
+    assert.deepEqual(pngSize(swPng.bytes), { width: 2 * swDoc.width, height: 2 * swDoc.height });
+
+    // Two sentences with the same token count: the difference map, as shown.
+    const [A, B] = ['the cat sat on [MASK] mat.', 'the dog sat on [MASK] mat.'];
+    await page.getByTestId('compare-toggle').click();
+    await page.getByTestId('compare-a').fill(A);
+    await page.getByTestId('compare-b').fill(B);
+    await page.waitForSelector('[data-testid="diff-heatmap"] [data-testid="diff-cell"]');
+    await page.getByTestId('diff-layer').selectOption('1');
+    await page.getByTestId('diff-head').selectOption('2');
+    await page.waitForSelector('[data-testid="diff-heatmap"][data-layer="1"][data-head="2"]');
+    const values = await page.$$eval('[data-testid="diff-cell"]', (cells) => cells.map((c) => Number(c.dataset.value)));
+    const diff = await download(page, 'compare', 'export-svg', { keyboard: true });
+    assert.equal(diff.name, 'albert-lens-diff-2-2.svg');
+    const diffText = diff.bytes.toString('utf8');
+    const diffDoc = await parseSvg(page, diffText);
+    assert.equal(diffDoc.error, null, 'the difference SVG parses');
+    assert.equal(diffDoc.title, `${model} · “A: ${A} | B: ${B}” · layer 2 · block 0 · head 2 · attention A − B`);
+    // Background, 5 legend swatches, then one cell per value of the page's map.
+    const rects = [...diffText.matchAll(/<rect [^>]*fill="(#[0-9a-f]{6})"/g)].map((m) => m[1]);
+    assert.equal(rects.length, 1 + 5 + values.length, `${values.length} cells`);
+    const scale = Math.max(...values.map(Math.abs));
+    const at = values.findIndex((v) => Math.abs(v) === scale);
+    assert.equal(rects[6 + at], values[at] < 0 ? '#2166ac' : '#d66027', 'the largest |A − B| has the full colour of its sign');
+    const diffPng = await download(page, 'compare', 'export-png');
+    assert.equal(diffPng.name, 'albert-lens-diff-2-2.png');
+    assert.deepEqual(pngSize(diffPng.bytes), { width: 2 * diffDoc.width, height: 2 * diffDoc.height });
+    assert.deepEqual(problems, []);
+  });
+
   test('attentions download as JSON in the CLI schema with the CLI numbers', async (t) => {
     const { page, problems } = await open(t);
     const cli = cliJson(['fill', '--model', PRE, '--text', TEXT, '--attentions', '--top-k', '5']);

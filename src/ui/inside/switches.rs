@@ -1,13 +1,16 @@
 //! Head switches: a grid of every head of every layer this forward runs; pressing one switches
 //! it off in that layer only (with shared weights, layer 4 still uses the same head), and the
 //! predictions and every view update. The switched-off list resets in one click, and the URL
-//! keeps it (`?off=3.0:5`, the CLI's `--ablate` syntax).
+//! keeps it (`?off=3.0:5`, the CLI's `--ablate` syntax). The grid exports as SVG/PNG with the
+//! list and the predictions it gave.
 
 use albert::HeadSwitch;
 use leptos::prelude::*;
 
 use crate::session;
 use crate::state::{use_app, AppState, InsideView};
+use crate::ui::export::{caption, shown_result, ExportButtons};
+use crate::view_model::export;
 use crate::view_model::inside::switches::{format_list, inactive_reason, toggle, Shape};
 use crate::view_model::params::with_param;
 use crate::web;
@@ -89,6 +92,14 @@ pub fn SwitchesView(
         })
     };
     let none_off = move || state.switches.with(Vec::is_empty);
+    // The grid as it is now, with the predictions it gave.
+    let figure = Callback::new(move |_| {
+        let cap = caption(state)?;
+        let masks = shown_result(state, |r| {
+            r.masks.iter().map(|m| m.predictions.iter().map(|p| (p.display.clone(), p.prob)).collect()).collect::<Vec<_>>()
+        })?;
+        export::inside::switches(&cap, shape.get_untracked()?, &state.switches.get_untracked(), &export::inside::predictions_line(&masks))
+    });
     view! {
         <section class="inside-view switches-view" data-testid="head-switches" aria-labelledby="switch-title">
             <h3 id="switch-title">"Head switches"</h3>
@@ -97,6 +108,7 @@ pub fn SwitchesView(
                 "and see what the predictions lose. The block is shared, so the same head in the other layers keeps working. "
                 "In the model view, choose “switch heads” to do it from the thumbnails."
             </p>
+            <ExportButtons what="head switches" ready=Signal::derive(move || shape.with(Option::is_some)) figure=figure />
             <div class="inside-scroll switch-scroll">{grid}</div>
             <div class="switch-list">
                 <span>"Switched off: "</span>

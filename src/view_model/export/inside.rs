@@ -1,14 +1,16 @@
 //! The Inside ALBERT charts as standalone SVG figures: the logit lens of one [MASK] (the answer's
-//! probability across layers, then each layer's top-5) and the drift chart (the paper's Figure 2),
-//! laid out by the same functions as the page's views.
+//! probability across layers, then each layer's top-5), the drift chart (the paper's Figure 2)
+//! and the head-switch grid (which heads of which layers are off), laid out as on the page.
 
-use albert::Drift;
+use albert::{Drift, HeadSwitch};
 
 use super::svg::{fit, Canvas, INK, MUTED};
 use super::{file_stem, Caption, Figure};
 use crate::view_model::format;
+use crate::view_model::text::mask_title;
 use crate::view_model::inside::drift::{chart, reading, Frame};
 use crate::view_model::inside::lens::{row_label, LensView, ROW_PICKS};
+use crate::view_model::inside::switches::{format_list, inactive_reason, Shape};
 
 const BLUE: &str = "#0072B2";
 const VERMILLION: &str = "#D55E00";
@@ -94,6 +96,74 @@ pub fn drift(caption: &Caption, drift: &[Drift]) -> Option<Figure> {
     Some(c.finish(file_stem(&["drift", "all"]), &caption, f.width, y + h))
 }
 
+/// Each [MASK]'s top three as one line (`[MASK] 1 of 2: cat 40.0%, dog 20.0% · …`), for the
+/// figures that show what a change did to the predictions. `masks`: each [MASK]'s (word, prob).
+pub fn predictions_line(masks: &[Vec<(String, f32)>]) -> String {
+    masks
+        .iter()
+        .enumerate()
+        .map(|(i, picks)| {
+            let top: Vec<String> = picks.iter().take(3).map(|(w, p)| format!("{} {}", w.trim(), format::percent(*p))).collect();
+            format!("{}: {}", mask_title(i, masks.len()), top.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// Head-switch grid: cell size and gap, row-label column.
+const SWITCH_CELL: f32 = 22.0;
+const SWITCH_GAP: f32 = 3.0;
+const SWITCH_LABEL_W: f32 = 48.0;
+const SWITCH_ON: &str = "#e6edf3";
+const SWITCH_OFF: &str = VERMILLION;
+
+/// The head-switch grid of a forward of `shape`: a row per layer (`3`, or `3.1` with inner
+/// layers), a cell per head, the switched-off ones filled and crossed, then the list in the
+/// CLI's `--ablate` syntax with any the forward could not honour and why.
+pub fn switches(caption: &Caption, shape: Shape, list: &[HeadSwitch], predictions: &str) -> Option<Figure> {
+    if shape.depth == 0 || shape.heads == 0 {
+        return None;
+    }
+    let rows: Vec<(usize, usize)> = (1..=shape.depth).flat_map(|l| (0..shape.inner.max(1)).map(move |j| (l, j))).collect();
+    let step = SWITCH_CELL + SWITCH_GAP;
+    let (x0, y0) = (SWITCH_LABEL_W, 18.0);
+    let grid_w = x0 + shape.heads as f32 * step;
+    let width = grid_w.max(320.0);
+    let mut c = Canvas::new();
+    c.text(0.0, 12.0, "start", 11.0, MUTED, "", "layer \\ head");
+    for h in 0..shape.heads {
+        c.text(x0 + h as f32 * step + SWITCH_CELL / 2.0, 12.0, "middle", 11.0, MUTED, "", &h.to_string());
+    }
+    for (r, &(l, j)) in rows.iter().enumerate() {
+        let y = y0 + r as f32 * step;
+        let name = if shape.inner > 1 { format!("{l}.{j}") } else { l.to_string() };
+        c.text(SWITCH_LABEL_W - 8.0, y + SWITCH_CELL * 0.7, "end", 11.0, INK, "", &name);
+        for h in 0..shape.heads {
+            let off = list.contains(&HeadSwitch { layer: l, inner: j, head: h });
+            let x = x0 + h as f32 * step;
+            c.rect(x, y, SWITCH_CELL, SWITCH_CELL, if off { SWITCH_OFF } else { SWITCH_ON });
+            if off {
+                c.line((x + 5.0, y + 5.0), (x + SWITCH_CELL - 5.0, y + SWITCH_CELL - 5.0), "#ffffff", 2.0, "");
+                c.line((x + SWITCH_CELL - 5.0, y + 5.0), (x + 5.0, y + SWITCH_CELL - 5.0), "#ffffff", 2.0, "");
+            }
+        }
+    }
+    let mut y = y0 + rows.len() as f32 * step + 16.0;
+    let listed = format_list(list).unwrap_or_else(|| "none".into());
+    y += c.paragraph(0.0, y, width, 11.0, &format!("Switched off (--ablate): {listed}"));
+    for s in list {
+        if let Some(why) = inactive_reason(s, shape) {
+            y += c.paragraph(0.0, y, width, 11.0, &format!("{s} not applied: {why}"));
+        }
+    }
+    if !predictions.is_empty() {
+        y += c.paragraph(0.0, y, width, 11.0, &format!("Predictions with these heads off: {predictions}"));
+    }
+    let n = list.iter().filter(|s| inactive_reason(s, shape).is_none()).count();
+    let heads = format!("{n} of {} heads switched off", rows.len() * shape.heads);
+    Some(c.finish(file_stem(&["switches", &format!("{n}off")]), &caption.with(format!("layers 1 to {}", shape.depth), heads), width, y))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +202,31 @@ mod tests {
         let shown: String = f.svg.split("<text").filter(|t| t.contains(r##"font-size="11" fill="#1f2328""##)).map(|t| t.split('>').nth(1).unwrap_or("").trim_end_matches("</text")).collect::<Vec<_>>().join(" ");
         assert_eq!(shown, words, "the whole reading, wrapped");
         assert!(drift(&caption(), &[]).is_none());
+    }
+
+    #[test]
+    fn switches_cross_the_heads_that_are_off_and_say_which_are_not_applied() {
+        let shape = Shape { depth: 3, inner: 2, heads: 4 };
+        let list: Vec<HeadSwitch> = ["2.1:3", "1.0:0", "5.0:1"].iter().map(|s| s.parse().unwrap()).collect();
+        let f = switches(&caption(), shape, &list, "[MASK] 1: cat 40.0%").unwrap();
+        assert_eq!(f.stem, "albert-lens-switches-2off");
+        assert!(f.svg.contains("· layers 1 to 3 · 2 of 24 heads switched off</title>"), "{}", f.svg);
+        // Background, then one cell per head of every inner layer.
+        assert_eq!(f.svg.matches("<rect").count(), 1 + 3 * 2 * 4);
+        assert_eq!(f.svg.matches(&format!(r#"fill="{SWITCH_OFF}""#)).count(), 2, "only the applied switches are filled");
+        assert_eq!(f.svg.matches("<line").count(), 2 * 2, "a cross per switched-off head");
+        assert!(f.svg.contains(">2.1</text>") && f.svg.contains(">3.0</text>"), "rows labelled layer.inner");
+        assert!(f.svg.contains("Switched off (--ablate): "));
+        assert!(f.svg.contains("5.0:1 not applied: layer 5 is not run at depth 3"));
+        assert!(f.svg.contains("Predictions with these heads off:") && f.svg.contains("40.0%"), "wrapped onto lines");
+        assert!(switches(&caption(), Shape { depth: 0, inner: 1, heads: 4 }, &[], "").is_none());
+    }
+
+    #[test]
+    fn predictions_line_names_each_mask_and_its_top_three() {
+        let picks = |w: &[&str]| w.iter().enumerate().map(|(i, w)| (format!(" {w}"), 0.4 / (i + 1) as f32)).collect::<Vec<_>>();
+        assert_eq!(predictions_line(&[picks(&["cat", "dog", "fox", "owl"])]), format!("{}: cat 40.0%, dog 20.0%, fox 13.3%", mask_title(0, 1)));
+        let two = predictions_line(&[picks(&["a"]), picks(&["b", "c"])]);
+        assert_eq!(two, format!("{}: a 40.0% · {}: b 40.0%, c 20.0%", mask_title(0, 2), mask_title(1, 2)));
     }
 }

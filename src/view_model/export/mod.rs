@@ -7,10 +7,12 @@
 //! - `svg`: the document frame (size, background, title line), XML escaping, the viridis legend.
 //! - `png`: a minimal PNG encoder for matrices embedded in SVGs (model view, large heatmaps).
 //! - `attention`: heatmap, head view, model view and rollout figures.
-//! - `inside`: logit lens and drift figures; `neuron`: the neuron view's figure.
+//! - `inside`: logit lens, drift and head-switch figures; `neuron`: the neuron view's figure.
+//! - `compare`: the side-by-side card's A − B attention heatmap.
 //! - `tables`: predictions CSV and JSON, attentions JSON.
 
 pub mod attention;
+pub mod compare;
 pub mod inside;
 pub mod neuron;
 pub mod png;

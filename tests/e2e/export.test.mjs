@@ -133,6 +133,7 @@ describe('exports', () => {
       lens: { name: 'albert-lens-lens-all-mask2', layer: 'layers h0 to 3', head: '[MASK] at position 2' },
       drift: { name: 'albert-lens-drift-all', layer: 'layers 1 to 3', head: 'all heads' },
       'neuron-view': { name: 'albert-lens-neuron-1-0-q2', layer: 'layer 1', head: 'head 0 · query “[MASK]” (position 2)' },
+      fill: { name: 'albert-lens-predictions-top5', layer: 'after all layers', head: 'top 5 for 1 [MASK]' },
     };
     const model = s.modelUrl('pretraining');
     for (const [scope, want] of Object.entries(views)) {
@@ -162,7 +163,7 @@ describe('exports', () => {
     assert.deepEqual(problems, []);
   });
 
-  test('the head-switch grid and the side-by-side A − B map download as SVG and PNG', async (t) => {
+  test('the head-switch grid, the side-by-side A − B map and the sentence-order card download as SVG and PNG', async (t) => {
     const { page, problems } = await open(t);
     const model = s.modelUrl('pretraining');
     await page.locator('[data-testid="head-switch"][data-layer="2.0"][data-head="1"]').click();
@@ -201,6 +202,17 @@ describe('exports', () => {
     const scale = Math.max(...values.map(Math.abs));
     const at = values.findIndex((v) => Math.abs(v) === scale);
     assert.equal(rects[6 + at], values[at] < 0 ? '#2166ac' : '#d66027', 'the largest |A − B| has the full colour of its sign');
+    // The sentence-order card (the fixture has an SOP head).
+    await page.waitForSelector('[data-testid="order"][data-state="done"]');
+    const [oa, ob] = [await page.getByTestId('order-a').inputValue(), await page.getByTestId('order-b').inputValue()];
+    const ord = await download(page, 'order', 'export-svg');
+    assert.equal(ord.name, 'albert-lens-order.svg');
+    const ordDoc = await parseSvg(page, ord.bytes.toString('utf8'));
+    assert.equal(ordDoc.error, null);
+    assert.equal(ordDoc.title, `${model} · “A: ${oa} | B: ${ob}” · sentence-order (SOP) head · P(original order)`);
+    const pct = (p) => `${(100 * p).toFixed(1)}%`;
+    const inOrder = Number(await page.getByTestId('order').getAttribute('data-in-order-prob'));
+    if (inOrder >= 0.1) assert.ok(ord.bytes.toString('utf8').includes(`>${pct(inOrder)}</text>`), `the figure shows P = ${pct(inOrder)}`);
     const diffPng = await download(page, 'compare', 'export-png');
     assert.equal(diffPng.name, 'albert-lens-diff-2-2.png');
     assert.deepEqual(pngSize(diffPng.bytes), { width: 2 * diffDoc.width, height: 2 * diffDoc.height });

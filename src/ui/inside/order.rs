@@ -8,6 +8,10 @@ use leptos::task::spawn_local;
 
 use super::super::{after_pause, Card};
 use crate::state::{use_app, AppState, OrderView};
+use crate::ui::export::ExportButtons;
+use crate::view_model::export;
+use crate::view_model::export::compare::pair_sentence;
+use crate::view_model::export::Caption;
 use crate::view_model::format;
 use crate::{engine, web};
 
@@ -68,6 +72,14 @@ pub fn OrderCard() -> impl IntoView {
         OrderView::Done { in_order, swapped, .. } => (Some(in_order), Some(swapped)),
         _ => (None, None),
     };
+    // The shown pair's bars, titled with both sentences.
+    let figure = Callback::new(move |_| {
+        let OrderView::Done { a, b, in_order, swapped } = state.order.get_untracked() else { return None };
+        let model = state.model.with_untracked(|m| m.as_ref().map(|m| m.label.clone()))?;
+        let caption = Caption { model, sentence: pair_sentence(&a, &b), layer: String::new(), head: String::new() };
+        Some(export::inside::order(&caption, in_order, swapped))
+    });
+    let done = Signal::derive(move || matches!(current(), OrderView::Done { .. }));
     let bar = move |p: Option<f32>, label: &'static str, testid: &'static str| {
         view! {
             <div class="order-bar" data-testid=testid>
@@ -128,6 +140,7 @@ pub fn OrderCard() -> impl IntoView {
                     prop:value=move || state.order_b.get()
                     on:input=move |ev| state.order_b.set(event_target_value(&ev))></textarea>
                 {body}
+                <ExportButtons what="sentence order" ready=done figure=figure />
             </div>
         </Card>
     }

@@ -96,6 +96,28 @@ pub fn drift(caption: &Caption, drift: &[Drift]) -> Option<Figure> {
     Some(c.finish(file_stem(&["drift", "all"]), &caption, f.width, y + h))
 }
 
+/// The sentence-order card: P(original order) for A then B and for B then A, as bars, and
+/// which order the head prefers. `caption.sentence` names both sentences.
+pub fn order(caption: &Caption, in_order: f32, swapped: f32) -> Figure {
+    let (label_w, bar_w) = (150.0, 200.0);
+    let width = label_w + bar_w + 60.0;
+    let mut c = Canvas::new();
+    for (i, (name, p)) in [("A then B (as written)", in_order), ("B then A (swapped)", swapped)].into_iter().enumerate() {
+        let y = 8.0 + i as f32 * 26.0;
+        c.text(0.0, y + 12.0, "start", 12.0, INK, "", name);
+        c.rect(label_w, y + 3.0, bar_w, 10.0, SWITCH_ON);
+        c.rect(label_w, y + 3.0, bar_w * p.clamp(0.0, 1.0), 10.0, BLUE);
+        c.text(width, y + 12.0, "end", 12.0, INK, "", &format::percent(p));
+    }
+    let verdict = if in_order >= swapped {
+        "The SOP head finds A then B the more natural order."
+    } else {
+        "The SOP head finds B then A the more natural order."
+    };
+    let h = 62.0 + c.paragraph(0.0, 66.0, width, 11.0, &format!("{verdict} Bars: P(original order) from the sentence-order head, per order."));
+    c.finish(file_stem(&["order"]), &caption.with("sentence-order (SOP) head", "P(original order)"), width, h)
+}
+
 /// Each [MASK]'s top three as one line (`[MASK] 1 of 2: cat 40.0%, dog 20.0% · …`), for the
 /// figures that show what a change did to the predictions. `masks`: each [MASK]'s (word, prob).
 pub fn predictions_line(masks: &[Vec<(String, f32)>]) -> String {
@@ -228,5 +250,15 @@ mod tests {
         assert_eq!(predictions_line(&[picks(&["cat", "dog", "fox", "owl"])]), format!("{}: cat 40.0%, dog 20.0%, fox 13.3%", mask_title(0, 1)));
         let two = predictions_line(&[picks(&["a"]), picks(&["b", "c"])]);
         assert_eq!(two, format!("{}: a 40.0% · {}: b 40.0%, c 20.0%", mask_title(0, 2), mask_title(1, 2)));
+    }
+
+    #[test]
+    fn order_has_both_bars_and_says_which_order_wins() {
+        let f = order(&caption(), 0.8, 0.3);
+        assert_eq!(f.stem, "albert-lens-order");
+        assert!(f.svg.contains("· sentence-order (SOP) head · P(original order)</title>"));
+        assert!(f.svg.contains(r#"width="160.00" height="10.00""#) && f.svg.contains(r#"width="60.00" height="10.00""#));
+        assert!(f.svg.contains(">80.0%</text>") && f.svg.contains("A then B the more natural"));
+        assert!(order(&caption(), 0.2, 0.9).svg.contains("B then A the more natural"));
     }
 }

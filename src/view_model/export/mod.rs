@@ -9,13 +9,15 @@
 //! - `attention`: heatmap, head view, model view and rollout figures.
 //! - `inside`: logit lens, drift and head-switch figures; `neuron`: the neuron view's figure.
 //! - `compare`: the side-by-side card's A − B attention heatmap.
-//! - `tables`: predictions CSV and JSON, attentions JSON.
+//! - `predictions`: the fill-mask card's top-k bars; `tables`: predictions CSV and JSON,
+//!   attentions JSON.
 
 pub mod attention;
 pub mod compare;
 pub mod inside;
 pub mod neuron;
 pub mod png;
+pub mod predictions;
 pub mod svg;
 pub mod tables;
 

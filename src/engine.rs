@@ -4,7 +4,8 @@
 //! a task that wants it awaits the lock and is woken when the holder releases it (no polling).
 //! Each installed model has an id; a task that waited through a model change gets `None`
 //! instead of running on the new model, and a model cleared while a forward runs is dropped as
-//! soon as that forward releases it.
+//! soon as that forward releases it. A lost WebGPU device is replaced in place ([`recover`]):
+//! the same id, the model rebuilt from the files kept in memory.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -112,4 +113,74 @@ pub async fn with_model_files<R>(f: impl AsyncFnOnce(&mut FillMask, Option<Rc<Mo
         *s = Slot::default();
     }
     Some(out)
+}
+
+/// Why the installed model's GPU was lost, or `None` (not lost, on the CPU, or no model).
+pub async fn lost_reason() -> Option<String> {
+    with_model(async |fm: &mut FillMask| fm.backend.gpu_lost()).await.flatten()
+}
+
+/// What [`recover`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Recovered {
+    /// A new device, its pipelines and the weights uploaded again, in `ms`.
+    Gpu { ms: f64 },
+    /// The GPU failed again (`why`): the model now runs on the CPU.
+    Cpu { why: String },
+}
+
+/// Rebuilds the installed model after its device was lost: a new device and the weights from
+/// the files kept at load, or the CPU path when the GPU fails again. `None` when no model is
+/// installed (or it changed meanwhile); `Err` when the files were not kept (over
+/// [`KEEP_FILES_BYTES`]) or nothing could run them.
+pub async fn recover() -> Option<Result<Recovered, String>> {
+    let id = current_id();
+    if id == 0 {
+        return None;
+    }
+    let slot = slot();
+    let mut s = slot.lock().await;
+    if s.id != id || current_id() != id {
+        return None;
+    }
+    let Some(files) = s.files.clone() else {
+        return Some(Err(format!(
+            "its weights are over the {} this page keeps in memory, so they must be read again: load the model again (from this browser's cache)",
+            crate::view_model::format::bytes(KEEP_FILES_BYTES as u64)
+        )));
+    };
+    // The old buffers belong to the dead device: free them before uploading again.
+    s.model = None;
+    drop_gpu();
+    let t = crate::web::now_ms();
+    let on_gpu = match gpu().await {
+        Ok(g) => FillMask::new(&files, Some(&g)).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let out = match on_gpu {
+        Ok(fm) => {
+            s.model = Some(fm);
+            Ok(Recovered::Gpu { ms: crate::web::now_ms() - t })
+        }
+        Err(why) => {
+            drop_gpu();
+            match FillMask::new(&files, None).await {
+                Ok(fm) => {
+                    s.model = Some(fm);
+                    Ok(Recovered::Cpu { why })
+                }
+                Err(e) => Err(format!("the GPU failed again ({why}) and the CPU could not load the model ({e})")),
+            }
+        }
+    };
+    if out.is_err() || current_id() != id {
+        *s = Slot::default();
+    }
+    Some(out)
+}
+
+/// Test hook: destroys the WebGPU device as a driver reset or a lost GPU would
+/// (`window.albertLensLoseDevice()`). `false` when there is none.
+pub fn lose_device() -> bool {
+    GPU.with(|g| g.borrow().as_ref().map(|g| g.device.destroy()).is_some())
 }

@@ -32,6 +32,7 @@ mod web;
 fn main() {
     console_error_panic_hook::set_once();
     stats::install();
+    session::install_lost_device_hook();
     leptos::mount::mount_to_body(app::App);
 }
 

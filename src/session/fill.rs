@@ -49,7 +49,16 @@ fn pump(state: AppState) {
     let Some(Some(job)) = state.scheduler.try_update_value(|s| s.start()) else { return };
     spawn_local(async move {
         let out = run(state, &job.text).await;
+        // A lost device is not this sentence's error: recover, then run the newest text again.
+        let recovered = match &out {
+            Some(Err(e)) => super::lost::recover_if_lost(state, e).await,
+            _ => false,
+        };
         let latest = state.scheduler.try_update_value(|s| s.finish(job.generation)).unwrap_or(false);
+        if recovered {
+            request_now(state);
+            return;
+        }
         if latest && state.sentence.get_untracked() == job.text {
             match out {
                 Some(Ok(view)) => {

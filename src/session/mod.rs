@@ -1,17 +1,20 @@
 //! What the page does, one concern a file: loading a model (`load`: files → pipelines →
 //! weights), running fill-mask on the newest text (`fill`: one forward in flight, stale results
-//! dropped), `?bench=1` (`bench`), the CPU–GPU cross-check (`crosscheck`) and the cache panel's actions (`storage`). Components call the
-//! functions re-exported here.
+//! dropped), `?bench=1` (`bench`), the CPU–GPU cross-check (`crosscheck`), a lost WebGPU
+//! device (`lost`) and the cache panel's actions (`storage`). Components call the functions
+//! re-exported here.
 
 mod bench;
 mod crosscheck;
 mod fill;
 mod load;
+mod lost;
 mod storage;
 
 pub use crosscheck::{cross_check, test_perturbation, CrossCheckView};
 pub use fill::{fitted, mask_views, request_debounced, request_now};
 pub use load::{answer_confirm, load};
+pub use lost::install_hook as install_lost_device_hook;
 pub use storage::{delete_all_cached, delete_cached};
 
 use leptos::prelude::*;

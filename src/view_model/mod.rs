@@ -190,6 +190,25 @@ pub fn gpu_failed(reason: &str) -> BackendDecision {
     }
 }
 
+/// After a lost device was replaced: the same backend, and a notice of what happened.
+pub fn device_recreated(previous: Option<&BackendDecision>, reason: &str, ms: f64) -> BackendDecision {
+    let mut d = previous.cloned().unwrap_or(BackendDecision { backend: Backend::WebGpu, detail: "WebGPU".into(), notice: None });
+    d.notice = Some(format!(
+        "The GPU device was lost ({reason}). A new device, its pipelines and the weights (from memory) were set up again in {}; nothing you typed was lost.",
+        format::millis(ms)
+    ));
+    d
+}
+
+/// After a lost device could not be replaced: the CPU, with both reasons.
+pub fn device_lost_cpu(reason: &str, why: &str) -> BackendDecision {
+    BackendDecision {
+        backend: Backend::Cpu,
+        detail: format!("WebGPU lost: {reason}"),
+        notice: Some(format!("The GPU device was lost ({reason}) and a new one failed ({why}); the model now runs on the CPU. {CPU_SLOWER}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +256,13 @@ mod tests {
             assert!(d.notice.unwrap().contains("slower"));
         }
         assert!(gpu_failed("device lost").notice.unwrap().contains("device lost"));
+        let web = BackendDecision { backend: Backend::WebGpu, detail: "SwiftShader".into(), notice: None };
+        let again = device_recreated(Some(&web), "Destroyed", 42.0);
+        assert_eq!((again.backend, again.detail.as_str()), (Backend::WebGpu, "SwiftShader"), "still WebGPU, same adapter line");
+        assert!(again.notice.as_deref().is_some_and(|n| n.contains("lost (Destroyed)") && n.contains(&format::millis(42.0))), "{again:?}");
+        let cpu = device_lost_cpu("Destroyed", "no adapter");
+        assert_eq!(cpu.backend, Backend::Cpu);
+        assert!(cpu.notice.as_deref().is_some_and(|n| n.contains("(Destroyed)") && n.contains("(no adapter)") && n.contains("on the CPU")));
     }
 
     #[test]

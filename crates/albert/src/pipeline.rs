@@ -70,6 +70,14 @@ impl Backend {
         }
     }
 
+    /// Why the GPU this model runs on was lost (`None`: not lost, or the CPU path).
+    pub fn gpu_lost(&self) -> Option<String> {
+        match self {
+            Backend::Cpu(_) => None,
+            Backend::Gpu(m) => m.gpu.lost_reason(),
+        }
+    }
+
     /// Bytes of weights held on the GPU (`None` on the CPU path).
     pub fn gpu_weight_bytes(&self) -> Option<usize> {
         match self {

@@ -79,7 +79,7 @@ impl Gpu {
         let l2 = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
             if let Ok(mut g) = l2.lock() {
-                *g = Some(format!("{reason:?}: {msg}"));
+                *g = Some(if msg.trim().is_empty() { format!("{reason:?}") } else { format!("{reason:?}: {msg}") });
             }
         });
         // Errors outside an error scope must not abort the process (wgpu's default handler
@@ -110,6 +110,12 @@ impl Gpu {
     /// "name (backend, device type)" for people.
     pub fn describe(&self) -> String {
         format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
+    }
+
+    /// Why the device was lost (wgpu's reason and message), or `None` while it is usable. A
+    /// lost device never comes back: the caller makes a new `Gpu` and uploads the weights again.
+    pub fn lost_reason(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|g| g.clone())
     }
 
     pub(crate) fn check_lost(&self) -> Result<()> {

@@ -232,6 +232,7 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     const sum = values.reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(sum - 1) < 2e-3, `rollout sums to ${sum}`);
     values.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 2e-3, `rollout[${i}] = ${v}, expected ${want[i]}`));
+    assert.equal(await page.getByTestId('rollout-map-wait').count(), 0, `${T} tokens: the whole map is drawn at once`);
     await screenshot(page.getByTestId('rollout'), 'rollout.png', { blur: false });
 
     assert.deepEqual(problems, []);

@@ -9,7 +9,7 @@ use super::{Attention, Placeholder, ViewFrame, TOKEN_CHARS};
 use crate::view_model::attention::colour::max_value;
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::attention::labels::truncate_token;
-use crate::view_model::attention::rollout::MaskAttribution;
+use crate::view_model::attention::rollout::{whole_map_now, MaskAttribution};
 use crate::state::use_app;
 use crate::ui::export::{attentions_file, caption, ExportButtons};
 use crate::view_model::export;
@@ -20,10 +20,12 @@ pub fn Rollout(
     /// The forward's attention.
     att: Attention,
 ) -> impl IntoView {
-    let rolled: Memo<Option<Vec<f32>>> = Memo::new(move |_| att.with_valid(AttentionData::rollout));
-    let attributions: Memo<Vec<MaskAttribution>> = Memo::new(move |_| {
-        rolled.with(|r| r.as_deref().and_then(|r| att.with_valid(|d| d.attributions_from(r))).unwrap_or_default())
-    });
+    // The bars: each [MASK]'s row alone, O(L·T²). The whole map, O(L·T³), only for short
+    // inputs or when asked, so a long input never freezes the page.
+    let attributions: Memo<Vec<MaskAttribution>> = Memo::new(move |_| att.with_valid(AttentionData::attributions).unwrap_or_default());
+    let map_asked = RwSignal::new(false);
+    let map_waits = move || !whole_map_now(att.t(), map_asked.get());
+    let rolled: Memo<Option<Vec<f32>>> = Memo::new(move |_| if map_waits() { None } else { att.with_valid(AttentionData::rollout) });
     // Which [MASK] (index among the masks) the select chose.
     let mask_idx = RwSignal::new(0usize);
     let chosen = move || attributions.with(|a| mask_idx.get().min(a.len().saturating_sub(1)));
@@ -95,6 +97,12 @@ pub fn Rollout(
                             }
                         ></div>
                     </div>
+                    {move || map_waits().then(|| view! {
+                        <p class="muted" data-testid="rollout-map-wait">
+                            {format!("The whole map of {} tokens is O(L·T³) work (the bars are not): ", att.t())}
+                            <button type="button" data-testid="rollout-map-compute" on:click=move |_| map_asked.set(true)>"Compute the map"</button>
+                        </p>
+                    })}
                     <figcaption>"Rolled-out map (rows: tokens, columns: inputs); the band is the chosen [MASK]."</figcaption>
                 </figure>
             </div>

@@ -2,7 +2,7 @@
 //! application ran: accessors, the mean of heads, consistency checks and layer labels.
 
 use super::labels::layer_label;
-use super::rollout::{rollout, MaskAttribution};
+use super::rollout::{rollout, rollout_row, MaskAttribution};
 
 /// One layer application's attention, `[heads, T, T]` row-major (query row, key column).
 #[derive(Clone, Debug, PartialEq)]
@@ -227,6 +227,18 @@ impl AttentionData {
     pub fn rollout(&self) -> Vec<f32> {
         let means: Vec<Vec<f32>> = self.layers.iter().map(LayerAttention::mean_heads).collect();
         rollout(&means, self.seq_len())
+    }
+
+    /// Rollout attribution of every [MASK], each row computed alone (O(L·T²) per [MASK], not
+    /// the whole map's O(L·T³)): what the rollout's bars show.
+    pub fn attributions(&self) -> Vec<MaskAttribution> {
+        let means: Vec<Vec<f32>> = self.layers.iter().map(LayerAttention::mean_heads).collect();
+        let t = self.seq_len();
+        self.mask_positions
+            .iter()
+            .filter(|&&p| p < t)
+            .map(|&p| MaskAttribution { position: p, weights: rollout_row(&means, t, p) })
+            .collect()
     }
 
     /// Rollout attribution of every [MASK]: its row of `rolled` (from [`Self::rollout`]);

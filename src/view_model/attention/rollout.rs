@@ -1,6 +1,18 @@
 //! Attention rollout (Abnar & Zuidema, 2020): how much each input token feeds a position's final
 //! representation, through every layer and the residual stream.
 
+/// Up to this many tokens the rollout view draws the whole rolled-out map with every forward
+/// (L·T³: ~25 M multiply-adds for 12 layers at 128 tokens, a few ms); past it the map waits for
+/// a click (at 512 tokens it is 1.6 G, seconds of a frozen page), while the bars (O(L·T²) per
+/// [MASK]) always come at once.
+pub const AUTO_MAP_TOKENS: usize = 128;
+
+/// Whether the view computes the whole map for `t` tokens now (`asked`: the reader pressed
+/// "Compute the map").
+pub fn whole_map_now(t: usize, asked: bool) -> bool {
+    t <= AUTO_MAP_TOKENS || asked
+}
+
 /// Attribution of the input tokens for one [MASK] position.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MaskAttribution {
@@ -17,20 +29,51 @@ pub fn rollout(layers: &[Vec<f32>], t: usize) -> Vec<f32> {
     let mut rolled = identity(t);
     for a in layers {
         assert_eq!(a.len(), t * t, "rollout: a layer is not {t} × {t}");
-        let mut ar = vec![0.0f32; t * t];
-        for q in 0..t {
-            let row = &mut ar[q * t..(q + 1) * t];
-            for (k, v) in row.iter_mut().enumerate() {
-                *v = 0.5 * a[q * t + k] + if q == k { 0.5 } else { 0.0 };
-            }
-            let sum: f32 = row.iter().sum();
-            if sum > 0.0 {
-                row.iter_mut().for_each(|v| *v /= sum);
-            }
-        }
-        rolled = matmul(&ar, &rolled, t);
+        rolled = matmul(&with_residual(a, t), &rolled, t);
     }
     rolled
+}
+
+/// `0.5·A + 0.5·I` with rows renormalised: one layer's step of the rollout.
+fn with_residual(a: &[f32], t: usize) -> Vec<f32> {
+    let mut ar = vec![0.0f32; t * t];
+    for q in 0..t {
+        let row = &mut ar[q * t..(q + 1) * t];
+        for (k, v) in row.iter_mut().enumerate() {
+            *v = 0.5 * a[q * t + k] + if q == k { 0.5 } else { 0.0 };
+        }
+        let sum: f32 = row.iter().sum();
+        if sum > 0.0 {
+            row.iter_mut().for_each(|v| *v /= sum);
+        }
+    }
+    ar
+}
+
+/// Row `position` of [`rollout`] alone, in O(L·T²) instead of the whole map's O(L·T³): the
+/// row vector `e_p` times `A'_L`, then `A'_{L-1}`, … `A'_1` (the product read from the left).
+/// This is what the bars need; at 512 tokens the whole map is ~100× the work.
+pub fn rollout_row(layers: &[Vec<f32>], t: usize, position: usize) -> Vec<f32> {
+    let mut row = vec![0.0f64; t];
+    if position >= t {
+        return vec![0.0; t];
+    }
+    row[position] = 1.0;
+    for a in layers.iter().rev() {
+        assert_eq!(a.len(), t * t, "rollout: a layer is not {t} × {t}");
+        let ar = with_residual(a, t);
+        let mut next = vec![0.0f64; t];
+        for (q, &r) in row.iter().enumerate() {
+            if r == 0.0 {
+                continue;
+            }
+            for (k, v) in next.iter_mut().enumerate() {
+                *v += r * ar[q * t + k] as f64;
+            }
+        }
+        row = next;
+    }
+    row.into_iter().map(|v| v as f32).collect()
 }
 
 fn identity(t: usize) -> Vec<f32> {
@@ -125,10 +168,41 @@ mod tests {
         let d = data(9, 3, 8);
         let r = d.rollout();
         let attr = d.attributions_from(&d.rollout());
+        let alone = d.attributions();
+        assert_eq!(alone.len(), attr.len());
+        for (a, b) in alone.iter().zip(&attr) {
+            assert_eq!(a.position, b.position);
+            assert!(close(&a.weights, &b.weights), "each row alone equals its row of the map");
+        }
         assert_eq!(attr.iter().map(|a| a.position).collect::<Vec<_>>(), vec![1, 7]);
         for a in &attr {
             assert!(close(&a.weights, &r[a.position * 9..(a.position + 1) * 9]));
             assert!((a.weights.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         }
+    }
+
+    #[test]
+    fn one_row_equals_that_row_of_the_whole_map() {
+        let d = data(13, 4, 8);
+        let means: Vec<Vec<f32>> = d.layers.iter().map(LayerAttention::mean_heads).collect();
+        let whole = rollout(&means, 13);
+        for p in [0, 5, 12] {
+            let row = rollout_row(&means, 13, p);
+            assert!(close(&row, &whole[p * 13..(p + 1) * 13]), "row {p}: {row:?}");
+        }
+        // The order of layers matters for a row too (it is read from the last layer down).
+        let a1 = vec![1.0, 0.0, 0.5, 0.5];
+        let a2 = vec![0.0, 1.0, 1.0, 0.0];
+        assert!(close(&rollout_row(&[a1.clone(), a2.clone()], 2, 0), &[0.625, 0.375]));
+        assert!(close(&rollout_row(&[a2, a1], 2, 0), &[0.5, 0.5]));
+        assert!(close(&rollout_row(&[], 3, 1), &[0.0, 1.0, 0.0]));
+        assert_eq!(rollout_row(&means, 13, 99), vec![0.0; 13], "a position outside the tokens");
+    }
+
+    #[test]
+    fn the_whole_map_waits_for_a_click_past_the_automatic_size() {
+        assert!(whole_map_now(AUTO_MAP_TOKENS, false));
+        assert!(!whole_map_now(AUTO_MAP_TOKENS + 1, false));
+        assert!(whole_map_now(512, true));
     }
 }

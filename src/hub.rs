@@ -15,12 +15,7 @@ const ASK_TIMEOUT_MS: i32 = 10_000;
 /// `fetch(url)` without a referrer, rejected after `ms` (the request is aborted).
 async fn fetch_with_timeout(url: &str, ms: i32) -> Result<web_sys::Response, String> {
     let controller = web_sys::AbortController::new().map_err(|e| describe(&e))?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("GET");
-    init.set_mode(web_sys::RequestMode::Cors);
-    init.set_credentials(web_sys::RequestCredentials::Omit);
-    init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
-    init.set_signal(Some(&controller.signal()));
+    let init = crate::web::private_request("GET", &controller);
     let fetch = window().fetch_with_str_and_init(url, &init);
     let abort = controller.clone();
     let timer = Promise::new(&mut |_resolve, reject| {

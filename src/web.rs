@@ -265,15 +265,10 @@ pub async fn fetch_with_progress(
         let from = partial.bytes.len();
         let controller = web_sys::AbortController::new().map_err(|e| FetchError::Failed(describe(&e)))?;
         cancel.attach(&controller);
-        let init = web_sys::RequestInit::new();
-        init.set_method("GET");
-        init.set_mode(web_sys::RequestMode::Cors);
-        init.set_credentials(web_sys::RequestCredentials::Omit);
-        init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
+        let init = private_request("GET", &controller);
         // The page keeps its own verified copy (cache.rs): the HTTP cache would hold a second one,
         // and its own handling of truncated entries would answer our Range requests in its place.
         init.set_cache(web_sys::RequestCache::NoStore);
-        init.set_signal(Some(&controller.signal()));
         if from > 0 {
             let headers = web_sys::Headers::new().map_err(|e| FetchError::Failed(describe(&e)))?;
             let _ = headers.set("Range", &format!("bytes={from}-"));
@@ -475,16 +470,24 @@ pub fn secs(ms: u32) -> String {
     }
 }
 
-/// Asks a server, before any download, how big a file is: a HEAD request (no referrer, no
-/// credentials, redirects followed) and its `Content-Length`, within `ms`.
-pub async fn head_size(url: &str, ms: u32) -> Option<u64> {
-    let controller = web_sys::AbortController::new().ok()?;
+/// A cross-origin request that tells the server nothing about the visitor: no credentials, no
+/// referrer (the typed sentence is in the page's URL), abortable through `controller`. Every
+/// request for model files and Hub metadata starts here.
+pub fn private_request(method: &str, controller: &web_sys::AbortController) -> web_sys::RequestInit {
     let init = web_sys::RequestInit::new();
-    init.set_method("HEAD");
+    init.set_method(method);
     init.set_mode(web_sys::RequestMode::Cors);
     init.set_credentials(web_sys::RequestCredentials::Omit);
     init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
     init.set_signal(Some(&controller.signal()));
+    init
+}
+
+/// Asks a server, before any download, how big a file is: a HEAD request (no referrer, no
+/// credentials, redirects followed) and its `Content-Length`, within `ms`.
+pub async fn head_size(url: &str, ms: u32) -> Option<u64> {
+    let controller = web_sys::AbortController::new().ok()?;
+    let init = private_request("HEAD", &controller);
     let resp = within(&window().fetch_with_str_and_init(url, &init), ms).await;
     let Ok(Some(resp)) = resp else {
         controller.abort();
@@ -500,12 +503,7 @@ pub async fn head_size(url: &str, ms: u32) -> Option<u64> {
 /// GETs a small JSON file within `ms` (no referrer, no credentials); `None` on any failure.
 pub async fn fetch_small_text(url: &str, ms: u32) -> Option<String> {
     let controller = web_sys::AbortController::new().ok()?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("GET");
-    init.set_mode(web_sys::RequestMode::Cors);
-    init.set_credentials(web_sys::RequestCredentials::Omit);
-    init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
-    init.set_signal(Some(&controller.signal()));
+    let init = private_request("GET", &controller);
     let resp = within(&window().fetch_with_str_and_init(url, &init), ms).await;
     let Ok(Some(resp)) = resp else {
         controller.abort();

@@ -41,16 +41,8 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// `s` cut to `max` characters with an ellipsis.
-pub fn fit(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-}
+/// `s` cut to `max` characters with an ellipsis (the page's own rule for token labels).
+pub use crate::view_model::attention::labels::truncate_token as fit;
 
 /// `s` broken at spaces into lines of at most `max` characters (a longer word is cut).
 pub fn wrap(s: &str, max: usize) -> Vec<String> {

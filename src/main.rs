@@ -30,6 +30,7 @@ mod web;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
+    stats::mark_start();
     console_error_panic_hook::set_once();
     stats::install();
     session::install_lost_device_hook();

@@ -1,15 +1,59 @@
 //! A hook for long-session tests: `window.albertLensStats()` returns the wasm memory's size and
 //! the GPU buffers the engine has created so far (tests/e2e/soak.test.mjs watches both stay
 //! flat over hundreds of forwards; anyone can call it in the console). Reading costs nothing.
+//! It also carries the page's first prediction, broken down (`firstPrediction`: wasm start,
+//! files, pipeline compilation, parse and upload, the first forward and the total since
+//! navigation), which tests/e2e/first-prediction.test.mjs reports.
+
+use std::cell::{Cell, RefCell};
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+use crate::state::LoadTimings;
+
+thread_local! {
+    /// `performance.now()` when `main` began: the wasm download, compile and start.
+    static STARTED_MS: Cell<f64> = const { Cell::new(0.0) };
+    static FIRST: RefCell<Option<js_sys::Object>> = const { RefCell::new(None) };
+}
+
+/// Called first thing in `main`.
+pub fn mark_start() {
+    STARTED_MS.with(|s| s.set(crate::web::now_ms()));
+}
+
+fn set(o: &js_sys::Object, key: &str, v: Option<f64>) {
+    let _ = js_sys::Reflect::set(o, &key.into(), &v.map_or(JsValue::NULL, JsValue::from_f64));
+}
+
+/// Records the page's first prediction (once): the model's load timings and the time since
+/// navigation when its predictions were shown.
+pub fn first_prediction(t: &LoadTimings, from_cache: bool) {
+    FIRST.with(|f| {
+        if f.borrow().is_some() {
+            return;
+        }
+        let o = js_sys::Object::new();
+        set(&o, "wasmStartMs", Some(STARTED_MS.with(Cell::get)));
+        set(&o, "filesMs", Some(t.files_ms));
+        set(&o, "compileMs", t.compile_ms);
+        set(&o, "initMs", Some(t.init_ms));
+        set(&o, "firstForwardMs", t.first_forward_ms);
+        set(&o, "totalMs", Some(crate::web::now_ms()));
+        let _ = js_sys::Reflect::set(&o, &"fromCache".into(), &JsValue::from_bool(from_cache));
+        *f.borrow_mut() = Some(o);
+    });
+}
+
 
 fn stats() -> JsValue {
     let o = js_sys::Object::new();
     let bytes = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
     let _ = js_sys::Reflect::set(&o, &"wasmMemoryBytes".into(), &JsValue::from_f64(bytes as f64));
     let _ = js_sys::Reflect::set(&o, &"gpuBuffersCreated".into(), &JsValue::from_f64(albert::gpu::buffers_created() as f64));
+    let first = FIRST.with(|f| f.borrow().clone().map_or(JsValue::NULL, JsValue::from));
+    let _ = js_sys::Reflect::set(&o, &"firstPrediction".into(), &first);
     o.into()
 }
 

@@ -66,6 +66,7 @@ fn pump(state: AppState) {
                     state.model.update(|m| {
                         if let Some(m) = m {
                             m.timings.first_forward_ms.get_or_insert(ms);
+                            crate::stats::first_prediction(&m.timings, m.from_cache);
                         }
                     });
                     state.fill_error.set(None);

@@ -38,7 +38,8 @@ REPO = os.path.dirname(HERE)
 CACHE = os.path.join(HERE, ".cache")
 RESULTS = os.path.join(HERE, "results")
 README = os.path.join(HERE, "README.md")
-BIN = os.path.join(REPO, "target", "release", "albert")
+# ALBERT_BIN: a binary built elsewhere (e.g. with its own CARGO_TARGET_DIR; with BENCH_NO_BUILD=1).
+BIN = os.environ.get("ALBERT_BIN") or os.path.join(REPO, "target", "release", "albert")
 SHARED = os.environ.get("ALBERT_SHARED_DATA", os.path.abspath(os.path.join(REPO, "..", "shared", "data")))
 TOKENIZER_DIRS = [
     os.path.join(SHARED, "albert-base-v2-tokenizer"),  # the real albert-base-v2 vocabulary
@@ -262,8 +263,8 @@ def verify(dirs, devices, tol):
 
 
 def ours(dirs, devices, dtypes, seq, runs, warmup, threads):
-    """One `albert bench` per device, dtype (and, on the CPU, thread count: MATMUL_NUM_THREADS,
-    which the CPU path's matrixmultiply reads; it caps itself at 4)."""
+    """One `albert bench` per device, dtype (and, on the CPU, thread count: `albert bench
+    --threads`, the size of the CPU path's rayon pool)."""
     reports = []
     for dt in dtypes:
         for dev in devices:
@@ -273,13 +274,11 @@ def ours(dirs, devices, dtypes, seq, runs, warmup, threads):
                 continue
             for nt in (threads or [None]) if dev == "cpu" else [None]:
                 env = dict(os.environ)
-                if nt:
-                    env["MATMUL_NUM_THREADS"] = str(nt)
                 what = f"ours {dev} {dt}" + (f" {nt}t" if nt else "")
                 log(f"{what}: albert bench n={','.join(map(str, seq))} runs={runs} warmup={warmup}")
                 try:
                     rep, wall = run_albert(["bench", "--model", dirs[dt], "--json", "--device", dev, "--seq", ",".join(map(str, seq)),
-                                            "--runs", str(runs), "--warmup", str(warmup)], env=env)
+                                            "--runs", str(runs), "--warmup", str(warmup)] + (["--threads", str(nt)] if nt else []), env=env)
                 except Exception as e:
                     log(f"{what} failed: {e}")
                     reports.append(dict(device=dev, dtype=dt, threads=nt, error=str(e)))
@@ -551,7 +550,7 @@ def main():
     ap.add_argument("--devices", default="cpu,gpu", help="ours: cpu,gpu (gpu = the wgpu adapter; lavapipe without a GPU)")
     ap.add_argument("--dtypes", default="f32,f16", help="weights dtypes: f32,f16")
     ap.add_argument("--attn", default="eager,sdpa", help="torch attn_implementation: eager,sdpa")
-    ap.add_argument("--threads", default="1,all", help="torch CPU threads: e.g. 1,all or 1,4 (ours CPU path is 1 thread)")
+    ap.add_argument("--threads", default="1,all", help="CPU threads, both sides (torch.set_num_threads, albert bench --threads): e.g. 1,all or 1,2")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="n=8,32, 3 runs, 1 warm-up (default when no real GPU is found)")
     g.add_argument("--full", action="store_true", help="the full sizes even without a real GPU")

@@ -145,7 +145,7 @@ pub fn run(model_name: &str, cfg: &Config, w: &AlbertWeights, opts: &Options, lo
                 if opts.profile && !opts.devices.iter().any(|d| d == "gpu") {
                     report.profile_unavailable = Some("--profile times GPU dispatches; for the CPU path use a sampling profiler (perf record target/release/albert bench --device cpu)".into());
                 }
-                let adapter = format!("albert cpu (f32, matrixmultiply, {} threads)", cpu_threads());
+                let adapter = format!("albert cpu (f32, matrixmultiply blocks on rayon, {} threads)", albert::cpu::threads());
                 (Backend::Cpu(cpu::AlbertForMaskedLM::new(cfg, w)?), adapter, None)
             }
         };
@@ -214,13 +214,6 @@ pub fn fmt_profile(r: &Row, stages: &[StageTime]) -> String {
         out.push_str(&format!("  {:<34} {:<18} {:>4} × {:>9.3} ms  {:>5.1} %\n", s.stage, s.kernel, s.calls, s.ms, share));
     }
     out
-}
-
-/// Threads the CPU path's matmuls use: matrixmultiply's MATMUL_NUM_THREADS (default: physical
-/// cores), capped at its maximum of 4.
-pub fn cpu_threads() -> usize {
-    let env = std::env::var("MATMUL_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok());
-    env.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).clamp(1, 4)
 }
 
 pub fn fmt_row(r: &Row) -> String {

@@ -130,6 +130,10 @@ enum Cmd {
         profile: bool,
         #[command(flatten)]
         inside: InsideArgs,
+        /// CPU path: threads for its matmuls, attention heads and LayerNorms (default: every
+        /// core, or RAYON_NUM_THREADS).
+        #[arg(long)]
+        threads: Option<usize>,
         #[arg(long)]
         json: bool,
     },
@@ -252,7 +256,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_info(&model, &info);
             }
         }
-        Cmd::Bench { model, seq, device, runs, warmup, dtype, attentions, profile, inside: InsideArgs { depth, lens, drift }, json } => {
+        Cmd::Bench { model, seq, device, runs, warmup, dtype, attentions, profile, inside: InsideArgs { depth, lens, drift }, threads, json } => {
+            if threads == Some(0) {
+                return Err(bench::Usage("--threads 0: expected at least 1".into()).into());
+            }
             let dtype = match dtype.as_str() {
                 "f32" => albert::DType::F32,
                 "f16" => albert::DType::F16,
@@ -273,7 +280,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 return Err(bench::Usage(format!("--depth {k}: this model runs 1 to {} layers", cfg.max_depth())).into());
             }
             let opts = bench::Options { seq, devices: device, runs: runs.max(1), warmup, attentions, profile, depth: depth.map(|d| d as usize), lens, drift };
-            let report = bench::run(&name, &cfg, &w, &opts, !json)?;
+            let report = match threads {
+                Some(t) => albert::cpu::with_threads(t, || bench::run(&name, &cfg, &w, &opts, !json))??,
+                None => bench::run(&name, &cfg, &w, &opts, !json)?,
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -766,6 +766,18 @@ fn bench_json_rows_for_each_device() {
 }
 
 #[test]
+fn bench_threads_sets_the_cpu_thread_count() {
+    let model = fixture_str("tiny");
+    for t in ["1", "3"] {
+        let v = albert(&["bench", "--seq", "4", "--runs", "1", "--warmup", "0", "--device", "cpu", "--threads", t, "--json", "--model", &model]).json();
+        let adapter = v["rows"][0]["adapter"].as_str().unwrap().to_string();
+        // bench/compare reads the count back from this label.
+        assert!(adapter.ends_with(&format!(" {t} threads)")), "{adapter}");
+    }
+    albert(&["bench", "--model", &model, "--seq", "4", "--device", "cpu", "--threads", "0"]).fails(2, &["--threads 0"]);
+}
+
+#[test]
 fn bench_with_attention_maps_runs_the_unfused_path() {
     let model = fixture_str("tiny");
     let run = |extra: &[&str]| {

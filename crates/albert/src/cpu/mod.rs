@@ -5,6 +5,20 @@
 
 pub mod ops;
 
+pub use ops::threads;
+
+/// Runs `f` with the CPU path's parallel work (matmul column blocks, attention heads, LayerNorm
+/// rows) on a pool of `threads` threads, so a thread count is explicit (`albert bench
+/// --threads`); without it, rayon's global pool (RAYON_NUM_THREADS, else every core).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| Error::Io(format!("could not start {threads} CPU threads: {e}")))?;
+    Ok(pool.install(f))
+}
+
 use crate::activation::Activation;
 use crate::config::Config;
 use crate::error::{Error, Result};

@@ -123,7 +123,7 @@ fn forward_f64(cfg: &albert::Config, w: &F64Weights, batch: &albert::Batch) -> E
     let mut head: Vec<f64> = lin(&x, "predictions.dense").into_iter().map(gelu_new).collect();
     layer_norm(&mut head, w.get("predictions.LayerNorm.weight"), w.get("predictions.LayerNorm.bias"), eps);
     // The decoder is tied to the word embeddings when the checkpoint has no matrix of its own.
-    let decoder = w.0.get("predictions.decoder.weight").map_or_else(|| w.get("embeddings.word_embeddings.weight"), |d| d);
+    let decoder = w.0.get("predictions.decoder.weight").map(Vec::as_slice).unwrap_or_else(|| w.get("embeddings.word_embeddings.weight"));
     out.logits = linear(&head, rows, decoder, w.get("predictions.bias"));
     out
 }

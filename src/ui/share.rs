@@ -53,7 +53,7 @@ pub fn ShareCard() -> impl IntoView {
                     None => "",
                 })}
                 <input type="text" readonly aria-label="The link" prop:value=move || url().unwrap_or_default()
-                    on:focus=move |ev| { let _ = event_target::<web_sys::HtmlInputElement>(&ev).select(); } />
+                    on:focus=move |ev| { event_target::<web_sys::HtmlInputElement>(&ev).select() } />
             </p>
         </Card>
     }

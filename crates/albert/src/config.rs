@@ -160,13 +160,13 @@ impl Config {
                 counts.total
             ));
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return bad(format!(
                 "hidden_size {} is not a multiple of num_attention_heads {}: heads must divide the hidden size",
                 self.hidden_size, self.num_attention_heads
             ));
         }
-        if self.num_hidden_layers % self.num_hidden_groups != 0 {
+        if !self.num_hidden_layers.is_multiple_of(self.num_hidden_groups) {
             return bad(format!(
                 "num_hidden_layers {} is not a multiple of num_hidden_groups {}: groups must divide the layers",
                 self.num_hidden_layers, self.num_hidden_groups

@@ -10,7 +10,9 @@ use crate::tokenizer::Tokenizer;
 use crate::weights::{AlbertWeights, DType};
 use crate::{cpu, gpu};
 
-/// Where the forward runs.
+/// Where the forward runs. One per loaded model, built once and never moved in a hot path, so
+/// the variants' different sizes cost nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Backend {
     Cpu(cpu::AlbertForMaskedLM),
     Gpu(gpu::AlbertForMaskedLM),

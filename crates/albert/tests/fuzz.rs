@@ -29,6 +29,11 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// Named files read once and kept for the whole run (leaked on purpose: tests share them).
+type NamedFiles = &'static [(String, Vec<u8>)];
+/// A generated tensor entry: which name, a replacement name, which dtype, its shape and offsets.
+type TensorEdit = (Index, Option<String>, Index, Vec<u64>, Option<(u64, u64)>);
+
 // ---------------------------------------------------------------------------------------------
 // The driver
 
@@ -163,7 +168,7 @@ fn shared_dir() -> Option<PathBuf> {
 
 /// Every seed of `file`, loaded once per process.
 fn seeds_of(file: &'static str) -> &'static [(String, Vec<u8>)] {
-    static CACHE: OnceLock<std::sync::Mutex<Vec<(&'static str, &'static [(String, Vec<u8>)])>>> = OnceLock::new();
+    static CACHE: OnceLock<std::sync::Mutex<Vec<(&'static str, NamedFiles)>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, s)) = c.iter().find(|(f, _)| *f == file) {
@@ -322,7 +327,7 @@ fn json_edit() -> impl Strategy<Value = JsonEdit> {
 /// Applies `e` to `doc`: walks the path (stopping early at a leaf or at random depth), then
 /// replaces (kinds 0, 1), removes (2) or duplicates (3) the node there.
 fn apply_json(doc: &mut Value, e: &JsonEdit) {
-    fn walk<'a>(v: &'a mut Value, path: &[Index], e: &JsonEdit) {
+    fn walk(v: &mut Value, path: &[Index], e: &JsonEdit) {
         let Some((first, rest)) = path.split_first() else {
             if e.kind != 2 && e.kind != 3 {
                 *v = e.value.clone();
@@ -460,7 +465,7 @@ const NAMES: &[&str] = &[
 /// A safetensors file built from parts, consistent or not.
 #[derive(Debug, Clone)]
 struct StFile {
-    tensors: Vec<(Index, Option<String>, Index, Vec<u64>, Option<(u64, u64)>)>,
+    tensors: Vec<TensorEdit>,
     metadata: Option<Value>,
     data_len: u16,
     /// Replace the header's length prefix.
@@ -672,7 +677,7 @@ fn tokenizer_json_bytes(input: &TokenizerJsonInput) -> Vec<u8> {
             for (at, what, x) in edits {
                 match what {
                     // A vocabulary entry, its piece or its score.
-                    0 | 1 | 2 => {
+                    0..=2 => {
                         if let Some(vocab) = v.pointer_mut("/model/vocab").and_then(Value::as_array_mut) {
                             if !vocab.is_empty() {
                                 let k = at.index(vocab.len());
@@ -981,7 +986,7 @@ mod regressions {
     fn tokenizer_json_error(f: impl FnOnce(&mut Value)) -> String {
         let mut v: Value = serde_json::from_slice(&std::fs::read(common::fixture("tiny").join("tokenizer.json")).unwrap()).unwrap();
         f(&mut v);
-        Tokenizer::from_tokenizer_json(&serde_json::to_vec(&v).unwrap()).err().expect("must be refused").to_string()
+        Tokenizer::from_tokenizer_json(&serde_json::to_vec(&v).unwrap()).expect_err("must be refused").to_string()
     }
 
     /// Found by fuzz_tokenizer_json: a template that places `[SEP]` while `special_tokens` lacks

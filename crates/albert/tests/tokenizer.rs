@@ -167,7 +167,7 @@ fn tokenizer_json_matches_transformers_fast() {
                 ));
             }
         }
-        report_agreement(&v.name, "tokenizer.json route vs AlbertTokenizerFast (ids, tokens, byte offsets, type ids)", v.cases.len(), &bad);
+        report_agreement(v.name, "tokenizer.json route vs AlbertTokenizerFast (ids, tokens, byte offsets, type ids)", v.cases.len(), &bad);
     }
 }
 
@@ -209,7 +209,7 @@ fn spiece_model_matches_tokenizer_json() {
                 c.index
             );
         }
-        report_agreement(&v.name, "spiece.model route vs tokenizer.json route (full encodings)", v.cases.len(), &bad);
+        report_agreement(v.name, "spiece.model route vs tokenizer.json route (full encodings)", v.cases.len(), &bad);
     }
 }
 

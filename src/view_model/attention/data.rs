@@ -129,7 +129,7 @@ impl AttentionData {
                 layer: a.layer,
                 group: a.group,
                 inner: a.inner,
-                heads: if tt == 0 { 0 } else { a.data.len() / tt },
+                heads: a.data.len().checked_div(tt).unwrap_or(0),
                 data: a.data,
             })
             .collect();

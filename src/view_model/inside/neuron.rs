@@ -42,11 +42,7 @@ pub struct NeuronRows {
 
 impl NeuronData {
     pub fn seq_len(&self) -> usize {
-        if self.head_dim == 0 {
-            0
-        } else {
-            self.q.len() / self.head_dim
-        }
+        self.q.len().checked_div(self.head_dim).unwrap_or(0)
     }
 
     /// `None` when the data is inconsistent or `query` is out of range.

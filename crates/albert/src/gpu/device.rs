@@ -19,8 +19,11 @@ pub struct Gpu {
     /// Whether the device records timestamp queries (GPU time per forward).
     pub timestamps: bool,
     lost: Arc<Mutex<Option<String>>>,
-    pipelines: Arc<Mutex<Vec<(DType, Arc<Pipelines>)>>>,
+    pipelines: PipelineCache,
 }
+
+/// Compiled pipelines per weight dtype, shared by every clone of a `Gpu`.
+type PipelineCache = Arc<Mutex<Vec<(DType, Arc<Pipelines>)>>>;
 
 /// Buffers this process has created on any GPU (weights, plans' activations and uniforms,
 /// readback and timestamp buffers). Plans are built once per input shape and cached, so after
@@ -168,7 +171,7 @@ impl Gpu {
     /// Refuses a tensor larger than one storage binding may be on this device.
     pub fn upload(&self, t: &Tensor) -> Result<wgpu::Buffer> {
         let max = self.limits.max_storage_buffer_binding_size;
-        if t.nbytes() as u64 > max as u64 {
+        if t.nbytes() as u64 > max {
             return Err(Error::Gpu(format!("tensor `{}` needs {} bytes in one storage binding, but this GPU allows at most {max}", t.name, t.nbytes())));
         }
         Ok(match &t.data {

@@ -1,7 +1,7 @@
 //! The Rust side of the WGSL contract, in one table: each kernel's file, the shared WGSL it
 //! builds on, its uniform struct and the constants the host's grids depend on. A kernel's
-//! source is `common.wgsl` + the generated `activation()` + its constants + its uniform struct
-//! + its prelude + its file, specialized for the weight dtype by a tiny `#if F16` / `#else` /
+//! source is `common.wgsl`, the generated `activation()`, its constants, its uniform struct,
+//! its prelude and its file, specialized for the weight dtype by a tiny `#if F16` / `#else` /
 //! `#endif` preprocessor (WGSL has none; f16 weights are packed two per u32 so they work
 //! without the `shader-f16` feature). Pipelines are built once per device and dtype.
 //!

@@ -97,6 +97,17 @@ pub async fn with_model<R>(f: impl AsyncFnOnce(&mut FillMask) -> R) -> Option<R>
 
 /// `with_model`, also handing over the model's files when they were kept (`KEEP_FILES_BYTES`).
 pub async fn with_model_files<R>(f: impl AsyncFnOnce(&mut FillMask, Option<Rc<ModelFiles>>) -> R) -> Option<R> {
+    with_slot(async move |s: &mut Slot| {
+        let files = s.files.clone();
+        Some(f(s.model.as_mut()?, files).await)
+    })
+    .await
+    .flatten()
+}
+
+/// Runs `f` with the slot locked, when the model the page wants is the one installed: `None`
+/// when there is none (or it was replaced while waiting for the lock).
+async fn with_slot<R>(f: impl AsyncFnOnce(&mut Slot) -> R) -> Option<R> {
     let id = current_id();
     if id == 0 {
         return None;
@@ -106,8 +117,7 @@ pub async fn with_model_files<R>(f: impl AsyncFnOnce(&mut FillMask, Option<Rc<Mo
     if s.id != id || current_id() != id {
         return None;
     }
-    let files = s.files.clone();
-    let out = f(s.model.as_mut()?, files).await;
+    let out = f(&mut s).await;
     if current_id() != id {
         // Cleared or replaced while it ran: free it now rather than with the next install.
         *s = Slot::default();
@@ -134,49 +144,43 @@ pub enum Recovered {
 /// installed (or it changed meanwhile); `Err` when the files were not kept (over
 /// [`KEEP_FILES_BYTES`]) or nothing could run them.
 pub async fn recover() -> Option<Result<Recovered, String>> {
-    let id = current_id();
-    if id == 0 {
-        return None;
-    }
-    let slot = slot();
-    let mut s = slot.lock().await;
-    if s.id != id || current_id() != id {
-        return None;
-    }
-    let Some(files) = s.files.clone() else {
-        return Some(Err(format!(
-            "its weights are over the {} this page keeps in memory, so they must be read again: load the model again (from this browser's cache)",
-            crate::view_model::format::bytes(KEEP_FILES_BYTES as u64)
-        )));
-    };
-    // The old buffers belong to the dead device: free them before uploading again.
-    s.model = None;
-    drop_gpu();
-    let t = crate::web::now_ms();
-    let on_gpu = match gpu().await {
-        Ok(g) => FillMask::new(&files, Some(&g)).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    let out = match on_gpu {
-        Ok(fm) => {
-            s.model = Some(fm);
-            Ok(Recovered::Gpu { ms: crate::web::now_ms() - t })
-        }
-        Err(why) => {
-            drop_gpu();
-            match FillMask::new(&files, None).await {
-                Ok(fm) => {
-                    s.model = Some(fm);
-                    Ok(Recovered::Cpu { why })
-                }
-                Err(e) => Err(format!("the GPU failed again ({why}) and the CPU could not load the model ({e})")),
+    with_slot(async |s: &mut Slot| {
+        let Some(files) = s.files.clone() else {
+            return Err(format!(
+                "its weights are over the {} this page keeps in memory, so they must be read again: load the model again (from this browser's cache)",
+                crate::view_model::format::bytes(KEEP_FILES_BYTES as u64)
+            ));
+        };
+        // The old buffers belong to the dead device: free them before uploading again.
+        s.model = None;
+        drop_gpu();
+        let t = crate::web::now_ms();
+        let on_gpu = match gpu().await {
+            Ok(g) => FillMask::new(&files, Some(&g)).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let out = match on_gpu {
+            Ok(fm) => {
+                s.model = Some(fm);
+                Ok(Recovered::Gpu { ms: crate::web::now_ms() - t })
             }
+            Err(why) => {
+                drop_gpu();
+                match FillMask::new(&files, None).await {
+                    Ok(fm) => {
+                        s.model = Some(fm);
+                        Ok(Recovered::Cpu { why })
+                    }
+                    Err(e) => Err(format!("the GPU failed again ({why}) and the CPU could not load the model ({e})")),
+                }
+            }
+        };
+        if out.is_err() {
+            *s = Slot::default();
         }
-    };
-    if out.is_err() || current_id() != id {
-        *s = Slot::default();
-    }
-    Some(out)
+        out
+    })
+    .await
 }
 
 /// Test hook: destroys the WebGPU device as a driver reset or a lost GPU would

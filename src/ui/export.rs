@@ -97,6 +97,11 @@ pub fn shown_result<R>(state: AppState, f: impl FnOnce(&FillView) -> R) -> Optio
     state.result.with_untracked(|r| r.as_ref().filter(|r| r.text == s).map(f))
 }
 
+/// The shown result's top-k per [MASK], for the figures.
+pub fn shown_picks(state: AppState) -> Option<Vec<MaskPicks>> {
+    forward(state).map(|f| f.masks)
+}
+
 /// The title line's model and sentence, for the view to add its layer and head.
 pub fn caption(state: AppState) -> Option<Caption> {
     let model = state.model.with_untracked(|m| m.as_ref().map(|m| m.label.clone()))?;

@@ -3,12 +3,12 @@
 use leptos::html;
 use leptos::prelude::*;
 
-use super::export::{caption, forward, shown_result, ExportButtons};
+use super::export::{caption, forward, shown_picks, ExportButtons};
 use super::inside::DepthControl;
 use super::Card;
 use crate::session;
 use crate::state::{use_app, AppState, MaskView};
-use crate::view_model::export::predictions::{predictions, MaskPicks};
+use crate::view_model::export::predictions::predictions;
 use crate::view_model::format;
 use crate::view_model::params::with_param;
 use crate::view_model::text::{count_masks, insert_mask, is_pair, mask_name, mask_title, replace_mask};
@@ -152,13 +152,7 @@ pub fn FillPanel() -> impl IntoView {
                 ready=fresh
                 figure=Callback::new(move |_| {
                     let cap = caption(state)?;
-                    let masks = shown_result(state, |r| {
-                        r.masks
-                            .iter()
-                            .map(|m| MaskPicks { position: m.position, picks: m.predictions.iter().map(|p| (p.display.clone(), p.prob)).collect() })
-                            .collect::<Vec<_>>()
-                    })?;
-                    predictions(&cap, &masks)
+                    predictions(&cap, &shown_picks(state)?)
                 })
                 json=Callback::new(move |_| forward(state).map(|f| f.predictions_json()))
                 csv=Callback::new(move |_| forward(state).map(|f| f.predictions_csv()))

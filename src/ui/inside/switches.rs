@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use crate::session;
 use crate::state::{use_app, AppState, InsideView};
-use crate::ui::export::{caption, shown_result, ExportButtons};
+use crate::ui::export::{caption, shown_picks, ExportButtons};
 use crate::view_model::export;
 use crate::view_model::inside::switches::{format_list, inactive_reason, toggle, Shape};
 use crate::view_model::params::with_param;
@@ -95,9 +95,7 @@ pub fn SwitchesView(
     // The grid as it is now, with the predictions it gave.
     let figure = Callback::new(move |_| {
         let cap = caption(state)?;
-        let masks = shown_result(state, |r| {
-            r.masks.iter().map(|m| m.predictions.iter().map(|p| (p.display.clone(), p.prob)).collect()).collect::<Vec<_>>()
-        })?;
+        let masks = shown_picks(state)?;
         export::inside::switches(&cap, shape.get_untracked()?, &state.switches.get_untracked(), &export::inside::predictions_line(&masks))
     });
     view! {

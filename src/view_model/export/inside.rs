@@ -6,6 +6,7 @@ use albert::{Drift, HeadSwitch};
 
 use super::svg::{fit, Canvas, INK, MUTED};
 use super::{file_stem, Caption, Figure};
+use super::tables::MaskPicks;
 use crate::view_model::format;
 use crate::view_model::text::mask_title;
 use crate::view_model::inside::drift::{chart, reading, Frame};
@@ -119,13 +120,13 @@ pub fn order(caption: &Caption, in_order: f32, swapped: f32) -> Figure {
 }
 
 /// Each [MASK]'s top three as one line (`[MASK] 1 of 2: cat 40.0%, dog 20.0% · …`), for the
-/// figures that show what a change did to the predictions. `masks`: each [MASK]'s (word, prob).
-pub fn predictions_line(masks: &[Vec<(String, f32)>]) -> String {
+/// figures that show what a change did to the predictions.
+pub fn predictions_line(masks: &[MaskPicks]) -> String {
     masks
         .iter()
         .enumerate()
-        .map(|(i, picks)| {
-            let top: Vec<String> = picks.iter().take(3).map(|(w, p)| format!("{} {}", w.trim(), format::percent(*p))).collect();
+        .map(|(i, m)| {
+            let top: Vec<String> = m.top_k.iter().take(3).map(|p| format!("{} {}", p.display.trim(), format::percent(p.prob))).collect();
             format!("{}: {}", mask_title(i, masks.len()), top.join(", "))
         })
         .collect::<Vec<_>>()
@@ -246,7 +247,10 @@ mod tests {
 
     #[test]
     fn predictions_line_names_each_mask_and_its_top_three() {
-        let picks = |w: &[&str]| w.iter().enumerate().map(|(i, w)| (format!(" {w}"), 0.4 / (i + 1) as f32)).collect::<Vec<_>>();
+        let picks = |w: &[&str]| {
+            let named: Vec<(String, f32)> = w.iter().enumerate().map(|(i, w)| (format!(" {w}"), 0.4 / (i + 1) as f32)).collect();
+            crate::view_model::export::predictions::tests::mask(1, &named.iter().map(|(w, p)| (w.as_str(), *p)).collect::<Vec<_>>())
+        };
         assert_eq!(predictions_line(&[picks(&["cat", "dog", "fox", "owl"])]), format!("{}: cat 40.0%, dog 20.0%, fox 13.3%", mask_title(0, 1)));
         let two = predictions_line(&[picks(&["a"]), picks(&["b", "c"])]);
         assert_eq!(two, format!("{}: a 40.0% · {}: b 40.0%, c 20.0%", mask_title(0, 2), mask_title(1, 2)));

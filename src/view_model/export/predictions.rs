@@ -3,6 +3,7 @@
 //! guessed" reads without the page.
 
 use super::svg::{fit, Canvas, INK, MUTED};
+use super::tables::MaskPicks;
 use super::{file_stem, Caption, Figure};
 use crate::view_model::format;
 use crate::view_model::text::mask_title;
@@ -17,16 +18,9 @@ const PCT_W: f32 = 56.0;
 const ROW: f32 = 20.0;
 const HEAD: f32 = 24.0;
 
-/// One [MASK]'s picks: token position and (word as shown, probability), best first.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MaskPicks {
-    pub position: usize,
-    pub picks: Vec<(String, f32)>,
-}
-
 /// Every [MASK]'s top-k, one block each. `None` when there is nothing to draw.
 pub fn predictions(caption: &Caption, masks: &[MaskPicks]) -> Option<Figure> {
-    if masks.is_empty() || masks.iter().all(|m| m.picks.is_empty()) {
+    if masks.is_empty() || masks.iter().all(|m| m.top_k.is_empty()) {
         return None;
     }
     let width = RANK_W + WORD_W + BAR_W + PCT_W;
@@ -35,7 +29,8 @@ pub fn predictions(caption: &Caption, masks: &[MaskPicks]) -> Option<Figure> {
     for (i, m) in masks.iter().enumerate() {
         y += HEAD;
         c.text(0.0, y - 8.0, "start", 12.0, INK, r#" font-weight="600""#, &format!("{} (position {})", mask_title(i, masks.len()), m.position));
-        for (rank, (word, p)) in m.picks.iter().enumerate() {
+        for (rank, pick) in m.top_k.iter().enumerate() {
+            let (word, p) = (&pick.display, &pick.prob);
             let base = y + rank as f32 * ROW;
             let shown = if word.trim().is_empty() { "␣".to_string() } else { word.trim().to_string() };
             c.text(0.0, base + 14.0, "start", 11.0, MUTED, "", &(rank + 1).to_string());
@@ -45,17 +40,24 @@ pub fn predictions(caption: &Caption, masks: &[MaskPicks]) -> Option<Figure> {
             c.rect(x, base + 6.0, (BAR_W - 8.0) * p.clamp(0.0, 1.0), 8.0, BLUE);
             c.text(width, base + 14.0, "end", 11.0, INK, "", &format::percent(*p));
         }
-        y += m.picks.len() as f32 * ROW + 8.0;
+        y += m.top_k.len() as f32 * ROW + 8.0;
     }
-    let k = masks.iter().map(|m| m.picks.len()).max().unwrap_or(0);
+    let k = masks.iter().map(|m| m.top_k.len()).max().unwrap_or(0);
     let n = masks.len();
     let which = if n == 1 { "1 [MASK]".to_string() } else { format!("{n} [MASK]s") };
     Some(c.finish(file_stem(&["predictions", &format!("top{k}")]), &caption.with("after all layers", format!("top {k} for {which}")), width, y))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::view_model::export::tables::Pick;
+
+    /// A [MASK] at `position` with these (word as shown, probability) picks.
+    pub fn mask(position: usize, picks: &[(&str, f32)]) -> MaskPicks {
+        let top_k = picks.iter().map(|&(w, prob)| Pick { token: w.trim().into(), display: w.into(), id: 0, prob }).collect();
+        MaskPicks { position, top_k }
+    }
 
     fn caption() -> Caption {
         Caption { model: "tiny".into(), sentence: "the [MASK] sat on the [MASK].".into(), layer: String::new(), head: String::new() }
@@ -63,10 +65,7 @@ mod tests {
 
     #[test]
     fn a_bar_per_pick_under_a_heading_per_mask() {
-        let masks = vec![
-            MaskPicks { position: 2, picks: vec![(" cat".into(), 0.5), (" <dog>".into(), 0.25), (" ".into(), 0.0)] },
-            MaskPicks { position: 6, picks: vec![(" mat".into(), 1.2)] },
-        ];
+        let masks = vec![mask(2, &[(" cat", 0.5), (" <dog>", 0.25), (" ", 0.0)]), mask(6, &[(" mat", 1.2)])];
         let f = predictions(&caption(), &masks).unwrap();
         assert_eq!(f.stem, "albert-lens-predictions-top3");
         assert!(f.svg.contains("· after all layers · top 3 for 2 [MASK]s</title>"));

@@ -24,6 +24,9 @@ pub struct CrossCheckView {
     pub ms: f64,
 }
 
+/// Why the cross-check cannot run for a model on the CPU backend.
+pub const ON_CPU: &str = "The model runs on the CPU here: there is no GPU result to check.";
+
 /// `?perturb_gpu=x`: the engine's test hook (`gpu::AlbertForMaskedLM::perturb`) adds `x` to
 /// GPU outputs, as a broken kernel would, so a test can watch the cross-check fail.
 pub fn test_perturbation() -> Option<f32> {

@@ -172,7 +172,7 @@ pub async fn load_model(state: AppState, source: Source) {
     };
     let weights = loaded.files.weights_bytes();
     let crosscheck_off = if !gpu_model {
-        Some("The model runs on the CPU here: there is no GPU result to check.".to_string())
+        Some(super::crosscheck::ON_CPU.to_string())
     } else if weights > engine::KEEP_FILES_BYTES {
         Some(format!(
             "The weights ({}) are over the {} this page keeps in memory to build a CPU twin; the CLI compares the paths: `albert fill --device cpu` and `--device gpu`.",

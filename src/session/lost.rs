@@ -29,7 +29,7 @@ pub async fn recover_if_lost(state: AppState, error: &str) -> bool {
             state.model.update(|m| {
                 if let Some(m) = m {
                     m.gpu_weight_bytes = None;
-                    m.crosscheck_off = Some("The model runs on the CPU here: there is no GPU result to check.".to_string());
+                    m.crosscheck_off = Some(super::crosscheck::ON_CPU.to_string());
                 }
             });
         }

@@ -4,7 +4,7 @@
 //! bars with its rolled-out map.
 
 use super::png::heat_png;
-use super::svg::{text_px, Canvas, INK, MUTED};
+use super::svg::{text_px, Canvas, BLUE, INK, MUTED, VERMILLION};
 use super::{file_stem, layer_number, Caption, Figure};
 use crate::view_model::attention::colour::{head_style, max_value, rgb_hex, viridis};
 use crate::view_model::attention::data::{AttentionData, HeadSel};
@@ -169,7 +169,7 @@ pub fn rollout(caption: &Caption, att: &AttentionData, mask: usize) -> Option<Fi
         let y = i as f32 * row;
         c.text(lw - 4.0, y + 13.0, "end", 12.0, INK, weight(att, i), &label(att, i, LONG_LABEL));
         c.rect(lw, y + 3.0, track, row - 6.0, "#eef1f5");
-        let fill = if i == chosen.position { "#D55E00" } else { "#0072B2" };
+        let fill = if i == chosen.position { VERMILLION } else { BLUE };
         c.rect(lw, y + 3.0, track * (w / top).clamp(0.0, 1.0), row - 6.0, fill);
         c.text(lw + track + 6.0, y + 13.0, "start", 11.0, MUTED, "", &format!("{w:.3}"));
     }
@@ -178,7 +178,7 @@ pub fn rollout(caption: &Caption, att: &AttentionData, mask: usize) -> Option<Fi
     c.image(map_x, 0.0, side, side, &heat_png(&rolled, t));
     let cell = side / t.max(1) as f32;
     let outline = format!(
-        r##"<rect x="{map_x:.1}" y="{:.2}" width="{side:.1}" height="{cell:.2}" fill="none" stroke="#D55E00" stroke-width="2"/>"##,
+        r#"<rect x="{map_x:.1}" y="{:.2}" width="{side:.1}" height="{cell:.2}" fill="none" stroke="{VERMILLION}" stroke-width="2"/>"#,
         chosen.position as f32 * cell
     );
     c.raw(&outline);

@@ -4,7 +4,7 @@
 
 use albert::{Drift, HeadSwitch};
 
-use super::svg::{fit, Canvas, INK, MUTED};
+use super::svg::{fit, Canvas, BLUE, INK, MUTED, TRACK, VERMILLION};
 use super::{file_stem, Caption, Figure};
 use super::tables::MaskPicks;
 use crate::view_model::format;
@@ -13,8 +13,6 @@ use crate::view_model::inside::drift::{chart, reading, Frame};
 use crate::view_model::inside::lens::{row_label, LensView, ROW_PICKS};
 use crate::view_model::inside::switches::{format_list, inactive_reason, Shape};
 
-const BLUE: &str = "#0072B2";
-const VERMILLION: &str = "#D55E00";
 /// Lens layout: the layer label column, one column per pick, the rank column, row height.
 const LABEL_W: f32 = 110.0;
 const PICK_W: f32 = 104.0;
@@ -106,7 +104,7 @@ pub fn order(caption: &Caption, in_order: f32, swapped: f32) -> Figure {
     for (i, (name, p)) in [("A then B (as written)", in_order), ("B then A (swapped)", swapped)].into_iter().enumerate() {
         let y = 8.0 + i as f32 * 26.0;
         c.text(0.0, y + 12.0, "start", 12.0, INK, "", name);
-        c.rect(label_w, y + 3.0, bar_w, 10.0, SWITCH_ON);
+        c.rect(label_w, y + 3.0, bar_w, 10.0, TRACK);
         c.rect(label_w, y + 3.0, bar_w * p.clamp(0.0, 1.0), 10.0, BLUE);
         c.text(width, y + 12.0, "end", 12.0, INK, "", &format::percent(p));
     }
@@ -137,7 +135,7 @@ pub fn predictions_line(masks: &[MaskPicks]) -> String {
 const SWITCH_CELL: f32 = 22.0;
 const SWITCH_GAP: f32 = 3.0;
 const SWITCH_LABEL_W: f32 = 48.0;
-const SWITCH_ON: &str = "#e6edf3";
+const SWITCH_ON: &str = TRACK;
 const SWITCH_OFF: &str = VERMILLION;
 
 /// The head-switch grid of a forward of `shape`: a row per layer (`3`, or `3.1` with inner

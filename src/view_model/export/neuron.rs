@@ -2,7 +2,7 @@
 //! vector, then per key its vector, the element-wise product with q, the score q·k/√d and the
 //! softmax weight, in the page's diverging colours (orange positive, blue negative).
 
-use super::svg::{text_px, Canvas, INK, MUTED};
+use super::svg::{text_px, Canvas, BLUE, INK, MUTED};
 use super::{file_stem, layer_number, Caption, Figure};
 use crate::view_model::attention::labels::{display_token, truncate_token};
 use crate::view_model::inside::neuron::{diverging, NeuronData, NeuronRows};
@@ -51,7 +51,7 @@ pub fn neuron(caption: &Caption, data: &NeuronData, rows: &NeuronRows, inner_gro
         cells(&mut c, x_k, y, cell, &key.k, rows.vector_scale);
         cells(&mut c, x_p, y, cell, &key.product, rows.product_scale);
         c.text(x_s, y + 11.0, "end", 11.0, INK, "", &format!("{:.3}", key.score));
-        c.rect(x_w, y + 2.0, BAR * key.weight.clamp(0.0, 1.0), ROW - 6.0, "#0072B2");
+        c.rect(x_w, y + 2.0, BAR * key.weight.clamp(0.0, 1.0), ROW - 6.0, BLUE);
         c.text(x_w + BAR + 6.0, y + 11.0, "start", 11.0, INK, "", &format!("{:.3}", key.weight));
     }
     let h = data.head;

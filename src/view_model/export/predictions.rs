@@ -2,14 +2,12 @@
 //! ranked bars with percentages, as the page draws them, so a figure of "what the model
 //! guessed" reads without the page.
 
-use super::svg::{fit, Canvas, INK, MUTED};
+use super::svg::{fit, Canvas, BLUE, INK, MUTED, TRACK};
 use super::tables::MaskPicks;
 use super::{file_stem, Caption, Figure};
 use crate::view_model::format;
 use crate::view_model::text::mask_title;
 
-const BLUE: &str = "#0072B2";
-const TRACK: &str = "#e6edf3";
 /// Row layout: rank, word, bar, percentage; row and heading heights.
 const RANK_W: f32 = 24.0;
 const WORD_W: f32 = 120.0;

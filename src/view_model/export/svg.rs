@@ -20,6 +20,11 @@ pub const BOLD_CHAR_PX: f32 = 7.8;
 pub const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 pub const INK: &str = "#1f2328";
 pub const MUTED: &str = "#59636e";
+/// The figures' two data colours (Okabe–Ito blue and vermillion, as on the page) and the light
+/// track under a bar.
+pub const BLUE: &str = "#0072B2";
+pub const VERMILLION: &str = "#D55E00";
+pub const TRACK: &str = "#e6edf3";
 
 /// Text for XML content and attribute values: markup characters escaped, and characters XML 1.0
 /// does not allow (control characters a sentence or a vocabulary may hold) dropped, so any input

@@ -270,8 +270,8 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     await page.getByTestId('sentence').fill('The capital of France is [MASK]. '.repeat(4).trim());
     await page.waitForFunction(
       (old) => {
-        const d = document.querySelector('[data-testid="heatmap"]').dataset;
-        return d.tokens && d.tokens !== old;
+        const d = document.querySelector('[data-testid="heatmap"]')?.dataset;
+        return d?.tokens && d.tokens !== old;
       },
       oldTokens,
       { timeout: LOAD_TIMEOUT_MS },

@@ -4,7 +4,7 @@
 // backend the button explains why there is nothing to check.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appUrl, launch, readyStatus, screenshot, startServers, waitPredictions } from './helpers.mjs';
+import { appUrl, launch, readyStatus, screenshot, startServers, waitPredictions, waitText } from './helpers.mjs';
 
 const TEXT = 'the cat sat on the [MASK] and the dog ate a [MASK].';
 const LAYERS = 4; // fixtures/groups: 4 applications of 2 groups with 2 inner layers each
@@ -51,7 +51,7 @@ describe('cross-check', () => {
     assert.ok(d >= 0 && d <= CROSS.values, `max |Δ| logits ${d}`);
     console.log(`cross-check on SwiftShader: max |Δ| [MASK] logits ${d.toExponential(2)}; rows ${r.map((x) => x.cells.map((c) => c.text).join('/')).join(', ')}`);
     await page.getByTestId('crosscheck-copy').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="crosscheck-card"]').textContent.includes('Copied.'));
+    await waitText(page, 'crosscheck-card', 'Copied.');
     const report = await page.evaluate(() => navigator.clipboard.readText());
     assert.match(report, /^albert-lens CPU–GPU cross-check: PASS\nadapter: .+\nmodel: .+\ninput: the cat sat/);
     assert.equal(report.trim(), (await page.getByTestId('crosscheck-report').textContent()).trim());

@@ -28,6 +28,7 @@ import {
   settledStatus,
   startServers,
   waitPredictions,
+  waitText,
 } from './helpers.mjs';
 
 const SENTENCE = 'The capital of France is [MASK].';
@@ -98,14 +99,14 @@ describe('a model link from another origin', () => {
     assert.ok(resolveGets().every((r) => r.path.endsWith('model.safetensors.index.json')), JSON.stringify(resolveGets()));
 
     await page.getByTestId('download-confirm-yes').click();
-    await page.waitForFunction((id) => document.querySelector('[data-testid="model-name"]').textContent.includes(id), BASE, { timeout: 60_000 });
+    await waitText(page, 'model-name', BASE, 60_000);
     await readyStatus(page);
     assertSameTopK(await waitPredictions(page, 1), cliFill(baseDir, SENTENCE, 8));
     assert.equal(await ask.count(), 0);
     // Cached now: the same link loads without asking.
     const again = await page.context().newPage();
     await again.goto(hubLink(BASE));
-    await again.waitForFunction((id) => document.querySelector('[data-testid="model-name"]').textContent.includes(id), BASE, { timeout: 60_000 });
+    await waitText(again, 'model-name', BASE, 60_000);
     await readyStatus(again);
     assert.equal(await again.getByTestId('download-confirm').count(), 0);
   });
@@ -116,7 +117,7 @@ describe('a model link from another origin', () => {
     const ask = page.getByTestId('download-confirm');
     await ask.waitFor({ timeout: 30_000 });
     assert.equal(await ask.getAttribute('data-host'), '127.0.0.1:9');
-    await page.waitForFunction(() => /size unknown: the server did not say/.test(document.querySelector('[data-testid="download-confirm"]').textContent), null, { timeout: 30_000 });
+    await waitText(page, 'download-confirm', /size unknown: the server did not say/, 30_000);
     assert.equal(await ask.getAttribute('data-bytes'), null);
   });
 
@@ -131,7 +132,7 @@ describe('a model link from another origin', () => {
     // Typing the address is the user's own choice: no question.
     await page.getByTestId('model-url').fill(s.modelUrl('tiny'));
     await page.getByTestId('load-model').click();
-    await page.waitForFunction(() => /tiny/.test(document.querySelector('[data-testid="model-name"]').textContent), null, { timeout: 60_000 });
+    await waitText(page, 'model-name', /tiny/, 60_000);
     await readyStatus(page);
     assert.equal(await page.getByTestId('download-confirm').count(), 0);
     // The page's own origin does not ask either.
@@ -194,7 +195,7 @@ describe('downloads that go wrong', () => {
     hub.fault('model.safetensors', [{ stall: 40_000 }]);
     await page.goto(hubLink(BASE, { stall_ms: 1500, text: SENTENCE }));
     const error = page.getByTestId('load-error');
-    await page.waitForFunction(() => /stalled/.test(document.querySelector('[data-testid="load-error"]').textContent), null, { timeout: 60_000 });
+    await waitText(page, 'load-error', /stalled/, 60_000);
     const text = await error.innerText();
     assert.ok(text.includes(`download of model.safetensors from ${hub.url}/${BASE}/resolve/main/model.safetensors stalled`), text);
     assert.match(text, new RegExp(`no data for 1\\.5 s \\(40000 of ${weightsSize} bytes received\\)`));
@@ -240,7 +241,7 @@ describe('downloads that go wrong', () => {
     await page.getByTestId('load-model').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="progress"][data-file="model.safetensors"]')?.dataset.loaded === '30000', null, { timeout: 30_000 });
     await page.getByTestId('cancel-load').click();
-    await page.waitForFunction(() => /Download cancelled/.test(document.querySelector('[data-testid="status"]').textContent));
+    await waitText(page, 'status', /Download cancelled/);
     const status = await settledStatus(page);
     assert.equal(status.state, 'ready');
     assert.equal(await page.getByTestId('model-name').innerText(), firstName);
@@ -251,7 +252,7 @@ describe('downloads that go wrong', () => {
     assertSameTopK(await waitPredictions(page, 1), cliFill(join(fixtures, 'groups'), 'She went to the [MASK].', 8));
 
     await page.getByTestId('retry-load').click();
-    await page.waitForFunction((id) => document.querySelector('[data-testid="model-name"]').textContent.includes(id), BASE, { timeout: 60_000 });
+    await waitText(page, 'model-name', BASE, 60_000);
     await readyStatus(page);
     assert.deepEqual(weightsAnswers(), [[null, 200], ['bytes=30000-', 206]]);
   });
@@ -310,7 +311,7 @@ describe('downloads that go wrong', () => {
     await readyStatus(page);
     const dir = join(fixtures, 'groups');
     await page.getByTestId('file-input').setInputFiles(['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => join(dir, f)));
-    await page.waitForFunction(() => /over the/.test(document.querySelector('[data-testid="load-error"]').textContent));
+    await waitText(page, 'load-error', /over the/);
     assert.match(
       await page.getByTestId('load-error').innerText(),
       /^model\.safetensors is 3\.22 GB \(3221225472 bytes\), over the 2147483647-byte limit for one model file/,

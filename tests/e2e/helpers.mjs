@@ -194,6 +194,25 @@ export async function readyStatus(page, timeout = READY_TIMEOUT_MS) {
   return s;
 }
 
+/**
+ * Waits until the element with `data-testid` = `testid` exists and its text matches `pattern`
+ * (a RegExp, or a string it must contain). Null-safe on purpose: before the wasm app mounts the
+ * element is absent, and a predicate that throws ends Playwright's wait at once (CI's slower
+ * start turned that race into three failures in a row).
+ */
+export async function waitText(page, testid, pattern, timeout = READY_TIMEOUT_MS) {
+  const re = pattern instanceof RegExp ? { source: pattern.source, flags: pattern.flags } : null;
+  await page.waitForFunction(
+    ([id, re, text]) => {
+      const got = document.querySelector(`[data-testid="${id}"]`)?.textContent;
+      if (got == null) return false;
+      return re ? new RegExp(re.source, re.flags).test(got) : got.includes(text);
+    },
+    [testid, re, re ? null : pattern],
+    { timeout },
+  );
+}
+
 /** The predictions on the page: one entry per [MASK] group. */
 export async function readPredictions(page) {
   return page.$$eval('[data-testid="mask"]', (groups) =>

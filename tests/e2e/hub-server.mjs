@@ -242,7 +242,9 @@ export async function startHub({ repos = {}, gated = [], lfsBytes = 10 * 1024 * 
     url: `http://${host}:${hubPort}`,
     cdnUrl,
     log,
-    fault: (file, list) => faults.set(file, [...(faults.get(file) ?? []), ...list]),
+    // Replaces the file's pending faults: a test that fails before its download starts must not
+    // hand its fault to the next test.
+    fault: (file, list) => faults.set(file, [...list]),
     close: () => Promise.all([closeHub(), closeCdn()]),
   };
 }

@@ -20,6 +20,7 @@ import {
   screenshot,
   startServers,
   waitPredictions,
+  waitText,
 } from './helpers.mjs';
 
 const SENTENCE = 'The capital of France is [MASK].';
@@ -111,14 +112,14 @@ describe('the Hub picker', { skip: !hasDefaultModel && 'SKIPPED: this build has 
     const during = 'She wrote a [MASK] to her mother.';
     await page.getByTestId('sentence').fill(during);
     await page.waitForFunction(
-      (t) => document.querySelector('[data-testid="sentence"]').value === t && document.querySelectorAll('[data-testid="prediction"]').length > 0,
+      (t) => document.querySelector('[data-testid="sentence"]')?.value === t && document.querySelectorAll('[data-testid="prediction"]').length > 0,
       during,
     );
     assert.equal(await page.getByTestId('model-name').innerText(), embeddedName, 'still the embedded model while downloading');
     assertSameTopK(await waitPredictions(page, 1), cliFill(join(root, 'assets/model'), during, 8), 1e-3);
 
     // Switched when ready, the sentence kept.
-    await page.waitForFunction((id) => document.querySelector('[data-testid="model-name"]').textContent.includes(id), BASE, { timeout: 60_000 });
+    await waitText(page, 'model-name', BASE, 60_000);
     await readyStatus(page);
     assert.equal(await page.getByTestId('sentence').inputValue(), during);
     const preds = await waitPredictions(page, 1);
@@ -141,7 +142,7 @@ describe('the Hub picker', { skip: !hasDefaultModel && 'SKIPPED: this build has 
     const again = await context.newPage();
     await again.goto(appUrl(s.app, { hub: hub.url }));
     await readyStatus(again);
-    await again.waitForFunction((id) => document.querySelector('[data-testid="model-name"]').textContent.includes(id), BASE);
+    await waitText(again, 'model-name', BASE);
     await pickerSettled(again);
     assert.equal(await entry(again, BASE).getAttribute('data-cached'), 'true');
     assert.deepEqual(weightFetches(), [], 'the second visit read the weights from the cache');
@@ -158,7 +159,7 @@ describe('the Hub picker', { skip: !hasDefaultModel && 'SKIPPED: this build has 
     assert.match(await suggestion.innerText(), /albert-base-v2/);
     assert.ok((await suggestion.innerText()).includes(mb) || /kB|KB/.test(await suggestion.innerText()), await suggestion.innerText());
     await suggestion.getByRole('button').click();
-    await page.waitForFunction((id) => document.querySelector('[data-testid="model-name"]').textContent.includes(id), BASE, { timeout: 60_000 });
+    await waitText(page, 'model-name', BASE, 60_000);
     await readyStatus(page);
     assert.equal(await suggestion.count(), 0);
     const again = await context.newPage();

@@ -22,6 +22,7 @@ import {
   showcaseModel,
   startServers,
   waitPredictions,
+  waitText,
 } from './helpers.mjs';
 
 const SENTENCE = 'The capital of France is [MASK].';
@@ -90,7 +91,7 @@ describe('model sources', () => {
     await page
       .getByTestId('file-input')
       .setInputFiles(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => join(dir, f)));
-    await page.waitForFunction(() => /^Local files:/.test(document.querySelector('[data-testid="model-name"]').textContent));
+    await waitText(page, 'model-name', /^Local files:/);
     await readyStatus(page);
     assertSameTopK(await waitPredictions(page, 1), cliFill(dir, SENTENCE, 8));
     const states = await page.$$eval('[data-testid="progress"]', (els) => els.map((e) => e.dataset.state));
@@ -112,7 +113,7 @@ describe('model sources', () => {
       zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
       zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, s.modelUrl('f16'));
-    await page.waitForFunction(() => /^Local files:/.test(document.querySelector('[data-testid="model-name"]').textContent));
+    await waitText(page, 'model-name', /^Local files:/);
     await readyStatus(page);
     assertSameTopK(await waitPredictions(page, 1), cliFill(join(fixtures, 'f16'), SENTENCE, 8), 1e-3);
     assert.equal(await page.getByTestId('f16').getAttribute('data-f16'), 'true');
@@ -129,7 +130,7 @@ describe('model sources', () => {
     // A host that refuses connections.
     await page.getByTestId('model-url').fill('http://127.0.0.1:9/model/');
     await page.getByTestId('load-model').click();
-    await page.waitForFunction(() => /could not fetch/.test(document.querySelector('[data-testid="load-error"]').textContent));
+    await waitText(page, 'load-error', /could not fetch/);
     // The page still works: the sentence box edits, and a good model loads.
     await page.getByTestId('sentence').fill('Still [MASK] here.');
     await page.getByTestId('model-url').fill(s.modelUrl('tiny'));

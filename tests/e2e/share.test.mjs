@@ -65,8 +65,8 @@ describe('share', () => {
     assert.equal(await other.getByTestId('compare-b').inputValue(), 'the dog sat on [MASK] mat.');
     // Opened at the drift view: its top is in the viewport.
     await other.waitForFunction(() => {
-      const r = document.querySelector('[data-testid="drift"]').getBoundingClientRect();
-      return r.top >= -1 && r.top < innerHeight;
+      const r = document.querySelector('[data-testid="drift"]')?.getBoundingClientRect();
+      return r !== undefined && r.top >= -1 && r.top < innerHeight;
     });
     assert.deepEqual(problems, []);
   });

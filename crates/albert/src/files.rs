@@ -37,7 +37,7 @@ pub fn not_http(model: &str, scheme: &str) -> String {
     )
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelFiles {
     pub config_json: String,
     /// (file name, bytes) of every safetensors file.

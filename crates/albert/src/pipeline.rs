@@ -8,6 +8,7 @@ use crate::files::ModelFiles;
 use crate::output::{mask_positions, top_k, AttentionMap, Batch, LogitsRequest, Output, Prediction, Request};
 use crate::tokenizer::Tokenizer;
 use crate::weights::{AlbertWeights, DType};
+use crate::remote::{RemoteForward, WeightFacts};
 use crate::{cpu, gpu};
 
 /// Where the forward runs. One per loaded model, built once and never moved in a hot path, so
@@ -16,6 +17,8 @@ use crate::{cpu, gpu};
 pub enum Backend {
     Cpu(cpu::AlbertForMaskedLM),
     Gpu(gpu::AlbertForMaskedLM),
+    /// Elsewhere (the app's CPU path in a Web Worker), on weights loaded there.
+    Remote(Box<dyn RemoteForward>),
 }
 
 impl Backend {
@@ -23,6 +26,7 @@ impl Backend {
         match self {
             Backend::Cpu(_) => "cpu",
             Backend::Gpu(_) => "gpu",
+            Backend::Remote(r) => r.name(),
         }
     }
 
@@ -31,6 +35,7 @@ impl Backend {
         match self {
             Backend::Cpu(m) => m.forward(batch, req),
             Backend::Gpu(m) => m.forward(batch, req).await,
+            Backend::Remote(r) => r.forward(batch, req).await,
         }
     }
 
@@ -38,6 +43,7 @@ impl Backend {
         match self {
             Backend::Cpu(m) => m.has_mlm_head(),
             Backend::Gpu(m) => m.has_mlm_head(),
+            Backend::Remote(r) => r.facts().mlm_head,
         }
     }
 
@@ -47,6 +53,7 @@ impl Backend {
         let (pooler, sop) = match self {
             Backend::Cpu(m) => (m.albert.pooler.is_some(), m.sop_classifier.is_some()),
             Backend::Gpu(m) => m.sop_parts(),
+            Backend::Remote(r) => (r.facts().pooler, r.facts().sop_classifier),
         };
         let missing: Vec<&str> = [(!pooler).then_some("the pooler (`albert.pooler.*`)"), (!sop).then_some("`sop_classifier.classifier.*`")].into_iter().flatten().collect();
         if missing.is_empty() {
@@ -60,14 +67,14 @@ impl Backend {
     /// CPU path or without timestamps.
     pub fn last_gpu_ms(&self) -> Option<f64> {
         match self {
-            Backend::Cpu(_) => None,
+            Backend::Cpu(_) | Backend::Remote(_) => None,
             Backend::Gpu(m) => m.last_gpu_ms,
         }
     }
 
     pub fn last_dispatches(&self) -> Option<usize> {
         match self {
-            Backend::Cpu(_) => None,
+            Backend::Cpu(_) | Backend::Remote(_) => None,
             Backend::Gpu(m) => Some(m.last_dispatches),
         }
     }
@@ -75,7 +82,7 @@ impl Backend {
     /// Why the GPU this model runs on was lost (`None`: not lost, or the CPU path).
     pub fn gpu_lost(&self) -> Option<String> {
         match self {
-            Backend::Cpu(_) => None,
+            Backend::Cpu(_) | Backend::Remote(_) => None,
             Backend::Gpu(m) => m.gpu.lost_reason(),
         }
     }
@@ -83,7 +90,7 @@ impl Backend {
     /// Bytes of weights held on the GPU (`None` on the CPU path).
     pub fn gpu_weight_bytes(&self) -> Option<usize> {
         match self {
-            Backend::Cpu(_) => None,
+            Backend::Cpu(_) | Backend::Remote(_) => None,
             Backend::Gpu(m) => Some(m.weight_bytes()),
         }
     }
@@ -107,14 +114,23 @@ pub struct ModelInfo {
 
 impl ModelInfo {
     pub fn new(config: &Config, w: &AlbertWeights, files: &ModelFiles, tokenizer: &str) -> Self {
+        Self::build(config, w.architecture.to_string(), w.dtype, w.parameter_count(), w.nbytes(), files, tokenizer)
+    }
+
+    /// The same from weights loaded elsewhere ([`RemoteForward::facts`]).
+    pub fn from_facts(config: &Config, w: &WeightFacts, files: &ModelFiles, tokenizer: &str) -> Self {
+        Self::build(config, w.architecture.clone(), w.dtype, w.parameters, w.bytes, files, tokenizer)
+    }
+
+    fn build(config: &Config, architecture: String, dtype: DType, checkpoint_parameters: usize, weight_bytes: usize, files: &ModelFiles, tokenizer: &str) -> Self {
         let parameters = config.parameter_counts();
         ModelInfo {
-            architecture: w.architecture.to_string(),
-            dtype: w.dtype,
+            architecture,
+            dtype,
             config: config.clone(),
             parameters,
-            checkpoint_parameters: w.parameter_count(),
-            weight_bytes: w.nbytes(),
+            checkpoint_parameters,
+            weight_bytes,
             file_bytes: files.weights_bytes(),
             bert_equivalent_parameters: parameters.bert_equivalent_total(config),
             tokenizer: tokenizer.to_string(),
@@ -253,11 +269,26 @@ impl FillMask {
     /// Loads a model on the GPU (`Some(gpu)`) or the CPU (`None`).
     pub async fn new(files: &ModelFiles, gpu: Option<&gpu::Gpu>) -> Result<Self> {
         let (config, w) = files.load()?;
-        let tokenizer = Tokenizer::from_files(
-            files.tokenizer_json.as_deref(),
-            files.spiece_model.as_deref(),
-            files.tokenizer_config.as_deref(),
-        )?;
+        let tokenizer = Self::tokenizer(files, &config)?;
+        let info = ModelInfo::new(&config, &w, files, Self::tokenizer_name(files));
+        let backend = match gpu {
+            Some(g) => Backend::Gpu(gpu::AlbertForMaskedLM::new(g, &config, &w).await?),
+            None => Backend::Cpu(cpu::AlbertForMaskedLM::new(&config, &w)?),
+        };
+        Ok(FillMask { config, tokenizer, backend, info })
+    }
+
+    /// A model whose weights `remote` loaded from the same `files` (which it validated: the
+    /// config and tokenizer are read here again, for tokenizing and the model card).
+    pub fn remote(files: &ModelFiles, remote: Box<dyn RemoteForward>) -> Result<Self> {
+        let config = Config::from_json(&files.config_json)?;
+        let tokenizer = Self::tokenizer(files, &config)?;
+        let info = ModelInfo::from_facts(&config, remote.facts(), files, Self::tokenizer_name(files));
+        Ok(FillMask { config, tokenizer, backend: Backend::Remote(remote), info })
+    }
+
+    fn tokenizer(files: &ModelFiles, config: &Config) -> Result<Tokenizer> {
+        let tokenizer = Tokenizer::from_files(files.tokenizer_json.as_deref(), files.spiece_model.as_deref(), files.tokenizer_config.as_deref())?;
         if tokenizer.vocab_size() > config.vocab_size {
             return Err(Error::Tokenizer(format!(
                 "the tokenizer has {} tokens but the model's vocab_size is {}: they do not belong together",
@@ -265,13 +296,11 @@ impl FillMask {
                 config.vocab_size
             )));
         }
-        let tok_name = if files.tokenizer_json.is_some() { "tokenizer.json" } else { "spiece.model" };
-        let info = ModelInfo::new(&config, &w, files, tok_name);
-        let backend = match gpu {
-            Some(g) => Backend::Gpu(gpu::AlbertForMaskedLM::new(g, &config, &w).await?),
-            None => Backend::Cpu(cpu::AlbertForMaskedLM::new(&config, &w)?),
-        };
-        Ok(FillMask { config, tokenizer, backend, info })
+        Ok(tokenizer)
+    }
+
+    fn tokenizer_name(files: &ModelFiles) -> &'static str {
+        if files.tokenizer_json.is_some() { "tokenizer.json" } else { "spiece.model" }
     }
 
     /// How likely `a` then `b` is the original order (the SOP head on `[CLS] a [SEP] b [SEP]`).

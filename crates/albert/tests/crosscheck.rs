@@ -20,7 +20,7 @@ fn models(name: &str) -> Option<(FillMask, FillMask)> {
 fn set_perturb(fm: &mut FillMask, d: Option<f32>) {
     match &mut fm.backend {
         Backend::Gpu(m) => m.perturb = d,
-        Backend::Cpu(_) => panic!("expected the GPU path"),
+        Backend::Cpu(_) | Backend::Remote(_) => panic!("expected the GPU path"),
     }
 }
 

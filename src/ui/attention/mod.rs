@@ -6,7 +6,7 @@
 //! scrolling area has a fixed height, so a new forward pass repaints without moving anything on
 //! the page. A new view is a file here taking an [`Attention`] and a line in [`AttentionPanel`].
 
-mod dom;
+pub mod dom;
 mod head_view;
 mod heatmap;
 mod model_view;
@@ -42,6 +42,12 @@ impl Attention {
     /// `f` of the data when it is present and consistent (tracked).
     pub fn with_valid<R>(self, f: impl FnOnce(&AttentionData) -> R) -> Option<R> {
         self.data.with(|d| AttentionData::valid(d).map(f))
+    }
+
+    /// `with_valid`, untracked: for work done later (a deferred paint) that must read the
+    /// data current then.
+    pub fn with_valid_untracked<R>(self, f: impl FnOnce(&AttentionData) -> R) -> Option<R> {
+        self.data.with_untracked(|d| AttentionData::valid(d).map(f))
     }
 
     /// A number from the shape, 0 before the first forward (tracked).

@@ -6,7 +6,7 @@ use leptos::ev;
 use leptos::html;
 use leptos::prelude::*;
 
-use super::dom::{focus_by_id, paint};
+use super::dom::{focus_by_id, paint, paint_soon};
 use super::{Attention, Placeholder, ViewFrame};
 use crate::state::use_app;
 use crate::ui::inside::toggle_switch;
@@ -132,11 +132,16 @@ fn Thumb(
     let canvas = NodeRef::<html::Canvas>::new();
     Effect::new(move |_| {
         let Some(c) = canvas.get() else { return };
-        att.with_valid(|d| {
-            if let Some(m) = d.matrix(layer, HeadSel::Head(head)) {
-                paint(&c, &m, d.seq_len());
-            }
-        });
+        // Tracked here; painted in a coming frame from the data current then.
+        if att.with_valid(|_| ()).is_some() {
+            paint_soon(c, move |c| {
+                att.with_valid_untracked(|d| {
+                    if let Some(m) = d.matrix(layer, HeadSel::Head(head)) {
+                        paint(c, &m, d.seq_len());
+                    }
+                });
+            });
+        }
     });
     view! { <canvas node_ref=canvas class="mv-thumb" aria-hidden="true"></canvas> }
 }

@@ -11,16 +11,37 @@ use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::export;
 use crate::view_model::attention::labels::{display_token, truncate_token};
 use crate::view_model::format;
-use crate::view_model::inside::neuron::{diverging, NeuronRows};
+use crate::view_model::inside::neuron::{vector_rgba, NeuronRows};
+use leptos::html;
+use wasm_bindgen::Clamped;
+use web_sys::ImageData;
 
-/// One vector as a row of coloured cells (value in the tooltip).
+use crate::ui::attention::dom::context_2d;
+
+/// One vector as a row of coloured cells: a canvas of one pixel a dimension (CSS widens each to a
+/// cell), the value under the pointer in its tooltip.
 fn cells(v: &[f32], scale: f32, class: &'static str) -> impl IntoView {
+    let canvas = NodeRef::<html::Canvas>::new();
+    let px = vector_rgba(v, scale);
+    let n = v.len();
+    Effect::new(move |_| {
+        let Some(c) = canvas.get() else { return };
+        let Some(ctx) = context_2d(&c) else { return };
+        if let Ok(img) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&px), n.max(1) as u32, 1) {
+            let _ = ctx.put_image_data(&img, 0.0, 0.0);
+        }
+    });
+    let values = v.to_vec();
+    let hover = move |ev: leptos::ev::MouseEvent| {
+        let Some(c) = canvas.get_untracked() else { return };
+        let w = f64::from(c.client_width().max(1));
+        let i = ((f64::from(ev.offset_x()) / w * n as f64).floor().max(0.0) as usize).min(n.saturating_sub(1));
+        if let Some(x) = values.get(i) {
+            c.set_title(&format!("dim {i}: {x:.4}"));
+        }
+    };
     view! {
-        <span class=format!("vec {class}") aria-hidden="true">
-            {v.iter().enumerate().map(|(i, x)| view! {
-                <span class="cell" style:background=diverging(*x, scale) title=format!("dim {i}: {x:.4}")></span>
-            }).collect_view()}
-        </span>
+        <canvas node_ref=canvas class=format!("vec {class}") width=n height=1 style=format!("--dims:{n}") on:mousemove=hover aria-hidden="true"></canvas>
     }
 }
 

@@ -85,9 +85,37 @@ pub fn diverging(v: f32, scale: f32) -> String {
     }
 }
 
+/// [`diverging`] as RGBA bytes, one pixel a dimension: the neuron view paints each vector into
+/// a canvas (a DOM cell per dimension was 16,000 elements at 128 tokens, a 300 ms task).
+pub fn vector_rgba(v: &[f32], scale: f32) -> Vec<u8> {
+    v.iter()
+        .flat_map(|&x| {
+            let a = if scale > 0.0 && x.is_finite() { (x.abs() / scale).clamp(0.0, 1.0) } else { 0.0 };
+            let [r, g, b] = if x < 0.0 { [33, 102, 172] } else { [214, 96, 39] };
+            [r, g, b, (a * 255.0).round() as u8]
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vector_pixels_are_the_diverging_colours() {
+        let v = [-2.0, -0.5, 0.0, 1.0, 4.0, f32::NAN];
+        let px = vector_rgba(&v, 2.0);
+        assert_eq!(px.len(), 4 * v.len());
+        for (x, p) in v.iter().zip(px.chunks(4)) {
+            let css = diverging(*x, 2.0);
+            let (rgb, a) = css.trim_start_matches("rgba(").trim_end_matches(')').rsplit_once(',').unwrap();
+            assert_eq!(rgb, format!("{},{},{}", p[0], p[1], p[2]), "{x}");
+            assert!((a.parse::<f32>().unwrap() * 255.0 - p[3] as f32).abs() <= 0.5 + 0.255, "{x}: {css} vs {p:?}");
+        }
+        assert_eq!(px[3], 255);
+        assert_eq!(px[11], 0, "zero is transparent");
+        assert_eq!(px[23], 0, "NaN is transparent");
+    }
 
     fn data() -> NeuronData {
         // 3 tokens, head_dim 2.

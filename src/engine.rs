@@ -166,7 +166,7 @@ pub async fn recover() -> Option<Result<Recovered, String>> {
             }
             Err(why) => {
                 drop_gpu();
-                match FillMask::new(&files, None).await {
+                match crate::worker::cpu_model(&files).await.0 {
                     Ok(fm) => {
                         s.model = Some(fm);
                         Ok(Recovered::Cpu { why })

@@ -3,7 +3,9 @@
 //! flat over hundreds of forwards; anyone can call it in the console). Reading costs nothing.
 //! It also carries the page's first prediction, broken down (`firstPrediction`: wasm start,
 //! files, pipeline compilation, parse and upload, the first forward and the total since
-//! navigation), which tests/e2e/first-prediction.test.mjs reports.
+//! navigation), which tests/e2e/first-prediction.test.mjs reports, and how many forwards of the
+//! sentence finished and the longest (`forwards`, `longestForwardMs`: tests/e2e/responsive.test.mjs
+//! compares the page's long tasks with them).
 
 use std::cell::{Cell, RefCell};
 
@@ -16,6 +18,18 @@ thread_local! {
     /// `performance.now()` when `main` began: the wasm download, compile and start.
     static STARTED_MS: Cell<f64> = const { Cell::new(0.0) };
     static FIRST: RefCell<Option<js_sys::Object>> = const { RefCell::new(None) };
+    /// Forwards of the sentence that finished (shown or not): tests check that typing ran some.
+    static FORWARDS: Cell<u32> = const { Cell::new(0) };
+    /// The longest of them, in ms (tokenizing, the forward and the top-k).
+    static LONGEST_FORWARD_MS: Cell<f64> = const { Cell::new(0.0) };
+}
+
+/// One forward of the sentence finished, taking `ms` when it succeeded.
+pub fn count_forward(ms: Option<f64>) {
+    FORWARDS.with(|f| f.set(f.get() + 1));
+    if let Some(ms) = ms {
+        LONGEST_FORWARD_MS.with(|l| l.set(l.get().max(ms)));
+    }
 }
 
 /// Called first thing in `main`.
@@ -54,6 +68,8 @@ fn stats() -> JsValue {
     let _ = js_sys::Reflect::set(&o, &"gpuBuffersCreated".into(), &JsValue::from_f64(albert::gpu::buffers_created() as f64));
     let first = FIRST.with(|f| f.borrow().clone().map_or(JsValue::NULL, JsValue::from));
     let _ = js_sys::Reflect::set(&o, &"firstPrediction".into(), &first);
+    let _ = js_sys::Reflect::set(&o, &"forwards".into(), &JsValue::from_f64(FORWARDS.with(Cell::get).into()));
+    let _ = js_sys::Reflect::set(&o, &"longestForwardMs".into(), &JsValue::from_f64(LONGEST_FORWARD_MS.with(Cell::get)));
     o.into()
 }
 

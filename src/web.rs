@@ -8,6 +8,11 @@ pub fn window() -> web_sys::Window {
     web_sys::window().expect("albert-lens runs in a browser window")
 }
 
+/// The document's base URL, against which files next to index.html resolve.
+pub fn document_base() -> String {
+    window().document().and_then(|d| d.base_uri().ok().flatten()).unwrap_or_else(location_href)
+}
+
 /// Reads `target[key]` (undefined when absent).
 pub fn get(target: &JsValue, key: &str) -> JsValue {
     Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)

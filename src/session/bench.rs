@@ -20,6 +20,8 @@ pub async fn run_bench(state: AppState) {
         Backend::WebGpu => state.gpu.with_untracked(|g| g.as_ref().map(|g| format!("{} ({})", g.adapter, g.device)).unwrap_or_default()),
         Backend::Cpu => "albert cpu (f32, wasm, 1 thread)".to_string(),
     };
+    let on_page = engine::with_model(async |fm: &mut FillMask| matches!(fm.backend, EngineBackend::Cpu(_))).await.unwrap_or(false);
+    let adapter = if backend == Backend::Cpu { format!("{adapter}{}", if on_page { ", on the page's thread" } else { ", in a Web Worker" }) } else { adapter };
     let device = backend.as_str().to_string();
     let (warmup, runs) = (params.bench_warmup, params.bench_runs);
     state.bench.set(BenchState::Running(format!("warming up ({warmup} runs per length)…")));

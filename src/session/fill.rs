@@ -49,6 +49,9 @@ fn pump(state: AppState) {
     let Some(Some(job)) = state.scheduler.try_update_value(|s| s.start()) else { return };
     spawn_local(async move {
         let out = run(state, &job.text).await;
+        if let Some(out) = &out {
+            crate::stats::count_forward(out.as_ref().ok().map(|v| v.elapsed_ms));
+        }
         // A lost device is not this sentence's error: recover, then run the newest text again.
         let recovered = match &out {
             Some(Err(e)) => super::lost::recover_if_lost(state, e).await,

@@ -132,15 +132,22 @@ pub async fn load_model(state: AppState, source: Source) {
     );
     web::yield_now().await;
     let t = web::now_ms();
-    let mut fm = FillMask::new(&loaded.files, gpu.as_ref()).await;
+    // The CPU path runs in a Web Worker (crate::worker), so its forwards never block the page.
+    let (mut fm, mut cpu_note) = match &gpu {
+        Some(g) => (FillMask::new(&loaded.files, Some(g)).await, None),
+        None => crate::worker::cpu_model(&loaded.files).await,
+    };
     if let (Err(e), true) = (&fm, on_gpu) {
         // Not a model problem but a GPU one (limits, device lost): the CPU can still run it.
         if matches!(e, albert::Error::Gpu(_)) {
             state.decision.set(Some(gpu_failed(&e.to_string())));
             set_status(state, LoadState::Loading, "WebGPU failed; parsing the weights for the CPU…");
             web::yield_now().await;
-            fm = FillMask::new(&loaded.files, None).await;
+            (fm, cpu_note) = crate::worker::cpu_model(&loaded.files).await;
         }
+    }
+    if let Some(note) = cpu_note {
+        downloads.notice.update(|n| *n = Some(n.take().map_or(note.clone(), |n| format!("{n} {note}"))));
     }
     let init_ms = web::now_ms() - t;
     if stale() {
@@ -168,7 +175,7 @@ pub async fn load_model(state: AppState, source: Source) {
             m.perturb = super::crosscheck::test_perturbation();
             true
         }
-        albert::Backend::Cpu(_) => false,
+        albert::Backend::Cpu(_) | albert::Backend::Remote(_) => false,
     };
     let weights = loaded.files.weights_bytes();
     let crosscheck_off = if !gpu_model {

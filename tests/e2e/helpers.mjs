@@ -89,11 +89,58 @@ export function longModelDir() {
     offset += bytes.length;
     parts.push(bytes);
   }
-  let json = JSON.stringify(out);
+  writeSafetensors(join(dir, 'model.safetensors'), out, parts);
+  return dir;
+}
+
+/** safetensors: u64 header length, the JSON header (padded to 8 bytes), then the tensors' bytes. */
+function writeSafetensors(path, header, parts) {
+  let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([len, Buffer.from(json), ...parts]));
+  writeFileSync(path, Buffer.concat([len, Buffer.from(json), ...parts]));
+}
+
+/**
+ * albert-base-v2's shapes (V 30000, E 128, H 768, 12 heads, FFN 3072, 12 layers, one shared
+ * group, 512 positions) with random weights (std 0.02, LayerNorms at 1 and 0, f32: 47 MB) and
+ * the tiny fixture's tokenizer, written once to `generated`/base-shaped: the size of work a
+ * real checkpoint gives the page, without the Hub. The tensor list is the tiny fixture's, each
+ * dimension mapped from tiny's config to base's.
+ */
+export function baseShapedModelDir() {
+  const dir = join(generated, 'base-shaped');
+  if (existsSync(join(dir, 'model.safetensors'))) return dir;
+  mkdirSync(dir, { recursive: true });
+  const src = join(fixtures, 'tiny');
+  const tiny = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
+  const base = { vocab_size: 30000, embedding_size: 128, hidden_size: 768, num_attention_heads: 12, intermediate_size: 3072, num_hidden_layers: 12, max_position_embeddings: 512 };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...tiny, ...base, initializer_range: 0.02 }, null, 2));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(src, f), join(dir, f));
+  const dims = new Map(['vocab_size', 'embedding_size', 'hidden_size', 'intermediate_size', 'max_position_embeddings'].map((k) => [tiny[k], base[k]]));
+  const buf = readFileSync(join(src, 'model.safetensors'));
+  const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8'));
+  let seed = 12345;
+  const uniform = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const out = { __metadata__: { format: 'pt' } };
+  const parts = [];
+  let offset = 0;
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const shape = t.shape.map((d) => (d === 2 && name.includes('token_type') ? 2 : dims.get(d) ?? d));
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(n);
+    const norm = /LayerNorm|layer_norm/.test(name);
+    // std 0.02 (uniform on ±0.02·√3); LayerNorm weights 1, every bias and LayerNorm bias 0.
+    if (norm && name.endsWith('weight')) values.fill(1);
+    else if (!name.endsWith('bias')) for (let i = 0; i < n; i++) values[i] = uniform() * 0.02 * 2 * Math.sqrt(3);
+    const bytes = Buffer.from(values.buffer);
+    out[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes.length] };
+    offset += bytes.length;
+    parts.push(bytes);
+  }
+  writeSafetensors(join(dir, 'model.safetensors'), out, parts);
   return dir;
 }
 

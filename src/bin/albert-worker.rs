@@ -1,0 +1,45 @@
+//! albert-worker: the CPU path in a Web Worker, so a forward (about 150 ms for albert-base at 128
+//! tokens in wasm) never runs on the page's thread. A shell around `albert::remote::Server`: each
+//! message is one call's bytes (an ArrayBuffer), each answer one reply's, transferred back. Trunk
+//! builds it (`data-type="worker"` in index.html) next to the app; natively it does nothing.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    use std::cell::RefCell;
+
+    use albert::remote::{wire, Server};
+    use wasm_bindgen::prelude::*;
+    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+    console_error_panic_hook::set_once();
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let server = RefCell::new(Server::default());
+    let post = {
+        let scope = scope.clone();
+        move |reply: Vec<u8>| {
+            let bytes = js_sys::Uint8Array::from(&reply[..]);
+            drop(reply);
+            let buffer = bytes.buffer();
+            // Transferred, not copied: the page receives the buffer itself.
+            if let Err(e) = scope.post_message_with_transfer(&buffer, &js_sys::Array::of1(&buffer)) {
+                web_sys::console::error_2(&"albert-worker: could not post a reply".into(), &e);
+            }
+        }
+    };
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new({
+        let post = post.clone();
+        move |e: MessageEvent| {
+            let call = js_sys::Uint8Array::new(&e.data()).to_vec();
+            let reply = server.borrow_mut().handle(&call);
+            drop(call);
+            post(reply);
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The worker lives as long as the page keeps it; so does its handler.
+    on_message.forget();
+    post(wire::encode_ready());
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {}

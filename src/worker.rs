@@ -1,0 +1,216 @@
+//! The CPU path in a Web Worker (src/bin/albert-worker.rs), as the page sees it: [`CpuWorker`]
+//! is an `albert::remote::RemoteForward`, so `FillMask` tokenizes and ranks here while the
+//! forward runs there. A CPU forward of albert-base at 128 tokens takes about 150 ms; on the
+//! page's thread it froze typing for that long. When no worker starts (the script is missing,
+//! workers are blocked), [`cpu_model`] runs the CPU path on the page's thread and says so.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use albert::remote::{wire, RemoteForward, WeightFacts};
+use albert::{Batch, FillMask, ModelFiles, Output, Request};
+use futures::channel::oneshot;
+use futures::future::{select, Either};
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, MessageEvent, Worker};
+
+/// The worker's loader, written by Trunk next to index.html (`data-loader-shim`).
+const SCRIPT: &str = "albert-worker_loader.js";
+/// A worker that has not said it is listening by then is taken as not starting.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A reply, or why none will come (the worker stopped).
+type Answer = Result<wire::Reply, String>;
+
+/// What the worker's handlers and the page's calls share: who waits for which reply.
+#[derive(Default)]
+struct Shared {
+    pending: RefCell<HashMap<u32, oneshot::Sender<Answer>>>,
+    /// Why the worker stopped, once it has.
+    stopped: RefCell<Option<String>>,
+}
+
+impl Shared {
+    fn wait(&self, id: u32) -> oneshot::Receiver<Answer> {
+        let (tx, rx) = oneshot::channel();
+        match self.stopped.borrow().clone() {
+            Some(why) => drop(tx.send(Err(why))),
+            None => drop(self.pending.borrow_mut().insert(id, tx)),
+        }
+        rx
+    }
+
+    fn deliver(&self, bytes: &[u8]) {
+        match wire::decode_reply(bytes) {
+            Ok((id, reply)) => {
+                if let Some(tx) = self.pending.borrow_mut().remove(&id) {
+                    let _ = tx.send(Ok(reply));
+                }
+            }
+            Err(e) => self.stop(e.to_string()),
+        }
+    }
+
+    /// The worker is gone: every waiting call gets `why`, and so will every later one.
+    fn stop(&self, why: String) {
+        self.stopped.borrow_mut().get_or_insert(why.clone());
+        for (_, tx) in self.pending.borrow_mut().drain() {
+            let _ = tx.send(Err(why.clone()));
+        }
+    }
+}
+
+/// A running worker; dropping it terminates the worker (and frees its copy of the weights).
+struct Inner {
+    worker: Worker,
+    shared: Rc<Shared>,
+    next_id: Cell<u32>,
+    _on_message: Closure<dyn Fn(MessageEvent)>,
+    _on_error: Closure<dyn Fn(web_sys::Event)>,
+}
+
+impl Inner {
+    /// A new worker with its handlers.
+    fn spawn() -> Result<Self, String> {
+        let url = web_sys::Url::new_with_base(SCRIPT, &crate::web::document_base()).map_err(|e| format!("no URL for {SCRIPT}: {}", describe(&e)))?;
+        let worker = Worker::new(&url.href()).map_err(|e| format!("the browser refused to start it ({})", describe(&e)))?;
+        let shared = Rc::new(Shared::default());
+        let on_message = Closure::<dyn Fn(MessageEvent)>::new({
+            let shared = Rc::clone(&shared);
+            move |e: MessageEvent| shared.deliver(&js_sys::Uint8Array::new(&e.data()).to_vec())
+        });
+        let on_error = Closure::<dyn Fn(web_sys::Event)>::new({
+            let shared = Rc::clone(&shared);
+            move |e: web_sys::Event| {
+                // A wasm trap (a panic, memory exhausted) is an ErrorEvent with a message; a script
+                // that could not be fetched is a bare Event.
+                let why = e.dyn_ref::<ErrorEvent>().map(|e| e.message()).filter(|m| !m.is_empty()).unwrap_or_else(|| format!("its script {SCRIPT} could not be loaded or run"));
+                shared.stop(why);
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(Inner { worker, shared, next_id: Cell::new(1), _on_message: on_message, _on_error: on_error })
+    }
+
+    /// Sends one call (its buffer transferred, not copied) and returns where its reply will arrive.
+    fn call(&self, id: u32, bytes: Vec<u8>) -> oneshot::Receiver<Answer> {
+        let rx = self.shared.wait(id);
+        let buf = js_sys::Uint8Array::from(&bytes[..]);
+        drop(bytes);
+        let buffer = buf.buffer();
+        if let Err(e) = self.worker.post_message_with_transfer(&buffer, &js_sys::Array::of1(&buffer)) {
+            self.shared.stop(format!("the page could not send it a message ({})", describe(&e)));
+        }
+        rx
+    }
+
+    fn next_id(&self) -> u32 {
+        let id = self.next_id.get();
+        // 0 is the worker's Ready.
+        self.next_id.set(id.checked_add(1).unwrap_or(1));
+        id
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+/// A model loaded in the CPU worker.
+pub struct CpuWorker {
+    inner: Inner,
+    facts: WeightFacts,
+}
+
+/// Why [`CpuWorker::load`] gave no model.
+pub enum LoadError {
+    /// No worker could run (missing script, blocked, crashed at start): the page's thread can.
+    NoWorker(String),
+    /// The worker ran and the model is at fault (the engine's message).
+    Model(String),
+}
+
+impl CpuWorker {
+    /// Starts a worker and loads `files` into it.
+    pub async fn load(files: &ModelFiles) -> Result<Self, LoadError> {
+        let inner = Inner::spawn().map_err(LoadError::NoWorker)?;
+        // The worker says Ready (call id 0) once it listens: a call sent before could be lost.
+        let ready = inner.shared.wait(0);
+        let timeout = Box::pin(crate::web::sleep(START_TIMEOUT.as_millis() as i32));
+        match select(ready, timeout).await {
+            Either::Left((Ok(Ok(wire::Reply::Ready)), _)) => {}
+            Either::Left((Ok(Ok(r)), _)) => return Err(LoadError::NoWorker(format!("it answered {} before saying it was ready", kind(&r)))),
+            Either::Left((Ok(Err(why)), _)) => return Err(LoadError::NoWorker(why)),
+            Either::Left((Err(_), _)) => return Err(LoadError::NoWorker("it stopped before saying it was ready".into())),
+            Either::Right(_) => return Err(LoadError::NoWorker(format!("it did not start within {} s", START_TIMEOUT.as_secs()))),
+        }
+        let id = inner.next_id();
+        match inner.call(id, wire::encode_load(id, files)).await {
+            Ok(Ok(wire::Reply::Loaded(facts))) => Ok(CpuWorker { inner, facts }),
+            Ok(Ok(wire::Reply::Error(e))) => Err(LoadError::Model(e)),
+            Ok(Ok(r)) => Err(LoadError::NoWorker(format!("it answered the load with {}", kind(&r)))),
+            // Out of memory while loading, most likely: the page's thread would not fare better.
+            Ok(Err(why)) => Err(LoadError::Model(format!("the CPU worker stopped while loading the model: {why}"))),
+            Err(_) => Err(LoadError::Model("the CPU worker stopped while loading the model".into())),
+        }
+    }
+}
+
+impl RemoteForward for CpuWorker {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn facts(&self) -> &WeightFacts {
+        &self.facts
+    }
+
+    fn forward<'a>(&'a mut self, batch: &'a Batch, req: &'a Request) -> Pin<Box<dyn Future<Output = albert::Result<Output>> + 'a>> {
+        let id = self.inner.next_id();
+        let rx = self.inner.call(id, wire::encode_forward(id, batch, req));
+        Box::pin(async move {
+            let stopped = |why: String| albert::Error::Io(format!("the CPU worker stopped ({why}); load the model again"));
+            match rx.await {
+                Ok(Ok(wire::Reply::Output(o))) => Ok(o),
+                // The engine's own message (too long, non-finite scores, …), as the user should read it.
+                Ok(Ok(wire::Reply::Error(e))) => Err(albert::Error::Io(e)),
+                Ok(Ok(r)) => Err(stopped(format!("it answered a forward with {}", kind(&r)))),
+                Ok(Err(why)) => Err(stopped(why)),
+                Err(_) => Err(stopped("no answer came".into())),
+            }
+        })
+    }
+}
+
+/// The CPU path for `files`: in a worker, else on the page's thread with a note saying why.
+pub async fn cpu_model(files: &ModelFiles) -> (albert::Result<FillMask>, Option<String>) {
+    match CpuWorker::load(files).await {
+        Ok(w) => (FillMask::remote(files, Box::new(w)), None),
+        Err(LoadError::Model(e)) => (Err(albert::Error::Io(e)), None),
+        Err(LoadError::NoWorker(why)) => {
+            web_sys::console::warn_1(&format!("albert-lens: the CPU worker did not start ({why}); running the CPU path on the page's thread").into());
+            let note = format!("The CPU worker did not start ({why}), so forwards run on the page's thread and typing may stutter while one runs.");
+            (FillMask::new(files, None).await, Some(note))
+        }
+    }
+}
+
+fn kind(r: &wire::Reply) -> &'static str {
+    match r {
+        wire::Reply::Ready => "Ready",
+        wire::Reply::Loaded(_) => "Loaded",
+        wire::Reply::Output(_) => "an output",
+        wire::Reply::Error(_) => "an error",
+    }
+}
+
+fn describe(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
+}

@@ -65,11 +65,7 @@ export function longModelDir() {
   config.max_position_embeddings = 128;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(src, f), join(dir, f));
-  // safetensors: u64 header length, JSON header, then the tensors' bytes.
-  const buf = readFileSync(join(src, 'model.safetensors'));
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
-  const data = buf.subarray(8 + n);
+  const { header, data } = readSafetensors(join(src, 'model.safetensors'));
   const out = {};
   const parts = [];
   let offset = 0;
@@ -94,6 +90,12 @@ export function longModelDir() {
 }
 
 /** safetensors: u64 header length, the JSON header (padded to 8 bytes), then the tensors' bytes. */
+function readSafetensors(path) {
+  const buf = readFileSync(path);
+  const n = Number(buf.readBigUInt64LE(0));
+  return { header: JSON.parse(buf.subarray(8, 8 + n).toString('utf8')), data: buf.subarray(8 + n) };
+}
+
 function writeSafetensors(path, header, parts) {
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8);
@@ -119,8 +121,7 @@ export function baseShapedModelDir() {
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...tiny, ...base, initializer_range: 0.02 }, null, 2));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(src, f), join(dir, f));
   const dims = new Map(['vocab_size', 'embedding_size', 'hidden_size', 'intermediate_size', 'max_position_embeddings'].map((k) => [tiny[k], base[k]]));
-  const buf = readFileSync(join(src, 'model.safetensors'));
-  const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8'));
+  const { header } = readSafetensors(join(src, 'model.safetensors'));
   let seed = 12345;
   const uniform = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
   const out = { __metadata__: { format: 'pt' } };

@@ -1048,3 +1048,24 @@ fn bench_times_depth_lens_and_drift() {
     assert_eq!(count(&run("gpu", &["--lens"])), plain + 3);
     assert_eq!(count(&run("gpu", &["--drift"])), plain + 3);
 }
+
+/// `albert … | head -1`: a reader that closes the pipe early ends the command quietly (SIGPIPE,
+/// as for any Unix filter), without a panic on stderr.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_albert"))
+        .args(["info", "--model", &fixture_str("tiny")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the albert binary");
+    // Closed before the model is read, so the first line printed meets a closed pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for albert");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(13), "ended by SIGPIPE: {:?}, stderr: {stderr}", out.status);
+}

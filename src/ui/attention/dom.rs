@@ -30,8 +30,11 @@ pub fn paint(canvas: &HtmlCanvasElement, m: &[f32], t: usize) {
     if t == 0 || m.len() != t * t {
         return;
     }
-    canvas.set_width(t as u32);
-    canvas.set_height(t as u32);
+    // Setting a size, even the same one, clears and reallocates the canvas: only when it changes.
+    if canvas.width() != t as u32 || canvas.height() != t as u32 {
+        canvas.set_width(t as u32);
+        canvas.set_height(t as u32);
+    }
     let Some(ctx) = context_2d(canvas) else { return };
     let px = heat_rgba(m, max_value(m));
     if let Ok(img) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&px), t as u32, t as u32) {

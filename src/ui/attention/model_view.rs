@@ -10,6 +10,7 @@ use super::dom::{focus_by_id, paint, paint_soon};
 use super::{Attention, Placeholder, ViewFrame};
 use crate::state::use_app;
 use crate::ui::inside::toggle_switch;
+use crate::view_model::attention::colour::max_pool;
 use crate::view_model::attention::data::HeadSel;
 use crate::view_model::attention::geometry::{grid_nav, Nav};
 use crate::ui::export::{attentions_file, caption, ExportButtons};
@@ -121,6 +122,9 @@ pub fn ModelView(
     }
 }
 
+/// Pixels a side of a thumbnail (shown 56 CSS px wide): longer maps are max-pooled to it.
+const THUMB_PIXELS: usize = 64;
+
 /// One head of one map, painted small; repaints on every forward.
 #[component]
 fn Thumb(
@@ -137,7 +141,8 @@ fn Thumb(
             paint_soon(c, move |c| {
                 att.with_valid_untracked(|d| {
                     if let Some(m) = d.matrix(layer, HeadSel::Head(head)) {
-                        paint(c, &m, d.seq_len());
+                        let (m, n) = max_pool(&m, d.seq_len(), THUMB_PIXELS);
+                        paint(c, &m, n);
                     }
                 });
             });

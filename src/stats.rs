@@ -1,4 +1,5 @@
-//! A hook for long-session tests: `window.albertLensStats()` returns the wasm memory's size and
+//! A hook for long-session tests: `window.albertLensStats()` returns the wasm memory's size (the
+//! page's, and the CPU worker's as of its latest reply: `workerWasmMemoryBytes`) and
 //! the GPU buffers the engine has created so far (tests/e2e/soak.test.mjs watches both stay
 //! flat over hundreds of forwards; anyone can call it in the console). Reading costs nothing.
 //! It also carries the page's first prediction, broken down (`firstPrediction`: wasm start,
@@ -22,6 +23,13 @@ thread_local! {
     static FORWARDS: Cell<u32> = const { Cell::new(0) };
     /// The longest of them, in ms (tokenizing, the forward and the top-k).
     static LONGEST_FORWARD_MS: Cell<f64> = const { Cell::new(0.0) };
+    /// The CPU worker's wasm memory with its latest reply (`None`: no worker).
+    static WORKER_MEMORY: Cell<Option<f64>> = const { Cell::new(None) };
+}
+
+/// The CPU worker's wasm memory, as its latest reply said.
+pub fn worker_memory(bytes: f64) {
+    WORKER_MEMORY.with(|w| w.set(Some(bytes)));
 }
 
 /// One forward of the sentence finished, taking `ms` when it succeeded.
@@ -70,6 +78,8 @@ fn stats() -> JsValue {
     let _ = js_sys::Reflect::set(&o, &"firstPrediction".into(), &first);
     let _ = js_sys::Reflect::set(&o, &"forwards".into(), &JsValue::from_f64(FORWARDS.with(Cell::get).into()));
     let _ = js_sys::Reflect::set(&o, &"longestForwardMs".into(), &JsValue::from_f64(LONGEST_FORWARD_MS.with(Cell::get)));
+    let worker = WORKER_MEMORY.with(Cell::get).map_or(JsValue::NULL, JsValue::from_f64);
+    let _ = js_sys::Reflect::set(&o, &"workerWasmMemoryBytes".into(), &worker);
     o.into()
 }
 

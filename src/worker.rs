@@ -81,7 +81,13 @@ impl Inner {
         let shared = Rc::new(Shared::default());
         let on_message = Closure::<dyn Fn(MessageEvent)>::new({
             let shared = Rc::clone(&shared);
-            move |e: MessageEvent| shared.deliver(&js_sys::Uint8Array::new(&e.data()).to_vec())
+            move |e: MessageEvent| {
+                let data = e.data();
+                if let Some(bytes) = crate::web::get(&data, "wasmMemoryBytes").as_f64() {
+                    crate::stats::worker_memory(bytes);
+                }
+                shared.deliver(&js_sys::Uint8Array::new(&crate::web::get(&data, "reply")).to_vec())
+            }
         });
         let on_error = Closure::<dyn Fn(web_sys::Event)>::new({
             let shared = Rc::clone(&shared);

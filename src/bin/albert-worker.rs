@@ -1,6 +1,7 @@
 //! albert-worker: the CPU path in a Web Worker, so a forward (about 150 ms for albert-base at 128
 //! tokens in wasm) never runs on the page's thread. A shell around `albert::remote::Server`: each
-//! message is one call's bytes (an ArrayBuffer), each answer one reply's, transferred back. Trunk
+//! message is one call's bytes (an ArrayBuffer), each answer one reply's, transferred back as
+//! `{reply, wasmMemoryBytes}` (the worker's memory, for the page's long-session checks). Trunk
 //! builds it (`data-type="worker"` in index.html) next to the app; natively it does nothing.
 
 #[cfg(target_arch = "wasm32")]
@@ -20,8 +21,14 @@ fn main() {
             let bytes = js_sys::Uint8Array::from(&reply[..]);
             drop(reply);
             let buffer = bytes.buffer();
+            // With the reply, this worker's wasm memory: the page's long-session checks
+            // (albertLensStats, tests/e2e/soak.test.mjs) watch the memory the forward runs in.
+            let message = js_sys::Object::new();
+            let memory = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
+            let _ = js_sys::Reflect::set(&message, &"reply".into(), &buffer);
+            let _ = js_sys::Reflect::set(&message, &"wasmMemoryBytes".into(), &f64::from(memory).into());
             // Transferred, not copied: the page receives the buffer itself.
-            if let Err(e) = scope.post_message_with_transfer(&buffer, &js_sys::Array::of1(&buffer)) {
+            if let Err(e) = scope.post_message_with_transfer(&message, &js_sys::Array::of1(&buffer)) {
                 web_sys::console::error_2(&"albert-worker: could not post a reply".into(), &e);
             }
         }

@@ -28,7 +28,7 @@ async function measure(page, cdp) {
   await cdp.send('HeapProfiler.collectGarbage');
   const heap = await cdp.send('Runtime.getHeapUsage');
   const st = await page.evaluate(() => window.albertLensStats());
-  return { heapMB: heap.usedSize / 2 ** 20, wasmMB: st.wasmMemoryBytes / 2 ** 20, buffers: st.gpuBuffersCreated };
+  return { heapMB: heap.usedSize / 2 ** 20, wasmMB: st.wasmMemoryBytes / 2 ** 20, workerMB: st.workerWasmMemoryBytes / 2 ** 20, buffers: st.gpuBuffersCreated };
 }
 
 /** Wasm memory before and after, per backend, for the known-leak check below. */
@@ -53,6 +53,12 @@ describe('soak', () => {
       }
       const end = await measure(page, cdp);
       console.log(`soak ${backend}: ${N} forwards: JS heap ${base.heapMB.toFixed(1)} → ${end.heapMB.toFixed(1)} MB, wasm ${base.wasmMB.toFixed(1)} → ${end.wasmMB.toFixed(1)} MB, GPU buffers created ${base.buffers} → ${end.buffers}`);
+      if (backend === 'cpu') {
+        // The forward runs in the CPU worker: its memory must stay flat too.
+        console.log(`soak cpu: the CPU worker's wasm memory ${base.workerMB.toFixed(1)} → ${end.workerMB.toFixed(1)} MB`);
+        assert.ok(base.workerMB > 0, 'the CPU worker reported its memory');
+        assert.ok(end.workerMB - base.workerMB <= 1, `the CPU worker's wasm memory grew ${(end.workerMB - base.workerMB).toFixed(1)} MB`);
+      }
       assert.equal(end.buffers, base.buffers, 'no GPU buffer created after warm-up');
       assert.ok(end.heapMB - base.heapMB <= 3, `JS heap grew ${(end.heapMB - base.heapMB).toFixed(1)} MB`);
       wasm[backend] = end.wasmMB - base.wasmMB;

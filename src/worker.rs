@@ -18,6 +18,8 @@ use futures::future::{select, Either};
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
+use crate::web::describe;
+
 /// The worker's loader, written by Trunk next to index.html (`data-loader-shim`).
 const SCRIPT: &str = "albert-worker_loader.js";
 /// A worker that has not said it is listening by then is taken as not starting.
@@ -217,6 +219,3 @@ fn kind(r: &wire::Reply) -> &'static str {
     }
 }
 
-fn describe(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
-}

@@ -106,7 +106,7 @@ describe('typing with albert-base shapes on the CPU backend, 128 tokens', () => 
     const { page } = await launch(t, { initScript: noWorkers });
     await page.goto(appUrl(s.app, { model: modelUrl, backend: 'cpu', text: START }));
     await readyStatus(page, 180_000);
-    await waitText(page, 'load-notice', /The CPU worker did not start \(the browser refused to start it \(workers are blocked on this page\)\), so forwards run on the page's thread/);
+    await waitText(page, 'load-notice', /The CPU worker did not start \(the browser refused to start it \(SecurityError: workers are blocked on this page\)\), so forwards run on the page's thread/);
     const { preds, long, forwards, forwardMs } = await typeSentence(page);
     assertSameTopK(preds, cliFill(baseShapedModelDir(), FULL, 8));
     t.diagnostic(`${forwards} forwards on the page's thread, the longest ${forwardMs} ms; long tasks: ${JSON.stringify(long)} ms`);

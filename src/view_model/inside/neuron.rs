@@ -77,12 +77,14 @@ impl NeuronData {
 /// A diverging colour for `v` in `[-scale, scale]`: blue for negative, orange for positive,
 /// transparent at zero (bertviz's convention), as CSS.
 pub fn diverging(v: f32, scale: f32) -> String {
+    let ([r, g, b], a) = diverging_parts(v, scale);
+    format!("rgba({r},{g},{b},{a:.3})")
+}
+
+/// The colour and opacity (0..1) of `v` on the diverging scale: the one place of both.
+fn diverging_parts(v: f32, scale: f32) -> ([u8; 3], f32) {
     let a = if scale > 0.0 && v.is_finite() { (v.abs() / scale).clamp(0.0, 1.0) } else { 0.0 };
-    if v < 0.0 {
-        format!("rgba(33,102,172,{a:.3})")
-    } else {
-        format!("rgba(214,96,39,{a:.3})")
-    }
+    (if v < 0.0 { [33, 102, 172] } else { [214, 96, 39] }, a)
 }
 
 /// [`diverging`] as RGBA bytes, one pixel a dimension: the neuron view paints each vector into
@@ -90,8 +92,7 @@ pub fn diverging(v: f32, scale: f32) -> String {
 pub fn vector_rgba(v: &[f32], scale: f32) -> Vec<u8> {
     v.iter()
         .flat_map(|&x| {
-            let a = if scale > 0.0 && x.is_finite() { (x.abs() / scale).clamp(0.0, 1.0) } else { 0.0 };
-            let [r, g, b] = if x < 0.0 { [33, 102, 172] } else { [214, 96, 39] };
+            let ([r, g, b], a) = diverging_parts(x, scale);
             [r, g, b, (a * 255.0).round() as u8]
         })
         .collect()

@@ -22,7 +22,7 @@ import torch
 from transformers import AlbertConfig, AlbertForMaskedLM
 
 import data
-from export import hf_mlm_config, mlm_state_dict
+from export import hf_config, pretraining_state_dict
 from model import SHARE_KEY, Pretrain, build_config, new_model, param_counts, share_config
 
 L, H, E, FFN, V = 3, 32, 16, 64, 97
@@ -99,11 +99,11 @@ def check(share, fails):
         if n.startswith(shared_prefixes) != (a[n] is b[n]):
             fails.append(f"{share}: reloaded layer {L - 1} {n} tie is wrong")
     # 4. untied export: plain HF model, no shared tensors, same logits (f16-rounded weights).
-    cfg3, tied = hf_mlm_config(model)
+    cfg3, tied = hf_config(model)
     if tied != model.config.to_dict().get(SHARE_KEY) or hasattr(cfg3, SHARE_KEY) or cfg3.num_hidden_groups != L:
         fails.append(f"{share}: export config {tied=} groups {cfg3.num_hidden_groups}")
     hf = AlbertForMaskedLM(cfg3).eval()
-    missing, _ = hf.load_state_dict({k: v.float() for k, v in mlm_state_dict(model).items()}, strict=False)
+    missing, _ = hf.load_state_dict({k: v.float() for k, v in pretraining_state_dict(model).items()}, strict=False)
     hf.tie_weights()
     if set(missing) - {"predictions.decoder.weight"}:
         fails.append(f"{share}: export misses {sorted(missing)}")

@@ -1,21 +1,24 @@
 """Exports a train.py checkpoint in Hugging Face layout, f16, and checks the round trip.
 
 Writes to --out:
-  config.json              AlbertConfig, architectures ["AlbertForMaskedLM"], torch_dtype float16
-  model.safetensors        f16 weights, AlbertForMaskedLM names; the decoder weight is tied to the
+  config.json              AlbertConfig, architectures ["AlbertForPreTraining"], torch_dtype float16
+  model.safetensors        f16 weights, AlbertForPreTraining names: the MLM head, and the pooler
+                           and `sop_classifier` (so sentence order works; AlbertForMaskedLM loads
+                           the same file and ignores them); the decoder weight is tied to the
                            word embeddings (absent), the output bias is stored under both
                            `predictions.bias` and `predictions.decoder.bias` (see below)
   tokenizer.json           the Unigram tokenizer (standard `tokenizers` format)
   tokenizer_config.json    AlbertTokenizer settings, so AutoTokenizer loads it
   special_tokens_map.json
   golden.safetensors       transformers' logits for sample sentences (selected rows, see
-                           golden_rows), computed from the exported files (f16 weights loaded as
-                           float32), with the input ids, for the Rust engine's test
-                           (crates/albert/tests/default_model.rs)
+                           golden_rows) and the SOP logits of a sentence pair both ways
+                           (`sop.ab.*`, `sop.ba.*`, label 0 = in order), computed from the exported
+                           files (f16 weights loaded as float32), with the input ids, for the Rust
+                           engine's test (crates/albert/tests/default_model.rs)
 
 Checks (exit status 1 on failure): AutoTokenizer gives the same ids as `tokenizers`;
-AlbertForMaskedLM.from_pretrained(out) reproduces the in-memory model (rounded to f16) and its
-output bias is not zero.
+AlbertForPreTraining.from_pretrained(out) reproduces the in-memory model (rounded to f16) in both
+heads, and its output bias is not zero.
 
 Why both bias names: transformers 4.46.3 ties `predictions.decoder.bias` to `predictions.bias`
 and, for float32 checkpoints that carry only one of the names, re-initializes the bias to zeros
@@ -35,7 +38,7 @@ import sys
 
 import torch
 from safetensors.torch import save_file
-from transformers import AlbertConfig, AlbertForMaskedLM, AutoTokenizer
+from transformers import AlbertConfig, AlbertForPreTraining, AutoTokenizer
 
 import data
 from model import SHARE_KEY, load_checkpoint, param_counts, set_depth
@@ -45,6 +48,10 @@ GOLDEN_TEXTS = [
     "The old man took off his [MASK] and [MASK] to the lady.",
     ("It was late in the evening when they reached the [MASK].", "Nobody was waiting for them."),
 ]
+
+# The sentence-order pair of the golden file and the model card (A then B is the original order).
+SOP_A = "She opened the door and looked out into the rain."
+SOP_B = "Then she closed it again and sat down by the fire."
 
 
 def tokenizer_config(max_len: int) -> dict:
@@ -68,28 +75,28 @@ def special_tokens_map() -> dict:
             "mask_token": {"content": "[MASK]", "lstrip": True, "normalized": False, "rstrip": False, "single_word": False}}
 
 
-def mlm_state_dict(pre) -> dict:
-    """AlbertForPreTraining → AlbertForMaskedLM tensors (no pooler, no SOP head), f16."""
+def pretraining_state_dict(pre) -> dict:
+    """AlbertForPreTraining tensors, f16, without the tied decoder weight."""
     out = {}
     for k, v in pre.state_dict().items():
-        if k.startswith("sop_classifier") or k.startswith("albert.pooler") or k == "predictions.decoder.weight":
+        if k == "predictions.decoder.weight":
             continue
         out[k] = v.detach().to(torch.float16).contiguous().clone()
     out["predictions.decoder.bias"] = out["predictions.bias"].clone()
     return out
 
 
-def hf_mlm_config(pre):
-    """The exported AlbertForMaskedLM config, and the sublayer that was tied (None for HF's own
+def hf_config(pre):
+    """The exported AlbertForPreTraining config, and the sublayer that was tied (None for HF's own
     sharing). Attention-only / FFN-only sharing has no HF layout: it is exported UNTIED, as the
     not-shared model (num_hidden_groups = layers) with the shared sublayer copied into every layer
-    (mlm_state_dict already lists it under every layer's name). Same function (the round-trip check
+    (pretraining_state_dict already lists it under every layer's name). Same function (the round-trip check
     compares logits; check_sharing.py too), a bigger file."""
     cfg = AlbertConfig.from_dict(pre.config.to_dict())
     tied = getattr(cfg, SHARE_KEY, None)
     if tied:
         delattr(cfg, SHARE_KEY)
-    cfg.architectures = ["AlbertForMaskedLM"]
+    cfg.architectures = ["AlbertForPreTraining"]
     cfg.torch_dtype = torch.float16
     return cfg, tied
 
@@ -118,24 +125,57 @@ def encode_batch(hf_tok, texts):
     return hf_tok.pad(encs, return_tensors="pt")
 
 
+def sop_batch(hf_tok, a: str, b: str):
+    """The pair (a, b) as one unpadded sequence, as the engine's `order` encodes it."""
+    return hf_tok(a, b, return_tensors="pt")
+
+
+def torch_f32_vs_f64(d: str, batch) -> dict:
+    """transformers' own float32 error on the golden batch: max |Δ| of its float32 forward from
+    its float64 forward (eager attention), for attentions, hidden states and logits. The engine's
+    exactness test (crates/albert/tests/exact.rs) bounds the CPU path's distance from an f64
+    forward by twice these, so the bound follows the shipped model instead of a constant."""
+    out = {}
+    for dtype in (torch.float32, torch.float64):
+        m = AlbertForPreTraining.from_pretrained(d, torch_dtype=dtype, attn_implementation="eager").eval()
+        with torch.no_grad():
+            out[dtype] = m(**batch, output_attentions=True, output_hidden_states=True)
+    f32, f64 = out[torch.float32], out[torch.float64]
+    worst = lambda xs, ys: max(float((x.double() - y).abs().max()) for x, y in zip(xs, ys))
+    return {  # every row, padding included, as the test compares
+        "attentions": worst(f32.attentions, f64.attentions),
+        "hidden_states": worst(f32.hidden_states, f64.hidden_states),
+        "logits": worst([f32.prediction_logits], [f64.prediction_logits]),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+
+
 def verify(d: str, tol: float = 1e-4) -> bool:
     """Reloads an exported folder with transformers and compares with its golden.safetensors."""
     from safetensors import safe_open
 
     with safe_open(os.path.join(d, "golden.safetensors"), "pt") as f:
         g = {k: f.get_tensor(k) for k in f.keys()}
-        texts = json.loads(f.metadata()["texts"])
+        meta = f.metadata()
+    texts = json.loads(meta["texts"])
     pairs = [tuple(t.split(" [SEP] ")) if " [SEP] " in t else t for t in texts]
     tok = AutoTokenizer.from_pretrained(d)
     batch = encode_batch(tok, pairs)
-    ok = torch.equal(batch["input_ids"], g["input_ids"]) and torch.equal(batch["token_type_ids"], g["token_type_ids"])
-    model = AlbertForMaskedLM.from_pretrained(d, torch_dtype=torch.float32).eval()
+    ids_ok = torch.equal(batch["input_ids"], g["input_ids"]) and torch.equal(batch["token_type_ids"], g["token_type_ids"])
+    model = AlbertForPreTraining.from_pretrained(d, torch_dtype=torch.float32).eval()
     with torch.no_grad():
-        logits = model(**batch).logits
-    diff = float((logits.reshape(-1, logits.shape[-1])[g["rows"]] - g["logits"]).abs().max())
-    ok = ok and diff <= tol and float(model.predictions.bias.abs().max()) > 0
-    print(f"[verify] {d}: token ids match: {torch.equal(batch['input_ids'], g['input_ids'])}, "
-          f"max |Δ| logits vs golden {diff:.2e} (tolerance {tol:.0e}) → {'ok' if ok else 'FAIL'}")
+        logits = model(**batch).prediction_logits
+        diff = float((logits.reshape(-1, logits.shape[-1])[g["rows"]] - g["logits"]).abs().max())
+        sop = json.loads(meta["sop"])
+        sop_diff = 0.0
+        for tag, (x, y) in (("ab", (sop["a"], sop["b"])), ("ba", (sop["b"], sop["a"]))):
+            enc = sop_batch(tok, x, y)
+            ids_ok = ids_ok and torch.equal(enc["input_ids"][0], g[f"sop.{tag}.input_ids"])
+            sop_diff = max(sop_diff, float((model(**enc).sop_logits[0] - g[f"sop.{tag}.logits"]).abs().max()))
+    ok = ids_ok and diff <= tol and sop_diff <= tol and float(model.predictions.bias.abs().max()) > 0
+    print(f"[verify] {d}: token ids match: {ids_ok}, max |Δ| logits vs golden {diff:.2e}, sop_logits {sop_diff:.2e} "
+          f"(tolerance {tol:.0e}) → {'ok' if ok else 'FAIL'}")
     return ok
 
 
@@ -163,7 +203,7 @@ def main(argv=None):
     pre.eval()
     os.makedirs(a.out, exist_ok=True)
 
-    cfg, tied = hf_mlm_config(pre)
+    cfg, tied = hf_config(pre)
     if tied:
         n_unique = param_counts(pre)["encoder"]
         n_untied = sum(v.numel() for k, v in pre.state_dict().items() if k.startswith("albert.encoder."))
@@ -173,7 +213,7 @@ def main(argv=None):
               f"the export would not keep the {tied} sublayer tied.", file=sys.stderr)
     trained_len = max((p["seq"] for p in ck.get("phases", [])), default=cfg.max_position_embeddings)
     max_pos = cfg.max_position_embeddings if a.max_pos == 0 else (a.max_pos or trained_len)
-    tensors = mlm_state_dict(pre)
+    tensors = pretraining_state_dict(pre)
     if max_pos < cfg.max_position_embeddings:
         k = "albert.embeddings.position_embeddings.weight"
         tensors[k] = tensors[k][:max_pos].contiguous().clone()
@@ -204,26 +244,29 @@ def main(argv=None):
             ok = False
     print(f"[export] AutoTokenizer: {type(hf_tok).__name__}, ids match tokenizers: {ok}")
 
-    # 2. Weights: from_pretrained(out) vs the in-memory model rounded to f16.
+    # 2. Weights: from_pretrained(out) vs the in-memory model rounded to f16, both heads.
     batch = encode_batch(hf_tok, GOLDEN_TEXTS)
-    ref = AlbertForMaskedLM(cfg).eval()
+    ref = AlbertForPreTraining(cfg).eval()
     sd = {k: v.float() for k, v in tensors.items()}
     missing, unexpected = ref.load_state_dict(sd, strict=False)
     assert set(missing) <= {"predictions.decoder.weight"}, missing
     ref.tie_weights()
-    loaded = AlbertForMaskedLM.from_pretrained(a.out, torch_dtype=torch.float32, attn_implementation="eager").eval()
+    loaded = AlbertForPreTraining.from_pretrained(a.out, torch_dtype=torch.float32, attn_implementation="eager").eval()
     bias = loaded.predictions.bias.detach()
     if float(bias.abs().max()) == 0.0:
         print("[export] FAIL from_pretrained zeroed predictions.bias")
         ok = False
     with torch.no_grad():
-        want = ref(**batch).logits
-        got = loaded(**batch).logits
+        want_out = ref(**batch)
+        got_out = loaded(**batch)
+        want, got = want_out.prediction_logits, got_out.prediction_logits
         orig = pre(**{k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}).prediction_logits
     d = float((want - got).abs().max())
+    d_sop = float((want_out.sop_logits - got_out.sop_logits).abs().max())
     d16 = float((orig - got).abs().max())
-    print(f"[export] from_pretrained vs in-memory (f16 weights): max |Δ| logits {d:.2e}; vs f32 checkpoint {d16:.2e} (f16 rounding)")
-    if d > 1e-4:
+    print(f"[export] from_pretrained vs in-memory (f16 weights): max |Δ| logits {d:.2e}, sop_logits {d_sop:.2e}; "
+          f"logits vs f32 checkpoint {d16:.2e} (f16 rounding)")
+    if d > 1e-4 or d_sop > 1e-4:
         print("[export] FAIL round trip")
         ok = False
 
@@ -236,9 +279,21 @@ def main(argv=None):
         "rows": torch.tensor(rows, dtype=torch.int64),
         "logits": got.reshape(-1, got.shape[-1])[rows].float().contiguous(),
     }
+    with torch.no_grad():
+        for tag, (x, y) in (("ab", (SOP_A, SOP_B)), ("ba", (SOP_B, SOP_A))):
+            enc = sop_batch(hf_tok, x, y)
+            golden[f"sop.{tag}.input_ids"] = enc["input_ids"][0].to(torch.int64).contiguous()
+            golden[f"sop.{tag}.token_type_ids"] = enc["token_type_ids"][0].to(torch.int64).contiguous()
+            sop_logits = loaded(**enc).sop_logits[0].float()
+            golden[f"sop.{tag}.logits"] = sop_logits.contiguous()
+            print(f"[export] sentence order {tag}: P(in order) {float(sop_logits.softmax(-1)[0]):.3f}")
     texts = [t if isinstance(t, str) else " [SEP] ".join(t) for t in GOLDEN_TEXTS]
+    f32_err = torch_f32_vs_f64(a.out, batch)
+    print(f"[export] transformers float32 vs float64 on the golden batch: attentions {f32_err['attentions']:.2e}, "
+          f"hidden states {f32_err['hidden_states']:.2e}, logits {f32_err['logits']:.2e}")
     save_file(golden, os.path.join(a.out, "golden.safetensors"),
-              metadata={"texts": json.dumps(texts), "transformers": __import__("transformers").__version__})
+              metadata={"texts": json.dumps(texts), "torch_f32_vs_f64": json.dumps(f32_err), "sop": json.dumps({"a": SOP_A, "b": SOP_B, "label_0": "in order (A then B)"}),
+                        "transformers": __import__("transformers").__version__})
     mask_pos = (batch["input_ids"][0] == data.MASK).nonzero()[0, 0]
     top = got[0, mask_pos].topk(5).indices.tolist()
     print(f"[export] '{GOLDEN_TEXTS[0]}' → {[hf_tok.convert_ids_to_tokens(i) for i in top]}")

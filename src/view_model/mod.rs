@@ -26,8 +26,10 @@ pub const DEFAULT_SENTENCE: &str = "The capital of France is [MASK].";
 /// The side-by-side card's starting pair: one word apart, the same number of tokens.
 pub const COMPARE_EXAMPLE: (&str, &str) = ("The doctor said [MASK] was late.", "The nurse said [MASK] was late.");
 
-/// The sentence-order card's starting pair, in its original order.
-pub const ORDER_EXAMPLE: (&str, &str) = ("She put the kettle on the stove.", "A few minutes later, the water began to boil.");
+/// The sentence-order card's starting pair, in its original order: the pair of the default
+/// model's card and golden file (train/export.py `SOP_A`/`SOP_B`), whose "Then" makes the order
+/// plain to a reader.
+pub const ORDER_EXAMPLE: (&str, &str) = ("She opened the door and looked out into the rain.", "Then she closed it again and sat down by the fire.");
 
 /// Example sentences to click: one mask, several masks, a sentence pair, a long text.
 pub const EXAMPLES: [(&str, &str); 5] = [

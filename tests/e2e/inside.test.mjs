@@ -11,9 +11,11 @@ import {
   assertSameTopK,
   cliJson,
   fixtures,
+  hasDefaultModel,
   launch,
   readPredictions,
   readyStatus,
+  root,
   screenshot,
   setRange,
   showcaseModel,
@@ -197,8 +199,9 @@ describe('Inside ALBERT on WebGPU (SwiftShader), pretraining fixture', () => {
   test('sentence order: both orders equal `albert order`; swap; edits', async (t) => {
     const { page, problems } = await open(t);
     const order = page.getByTestId('order');
-    const a = 'She put the kettle on the stove.';
-    const b = 'A few minutes later, the water began to boil.';
+    // The app's starting pair (view_model::ORDER_EXAMPLE).
+    const a = 'She opened the door and looked out into the rain.';
+    const b = 'Then she closed it again and sat down by the fire.';
     await page.waitForSelector('[data-testid="order"][data-state="done"]');
     const check = async (x, y) => {
       const ab = cliJson(['order', '--model', PRE, '--a', x, '--b', y]).in_order_prob;
@@ -236,8 +239,26 @@ describe('Inside ALBERT on WebGPU (SwiftShader), pretraining fixture', () => {
   });
 });
 
+describe('the embedded default model', { skip: !hasDefaultModel && 'SKIPPED: this build has no embedded default model' }, () => {
+  test('judges sentence order out of the box, as `albert order` does on assets/model', async (t) => {
+    const { page, problems } = await launch(t);
+    await page.goto(appUrl(s.app, {}));
+    await readyStatus(page);
+    await page.waitForSelector('[data-testid="order"][data-state="done"]');
+    const [a, b] = [await page.getByTestId('order-a').inputValue(), await page.getByTestId('order-b').inputValue()];
+    const model = join(root, 'assets/model');
+    const ab = cliJson(['order', '--model', model, '--a', a, '--b', b]).in_order_prob;
+    const ba = cliJson(['order', '--model', model, '--a', b, '--b', a]).in_order_prob;
+    const o = page.getByTestId('order');
+    assert.ok(Math.abs(Number(await o.getAttribute('data-in-order-prob')) - ab) < TOL, `in order: app ${await o.getAttribute('data-in-order-prob')}, CLI ${ab}`);
+    assert.ok(Math.abs(Number(await o.getAttribute('data-swapped-prob')) - ba) < TOL, `swapped: app ${await o.getAttribute('data-swapped-prob')}, CLI ${ba}`);
+    t.diagnostic(`embedded model: P(in order) ${ab.toFixed(3)}, swapped ${ba.toFixed(3)}`);
+    assert.deepEqual(problems, []);
+  });
+});
+
 describe('README screenshots', () => {
-  test('lens, drift, switches and neuron view on the showcase model; sentence order on the fixture', async (t) => {
+  test('lens, drift, switches, neuron view and sentence order on the showcase model', async (t) => {
     const show = showcaseModel(s);
     const { page, problems } = await launch(t, { viewport: { width: 1280, height: 1000 } });
     await page.goto(appUrl(s.app, { ...show.params, text: 'The capital of France is [MASK].', off: '2.0:1' }));
@@ -247,7 +268,9 @@ describe('README screenshots', () => {
       await screenshot(page.getByTestId(id), name);
     }
     await screenshot(page.locator('section.card.fill'), 'depth-slider.png');
-    await page.goto(appUrl(s.app, { model: s.modelUrl('pretraining') }));
+    // The embedded default ships its SOP head; without it (a build with no default model) the
+    // sentence-order screenshot comes from the `pretraining` fixture.
+    if (!hasDefaultModel) await page.goto(appUrl(s.app, { model: s.modelUrl('pretraining') }));
     await page.waitForSelector('[data-testid="order"][data-state="done"]');
     await screenshot(page.locator('.order-card'), 'order.png');
     assert.deepEqual(problems, []);

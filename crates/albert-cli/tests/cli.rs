@@ -698,7 +698,11 @@ fn usage_errors() {
     // Without --model, fill and info use the shipped default model (assets/model).
     let v = albert(&["fill", "--text", "a [MASK].", "--device", "cpu", "--json"]).json();
     assert!(v["model"]["source"].as_str().unwrap().ends_with("assets/model"), "{}", v["model"]["source"]);
-    assert!(albert(&["info"]).ok().contains("AlbertForMaskedLM"));
+    // The shipped model carries the SOP head (AlbertForPreTraining), so `albert order` works out of the box.
+    assert!(albert(&["info"]).ok().contains("AlbertForPreTraining"));
+    let o = albert(&["order", "--a", "She opened the door.", "--b", "Then she sat down.", "--device", "cpu", "--json"]).json();
+    let p = o["in_order_prob"].as_f64().unwrap_or(f64::NAN);
+    assert!(p > 0.0 && p < 1.0, "order on the default model: {o}");
     fill(&model, SINGLE, "tpu", &[]).fails(2, &["tpu", "gpu", "cpu"]);
     fill(&model, SINGLE, "cpu", &["--top-k", "-1"]).fails(2, &["-1"]);
     fill(&model, SINGLE, "cpu", &["--top-k", "many"]).fails(2, &["--top-k"]);

@@ -1,8 +1,8 @@
 //! The model the app and the CLI ship by default (`assets/model`, trained by `train/`): the
-//! engine's logits on CPU and GPU against transformers' `AlbertForMaskedLM` on the exported f16
-//! files (`golden.safetensors`, written by `train/export.py`), the tokenizer's ids against
-//! transformers' `AlbertTokenizerFast`, and the fill-mask answer to the model card's sentence.
-//! Prints the max differences and the predictions.
+//! engine's logits and sentence-order logits on CPU and GPU against transformers'
+//! `AlbertForPreTraining` on the exported f16 files (`golden.safetensors`, written by
+//! `train/export.py`), the tokenizer's ids against transformers' `AlbertTokenizerFast`, and the
+//! fill-mask answer to the model card's sentence. Prints the max differences and the predictions.
 
 mod common;
 use albert::{cpu, gpu, FillMask, FillOptions, LogitsRequest, ModelFiles, Request, Tokenizer};
@@ -16,11 +16,16 @@ fn model_dir() -> PathBuf {
 
 /// The golden tensors (as f32) and the texts they were computed from.
 fn golden_file() -> (HashMap<String, GoldenTensor>, Vec<String>) {
+    let (g, texts) = golden_with_meta("texts");
+    (g, serde_json::from_value(texts).expect("texts are a JSON list"))
+}
+
+/// The golden tensors and one JSON entry of the golden file's metadata.
+fn golden_with_meta(key: &str) -> (HashMap<String, GoldenTensor>, serde_json::Value) {
     let bytes = std::fs::read(model_dir().join("golden.safetensors")).expect("assets/model/golden.safetensors");
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).expect("golden metadata");
-    let texts_json = meta.metadata().as_ref().and_then(|m| m.get("texts")).expect("`texts` in the golden metadata").clone();
-    let texts: Vec<String> = serde_json::from_str(&texts_json).expect("texts are a JSON list");
-    (golden_tensors(&bytes), texts)
+    let json = meta.metadata().as_ref().and_then(|m| m.get(key)).unwrap_or_else(|| panic!("`{key}` in the golden metadata")).clone();
+    (golden_tensors(&bytes), serde_json::from_str(&json).unwrap_or_else(|e| panic!("golden metadata `{key}`: {e}")))
 }
 
 #[test]
@@ -57,6 +62,40 @@ fn default_model_logits_match_transformers() {
         let d = max_abs_diff(&pick(out.logits.as_ref().expect("logits")), want);
         eprintln!("default model gpu: max |Δ| logits {d:.2e} ({} tolerance {:e})", GPU.name, GPU.values);
         assert!(d <= GPU.values, "gpu logits differ from transformers by {d:e}");
+    }
+}
+
+/// The shipped model carries AlbertForPreTraining's pooler and `sop_classifier`, so the app's
+/// sentence-order view works out of the box: the card's pair, both ways, against transformers,
+/// on both paths, through `FillMask::order` as the CLI and the app call it.
+#[test]
+fn default_model_sentence_order_matches_transformers() {
+    let files = ModelFiles::from_dir(model_dir()).expect("assets/model loads");
+    let (g, pair) = golden_with_meta("sop");
+    let (a, b) = (pair["a"].as_str().expect("sop.a"), pair["b"].as_str().expect("sop.b"));
+    let ids = |key: &str| g[key].data.iter().map(|&x| x as u32).collect::<Vec<u32>>();
+    let want_prob = |tag: &str| {
+        let l = &g[&format!("sop.{tag}.logits")].data;
+        1.0 / (1.0 + (l[1] - l[0]).exp())
+    };
+    let check = |device: &str, fm: &mut FillMask, tol: &Tol| {
+        let mut worst = 0f32;
+        for (tag, (x, y)) in [("ab", (a, b)), ("ba", (b, a))] {
+            let r = pollster::block_on(fm.order(x, y)).unwrap_or_else(|e| panic!("{device}: order {tag}: {e}"));
+            assert_eq!(r.ids, ids(&format!("sop.{tag}.input_ids")), "{device} {tag}: ids");
+            assert_eq!(r.token_type_ids, ids(&format!("sop.{tag}.token_type_ids")), "{device} {tag}: token types");
+            let d = max_abs_diff(&r.sop_logits, &g[&format!("sop.{tag}.logits")].data);
+            assert!(d <= tol.values, "{device} {tag}: sop_logits differ from transformers' by {d:e} ({} {:e})", tol.name, tol.values);
+            assert!((r.in_order_prob - want_prob(tag)).abs() <= tol.probs, "{device} {tag}: P(in order) {} vs {}", r.in_order_prob, want_prob(tag));
+            worst = worst.max(d);
+        }
+        eprintln!("default model {device}: max |Δ| sop_logits {worst:.2e} ({} tolerance {:e}); P(in order) A→B {:.3}, B→A {:.3}", tol.name, tol.values, want_prob("ab"), want_prob("ba"));
+    };
+    let mut fm = pollster::block_on(FillMask::new(&files, None)).unwrap();
+    check("cpu", &mut fm, &STRICT);
+    if let Some(gpu) = gpu() {
+        let mut fm_gpu = pollster::block_on(FillMask::new(&files, Some(gpu))).unwrap();
+        check("gpu", &mut fm_gpu, &GPU);
     }
 }
 

@@ -1,6 +1,6 @@
 //! The CPU path against the exact value, not only against transformers' float32: an independent
 //! float64 forward of the shipped (trained) model, written here from modeling_albert.py, on the
-//! golden batch of `assets/model` (3 sequences × 21 tokens, with padding). Float32 goldens
+//! golden batch of `assets/model` (3 sequences, with padding). Float32 goldens
 //! cannot tell an engine whose error is torch's from one several times worse (both pass STRICT);
 //! this test bounds the CPU path's distance from the exact value at about twice torch's own.
 mod common;
@@ -9,15 +9,22 @@ use common::*;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// Max |Δ| from the float64 forward. Measured on this batch (bench/README.md, "CPU exactness"):
-/// the CPU path 1.39e-6 / 3.37e-6 / 1.96e-5 (attentions / hidden states / logits), transformers
-/// in float32 9.7e-7 / 2.3e-6 / 1.0e-5 (torch 2.5.1, one thread). Each bound is the CPU path's
-/// value rounded up, about 2× torch's: f32 rounding in another order, nothing worse. (On this
-/// 4-layer model gelu_new's old `tanh_fast` measured 1.21e-6 / 3.37e-6 / 2.24e-5, inside these
-/// too: its harm showed on a 6-layer model, issue 15.)
-const EXACT_PROBS: f32 = 2e-6;
-const EXACT_HIDDEN: f32 = 5e-6;
-const EXACT_LOGITS: f32 = 3e-5;
+/// The CPU path may be at most this many times further from the float64 forward than
+/// transformers' own float32 forward is (measured by train/export.py on the same batch, stored in
+/// the golden file's `torch_f32_vs_f64`): f32 rounding in another order, nothing worse. Measured
+/// (bench/README.md, "CPU exactness"): 1.4–2.0× on the H 256 model shipped first (ours 1.39e-6 /
+/// 3.37e-6 / 1.96e-5, torch 9.7e-7 / 2.3e-6 / 1.0e-5), 0.4–1.7× on the H 384 one. A bound that
+/// follows the shipped model keeps the test meaningful when the model is retrained.
+const EXACT_VS_TORCH: f32 = 2.0;
+
+/// transformers float32's max |Δ| from float64 (attentions, hidden states, logits), from the
+/// golden file's metadata.
+fn torch_f32_error(golden: &[u8]) -> [f32; 3] {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(golden).expect("golden metadata");
+    let json = meta.metadata().as_ref().and_then(|m| m.get("torch_f32_vs_f64")).expect("`torch_f32_vs_f64` in the golden metadata (train/export.py)");
+    let v: serde_json::Value = serde_json::from_str(json).expect("torch_f32_vs_f64 is JSON");
+    ["attentions", "hidden_states", "logits"].map(|k| v[k].as_f64().unwrap_or_else(|| panic!("torch_f32_vs_f64.{k}")) as f32)
+}
 
 fn model_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/model")
@@ -140,7 +147,9 @@ fn cpu_path_is_near_a_float64_forward_of_the_trained_model() {
     let f64w = F64Weights(
         w.tensors().map(|t| (t.name.strip_prefix("albert.").unwrap_or(&t.name).to_string(), t.to_f32().into_iter().map(f64::from).collect())).collect(),
     );
-    let g = golden_tensors(&std::fs::read(model_dir().join("golden.safetensors")).expect("assets/model/golden.safetensors"));
+    let golden = std::fs::read(model_dir().join("golden.safetensors")).expect("assets/model/golden.safetensors");
+    let g = golden_tensors(&golden);
+    let [torch_probs, torch_hidden, torch_logits] = torch_f32_error(&golden);
     let batch = batch_from(&g, "");
     let exact = forward_f64(&cfg, &f64w, &batch);
     let model = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
@@ -151,7 +160,9 @@ fn cpu_path_is_near_a_float64_forward_of_the_trained_model() {
     let logits = max_abs_diff_f64(out.logits.as_ref().unwrap(), &exact.logits);
     assert_eq!((out.attentions.len(), out.hidden_states.len()), (exact.attentions.len(), exact.hidden_states.len()));
     eprintln!("cpu vs float64 ({} sequences × {} tokens): max |Δ| attentions {probs:.2e}, hidden states {hidden:.2e}, logits {logits:.2e}", batch.batch, batch.seq_len);
-    assert!(probs <= EXACT_PROBS, "attentions {probs:e} from float64 > {EXACT_PROBS:e}");
-    assert!(hidden <= EXACT_HIDDEN, "hidden states {hidden:e} from float64 > {EXACT_HIDDEN:e}");
-    assert!(logits <= EXACT_LOGITS, "logits {logits:e} from float64 > {EXACT_LOGITS:e}");
+    eprintln!("transformers float32 vs float64: attentions {torch_probs:.2e}, hidden states {torch_hidden:.2e}, logits {torch_logits:.2e} (bound: {EXACT_VS_TORCH}×)");
+    for (what, ours, torch) in [("attentions", probs, torch_probs), ("hidden states", hidden, torch_hidden), ("logits", logits, torch_logits)] {
+        assert!(torch > 0.0, "transformers' float32 error on {what} is recorded as {torch}: the golden file is wrong");
+        assert!(ours <= EXACT_VS_TORCH * torch, "{what}: {ours:e} from float64, over {EXACT_VS_TORCH}× transformers' float32 ({torch:e})");
+    }
 }

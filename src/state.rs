@@ -144,6 +144,8 @@ pub struct FillView {
     pub attention: Option<AttentionData>,
     pub inside: InsideView,
     pub elapsed_ms: f64,
+    /// Bytes the forward returned (GPU readback or the CPU worker's reply).
+    pub output_bytes: usize,
 }
 
 /// The sentence-order card's state.

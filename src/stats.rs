@@ -6,7 +6,8 @@
 //! files, pipeline compilation, parse and upload, the first forward and the total since
 //! navigation), which tests/e2e/first-prediction.test.mjs reports, and how many forwards of the
 //! sentence finished and the longest (`forwards`, `longestForwardMs`: tests/e2e/responsive.test.mjs
-//! compares the page's long tasks with them).
+//! compares the page's long tasks with them), and the bytes the latest of them returned
+//! (`lastForwardBytes`: GPU readback or the CPU worker's reply, issue 13 item 3).
 
 use std::cell::{Cell, RefCell};
 
@@ -23,6 +24,8 @@ thread_local! {
     static FORWARDS: Cell<u32> = const { Cell::new(0) };
     /// The longest of them, in ms (tokenizing, the forward and the top-k).
     static LONGEST_FORWARD_MS: Cell<f64> = const { Cell::new(0.0) };
+    /// Bytes the latest successful forward of the sentence returned.
+    static LAST_FORWARD_BYTES: Cell<Option<f64>> = const { Cell::new(None) };
     /// The CPU worker's wasm memory with its latest reply (`None`: no worker).
     static WORKER_MEMORY: Cell<Option<f64>> = const { Cell::new(None) };
 }
@@ -32,11 +35,13 @@ pub fn worker_memory(bytes: f64) {
     WORKER_MEMORY.with(|w| w.set(Some(bytes)));
 }
 
-/// One forward of the sentence finished, taking `ms` when it succeeded.
-pub fn count_forward(ms: Option<f64>) {
+/// One forward of the sentence finished; when it succeeded, its time (ms) and the bytes it
+/// returned.
+pub fn count_forward(done: Option<(f64, usize)>) {
     FORWARDS.with(|f| f.set(f.get() + 1));
-    if let Some(ms) = ms {
+    if let Some((ms, bytes)) = done {
         LONGEST_FORWARD_MS.with(|l| l.set(l.get().max(ms)));
+        LAST_FORWARD_BYTES.with(|b| b.set(Some(bytes as f64)));
     }
 }
 
@@ -78,6 +83,7 @@ fn stats() -> JsValue {
     let _ = js_sys::Reflect::set(&o, &"firstPrediction".into(), &first);
     let _ = js_sys::Reflect::set(&o, &"forwards".into(), &JsValue::from_f64(FORWARDS.with(Cell::get).into()));
     let _ = js_sys::Reflect::set(&o, &"longestForwardMs".into(), &JsValue::from_f64(LONGEST_FORWARD_MS.with(Cell::get)));
+    set(&o, "lastForwardBytes", LAST_FORWARD_BYTES.with(Cell::get));
     let worker = WORKER_MEMORY.with(Cell::get).map_or(JsValue::NULL, JsValue::from_f64);
     let _ = js_sys::Reflect::set(&o, &"workerWasmMemoryBytes".into(), &worker);
     o.into()

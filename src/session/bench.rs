@@ -33,10 +33,11 @@ pub async fn run_bench(state: AppState) {
             let batch = Batch::single(synthetic_ids(cfg.vocab_size, n), vec![0; n]);
             let req = albert::bench::request(n, false);
             let mut samples = Vec::with_capacity(runs);
+            let mut bytes = None;
             for i in 0..warmup + runs {
                 web::yield_now().await;
                 let t = web::now_ms();
-                fm.backend.forward(&batch, &req).await.map_err(|e| format!("n={n}: {e}"))?;
+                bytes = Some(fm.backend.forward(&batch, &req).await.map_err(|e| format!("n={n}: {e}"))?.nbytes());
                 if i >= warmup {
                     samples.push(web::now_ms() - t);
                 }
@@ -45,6 +46,10 @@ pub async fn run_bench(state: AppState) {
                 }
             }
             let mut row = BenchRow::new(&device, &adapter, n, samples);
+            row.readback_bytes = bytes;
+            // One untimed forward of what the page asks for the sentence, for its transfer size.
+            let page = fm.backend.forward(&batch, &albert::bench::page_request(n)).await.map_err(|e| format!("n={n}, page request: {e}"))?;
+            row.page_readback_bytes = Some(page.nbytes());
             if let (true, EngineBackend::Gpu(m)) = (profile, &mut fm.backend) {
                 if m.gpu.timestamps {
                     state.bench.set(BenchState::Running(format!("n={n}: profiling {runs} forwards")));

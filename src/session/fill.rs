@@ -50,7 +50,7 @@ fn pump(state: AppState) {
     spawn_local(async move {
         let out = run(state, &job.text).await;
         if let Some(out) = &out {
-            crate::stats::count_forward(out.as_ref().ok().map(|v| v.elapsed_ms));
+            crate::stats::count_forward(out.as_ref().ok().map(|v| (v.elapsed_ms, v.output_bytes)));
         }
         // A lost device is not this sentence's error: recover, then run the newest text again.
         let recovered = match &out {
@@ -143,6 +143,7 @@ pub fn mask_views(tok: &albert::Tokenizer, masks: &[albert::pipeline::MaskResult
 }
 
 fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, inside: &Inside, elapsed_ms: f64) -> FillView {
+    let output_bytes = r.output_bytes;
     let tok = &fm.tokenizer;
     let special_ids = [tok.cls_token_id(), tok.sep_token_id(), tok.mask_token_id(), tok.pad_token_id()];
     // The engine found the [MASK]s; everything below reads their positions from here.
@@ -198,5 +199,5 @@ fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, inside: &Insi
     };
     let masks = mask_views(tok, &r.masks);
     let attention = AttentionData::from_maps(tokens.iter().map(|t| t.text.clone()).collect(), mask_positions, r.attentions);
-    FillView { text: sentence.to_string(), tokens, masks, attention, inside, elapsed_ms }
+    FillView { text: sentence.to_string(), tokens, masks, attention, inside, elapsed_ms, output_bytes }
 }

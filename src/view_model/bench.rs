@@ -22,6 +22,13 @@ pub struct BenchRow {
     /// `?profile=1` on WebGPU: each dispatch's median GPU time over `runs` profiled forwards,
     /// summed by stage and kernel (as `albert bench --profile`).
     pub profile: Option<Vec<StageTime>>,
+    /// Bytes one timed forward returned (`Output::nbytes`: read back from the GPU, or sent by
+    /// the CPU worker): one [MASK] row of logits.
+    pub readback_bytes: Option<usize>,
+    /// The same for the page's own request at this length (`albert::bench::page_request`:
+    /// every attention map, the lens, the drift, the neuron view), what each forward of the
+    /// sentence costs in transfers today (issue 13 item 3).
+    pub page_readback_bytes: Option<usize>,
 }
 
 impl BenchRow {
@@ -38,6 +45,8 @@ impl BenchRow {
             min_ms: min,
             samples_ms,
             profile: None,
+            readback_bytes: None,
+            page_readback_bytes: None,
         }
     }
 }

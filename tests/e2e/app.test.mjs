@@ -63,8 +63,13 @@ describe('WebGPU (SwiftShader)', () => {
     assert.equal(await page.getByTestId('f16').getAttribute('data-f16'), 'false');
     assert.ok(await page.getByTestId('notice').isHidden(), 'no CPU notice on WebGPU');
     const preds = await waitPredictions(page, 1);
-    assertSameTopK(preds, cliFill(TINY, 'The capital of France is [MASK].', 8));
+    const ref = cliFill(TINY, 'The capital of France is [MASK].', 8);
+    assertSameTopK(preds, ref);
     t.diagnostic(adapter);
+    // What the sentence's forward read back (tiny: V 1000, 3 layers × 4 heads of 8; see ?bench=1 below).
+    const n = ref.ids.length;
+    const stats = await page.evaluate(() => window.albertLensStats());
+    assert.equal(stats.lastForwardBytes, 4 * (1000 + 3 * 4 * n * n + 4 * 1000 + 2 * 3 + 2 * n * 8), 'bytes of the first forward');
     assert.deepEqual(problems, []);
   });
 
@@ -207,6 +212,18 @@ describe('WebGPU (SwiftShader)', () => {
     assert.ok(report.gpu_pipeline_compile_ms > 0);
     assert.equal(report.parameters, 26696);
     assert.ok(report.rows.every((r) => r.profile == null), 'no profile unless asked');
+    // Bytes read back per forward (issue 13 item 3). The tiny fixture: V 1000, 3 layers of 4
+    // heads of 8. The benchmark reads one [MASK] row of logits; the page's own request adds
+    // every map (3 × 4 × n²), the lens (h_0..h_3: 4 × V), the drift (2 per layer) and the
+    // neuron view's q and k (2 × n × 8), all f32.
+    for (const r of report.rows) {
+      const n = r.seq_len;
+      assert.equal(r.readback_bytes, 4 * 1000, `n=${n}: one row of logits`);
+      assert.equal(r.page_readback_bytes, 4 * (1000 + 3 * 4 * n * n + 4 * 1000 + 2 * 3 + 2 * n * 8), `n=${n}: the page's request`);
+    }
+    const cells = page.getByTestId('bench-readback');
+    assert.equal(await cells.count(), 2);
+    assert.equal(await cells.first().getAttribute('data-page-bytes'), String(report.rows[0].page_readback_bytes));
   });
 
   test('?bench=1&profile=1 adds the GPU time of every stage, in the JSON and as a table', async (t) => {

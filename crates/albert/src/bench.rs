@@ -10,6 +10,18 @@ pub fn request(n: usize, attentions: bool) -> Request {
     Request { logits: LogitsRequest::Rows(vec![n / 2]), attentions, ..Default::default() }
 }
 
+/// What the app's page asks of every forward of the sentence (src/session/fill.rs): one [MASK]
+/// row, every attention map, the logit lens, the drift and the neuron view's head (layer 1,
+/// head 0). Its `Output::nbytes` is what the page reads back per forward.
+pub fn page_request(n: usize) -> Request {
+    Request {
+        lens: true,
+        drift: true,
+        neuron: Some(crate::output::HeadSwitch { layer: 1, inner: 0, head: 0 }),
+        ..request(n, true)
+    }
+}
+
 /// Forward times of `runs` forwards after `warmup` untimed ones.
 #[derive(Debug, Clone, Default)]
 pub struct Timings {

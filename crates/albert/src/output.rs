@@ -272,6 +272,20 @@ pub struct Output {
     pub drift: Option<Vec<f32>>,
 }
 
+impl Output {
+    /// Bytes of every number the forward returned: what the GPU path copied back to the CPU
+    /// (its staging buffer, less the timestamps) and what the CPU worker sent to the page.
+    /// Issue 13 item 3 ("pay for what is shown") is measured with it.
+    pub fn nbytes(&self) -> usize {
+        let f = std::mem::size_of::<f32>();
+        let opt = |v: &Option<Vec<f32>>| v.as_ref().map_or(0, Vec::len);
+        let maps: usize = self.attentions.iter().map(|a| a.data.len()).sum();
+        let hidden: usize = self.hidden_states.iter().map(Vec::len).sum();
+        let neuron = self.neuron.as_ref().map_or(0, |n| n.q.len() + n.k.len());
+        f * (opt(&self.logits) + maps + hidden + opt(&self.sop_logits) + opt(&self.lens) + neuron + opt(&self.drift))
+    }
+}
+
 /// The execution order of inner layers: (layer application, group, inner layer).
 pub fn schedule(cfg: &Config) -> Vec<(usize, usize, usize)> {
     schedule_to(cfg, cfg.num_hidden_layers)

@@ -242,6 +242,9 @@ pub struct FillResult {
     pub drift: Option<Vec<Drift>>,
     /// q and k `[T, head_dim]` of the asked head, when asked (`Inside::neuron`).
     pub neuron: Option<crate::output::Neuron>,
+    /// Bytes the forward returned (`Output::nbytes`): read back from the GPU, or sent by the
+    /// CPU worker.
+    pub output_bytes: usize,
 }
 
 /// Sentence order of a pair (AlbertForPreTraining's SOP head): label 0 = A then B is the
@@ -353,6 +356,7 @@ impl FillMask {
         let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
         let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, drift: inside.drift, switches: inside.switches.clone(), neuron: inside.neuron, ..Default::default() };
         let out = self.backend.forward(&batch, &req).await?;
+        let output_bytes = out.nbytes();
         let logits = out.logits.unwrap_or_default();
         let v = self.config.vocab_size;
         let m = positions.len();
@@ -382,6 +386,6 @@ impl FillMask {
                 MaskResult { position, top_k, logits: opts.logits.then(|| row.to_vec()), lens }
             })
             .collect();
-        Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions, drift, neuron: out.neuron })
+        Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions, drift, neuron: out.neuron, output_bytes })
     }
 }

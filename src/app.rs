@@ -5,7 +5,7 @@ use leptos::task::spawn_local;
 
 use crate::session;
 use crate::state::AppState;
-use crate::ui::attention::AttentionPanel;
+use crate::ui::attention::{AttentionPanel, AttentionToggle};
 use crate::ui::calc::ParameterCalculator;
 use crate::ui::compare::CompareCard;
 use crate::ui::crosscheck::CrossCheckCard;
@@ -61,7 +61,8 @@ pub fn App() -> impl IntoView {
                 <FillPanel />
                 {(!bench).then(|| view! { <CompareCard /> })}
                 <Card class="attention-card" title_id="attention-title" title="Attention">
-                    <AttentionPanel data=attention />
+                    <AttentionToggle />
+                    {move || state.attention_open.get().then(|| view! { <AttentionPanel data=attention /> })}
                 </Card>
                 {(!bench).then(|| view! {
                     <Card class="inside-card" title_id="inside-title" title="Inside ALBERT">

@@ -214,6 +214,9 @@ pub struct AppState {
     pub compare_open: RwSignal<bool>,
     pub compare_a: RwSignal<String>,
     pub compare_b: RwSignal<String>,
+    /// The attention card is open: only then do forwards of the sentence return attention maps
+    /// (closed, the GPU runs the fused attention kernel and reads back no maps).
+    pub attention_open: RwSignal<bool>,
 }
 
 impl AppState {
@@ -253,6 +256,7 @@ impl AppState {
             compare_open: RwSignal::new(compare_open),
             compare_a: RwSignal::new(compare_a),
             compare_b: RwSignal::new(compare_b),
+            attention_open: RwSignal::new(true),
         }
     }
 

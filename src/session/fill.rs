@@ -91,11 +91,13 @@ async fn run(state: AppState, sentence: &str) -> Option<Result<FillView, String>
     let top_k = state.top_k.get_untracked();
     let sentence = sentence.to_string();
     let (depth, switches, neuron) = (state.depth.get_untracked(), state.switches.get_untracked(), state.neuron_head.get_untracked());
+    // Maps only while the attention card shows them (issue 13 item 3: pay for what is shown).
+    let attentions = state.attention_open.get_untracked();
     engine::with_model(async move |fm: &mut FillMask| -> Result<FillView, String> {
         // Let the page paint (and take keystrokes) before the forward, which on the CPU is synchronous.
         web::yield_now().await;
         let t = web::now_ms();
-        let opts = FillOptions { top_k, logits: false, attentions: true };
+        let opts = FillOptions { top_k, logits: false, attentions };
         let inside = inside_request(&fm.config, depth, &switches, neuron);
         let r = fm.fill_inside(&sentence, &opts, &inside).await.map_err(|e| e.to_string())?;
         let elapsed_ms = web::now_ms() - t;

@@ -195,6 +195,35 @@ describe('WebGPU (SwiftShader)', () => {
     assert.equal(await bg(), 'rgb(251, 251, 252)', 'the choice survives a reload');
   });
 
+  test('hiding the attention maps: forwards read none back (fused kernel); showing them runs the sentence again', async (t) => {
+    const { page, problems } = await openTiny(t);
+    await readyStatus(page);
+    const text = 'The capital of France is [MASK].';
+    const n = cliFill(TINY, text, 8).ids.length;
+    // tiny: V 1000, 3 layers × 4 heads of 8 (as above); the page asks for the lens, drift and neuron view too.
+    const without = 4 * (1000 + 4 * 1000 + 2 * 3 + 2 * n * 8);
+    const withMaps = without + 4 * 3 * 4 * n * n;
+    const bytes = () => page.evaluate(() => window.albertLensStats().lastForwardBytes);
+    await page.waitForSelector('[data-testid="head-view"][data-tokens]');
+    assert.equal(await bytes(), withMaps);
+    await page.getByTestId('attention-toggle').click();
+    assert.equal(await page.getByTestId('attention-toggle').getAttribute('aria-pressed'), 'false');
+    assert.equal(await page.getByTestId('head-view').count(), 0, 'the views are gone');
+    const forwards = await page.evaluate(() => window.albertLensStats().forwards);
+    await page.getByTestId('sentence').fill('The capital of Spain is [MASK].');
+    await page.waitForFunction((f) => window.albertLensStats().forwards > f, forwards);
+    const m = cliFill(TINY, 'The capital of Spain is [MASK].', 8);
+    assertSameTopK(await waitPredictions(page, 1), m);
+    const nn = m.ids.length;
+    assert.equal(await bytes(), 4 * (1000 + 4 * 1000 + 2 * 3 + 2 * nn * 8), 'no maps read back');
+    assert.match(await page.getByTestId('readback').innerText(), /without attention maps/);
+    await page.getByTestId('attention-toggle').click();
+    await page.waitForSelector('[data-testid="head-view"][data-tokens]');
+    assert.equal(await bytes(), 4 * (1000 + 4 * 1000 + 2 * 3 + 2 * nn * 8) + 4 * 3 * 4 * nn * nn, 'maps again');
+    assert.match(await page.getByTestId('readback').innerText(), /attention maps included/);
+    assert.deepEqual(problems, []);
+  });
+
   test('?bench=1 times forwards and publishes JSON', async (t) => {
     const { page } = await openTiny(t, { params: { bench: '1', n: '4,8,999', runs: '3', warmup: '1' } });
     await readyStatus(page);

@@ -144,6 +144,37 @@ pub fn AttentionPanel(
     }
 }
 
+/// Shows or hides the four views. Hidden, forwards of the sentence ask for no attention maps
+/// (the GPU runs the fused kernel and reads back none), so a reader who only wants predictions
+/// does not pay for maps; the line says what the latest forward read back. Showing them again
+/// runs the sentence at once.
+#[component]
+pub fn AttentionToggle() -> impl IntoView {
+    let state = crate::state::use_app();
+    let open = state.attention_open;
+    let bytes = move || state.result.with(|r| r.as_ref().map(|r| crate::view_model::format::bytes(r.output_bytes as u64)));
+    let toggle = move |_| {
+        let now = !open.get_untracked();
+        open.set(now);
+        if now {
+            crate::session::request_now(state);
+        }
+    };
+    view! {
+        <p class="att-toggle">
+            <button type="button" class="chip" data-testid="attention-toggle" aria-pressed=move || open.get().to_string() on:click=toggle>
+                {move || if open.get() { "Hide the maps" } else { "Show the maps" }}
+            </button>
+            <span class="muted" data-testid="readback">
+                {move || bytes().map(|b| format!(
+                    "The latest forward read back {b}{}.",
+                    if open.get() { ", attention maps included" } else { ", without attention maps (on WebGPU the attention then runs as one fused kernel)" }
+                ))}
+            </span>
+        </p>
+    }
+}
+
 /// What a view shows before the first forward.
 #[component]
 fn Placeholder() -> impl IntoView {

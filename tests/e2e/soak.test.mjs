@@ -69,7 +69,9 @@ describe('soak', () => {
   // 24 KB a forward. Bisected on 2026-12-02: flat (5.3 → 5.3 MB over 85 forwards) with the
   // attention panel left out, growing with it, so the leak is in src/ui/attention/ (mostly the
   // head view, some the model view: bench/README.md); the engine alone (`?bench=1`, 20 vs 200
-  // runs) is flat. Remove `todo` when it is fixed.
+  // runs) is flat. 2026-12-03: linear, not fragmentation settling (webgpu, ALBERT_SOAK_N=400:
+  // 5.3 → 18.9 MB, 35 KB a forward), and not the views' rebuilds on a new token count (three
+  // texts of one length, 150 forwards: 5.3 → 8.6 MB, 24 KB a forward). Remove `todo` when fixed.
   test('wasm memory stays flat (≤ 1 MB after warm-up)', { todo: 'the attention views leak ~24 KB of wasm memory a forward (issue 13, item 5)' }, () => {
     for (const [backend, growth] of Object.entries(wasm)) {
       assert.ok(growth <= 1, `${backend}: wasm memory grew ${growth.toFixed(1)} MB over ${N - WARMUP} forwards`);

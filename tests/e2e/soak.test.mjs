@@ -71,7 +71,9 @@ describe('soak', () => {
   // head view, some the model view: bench/README.md); the engine alone (`?bench=1`, 20 vs 200
   // runs) is flat. 2026-12-03: linear, not fragmentation settling (webgpu, ALBERT_SOAK_N=400:
   // 5.3 → 18.9 MB, 35 KB a forward), and not the views' rebuilds on a new token count (three
-  // texts of one length, 150 forwards: 5.3 → 8.6 MB, 24 KB a forward). Remove `todo` when fixed.
+  // texts of one length, 150 forwards: 5.3 → 8.6 MB, 24 KB a forward), nor the head view's SVG
+  // lines (a build without them: 33 KB a forward). 24–35 KB is 2–3 copies of the tiny model's
+  // maps (10.8 KB), so something may hold old AttentionData. Remove `todo` when fixed.
   test('wasm memory stays flat (≤ 1 MB after warm-up)', { todo: 'the attention views leak ~24 KB of wasm memory a forward (issue 13, item 5)' }, () => {
     for (const [backend, growth] of Object.entries(wasm)) {
       assert.ok(growth <= 1, `${backend}: wasm memory grew ${growth.toFixed(1)} MB over ${N - WARMUP} forwards`);

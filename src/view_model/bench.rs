@@ -113,6 +113,10 @@ mod tests {
         assert_eq!((r.runs, r.min_ms), (2, 1.0));
         let json = serde_json::to_string(&r).unwrap();
         assert!(json.contains("\"p50_ms\":"));
+        // The bytes a forward returned are null until the benchmark measures them.
+        assert!(json.contains("\"readback_bytes\":null") && json.contains("\"page_readback_bytes\":null"), "{json}");
+        let measured = BenchRow { readback_bytes: Some(4000), page_readback_bytes: Some(27704), ..r.clone() };
+        assert!(serde_json::to_string(&measured).unwrap().contains("\"page_readback_bytes\":27704"));
         let cfg = albert::Config::from_json(
             r#"{"model_type":"albert","vocab_size":1000,"embedding_size":16,"hidden_size":32,"num_attention_heads":2,
                 "intermediate_size":64,"max_position_embeddings":64}"#,

@@ -16,6 +16,7 @@
 //   hub.url       // 'http://127.0.0.1:PORT' (no trailing slash, like https://huggingface.co)
 //   hub.log       // every request: { origin: 'hub' | 'cdn', method, path, range, file, status }
 //   hub.fault('model.safetensors', [{ cut: 5000 }, { ignoreRange: true }]);
+//   hub.fault('model.safetensors', [{ hold: promise }]);  // a sixteenth, then the rest once it resolves
 //   await hub.close();
 //
 // Faults misbehave on the CDN's next answers for a file, one per answer, as broken networks do:
@@ -151,6 +152,14 @@ export async function startHub({ repos = {}, gated = [], lfsBytes = 10 * 1024 * 
     if (fault?.stall !== undefined) {
       res.write(body.subarray(0, fault.stall));
       return; // nothing more: the client gives up (or close() ends it)
+    }
+    if (fault?.hold) {
+      // The first sixteenth, then nothing until the test says so (a download "in progress" for
+      // exactly as long as the test needs, however slow the machine).
+      const first = Math.max(1, Math.ceil(body.length / 16));
+      res.write(body.subarray(0, first));
+      await fault.hold;
+      return res.end(body.subarray(first));
     }
     if (chunkDelayMs > 0) {
       const step = Math.max(1, Math.ceil(body.length / 16));

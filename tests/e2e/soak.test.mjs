@@ -31,6 +31,21 @@ async function measure(page, cdp) {
   return { heapMB: heap.usedSize / 2 ** 20, wasmMB: st.wasmMemoryBytes / 2 ** 20, workerMB: st.workerWasmMemoryBytes / 2 ** 20, buffers: st.gpuBuffersCreated };
 }
 
+/** N forwards, typing the texts in turn; the memory after WARMUP of them and at the end. */
+async function forwards(page, cdp) {
+  let base;
+  for (let i = 1; i <= N; i++) {
+    // Each forward a different text from the last (three lengths: three cached GPU plans; the
+    // engine keeps four, so more lengths would rebuild plans, which is not a leak but would
+    // count as created buffers here).
+    const text = TEXTS[i % 3];
+    await page.getByTestId('sentence').fill(text);
+    await waitPredictions(page, (text.match(/\[MASK\]/g) || []).length);
+    if (i === WARMUP) base = await measure(page, cdp);
+  }
+  return { base, end: await measure(page, cdp) };
+}
+
 /** Wasm memory before and after, per backend, for the known-leak check below. */
 const wasm = {};
 
@@ -41,17 +56,7 @@ describe('soak', () => {
       const cdp = await page.context().newCDPSession(page);
       await page.goto(appUrl(s.app, { model: s.modelUrl('tiny'), ...(backend === 'cpu' ? { backend: 'cpu' } : {}) }));
       await readyStatus(page);
-      let base;
-      for (let i = 1; i <= N; i++) {
-        // Each forward a different text from the last (three lengths: three cached GPU plans; the
-        // engine keeps four, so more lengths would rebuild plans, which is not a leak but would
-        // count as created buffers here).
-        const text = TEXTS[i % 3];
-        await page.getByTestId('sentence').fill(text);
-        await waitPredictions(page, (text.match(/\[MASK\]/g) || []).length);
-        if (i === WARMUP) base = await measure(page, cdp);
-      }
-      const end = await measure(page, cdp);
+      const { base, end } = await forwards(page, cdp);
       console.log(`soak ${backend}: ${N} forwards: JS heap ${base.heapMB.toFixed(1)} → ${end.heapMB.toFixed(1)} MB, wasm ${base.wasmMB.toFixed(1)} → ${end.wasmMB.toFixed(1)} MB, GPU buffers created ${base.buffers} → ${end.buffers}`);
       if (backend === 'cpu') {
         // The forward runs in the CPU worker: its memory must stay flat too.
@@ -75,14 +80,7 @@ describe('soak', () => {
     await page.goto(appUrl(s.app, { model: s.modelUrl('tiny') }));
     await readyStatus(page);
     await page.getByTestId('attention-toggle').click();
-    let base;
-    for (let i = 1; i <= N; i++) {
-      const text = TEXTS[i % 3];
-      await page.getByTestId('sentence').fill(text);
-      await waitPredictions(page, (text.match(/\[MASK\]/g) || []).length);
-      if (i === WARMUP) base = await measure(page, cdp);
-    }
-    const end = await measure(page, cdp);
+    const { base, end } = await forwards(page, cdp);
     console.log(`soak webgpu, maps hidden: ${N} forwards: wasm ${base.wasmMB.toFixed(1)} → ${end.wasmMB.toFixed(1)} MB, JS heap ${base.heapMB.toFixed(1)} → ${end.heapMB.toFixed(1)} MB`);
     assert.ok(end.wasmMB - base.wasmMB <= 1, `wasm memory grew ${(end.wasmMB - base.wasmMB).toFixed(1)} MB with the maps hidden`);
     assert.equal(end.buffers, base.buffers, 'no GPU buffer created after warm-up');

@@ -152,7 +152,8 @@ pub fn AttentionPanel(
 pub fn AttentionToggle() -> impl IntoView {
     let state = crate::state::use_app();
     let open = state.attention_open;
-    let bytes = move || state.result.with(|r| r.as_ref().map(|r| crate::view_model::format::bytes(r.output_bytes as u64)));
+    // What the latest forward did, not what the button says now (a forward may predate a click).
+    let latest = move || state.result.with(|r| r.as_ref().map(|r| (crate::view_model::format::bytes(r.output_bytes as u64), r.attention.is_some())));
     let toggle = move |_| {
         let now = !open.get_untracked();
         open.set(now);
@@ -166,9 +167,9 @@ pub fn AttentionToggle() -> impl IntoView {
                 {move || if open.get() { "Hide the maps" } else { "Show the maps" }}
             </button>
             <span class="muted" data-testid="readback">
-                {move || bytes().map(|b| format!(
+                {move || latest().map(|(b, maps)| format!(
                     "The latest forward read back {b}{}.",
-                    if open.get() { ", attention maps included" } else { ", without attention maps (on WebGPU the attention then runs as one fused kernel)" }
+                    if maps { ", attention maps included" } else { ", without attention maps (on WebGPU the attention then runs as one fused kernel)" }
                 ))}
             </span>
         </p>

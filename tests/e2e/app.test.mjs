@@ -32,6 +32,15 @@ after(async () => {
 });
 
 /** Opens the app on the tiny fixture. */
+/**
+ * Bytes the page's forward returns on the tiny fixture (V 1000, 3 layers × 4 heads of 8) at n
+ * tokens, all f32: one [MASK] row of logits, the lens (h_0..h_3: 4 × V), the drift (2 per layer),
+ * the neuron view's q and k (2 × n × 8) and, with `maps`, every attention map (3 × 4 × n²).
+ */
+function tinyPageBytes(n, { maps = true } = {}) {
+  return 4 * (1000 + 4 * 1000 + 2 * 3 + 2 * n * 8 + (maps ? 3 * 4 * n * n : 0));
+}
+
 async function openTiny(t, { params = {}, ...opts } = {}) {
   const ctx = await launch(t, opts);
   await ctx.page.goto(appUrl(s.app, { model: s.modelUrl('tiny'), ...params }));
@@ -66,10 +75,9 @@ describe('WebGPU (SwiftShader)', () => {
     const ref = cliFill(TINY, 'The capital of France is [MASK].', 8);
     assertSameTopK(preds, ref);
     t.diagnostic(adapter);
-    // What the sentence's forward read back (tiny: V 1000, 3 layers × 4 heads of 8; see ?bench=1 below).
-    const n = ref.ids.length;
+    // What the sentence's forward read back.
     const stats = await page.evaluate(() => window.albertLensStats());
-    assert.equal(stats.lastForwardBytes, 4 * (1000 + 3 * 4 * n * n + 4 * 1000 + 2 * 3 + 2 * n * 8), 'bytes of the first forward');
+    assert.equal(stats.lastForwardBytes, tinyPageBytes(ref.ids.length), 'bytes of the first forward');
     assert.deepEqual(problems, []);
   });
 
@@ -200,12 +208,9 @@ describe('WebGPU (SwiftShader)', () => {
     await readyStatus(page);
     const text = 'The capital of France is [MASK].';
     const n = cliFill(TINY, text, 8).ids.length;
-    // tiny: V 1000, 3 layers × 4 heads of 8 (as above); the page asks for the lens, drift and neuron view too.
-    const without = 4 * (1000 + 4 * 1000 + 2 * 3 + 2 * n * 8);
-    const withMaps = without + 4 * 3 * 4 * n * n;
     const bytes = () => page.evaluate(() => window.albertLensStats().lastForwardBytes);
     await page.waitForSelector('[data-testid="head-view"][data-tokens]');
-    assert.equal(await bytes(), withMaps);
+    assert.equal(await bytes(), tinyPageBytes(n));
     await page.getByTestId('attention-toggle').click();
     assert.equal(await page.getByTestId('attention-toggle').getAttribute('aria-pressed'), 'false');
     assert.equal(await page.getByTestId('head-view').count(), 0, 'the views are gone');
@@ -215,11 +220,11 @@ describe('WebGPU (SwiftShader)', () => {
     const m = cliFill(TINY, 'The capital of Spain is [MASK].', 8);
     assertSameTopK(await waitPredictions(page, 1), m);
     const nn = m.ids.length;
-    assert.equal(await bytes(), 4 * (1000 + 4 * 1000 + 2 * 3 + 2 * nn * 8), 'no maps read back');
+    assert.equal(await bytes(), tinyPageBytes(nn, { maps: false }), 'no maps read back');
     assert.match(await page.getByTestId('readback').innerText(), /without attention maps/);
     await page.getByTestId('attention-toggle').click();
     await page.waitForSelector('[data-testid="head-view"][data-tokens]');
-    assert.equal(await bytes(), 4 * (1000 + 4 * 1000 + 2 * 3 + 2 * nn * 8) + 4 * 3 * 4 * nn * nn, 'maps again');
+    assert.equal(await bytes(), tinyPageBytes(nn), 'maps again');
     assert.match(await page.getByTestId('readback').innerText(), /attention maps included/);
     assert.deepEqual(problems, []);
   });
@@ -241,14 +246,12 @@ describe('WebGPU (SwiftShader)', () => {
     assert.ok(report.gpu_pipeline_compile_ms > 0);
     assert.equal(report.parameters, 26696);
     assert.ok(report.rows.every((r) => r.profile == null), 'no profile unless asked');
-    // Bytes read back per forward (issue 13 item 3). The tiny fixture: V 1000, 3 layers of 4
-    // heads of 8. The benchmark reads one [MASK] row of logits; the page's own request adds
-    // every map (3 × 4 × n²), the lens (h_0..h_3: 4 × V), the drift (2 per layer) and the
-    // neuron view's q and k (2 × n × 8), all f32.
+    // Bytes read back per forward (issue 13 item 3): the benchmark reads one [MASK] row of
+    // logits; the page's own request is tinyPageBytes.
     for (const r of report.rows) {
       const n = r.seq_len;
       assert.equal(r.readback_bytes, 4 * 1000, `n=${n}: one row of logits`);
-      assert.equal(r.page_readback_bytes, 4 * (1000 + 3 * 4 * n * n + 4 * 1000 + 2 * 3 + 2 * n * 8), `n=${n}: the page's request`);
+      assert.equal(r.page_readback_bytes, tinyPageBytes(n), `n=${n}: the page's request`);
     }
     const cells = page.getByTestId('bench-readback');
     assert.equal(await cells.count(), 2);

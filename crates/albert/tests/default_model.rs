@@ -23,9 +23,7 @@ fn golden_file() -> (HashMap<String, GoldenTensor>, Vec<String>) {
 /// The golden tensors and one JSON entry of the golden file's metadata.
 fn golden_with_meta(key: &str) -> (HashMap<String, GoldenTensor>, serde_json::Value) {
     let bytes = std::fs::read(model_dir().join("golden.safetensors")).expect("assets/model/golden.safetensors");
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).expect("golden metadata");
-    let json = meta.metadata().as_ref().and_then(|m| m.get(key)).unwrap_or_else(|| panic!("`{key}` in the golden metadata")).clone();
-    (golden_tensors(&bytes), serde_json::from_str(&json).unwrap_or_else(|e| panic!("golden metadata `{key}`: {e}")))
+    (golden_tensors(&bytes), golden_meta(&bytes, key))
 }
 
 #[test]

@@ -20,9 +20,7 @@ const EXACT_VS_TORCH: f32 = 2.0;
 /// transformers float32's max |Δ| from float64 (attentions, hidden states, logits), from the
 /// golden file's metadata.
 fn torch_f32_error(golden: &[u8]) -> [f32; 3] {
-    let (_, meta) = safetensors::SafeTensors::read_metadata(golden).expect("golden metadata");
-    let json = meta.metadata().as_ref().and_then(|m| m.get("torch_f32_vs_f64")).expect("`torch_f32_vs_f64` in the golden metadata (train/export.py)");
-    let v: serde_json::Value = serde_json::from_str(json).expect("torch_f32_vs_f64 is JSON");
+    let v = golden_meta(golden, "torch_f32_vs_f64");
     ["attentions", "hidden_states", "logits"].map(|k| v[k].as_f64().unwrap_or_else(|| panic!("torch_f32_vs_f64.{k}")) as f32)
 }
 

@@ -56,6 +56,14 @@ pub fn golden_tensors(bytes: &[u8]) -> HashMap<String, GoldenTensor> {
     out
 }
 
+/// One JSON entry of a golden safetensors file's metadata (train/export.py writes `texts`,
+/// `sop` and `torch_f32_vs_f64` there).
+pub fn golden_meta(bytes: &[u8], key: &str) -> serde_json::Value {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).expect("golden metadata");
+    let json = meta.metadata().as_ref().and_then(|m| m.get(key)).unwrap_or_else(|| panic!("`{key}` in the golden metadata"));
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("golden metadata `{key}`: {e}"))
+}
+
 /// The golden batch (ids, types, mask) stored under `prefix`.
 pub fn batch_from(g: &HashMap<String, GoldenTensor>, prefix: &str) -> albert::Batch {
     let ids = &g[&format!("{prefix}input_ids")];

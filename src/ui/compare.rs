@@ -50,7 +50,7 @@ async fn forward(state: AppState, text: String) -> Option<Result<Side, String>> 
     engine::with_model(async move |fm: &mut FillMask| -> Result<Side, String> {
         web::yield_now().await;
         let inside = fitted(&fm.config, depth, &list);
-        let opts = FillOptions { top_k: k, logits: true, attentions: true };
+        let opts = FillOptions { top_k: k, logits: true, attentions: true, ..Default::default() };
         let r = fm.fill_inside(&text, &opts, &inside).await.map_err(|e| e.to_string())?;
         let tok = &fm.tokenizer;
         let masks = mask_views(tok, &r.masks);

@@ -203,7 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let switches = ablate.iter().map(|s| s.parse::<albert::HeadSwitch>()).collect::<Result<Vec<_>, _>>().map_err(|e| bench::Usage(format!("--ablate: {e}")))?;
             let neuron = neuron.map(|s| s.parse::<albert::HeadSwitch>()).transpose().map_err(|e| bench::Usage(format!("--neuron: {e}")))?;
             let (mut fm, desc) = open(&model, device, json)?;
-            let opts = FillOptions { top_k, logits: logits && json, attentions: attentions && json };
+            let opts = FillOptions { top_k, logits: logits && json, attentions: attentions && json, ..Default::default() };
             let inside = Inside { depth: depth.map(|d| d as usize), lens: lens && json, drift: drift && json, switches, neuron: neuron.filter(|_| json) };
             let r = pollster::block_on(fm.fill_inside(&text, &opts, &inside))?;
             if json {

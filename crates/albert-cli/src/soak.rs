@@ -49,7 +49,7 @@ fn sample(forward: usize, gpu: Option<&Gpu>) -> Sample {
 /// Runs `n` forwards (the first `warmup` not counted in the growth), sampling every `every`.
 pub fn run(fm: &mut FillMask, gpu: Option<&Gpu>, device: String, n: usize, warmup: usize, every: usize, print: bool) -> anyhow::Result<Report> {
     let t0 = std::time::Instant::now();
-    let opts = FillOptions { top_k: 5, logits: false, attentions: true };
+    let opts = FillOptions { top_k: 5, logits: false, attentions: true, ..Default::default() };
     let inside = Inside { lens: true, drift: true, ..Default::default() };
     let mut samples = Vec::new();
     let mut base: Option<Sample> = None;

@@ -2,7 +2,7 @@
 //! input, the timing loop and the latency statistics.
 
 use crate::error::Result;
-use crate::output::{Batch, LogitsRequest, Request};
+use crate::output::{Batch, LogitsRequest, MapViews, Request};
 use crate::pipeline::Backend;
 
 /// One [MASK] row of logits, as the app asks, plus the attention maps when `attentions`.
@@ -11,14 +11,17 @@ pub fn request(n: usize, attentions: bool) -> Request {
 }
 
 /// What the app's page asks of every forward of the sentence (src/session/fill.rs): one [MASK]
-/// row, every attention map, the logit lens, the drift and the neuron view's head (layer 1,
-/// head 0). Its `Output::nbytes` is what the page reads back per forward.
-pub fn page_request(n: usize) -> Request {
+/// row, the logit lens, the drift, the neuron view's head (layer 1, head 0) and what its
+/// attention views read of the maps (`maps`; `MapViews::default()` with `attentions` set is
+/// every map whole, as the page asked before issue 13 item 3). Its `Output::nbytes` is what the
+/// page reads back per forward.
+pub fn page_request(n: usize, maps: MapViews) -> Request {
     Request {
         lens: true,
         drift: true,
         neuron: Some(crate::output::HeadSwitch { layer: 1, inner: 0, head: 0 }),
-        ..request(n, true)
+        maps,
+        ..request(n, false)
     }
 }
 

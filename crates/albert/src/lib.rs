@@ -23,7 +23,7 @@ pub mod model;
 
 pub use config::{Activation, Config};
 pub use error::{Error, Result};
-pub use output::{AttentionMap, Batch, HeadSwitch, Neuron, LogitsRequest, Output, Prediction, Request};
+pub use output::{AttentionMap, Batch, HeadSwitch, LogitsRequest, MapViews, Neuron, Output, Prediction, Request, Thumbnails};
 pub use tokenizer::{Encoding, Tokenizer};
 pub use weights::{AlbertWeights, Checkpoint, DType};
 pub use files::ModelFiles;

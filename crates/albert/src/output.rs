@@ -138,6 +138,57 @@ pub struct Request {
     pub switches: Vec<HeadSwitch>,
     /// Neuron view: the query and key vectors of this head in this call (`Output::neuron`).
     pub neuron: Option<HeadSwitch>,
+    /// What attention views read of the maps when not all of them are asked for whole
+    /// (`attentions`): reduced where the maps are, so only that is read back.
+    pub maps: MapViews,
+}
+
+/// What the app's attention views read of the maps (issue 13 item 3, "pay for what is shown"):
+/// the few maps a view shows whole, every map's mean over heads (the rollout, the heatmap's
+/// mean) and every head max-pooled to a thumbnail (the model view). On the GPU the reductions
+/// run where the maps are and only they are read back: at albert-base's 12 × 12 heads and 128
+/// tokens, one map whole, the means and 64-cell thumbnails are 3.9 MB instead of the 9.4 MB of
+/// every map, and at 512 tokens 28 MB instead of 151 MB.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct MapViews {
+    /// Maps (execution index, `0..depth · inner_group_num`) returned whole in `Output::attentions`.
+    pub whole: Vec<usize>,
+    /// Every map's mean over heads (`Output::head_means`).
+    pub head_means: bool,
+    /// Every head of every map max-pooled to at most this many cells a side
+    /// (`Output::thumbnails`, `max_pool`).
+    pub thumbnails: Option<usize>,
+}
+
+/// The largest thumbnail side a request may ask for (a thumbnail is a few dozen pixels wide).
+pub const MAX_THUMBNAIL: usize = 256;
+
+impl MapViews {
+    /// Asks for anything.
+    pub fn any(&self) -> bool {
+        !self.whole.is_empty() || self.head_means || self.thumbnails.is_some()
+    }
+
+    /// Checked against the forward's `calls` maps; the whole maps' indices sorted, once each.
+    pub fn checked(&self, calls: usize) -> Result<MapViews> {
+        if let Some(&i) = self.whole.iter().find(|&&i| i >= calls) {
+            return Err(Error::Input(format!("attention map {i}: this forward has maps 0..{}", calls.saturating_sub(1))));
+        }
+        if let Some(s) = self.thumbnails.filter(|s| !(1..=MAX_THUMBNAIL).contains(s)) {
+            return Err(Error::Input(format!("thumbnails of {s} cells a side: expected 1 to {MAX_THUMBNAIL}")));
+        }
+        let mut whole = self.whole.clone();
+        whole.sort_unstable();
+        whole.dedup();
+        Ok(MapViews { whole, ..self.clone() })
+    }
+}
+
+/// The side of a `t × t` map max-pooled to at most `max` cells a side (`max_pool`): blocks of
+/// `ceil(t / max)` cells, the last ones cut short.
+pub fn pooled_side(t: usize, max: usize) -> (usize, usize) {
+    let f = t.div_ceil(max.max(1)).max(1);
+    (f, t.div_ceil(f))
 }
 
 /// The neuron view of one head in one call: its query and key vectors (after their biases,
@@ -270,6 +321,18 @@ pub struct Output {
     pub neuron: Option<Neuron>,
     /// Drift `[depth, 2]`: (mean ‖h_l − h_{l−1}‖₂, mean cos(h_l, h_{l−1})) for l = 1..depth.
     pub drift: Option<Vec<f32>>,
+    /// Every map's mean over heads, `[batch, T, T]` each, in execution order (`MapViews::head_means`).
+    pub head_means: Vec<Vec<f32>>,
+    /// Every map's heads max-pooled (`MapViews::thumbnails`), `[batch, heads, side, side]` each.
+    pub thumbnails: Option<Thumbnails>,
+}
+
+/// Every head of every map max-pooled to `side × side` (`max_pool`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thumbnails {
+    pub side: usize,
+    /// One per map in execution order, `[batch, heads, side, side]`.
+    pub maps: Vec<Vec<f32>>,
 }
 
 impl Output {
@@ -282,7 +345,9 @@ impl Output {
         let maps: usize = self.attentions.iter().map(|a| a.data.len()).sum();
         let hidden: usize = self.hidden_states.iter().map(Vec::len).sum();
         let neuron = self.neuron.as_ref().map_or(0, |n| n.q.len() + n.k.len());
-        f * (opt(&self.logits) + maps + hidden + opt(&self.sop_logits) + opt(&self.lens) + neuron + opt(&self.drift))
+        let means: usize = self.head_means.iter().map(Vec::len).sum();
+        let thumbs: usize = self.thumbnails.as_ref().map_or(0, |t| t.maps.iter().map(Vec::len).sum());
+        f * (opt(&self.logits) + maps + hidden + opt(&self.sop_logits) + opt(&self.lens) + neuron + opt(&self.drift) + means + thumbs)
     }
 }
 

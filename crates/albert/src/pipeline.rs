@@ -143,7 +143,10 @@ pub struct FillOptions {
     pub top_k: usize,
     /// Return each [MASK]'s full logits row.
     pub logits: bool,
+    /// Every attention map, whole.
     pub attentions: bool,
+    /// What attention views read of the maps otherwise (`Request::maps`).
+    pub maps: crate::output::MapViews,
 }
 
 /// What a fill computes besides the predictions ("inside ALBERT"); the default is a plain
@@ -212,7 +215,7 @@ pub fn check_finite_scores(scores: &[f32], at: &str) -> Result<()> {
 
 impl Default for FillOptions {
     fn default() -> Self {
-        FillOptions { top_k: 5, logits: false, attentions: false }
+        FillOptions { top_k: 5, logits: false, attentions: false, maps: Default::default() }
     }
 }
 
@@ -236,8 +239,13 @@ pub struct FillResult {
     /// Byte offsets of each token in the text ((0, 0) for [CLS]/[SEP]).
     pub offsets: Vec<(usize, usize)>,
     pub masks: Vec<MaskResult>,
-    /// `[heads, T, T]` per layer application (batch of one), when asked.
+    /// `[heads, T, T]` per layer application (batch of one), when asked: every one
+    /// (`FillOptions::attentions`) or those of `MapViews::whole`.
     pub attentions: Vec<AttentionMap>,
+    /// Every map's mean over heads `[T, T]`, when asked (`MapViews::head_means`).
+    pub head_means: Vec<Vec<f32>>,
+    /// Every head of every map max-pooled, when asked (`MapViews::thumbnails`).
+    pub thumbnails: Option<crate::output::Thumbnails>,
     /// Per layer, when asked (`Inside::drift`).
     pub drift: Option<Vec<Drift>>,
     /// q and k `[T, head_dim]` of the asked head, when asked (`Inside::neuron`).
@@ -354,7 +362,7 @@ impl FillMask {
         let (enc, positions) = self.encode_masked(text)?;
         // Too long for the model: `Batch::validate` says so in the forward.
         let batch = Batch::single(enc.ids.clone(), enc.type_ids.clone());
-        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, drift: inside.drift, switches: inside.switches.clone(), neuron: inside.neuron, ..Default::default() };
+        let req = Request { logits: LogitsRequest::Rows(positions.clone()), attentions: opts.attentions, depth: inside.depth, lens: inside.lens, drift: inside.drift, switches: inside.switches.clone(), neuron: inside.neuron, maps: opts.maps.clone(), ..Default::default() };
         let out = self.backend.forward(&batch, &req).await?;
         let output_bytes = out.nbytes();
         let logits = out.logits.unwrap_or_default();
@@ -386,6 +394,6 @@ impl FillMask {
                 MaskResult { position, top_k, logits: opts.logits.then(|| row.to_vec()), lens }
             })
             .collect();
-        Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions, drift, neuron: out.neuron, output_bytes })
+        Ok(FillResult { tokens: enc.tokens, ids: enc.ids, type_ids: enc.type_ids, offsets: enc.offsets, masks, attentions: out.attentions, head_means: out.head_means, thumbnails: out.thumbnails, drift, neuron: out.neuron, output_bytes })
     }
 }

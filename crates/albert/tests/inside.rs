@@ -355,28 +355,36 @@ fn neuron_groups_and_inner_layers() {
 }
 
 /// `Output::nbytes` (the bytes a forward returns, which `?bench=1` reports per forward) counts
-/// what was returned, on both paths: the page's request minus a plain one is exactly the
-/// attention maps, the lens, the drift and the neuron view's q and k.
+/// what was returned, on both paths: the page's request minus a plain one is exactly the lens,
+/// the drift, the neuron view's q and k and what the attention views read of the maps (every
+/// map whole, or one map whole, the means over heads and the thumbnails).
 #[test]
 fn output_bytes_count_what_the_page_reads_back() {
     let (cfg, w) = load("pretraining");
     let n = 12;
     let batch = Batch::single(albert::bench::synthetic_ids(cfg.vocab_size, n), vec![0; n]);
-    let (plain, page) = (albert::bench::request(n, false), albert::bench::page_request(n));
+    let views = albert::MapViews { whole: vec![1], head_means: true, thumbnails: Some(5) };
+    let plain = albert::bench::request(n, false);
+    let all_maps = Request { attentions: true, ..albert::bench::page_request(n, Default::default()) };
+    let page = albert::bench::page_request(n, views);
     let (l, heads, v) = (cfg.num_hidden_layers * cfg.inner_group_num, cfg.num_attention_heads, cfg.vocab_size);
     // The lens has h_0..h_L, L + 1 rows of logits (its last equals `logits`).
-    let extra = 4 * (l * heads * n * n + (cfg.num_hidden_layers + 1) * v + 2 * cfg.num_hidden_layers + 2 * n * cfg.head_dim());
-    let check = |device: &str, a: &albert::Output, b: &albert::Output| {
+    let inside = 4 * ((cfg.num_hidden_layers + 1) * v + 2 * cfg.num_hidden_layers + 2 * n * cfg.head_dim());
+    // 12 tokens pooled to at most 5 a side: blocks of 3, 4 a side.
+    let reduced = 4 * (heads * n * n + l * n * n + l * heads * 4 * 4);
+    let check = |device: &str, a: &albert::Output, all: &albert::Output, b: &albert::Output| {
         assert_eq!(a.nbytes(), 4 * v, "{device}: a plain forward returns one row of logits");
-        assert_eq!(b.nbytes() - a.nbytes(), extra, "{device}: maps + lens + drift + q/k");
-        eprintln!("{device}: plain {} B, page {} B at n = {n}", a.nbytes(), b.nbytes());
+        assert_eq!(all.nbytes() - a.nbytes(), inside + 4 * l * heads * n * n, "{device}: every map + lens + drift + q/k");
+        assert_eq!(b.nbytes() - a.nbytes(), inside + reduced, "{device}: one map, the means, the thumbnails + lens + drift + q/k");
+        eprintln!("{device}: plain {} B, page {} B with every map, {} B with the views' reductions at n = {n}", a.nbytes(), all.nbytes(), b.nbytes());
     };
     let m = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
-    check("cpu", &m.forward(&batch, &plain).unwrap(), &m.forward(&batch, &page).unwrap());
+    check("cpu", &m.forward(&batch, &plain).unwrap(), &m.forward(&batch, &all_maps).unwrap(), &m.forward(&batch, &page).unwrap());
     if let Some(gpu) = gpu() {
         let mut m = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();
         let a = pollster::block_on(m.forward(&batch, &plain)).unwrap();
+        let all = pollster::block_on(m.forward(&batch, &all_maps)).unwrap();
         let b = pollster::block_on(m.forward(&batch, &page)).unwrap();
-        check("gpu", &a, &b);
+        check("gpu", &a, &all, &b);
     }
 }

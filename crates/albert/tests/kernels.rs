@@ -145,3 +145,24 @@ fn layer_norms_and_gather() {
     let got = pollster::block_on(ops::gather_rows(g, &x, 70, &rows)).unwrap();
     assert_eq!(got, cpu::ops::gather_rows(&x, 70, &rows));
 }
+
+#[test]
+fn head_mean_and_max_pool_on_awkward_shapes() {
+    let Some(g) = gpu() else { return };
+    // (batch, heads, t): 1 token, one head, t across the 64-thread workgroups and the 64-cell
+    // thumbnails (65, 130: blocks of 2 and 3 with a short last block), and 257 tokens.
+    for (b, heads, t) in [(1, 1, 1), (2, 3, 5), (1, 12, 65), (2, 4, 130), (1, 2, 257)] {
+        let probs = rand_vec(b * heads * t * t, 41 + t as u64, 1.0);
+        let want = cpu::ops::head_mean(&probs, b, heads, t);
+        let got = pollster::block_on(ops::head_mean(g, &probs, b, heads, t)).unwrap();
+        // Summed in the same order, then one division (WGSL's `/` is within 2.5 ulp).
+        report(&format!("head_mean b={b} heads={heads} t={t}"), max_abs_diff(&got, &want), 1e-6);
+        for max in [1, 3, 64, 256] {
+            let (want, side) = cpu::ops::max_pool(&probs, b * heads, t, max);
+            let (got, got_side) = pollster::block_on(ops::max_pool(g, &probs, b * heads, t, max)).unwrap();
+            assert_eq!((got_side, side), (albert::output::pooled_side(t, max).1, albert::output::pooled_side(t, max).1));
+            // A maximum is one of the inputs: exact.
+            assert_eq!(got, want, "max_pool b={b} heads={heads} t={t} max={max}");
+        }
+    }
+}

@@ -62,7 +62,7 @@ fn the_remote_cpu_path_answers_exactly_as_the_cpu_path() {
         let mut local = pollster::block_on(FillMask::new(&files, None)).unwrap();
         let mut remote = FillMask::remote(&files, Box::new(Loopback::load(&files).unwrap())).unwrap();
         assert_eq!(serde_json::to_value(&local.info).unwrap(), serde_json::to_value(&remote.info).unwrap(), "{name}: model card");
-        let opts = FillOptions { top_k: 5, logits: true, attentions: true };
+        let opts = FillOptions { top_k: 5, logits: true, attentions: true, ..Default::default() };
         let inside = Inside {
             depth: Some(2),
             lens: true,
@@ -104,7 +104,7 @@ fn the_servers_errors_arrive_as_their_text() {
     let files = fixture("tiny");
     let mut remote = FillMask::remote(&files, Box::new(Loopback::load(&files).unwrap())).unwrap();
     let long = format!("{} [MASK].", "word ".repeat(200));
-    let e = pollster::block_on(remote.fill(&long, &FillOptions { top_k: 5, logits: false, attentions: false })).unwrap_err().to_string();
+    let e = pollster::block_on(remote.fill(&long, &FillOptions::default())).unwrap_err().to_string();
     assert!(e.contains("max_position_embeddings"), "{e}");
     // A forward before any load.
     let reply = Server::default().handle(&wire::encode_forward(9, &Batch::single(vec![2, 4, 3], vec![0; 3]), &Request::default()));

@@ -23,7 +23,7 @@ use crate::activation::Activation;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model;
-use crate::output::{schedule_to, Neuron, AttentionMap, Batch, Output, Request};
+use crate::output::{schedule_to, AttentionMap, Batch, Neuron, Output, Request, Thumbnails};
 use crate::var_builder::Params;
 use crate::weights::{AlbertWeights, Tensor};
 
@@ -124,7 +124,10 @@ impl AlbertTransformer {
         let depth = req.depth(cfg)?;
         let off = req.heads_off(cfg, depth)?;
         let neuron = req.neuron_call(cfg, depth)?;
-        for (index, (layer, group, inner)) in schedule_to(cfg, depth).into_iter().enumerate() {
+        let schedule = schedule_to(cfg, depth);
+        let maps = req.maps.checked(schedule.len())?;
+        let (heads, t) = (cfg.num_attention_heads, batch.seq_len);
+        for (index, (layer, group, inner)) in schedule.into_iter().enumerate() {
             if let (Some(head), true) = (req.neuron, neuron == Some(index)) {
                 let (n, d) = (batch.rows(), cfg.head_dim());
                 let qk = &self.layer(group, inner).attention.query_key_value;
@@ -136,7 +139,14 @@ impl AlbertTransformer {
             }
             let (next, probs) = self.layer(group, inner).forward(&x, batch, cfg, a, &off[index]);
             x = next;
-            if req.attentions {
+            if maps.head_means {
+                out.head_means.push(ops::head_mean(&probs, batch.batch, heads, t));
+            }
+            if let Some(side) = maps.thumbnails {
+                let (pooled, side) = ops::max_pool(&probs, batch.batch * heads, t, side);
+                out.thumbnails.get_or_insert_with(|| Thumbnails { side, maps: vec![] }).maps.push(pooled);
+            }
+            if req.attentions || maps.whole.contains(&index) {
                 out.attentions.push(AttentionMap { index, layer, group, inner, data: probs });
             }
             if (req.hidden_states || req.lens) && inner + 1 == cfg.inner_group_num {

@@ -511,9 +511,62 @@ pub fn drift(prev: &[f32], cur: &[f32], mask: &[u32], width: usize) -> [f32; 2] 
     [(l2 / n) as f32, (cos / n) as f32]
 }
 
+/// The mean over heads of attention maps `[b, heads, t, t]` → `[b, t, t]`: summed in head
+/// order, then divided (head_mean.wgsl does the same).
+pub fn head_mean(probs: &[f32], b: usize, heads: usize, t: usize) -> Vec<f32> {
+    let tt = t * t;
+    let mut out = vec![0f32; b * tt];
+    for (o, maps) in out.chunks_exact_mut(tt.max(1)).zip(probs.chunks_exact((heads * tt).max(1))) {
+        for head in maps.chunks_exact(tt.max(1)) {
+            o.iter_mut().zip(head).for_each(|(a, &v)| *a += v);
+        }
+        o.iter_mut().for_each(|a| *a /= heads.max(1) as f32);
+    }
+    out
+}
+
+/// Each of `maps` `t × t` matrices reduced to at most `max × max` by the largest value of each
+/// block (`output::pooled_side`), so a sharp peak stays visible in a thumbnail; the new side.
+/// NaN never wins a block, and a block of NaNs reads 0 (max_pool.wgsl does the same).
+pub fn max_pool(m: &[f32], maps: usize, t: usize, max: usize) -> (Vec<f32>, usize) {
+    let (f, n) = crate::output::pooled_side(t, max);
+    let mut out = vec![f32::NEG_INFINITY; maps * n * n];
+    for (o, map) in out.chunks_exact_mut((n * n).max(1)).zip(m.chunks_exact((t * t).max(1))) {
+        for (r, row) in map.chunks_exact(t).enumerate() {
+            let o = &mut o[(r / f) * n..(r / f + 1) * n];
+            for (c, &v) in row.iter().enumerate() {
+                if v > o[c / f] {
+                    o[c / f] = v;
+                }
+            }
+        }
+    }
+    out.iter_mut().filter(|v| **v == f32::NEG_INFINITY).for_each(|v| *v = 0.0);
+    (out, n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_pool_keeps_each_blocks_peak_and_head_mean_averages() {
+        // 5 × 5 to at most 2 × 2: blocks of 3 (the last one 2 wide).
+        let mut m = vec![0.0f32; 25];
+        m[0] = 0.5; // block (0, 0)
+        m[4] = 0.9; // row 0, col 4: block (0, 1)
+        m[3 * 5 + 1] = 0.7; // row 3, col 1: block (1, 0)
+        m[24] = f32::NAN; // never wins: block (1, 1) reads 0
+        assert_eq!(max_pool(&m, 1, 5, 2), (vec![0.5, 0.9, 0.7, 0.0], 2));
+        // Short maps keep their side (blocks of one); two maps pool independently.
+        let two = [vec![0.25f32; 4], vec![0.75; 4]].concat();
+        assert_eq!(max_pool(&two, 2, 2, 64), (two.clone(), 2));
+        assert_eq!(crate::output::pooled_side(130, 64), (3, 44));
+        assert_eq!(crate::output::pooled_side(128, 64), (2, 64));
+        // Two heads of 2 × 2 → their mean; a batch of two keeps its sequences apart.
+        assert_eq!(head_mean(&[1.0, 0.0, 0.5, 0.5, 0.0, 1.0, 0.5, 0.5], 1, 2, 2), vec![0.5, 0.5, 0.5, 0.5]);
+        assert_eq!(head_mean(&[1.0, 2.0], 2, 1, 1), vec![1.0, 2.0]);
+    }
 
     /// x `[m, k]`, w `[n, k]`, b `[n]` of smooth, distinct values.
     fn linear_inputs(m: usize, k: usize, n: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {

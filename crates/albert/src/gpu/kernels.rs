@@ -68,6 +68,15 @@ uniform!(
     DriftParams as "Params" { rows: u32, width: u32, index: u32, _a: u32 }
 );
 uniform!(
+    /// head_mean.wgsl: the mean over `heads` of `batch` maps of `t × t`, written from element `out_at`.
+    HeadMeanParams as "Params" { batch: u32, heads: u32, t: u32, out_at: u32 }
+);
+uniform!(
+    /// max_pool.wgsl: `maps` maps of `t × t` to `side × side` by blocks of `block`, written from
+    /// element `out_at`.
+    MaxPoolParams as "Params" { maps: u32, t: u32, side: u32, block: u32, out_at: u32, _a: u32, _b: u32, _c: u32 }
+);
+uniform!(
     /// head_off.wgsl: zero head `head`'s `head_dim` columns of `rows` context rows of `hidden`.
     HeadOffParams as "Params" { rows: u32, hidden: u32, head_dim: u32, head: u32 }
 );
@@ -144,6 +153,8 @@ kernels! {
     GatherRows => "gather_rows", GatherParams, [], ["WG" = ELEMENT_WG];
     Drift => "drift", DriftParams, [REDUCE], [];
     HeadOff => "head_off", HeadOffParams, [], ["WG" = ELEMENT_WG];
+    HeadMean => "head_mean", HeadMeanParams, [], ["WG" = ELEMENT_WG];
+    MaxPool => "max_pool", MaxPoolParams, [], ["WG" = ELEMENT_WG];
 }
 
 impl Kernel {

@@ -78,14 +78,22 @@ impl AlbertAttention {
             c.out.copy(c.rec, &b.qkv, at);
         }
         let shape = AttentionShape { batch: b.batch, seq_len: b.seq_len, heads: cfg.num_attention_heads, head_dim: cfg.head_dim(), stride: 3 * h, qkv_off: [0, h, 2 * h] };
-        match b.probs.get(if c.out.attentions_at.is_empty() { 0 } else { index }) {
+        match b.probs.get(if b.probs.len() > 1 { index } else { 0 }) {
             // Without maps to return, the fused kernel never materializes the probabilities.
             None => c.rec.attention("attention (fused)", &b.qkv, &b.tokens, &b.context, shape),
             Some(probs) => {
                 c.rec.attention_probs("attention.probs", &b.qkv, &b.qkv, &b.tokens, probs, shape);
                 c.rec.attention_context("attention.context", probs, &b.qkv, &b.context, shape);
-                if let Some(&at) = c.out.attentions_at.get(index) {
+                if let Some(&Some(at)) = c.out.attentions_at.get(index) {
                     c.out.copy(c.rec, probs, at);
+                }
+                let (heads, t) = (cfg.num_attention_heads, b.seq_len);
+                if let Some(means) = &b.head_means {
+                    c.rec.head_mean("attention (mean of heads)", probs, means, b.batch, heads, t, index * b.batch * t * t);
+                }
+                if let Some((thumbs, max)) = &b.thumbnails {
+                    let side = crate::output::pooled_side(t, *max).1;
+                    c.rec.max_pool("attention (thumbnails)", probs, thumbs, b.batch * heads, t, *max, index * b.batch * heads * side * side);
                 }
             }
         }
@@ -140,6 +148,13 @@ impl AlbertTransformer {
         }
         if let (Some((_, drift)), Some(at)) = (&b.drift, c.out.drift_at) {
             c.out.copy(c.rec, drift, at);
+        }
+        // Every map's reductions, read back once.
+        if let (Some(means), Some(at)) = (&b.head_means, c.out.head_means_at) {
+            c.out.copy(c.rec, means, at);
+        }
+        if let (Some((thumbs, _)), Some(at)) = (&b.thumbnails, c.out.thumbnails_at) {
+            c.out.copy(c.rec, thumbs, at);
         }
     }
 }

@@ -124,3 +124,26 @@ pub async fn gather_rows(gpu: &Gpu, x: &[f32], width: usize, rows: &[usize]) -> 
     let out = gpu.storage("out", len * 4);
     run(gpu, DType::F32, &out, len, |rec| rec.gather_rows("gather_rows", &xb, &rb, &out, rows.len(), width)).await
 }
+
+/// The mean over heads, `[b, heads, t, t]` → `[b, t, t]` (written at an offset, as the plans do).
+pub async fn head_mean(gpu: &Gpu, probs: &[f32], b: usize, heads: usize, t: usize) -> Result<Vec<f32>> {
+    let pb = f32s(gpu, "probs", probs);
+    let (at, len) = (3, b * t * t);
+    let out = gpu.storage("means", (at + len) * 4);
+    let v = run(gpu, DType::F32, &out, at + len, |r| r.head_mean("attention (mean of heads)", &pb, &out, b, heads, t, at)).await?;
+    Ok(v[at..].to_vec())
+}
+
+/// `maps` maps of `t × t` max-pooled to at most `max` a side, and the side (written at an
+/// offset, as the plans do).
+pub async fn max_pool(gpu: &Gpu, m: &[f32], maps: usize, t: usize, max: usize) -> Result<(Vec<f32>, usize)> {
+    let pb = f32s(gpu, "probs", m);
+    let side = crate::output::pooled_side(t, max).1;
+    let (at, len) = (5, maps * side * side);
+    let out = gpu.storage("thumbnails", (at + len) * 4);
+    let v = run(gpu, DType::F32, &out, at + len, |r| {
+        r.max_pool("attention (thumbnails)", &pb, &out, maps, t, max, at);
+    })
+    .await?;
+    Ok((v[at..].to_vec(), side))
+}

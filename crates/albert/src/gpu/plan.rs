@@ -10,7 +10,7 @@ use super::record::{token_words, Op, Recorder, Timing};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model;
-use crate::output::{schedule_to, HeadSwitch, Neuron, AttentionMap, Batch, Output, Request};
+use crate::output::{pooled_side, schedule_to, AttentionMap, Batch, HeadSwitch, MapViews, Neuron, Output, Request, Thumbnails};
 use crate::weights::{AlbertWeights, DType};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +32,20 @@ pub(super) struct PlanKey {
     off: Vec<Vec<usize>>,
     /// The neuron view's call index and head.
     neuron: Option<(usize, HeadSwitch)>,
+    /// What the attention views read of the maps (`MapViews::checked`).
+    maps: MapViews,
+}
+
+impl PlanKey {
+    /// The forward materializes the attention probabilities (the fused kernel never does).
+    fn needs_probs(&self) -> bool {
+        self.attentions || self.maps.any() || self.seq_len > ATTENTION_MAX_T as usize
+    }
+
+    /// The maps read back whole: every one, or those asked for.
+    fn whole(&self, index: usize) -> bool {
+        self.attentions || self.maps.whole.contains(&index)
+    }
 }
 
 /// The activation buffers of one plan (f32), named after what they hold.
@@ -50,9 +64,15 @@ pub(crate) struct Buffers {
     pub attention_output: wgpu::Buffer,
     pub ffn: wgpu::Buffer,
     pub ffn_output: wgpu::Buffer,
-    /// Attention probabilities: one per layer application when the maps are read back, one
-    /// reused when the sequence is too long for the fused kernel, none otherwise.
+    /// Attention probabilities: one per layer application when every map is read back, one
+    /// reused when some are, or reduced, or the sequence is too long for the fused kernel, none
+    /// otherwise.
     pub probs: Vec<wgpu::Buffer>,
+    /// Every map's mean over heads, `[calls, batch, T, T]` (`MapViews::head_means`).
+    pub head_means: Option<wgpu::Buffer>,
+    /// Every head of every map max-pooled, `[calls, batch · heads, side, side]`, and the largest
+    /// side asked (`MapViews::thumbnails`).
+    pub thumbnails: Option<(wgpu::Buffer, usize)>,
     /// The rows whose logits are computed, and how many.
     pub logit_rows: wgpu::Buffer,
     pub logit_rows_len: usize,
@@ -71,7 +91,10 @@ pub(crate) struct Readback {
     pub staging: wgpu::Buffer,
     pub bytes: u64,
     pub hidden_at: Vec<(usize, usize)>,
-    pub attentions_at: Vec<(usize, usize)>,
+    /// Per call, where its whole map lies when it is read back.
+    pub attentions_at: Vec<Option<(usize, usize)>>,
+    pub head_means_at: Option<(usize, usize)>,
+    pub thumbnails_at: Option<(usize, usize)>,
     pub logits_at: Option<(usize, usize)>,
     /// The logit lens; `logits_at` is then its last block.
     pub lens_at: Option<(usize, usize)>,
@@ -94,7 +117,13 @@ impl Readback {
             at
         };
         let hidden_at = if key.hidden_states { (0..=key.depth).map(|_| alloc(n * cfg.hidden_size)).collect() } else { vec![] };
-        let attentions_at = if key.attentions { (0..key.depth * cfg.inner_group_num).map(|_| alloc(probs_len)).collect() } else { vec![] };
+        let calls = key.depth * cfg.inner_group_num;
+        let attentions_at = (0..calls).map(|i| key.whole(i).then(|| alloc(probs_len))).collect();
+        let head_means_at = key.maps.head_means.then(|| alloc(calls * b * t * t));
+        let thumbnails_at = key.maps.thumbnails.map(|max| {
+            let side = pooled_side(t, max).1;
+            alloc(calls * b * cfg.num_attention_heads * side * side)
+        });
         let row_logits = key.logit_rows * cfg.vocab_size;
         let lens_at = (key.lens && key.logit_rows > 0).then(|| alloc((key.depth + 1) * row_logits));
         let logits_at = match lens_at {
@@ -110,7 +139,7 @@ impl Readback {
             alloc(4).0
         });
         let bytes = (len.max(1) * 4) as u64;
-        Readback { staging: g.staging(bytes as usize), bytes, hidden_at, attentions_at, logits_at, lens_at, drift_at, neuron_at, sop_at, ts_at }
+        Readback { staging: g.staging(bytes as usize), bytes, hidden_at, attentions_at, head_means_at, thumbnails_at, logits_at, lens_at, drift_at, neuron_at, sop_at, ts_at }
     }
 
     /// Records the copy of `src` into the staging buffer at `(offset, len)`.
@@ -238,6 +267,7 @@ impl AlbertForMaskedLM {
                 if off.iter().all(|o| o.is_empty()) { vec![] } else { off }
             },
             neuron: req.neuron_call(&self.config, req.depth(&self.config)?)?.zip(req.neuron),
+            maps: req.maps.checked(req.depth(&self.config)? * self.config.inner_group_num)?,
         };
         if req.lens && rows.is_empty() {
             return Err(Error::Input("the logit lens needs logits rows (the [MASK] rows) to look at".into()));
@@ -269,6 +299,9 @@ impl AlbertForMaskedLM {
     pub(super) fn unpack(&self, key: &PlanKey, rows: Vec<usize>, data: &[f32]) -> Output {
         let out = &self.plans[key].out;
         let take = |(o, n): (usize, usize)| data[o..o + n].to_vec();
+        let calls = key.depth * self.config.inner_group_num;
+        // One block of `calls` equal maps → one Vec a map.
+        let split = |v: Vec<f32>, calls: usize| v.chunks_exact((v.len() / calls.max(1)).max(1)).map(<[f32]>::to_vec).collect();
         Output {
             logit_rows: rows,
             logits: out.logits_at.map(take),
@@ -286,8 +319,10 @@ impl AlbertForMaskedLM {
                 .into_iter()
                 .zip(&out.attentions_at)
                 .enumerate()
-                .map(|(index, ((layer, group, inner), &at))| AttentionMap { index, layer, group, inner, data: take(at) })
+                .filter_map(|(index, ((layer, group, inner), at))| at.map(|at| AttentionMap { index, layer, group, inner, data: take(at) }))
                 .collect(),
+            head_means: out.head_means_at.map_or_else(Vec::new, |at| split(take(at), calls)),
+            thumbnails: out.thumbnails_at.zip(key.maps.thumbnails).map(|(at, max)| Thumbnails { side: pooled_side(key.seq_len, max).1, maps: split(take(at), calls) }),
         }
     }
 
@@ -297,9 +332,9 @@ impl AlbertForMaskedLM {
         let n = b * t;
         let (e, h) = (cfg.embedding_size, cfg.hidden_size);
         let f = 4usize;
-        let fused = !key.attentions && t <= ATTENTION_MAX_T as usize;
+        let calls = key.depth * cfg.inner_group_num;
         let probs_bytes = b * cfg.num_attention_heads * t * t * f;
-        let n_probs = if key.attentions { key.depth * cfg.inner_group_num } else if fused { 0 } else { 1 };
+        let n_probs = if key.attentions { calls } else if key.needs_probs() { 1 } else { 0 };
         let bufs = Buffers {
             batch: b,
             seq_len: t,
@@ -314,6 +349,11 @@ impl AlbertForMaskedLM {
             ffn: g.storage("ffn", n * cfg.intermediate_size * f),
             ffn_output: g.storage("ffn_output", n * h * f),
             probs: (0..n_probs).map(|_| g.storage("attention_probs", probs_bytes)).collect(),
+            head_means: key.maps.head_means.then(|| g.storage("attention_head_means", calls * b * t * t * f)),
+            thumbnails: key.maps.thumbnails.map(|max| {
+                let side = pooled_side(t, max).1;
+                (g.storage("attention_thumbnails", calls * b * cfg.num_attention_heads * side * side * f), max)
+            }),
             logit_rows: g.storage("logit_rows", key.logit_rows.max(1) * 4),
             logit_rows_len: key.logit_rows,
             depth: key.depth,

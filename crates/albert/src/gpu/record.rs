@@ -210,6 +210,23 @@ impl<'g> Recorder<'g> {
         self.dispatch(stage, Kernel::HeadOff, params, &[(1, ctx)], [(head_dim as u32).div_ceil(ELEMENT_WG), r.min(65535), r.div_ceil(65535)]);
     }
 
+    /// The mean over heads of `probs` `[batch, heads, t, t]` into `out` from element `out_at`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn head_mean(&mut self, stage: &'static str, probs: &wgpu::Buffer, out: &wgpu::Buffer, batch: usize, heads: usize, t: usize, out_at: usize) {
+        let params = HeadMeanParams { batch: batch as u32, heads: heads as u32, t: t as u32, out_at: out_at as u32 };
+        self.dispatch(stage, Kernel::HeadMean, params, &[(1, probs), (2, out)], [(t as u32).div_ceil(ELEMENT_WG), t as u32, batch as u32]);
+    }
+
+    /// `maps` maps of `t × t` in `probs`, max-pooled to at most `max` cells a side
+    /// (`output::pooled_side`), into `out` from element `out_at`; returns the side.
+    #[allow(clippy::too_many_arguments)]
+    pub fn max_pool(&mut self, stage: &'static str, probs: &wgpu::Buffer, out: &wgpu::Buffer, maps: usize, t: usize, max: usize, out_at: usize) -> usize {
+        let (block, side) = crate::output::pooled_side(t, max);
+        let params = MaxPoolParams { maps: maps as u32, t: t as u32, side: side as u32, block: block as u32, out_at: out_at as u32, ..Default::default() };
+        self.dispatch(stage, Kernel::MaxPool, params, &[(1, probs), (2, out)], [(side as u32).div_ceil(ELEMENT_WG), side as u32, maps as u32]);
+        side
+    }
+
     /// Mean over real tokens of ‖cur − prev‖₂ and cos(cur, prev) into `out[2·index..]`.
     #[allow(clippy::too_many_arguments)]
     pub fn drift(&mut self, stage: &'static str, prev: &wgpu::Buffer, cur: &wgpu::Buffer, tokens: &wgpu::Buffer, out: &wgpu::Buffer, rows: usize, width: usize, index: usize) {

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::files::ModelFiles;
-use crate::output::{AttentionMap, Batch, HeadSwitch, LogitsRequest, Neuron, Output, Request};
+use crate::output::{AttentionMap, Batch, HeadSwitch, LogitsRequest, MapViews, Neuron, Output, Request, Thumbnails};
 use crate::weights::DType;
 
 use super::WeightFacts;
@@ -79,6 +79,9 @@ pub fn encode_forward(id: u32, batch: &Batch, req: &Request) -> Vec<u8> {
         w.switch(*s);
     }
     w.opt(req.neuron, Writer::switch);
+    w.usizes(&req.maps.whole);
+    w.u8(req.maps.head_means as u8);
+    w.opt(req.maps.thumbnails, |w, s| w.u32(s as u32));
     w.buf
 }
 
@@ -112,9 +115,10 @@ pub fn decode_call(buf: &[u8]) -> Result<(u32, Call)> {
             let n = r.u32()? as usize;
             let switches = (0..n).map(|_| r.switch()).collect::<Result<Vec<_>>>()?;
             let neuron = r.opt(Reader::switch)?;
+            let maps = MapViews { whole: r.usizes()?, head_means: r.u8()? != 0, thumbnails: r.opt(|r| Ok(r.u32()? as usize))? };
             Call::Forward(
                 Batch { batch, seq_len, input_ids, token_type_ids, attention_mask },
-                Request { logits, attentions, hidden_states, sop, depth, lens, drift, switches, neuron },
+                Request { logits, attentions, hidden_states, sop, depth, lens, drift, switches, neuron, maps },
             )
         }
         k => return Err(r.bad(format!("a call kind ({LOAD} load or {FORWARD} forward), found {k}"))),
@@ -147,7 +151,9 @@ pub fn encode_output(id: u32, o: &Output) -> Vec<u8> {
         + o.attentions.iter().map(|a| a.data.len()).sum::<usize>()
         + o.hidden_states.iter().map(Vec::len).sum::<usize>()
         + o.lens.as_ref().map_or(0, Vec::len)
-        + o.neuron.as_ref().map_or(0, |n| n.q.len() + n.k.len());
+        + o.neuron.as_ref().map_or(0, |n| n.q.len() + n.k.len())
+        + o.head_means.iter().map(Vec::len).sum::<usize>()
+        + o.thumbnails.as_ref().map_or(0, |t| t.maps.iter().map(Vec::len).sum());
     let mut w = Writer::new(OUTPUT, id, 4 * floats + 1024);
     w.opt(o.logits.as_deref(), Writer::f32s);
     w.usizes(&o.logit_rows);
@@ -170,6 +176,17 @@ pub fn encode_output(id: u32, o: &Output) -> Vec<u8> {
         w.f32s(&n.k);
     });
     w.opt(o.drift.as_deref(), Writer::f32s);
+    w.u32(o.head_means.len() as u32);
+    for m in &o.head_means {
+        w.f32s(m);
+    }
+    w.opt(o.thumbnails.as_ref(), |w, t| {
+        w.u32(t.side as u32);
+        w.u32(t.maps.len() as u32);
+        for m in &t.maps {
+            w.f32s(m);
+        }
+    });
     w.buf
 }
 
@@ -211,7 +228,14 @@ pub fn decode_reply(buf: &[u8]) -> Result<(u32, Reply)> {
             let lens = r.opt(Reader::f32s)?;
             let neuron = r.opt(|r| Ok(Neuron { head: r.switch()?, q: r.f32s()?, k: r.f32s()? }))?;
             let drift = r.opt(Reader::f32s)?;
-            Reply::Output(Output { logits, logit_rows, attentions, hidden_states, sop_logits, lens, neuron, drift })
+            let n = r.u32()? as usize;
+            let head_means = (0..n).map(|_| r.f32s()).collect::<Result<Vec<_>>>()?;
+            let thumbnails = r.opt(|r| {
+                let side = r.u32()? as usize;
+                let n = r.u32()? as usize;
+                Ok(Thumbnails { side, maps: (0..n).map(|_| r.f32s()).collect::<Result<Vec<_>>>()? })
+            })?;
+            Reply::Output(Output { logits, logit_rows, attentions, hidden_states, sop_logits, lens, neuron, drift, head_means, thumbnails })
         }
         ERROR => Reply::Error(r.string()?),
         k => return Err(r.bad(format!("a reply kind ({READY}..={ERROR}), found {k}"))),
@@ -363,6 +387,8 @@ mod tests {
             lens: Some(vec![0.5; 6]),
             neuron: Some(Neuron { head: HeadSwitch { layer: 2, inner: 0, head: 1 }, q: vec![0.25; 8], k: vec![-0.5; 8] }),
             drift: Some(vec![1.0, 0.9, 2.0, 0.8]),
+            head_means: vec![vec![0.5; 4], vec![0.25; 4], vec![1.0; 4]],
+            thumbnails: Some(Thumbnails { side: 1, maps: vec![vec![0.75; 2]; 3] }),
         }
     }
 
@@ -376,6 +402,7 @@ mod tests {
             drift: true,
             switches: vec![HeadSwitch { layer: 3, inner: 0, head: 5 }],
             neuron: Some(HeadSwitch { layer: 1, inner: 0, head: 0 }),
+            maps: MapViews { whole: vec![0, 4], head_means: true, thumbnails: Some(64) },
             ..Default::default()
         };
         (batch, req)
@@ -398,6 +425,7 @@ mod tests {
         assert_eq!(id, u32::MAX);
         // Output has no PartialEq (its maps are large); compare the parts.
         assert_eq!((back.logits, back.logit_rows, back.hidden_states, back.sop_logits, back.lens, back.neuron, back.drift), (o.logits, o.logit_rows, o.hidden_states, o.sop_logits, o.lens, o.neuron, o.drift));
+        assert_eq!((back.head_means, back.thumbnails), (o.head_means, o.thumbnails));
         assert_eq!(back.attentions.len(), 3);
         for (a, b) in back.attentions.iter().zip(&o.attentions) {
             assert_eq!((a.index, a.layer, a.group, a.inner, &a.data), (b.index, b.layer, b.group, b.inner, &b.data));

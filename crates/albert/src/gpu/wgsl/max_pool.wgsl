@@ -15,7 +15,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let map = gid.z;
     if (j >= p.side || i >= p.side || map >= p.maps) { return; }
     let base = map * p.t * p.t;
-    var m = -3.40282347e38;
+    var m = bitcast<f32>(0xff7fffffu); // the lowest finite f32 (Tint refuses the literal)
     var found = false;
     for (var r = i * p.block; r < min((i + 1u) * p.block, p.t); r++) {
         for (var c = j * p.block; c < min((j + 1u) * p.block, p.t); c++) {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::view_model::attention::data::AttentionData;
+use crate::view_model::attention::data::{AttentionData, HeadSel};
 use crate::view_model::bench::BenchReport;
 use crate::view_model::inside::lens::LensView;
 use crate::view_model::inside::neuron::NeuronData;
@@ -217,6 +217,10 @@ pub struct AppState {
     /// The attention card is open: only then do forwards of the sentence return attention maps
     /// (closed, the GPU runs the fused attention kernel and reads back no maps).
     pub attention_open: RwSignal<bool>,
+    /// The head view's map and the heatmap's (map, head): forwards read those maps back whole
+    /// (`view_model::attention::request`), and picking another runs the sentence again.
+    pub head_view_layer: RwSignal<usize>,
+    pub heat_sel: RwSignal<(usize, HeadSel)>,
 }
 
 impl AppState {
@@ -225,6 +229,7 @@ impl AppState {
         let top_k = params.top_k;
         let bench = if params.bench { BenchState::Waiting } else { BenchState::Off };
         let (depth, switches) = (params.depth, params.off.clone());
+        let head = params.head.unwrap_or(HeadSel::Mean);
         let compare_open = params.compare_a.is_some() || params.compare_b.is_some();
         let compare_a = params.compare_a.clone().unwrap_or_else(|| crate::view_model::COMPARE_EXAMPLE.0.to_string());
         let compare_b = params.compare_b.clone().unwrap_or_else(|| crate::view_model::COMPARE_EXAMPLE.1.to_string());
@@ -257,6 +262,8 @@ impl AppState {
             compare_a: RwSignal::new(compare_a),
             compare_b: RwSignal::new(compare_b),
             attention_open: RwSignal::new(true),
+            head_view_layer: RwSignal::new(0),
+            heat_sel: RwSignal::new((0, head)),
         }
     }
 

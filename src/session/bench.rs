@@ -5,6 +5,8 @@ use albert::{Backend as EngineBackend, Batch, FillMask};
 use leptos::prelude::*;
 
 use crate::state::{AppState, BenchState};
+use crate::view_model::attention::data::HeadSel;
+use crate::view_model::attention::request::map_request;
 use crate::view_model::bench::{plan_lengths, synthetic_ids, BenchReport, BenchRow};
 use crate::view_model::Backend;
 use crate::{engine, web};
@@ -47,9 +49,16 @@ pub async fn run_bench(state: AppState) {
             }
             let mut row = BenchRow::new(&device, &adapter, n, samples);
             row.readback_bytes = bytes;
-            // One untimed forward of what the page asks for the sentence, for its transfer size.
-            let page = fm.backend.forward(&batch, &albert::bench::page_request(n)).await.map_err(|e| format!("n={n}, page request: {e}"))?;
-            row.page_readback_bytes = Some(page.nbytes());
+            // One untimed forward of what the page asks for the sentence, for its transfer size,
+            // and one of what it asked before the views' reductions (every map whole).
+            let cfg = &fm.config;
+            let (all, maps) = map_request(0, (0, HeadSel::Mean), cfg.num_hidden_layers * cfg.inner_group_num, cfg.num_attention_heads, n);
+            let page_req = albert::Request { attentions: all, ..albert::bench::page_request(n, maps) };
+            let before_req = albert::Request { attentions: true, ..albert::bench::page_request(n, Default::default()) };
+            for (req, slot) in [(page_req, &mut row.page_readback_bytes), (before_req, &mut row.page_all_maps_bytes)] {
+                let out = fm.backend.forward(&batch, &req).await.map_err(|e| format!("n={n}, page request: {e}"))?;
+                *slot = Some(out.nbytes());
+            }
             if let (true, EngineBackend::Gpu(m)) = (profile, &mut fm.backend) {
                 if m.gpu.timestamps {
                     state.bench.set(BenchState::Running(format!("n={n}: profiling {runs} forwards")));

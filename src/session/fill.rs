@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 
 use crate::state::{AppState, FillView, InsideView, MaskView, PredictionView, TokenView};
 use crate::view_model::attention::data::AttentionData;
+use crate::view_model::attention::request::map_request;
 use crate::view_model::inside::lens::{LensPick, LensRow, LensView};
 use crate::view_model::inside::neuron::NeuronData;
 use crate::view_model::inside::switches::{self, Shape};
@@ -91,19 +92,47 @@ async fn run(state: AppState, sentence: &str) -> Option<Result<FillView, String>
     let top_k = state.top_k.get_untracked();
     let sentence = sentence.to_string();
     let (depth, switches, neuron) = (state.depth.get_untracked(), state.switches.get_untracked(), state.neuron_head.get_untracked());
-    // Maps only while the attention card shows them (issue 13 item 3: pay for what is shown).
-    let attentions = state.attention_open.get_untracked();
+    // Maps only while the attention card shows them, and of them only what its views show
+    // (issue 13 item 3: pay for what is shown).
+    let maps_shown = state.attention_open.get_untracked();
+    let (hv_layer, heat) = (state.head_view_layer.get_untracked(), state.heat_sel.get_untracked());
     engine::with_model(async move |fm: &mut FillMask| -> Result<FillView, String> {
         // Let the page paint (and take keystrokes) before the forward, which on the CPU is synchronous.
         web::yield_now().await;
         let t = web::now_ms();
-        let opts = FillOptions { top_k, logits: false, attentions };
         let inside = inside_request(&fm.config, depth, &switches, neuron);
+        let (attentions, maps) = if maps_shown {
+            let cfg = &fm.config;
+            let calls = inside.depth.unwrap_or(cfg.num_hidden_layers) * cfg.inner_group_num;
+            let tokens = fm.encode_masked(&sentence).map(|(e, _)| e.ids.len()).unwrap_or(0);
+            map_request(hv_layer, heat, calls, cfg.num_attention_heads, tokens)
+        } else {
+            (false, albert::MapViews::default())
+        };
+        let opts = FillOptions { top_k, logits: false, attentions, maps };
         let r = fm.fill_inside(&sentence, &opts, &inside).await.map_err(|e| e.to_string())?;
         let elapsed_ms = web::now_ms() - t;
         Ok(fill_view(fm, &sentence, r, &inside, elapsed_ms))
     })
     .await
+}
+
+/// Every attention map of `sentence`, whole, with the reader's depth and head switches (the
+/// attentions JSON export: the page's own forwards read back only what the views show).
+pub async fn every_map(state: AppState, sentence: &str) -> Result<AttentionData, String> {
+    let (depth, switches) = (state.depth.get_untracked(), state.switches.get_untracked());
+    let sentence = sentence.to_string();
+    let out = engine::with_model(async move |fm: &mut FillMask| -> Result<AttentionData, String> {
+        let inside = fitted(&fm.config, depth, &switches);
+        let opts = FillOptions { top_k: 1, attentions: true, ..Default::default() };
+        let r = fm.fill_inside(&sentence, &opts, &inside).await.map_err(|e| e.to_string())?;
+        let tok = &fm.tokenizer;
+        let texts = r.ids.iter().map(|&id| tok.decode_token_for_display(id)).collect();
+        let masks = r.masks.iter().map(|m| m.position).collect();
+        AttentionData::from_maps(texts, masks, r.attentions).ok_or_else(|| "the forward returned no attention maps".to_string())
+    })
+    .await;
+    out.unwrap_or_else(|| Err("no model is loaded".to_string()))
 }
 
 /// What the page asks of every forward: the depth and switches the reader chose, fitted to this
@@ -200,6 +229,8 @@ fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, inside: &Insi
         neuron,
     };
     let masks = mask_views(tok, &r.masks);
-    let attention = AttentionData::from_maps(tokens.iter().map(|t| t.text.clone()).collect(), mask_positions, r.attentions);
+    let texts = tokens.iter().map(|t| t.text.clone()).collect();
+    let schedule = albert::output::schedule_to(cfg, inside.depth);
+    let attention = AttentionData::from_views(texts, mask_positions, &schedule, cfg.num_attention_heads, r.attentions, r.head_means, r.thumbnails);
     FillView { text: sentence.to_string(), tokens, masks, attention, inside, elapsed_ms, output_bytes }
 }

@@ -12,7 +12,7 @@ mod lost;
 mod storage;
 
 pub use crosscheck::{cross_check, test_perturbation, CrossCheckView};
-pub use fill::{fitted, mask_views, request_debounced, request_now};
+pub use fill::{every_map, fitted, mask_views, request_debounced, request_now};
 pub use load::{answer_confirm, load};
 pub use lost::install_hook as install_lost_device_hook;
 pub use storage::{delete_all_cached, delete_cached};

@@ -136,10 +136,19 @@ pub fn forward(state: AppState) -> Option<Forward> {
     })
 }
 
-/// The attentions JSON of the shown forward (every attention view offers it).
-pub fn attentions_file(state: AppState) -> Option<FileOut> {
-    let fwd = forward(state)?;
-    shown_result(state, |r| r.attention.as_ref().map(|a| fwd.attentions_json(a))).flatten()
+/// The attentions JSON of the shown forward (every attention view offers it), every map whole:
+/// when the shown forward read back only what the views show, the sentence runs once more with
+/// every map (same depth and head switches), so the file holds the same forward's numbers.
+pub async fn attentions_file(state: AppState) -> Result<FileOut, String> {
+    let nothing = || "nothing to export yet".to_string();
+    let fwd = forward(state).ok_or_else(nothing)?;
+    let (text, att) = shown_result(state, |r| (r.text.clone(), r.attention.clone())).ok_or_else(nothing)?;
+    let att = att.ok_or_else(nothing)?;
+    if att.layers.iter().all(|l| l.is_whole()) {
+        return Ok(fwd.attentions_json(&att));
+    }
+    let every = crate::session::every_map(state, &text).await?;
+    Ok(fwd.attentions_json(&every))
 }
 
 /// A view's download buttons. Each file is built when its button is pressed, from the data the
@@ -160,7 +169,11 @@ pub fn ExportButtons(
     /// A CSV file (predictions).
     #[prop(optional)]
     csv: Option<Callback<(), Option<FileOut>>>,
+    /// The JSON button saves every attention map of the shown forward (`attentions_file`).
+    #[prop(optional)]
+    attentions_json: bool,
 ) -> impl IntoView {
+    let state = crate::state::use_app();
     let error = RwSignal::new(None::<String>);
     let report = move |r: Result<(), String>| error.set(r.err());
     let nothing = || Err("nothing to export yet".to_string());
@@ -197,6 +210,13 @@ pub fn ExportButtons(
             <span class="export-label" aria-hidden="true">"Export"</span>
             {figure_buttons}
             {text_button("export-json", "JSON", json)}
+            {attentions_json.then(|| view! {
+                <button type="button" class="chip export" data-testid="export-json" prop:disabled=move || !ready.get()
+                    aria-label=format!("Download the {what}'s attention maps (every layer and head) as JSON")
+                    on:click=move |_| spawn_local(async move { report(attentions_file(state).await.and_then(|f| download(&f))) })>
+                    "JSON"
+                </button>
+            })}
             {text_button("export-csv", "CSV", csv)}
             {move || error.get().map(|e| view! { <span class="export-error" role="status">{e}</span> })}
         </div>

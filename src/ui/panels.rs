@@ -279,7 +279,7 @@ pub fn BenchPanel() -> impl IntoView {
             {move || match state.bench.get() {
                 BenchState::Done(r) => view! {
                     <table class="bench-table">
-                        <thead><tr><th scope="col">"n"</th><th scope="col" class="num">"p50"</th><th scope="col" class="num">"p90"</th><th scope="col" class="num">"mean"</th><th scope="col" class="num">"min"</th><th scope="col" class="num">"runs"</th><th scope="col" class="num" title="Bytes one forward returns (GPU readback, or from the CPU worker): the benchmark's one [MASK] row, and the page's own request (every attention map, lens, drift, neuron view)">"read back: bench / page"</th></tr></thead>
+                        <thead><tr><th scope="col">"n"</th><th scope="col" class="num">"p50"</th><th scope="col" class="num">"p90"</th><th scope="col" class="num">"mean"</th><th scope="col" class="num">"min"</th><th scope="col" class="num">"runs"</th><th scope="col" class="num" title="Bytes one forward returns (GPU readback, or from the CPU worker): the benchmark's one [MASK] row; the page's own request (what the attention views show, lens, drift, neuron view); and that request with every attention map whole, as before">"read back: bench / page / every map"</th></tr></thead>
                         <tbody>
                             {r.rows.iter().map(|row| view! {
                                 <tr>
@@ -289,8 +289,8 @@ pub fn BenchPanel() -> impl IntoView {
                                     <td class="num">{format::millis(row.mean_ms)}</td>
                                     <td class="num">{format::millis(row.min_ms)}</td>
                                     <td class="num">{row.runs}</td>
-                                    <td class="num" data-testid="bench-readback" data-bytes=row.readback_bytes.map(|b| b.to_string()) data-page-bytes=row.page_readback_bytes.map(|b| b.to_string())>
-                                        {format!("{} / {}", row.readback_bytes.map(|b| format::bytes(b as u64)).unwrap_or_default(), row.page_readback_bytes.map(|b| format::bytes(b as u64)).unwrap_or_default())}
+                                    <td class="num" data-testid="bench-readback" data-bytes=row.readback_bytes.map(|b| b.to_string()) data-page-bytes=row.page_readback_bytes.map(|b| b.to_string()) data-page-all-bytes=row.page_all_maps_bytes.map(|b| b.to_string())>
+                                        {[row.readback_bytes, row.page_readback_bytes, row.page_all_maps_bytes].map(|b| b.map(|b| format::bytes(b as u64)).unwrap_or_default()).join(" / ")}
                                     </td>
                                 </tr>
                             }).collect_view()}

@@ -26,9 +26,12 @@ pub struct BenchRow {
     /// the CPU worker): one [MASK] row of logits.
     pub readback_bytes: Option<usize>,
     /// The same for the page's own request at this length (`albert::bench::page_request`:
-    /// every attention map, the lens, the drift, the neuron view), what each forward of the
-    /// sentence costs in transfers today (issue 13 item 3).
+    /// what the attention views show of the maps at their first layer (`attention::request`),
+    /// the lens, the drift, the neuron view): what each forward of the sentence costs in
+    /// transfers (issue 13 item 3).
     pub page_readback_bytes: Option<usize>,
+    /// The page's request as it was before issue 13 item 3: every attention map whole.
+    pub page_all_maps_bytes: Option<usize>,
 }
 
 impl BenchRow {
@@ -47,6 +50,7 @@ impl BenchRow {
             profile: None,
             readback_bytes: None,
             page_readback_bytes: None,
+            page_all_maps_bytes: None,
         }
     }
 }

@@ -90,8 +90,9 @@ mod tests {
             tokens: (0..t).map(|i| format!("t{i}")).collect(),
             mask_positions: vec![1],
             layers: (0..2)
-                .map(|l| LayerAttention { index: l, layer: l, group: 0, inner: 0, heads, data: (0..heads * t * t).map(|i| f(l * 1000 + i)).collect() })
+                .map(|l| LayerAttention { index: l, layer: l, group: 0, inner: 0, heads, data: (0..heads * t * t).map(|i| f(l * 1000 + i)).collect(), ..Default::default() })
                 .collect(),
+            thumb_side: 0,
         }
     }
 

@@ -11,6 +11,7 @@ import {
   appUrl,
   assertSameTopK,
   cliFill,
+  cliJson,
   enterSentence,
   fixtures,
   launch,
@@ -19,7 +20,9 @@ import {
   settledStatus,
   startServers,
   waitPredictions,
+  waitText,
 } from './helpers.mjs';
+import { readFileSync } from 'node:fs';
 
 const TINY = join(fixtures, 'tiny');
 let s;
@@ -39,6 +42,19 @@ after(async () => {
  */
 function tinyPageBytes(n, { maps = true } = {}) {
   return 4 * (1000 + 4 * 1000 + 2 * 3 + 2 * n * 8 + (maps ? 3 * 4 * n * n : 0));
+}
+
+/**
+ * Floats the page reads back of the maps of a tiny-shaped model (3 maps × 4 heads) at n tokens
+ * with `whole` maps whole (src/view_model/attention/request.rs): every map (`all`), or those
+ * maps, every map's mean and every head's thumbnail of at most 64 cells a side (`views`); the
+ * page takes the fewer.
+ */
+function tinyMapFloats(n, whole) {
+  const side = Math.ceil(n / Math.ceil(n / 64));
+  const all = 3 * 4 * n * n;
+  const views = whole * 4 * n * n + 3 * n * n + 3 * 4 * side * side;
+  return { all, views, side, read: Math.min(all, views) };
 }
 
 async function openTiny(t, { params = {}, ...opts } = {}) {
@@ -251,7 +267,10 @@ describe('WebGPU (SwiftShader)', () => {
     for (const r of report.rows) {
       const n = r.seq_len;
       assert.equal(r.readback_bytes, 4 * 1000, `n=${n}: one row of logits`);
+      // Short inputs: every map whole is fewer bytes than the views' reductions (a thumbnail of
+      // at most 64 tokens is the map), so the page asks for every map, as before.
       assert.equal(r.page_readback_bytes, tinyPageBytes(n), `n=${n}: the page's request`);
+      assert.equal(r.page_all_maps_bytes, tinyPageBytes(n), `n=${n}: every map`);
     }
     const cells = page.getByTestId('bench-readback');
     assert.equal(await cells.count(), 2);
@@ -333,6 +352,67 @@ describe('CPU fallback', () => {
     assert.match(await page.getByTestId('notice').innerText(), /adapter request refused by test/);
     await waitPredictions(page, 1);
   });
+});
+
+describe('pay for what is shown (issue 13 item 3)', () => {
+  for (const webgpu of [true, false]) {
+    test(`${webgpu ? 'WebGPU' : 'CPU worker'}: at 100 tokens a forward reads back one map whole, the means and the thumbnails; the JSON export still holds every map; another layer runs again`, async (t) => {
+      const { page, problems } = await launch(t, webgpu ? {} : { webgpu: false });
+      const words = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
+      const text = `${words} and the [MASK] is here.`;
+      await page.goto(appUrl(s.app, { model: s.modelUrl('gen/long'), text }));
+      assert.equal((await readyStatus(page)).backend, webgpu ? 'webgpu' : 'cpu');
+      await waitPredictions(page, 1);
+      const cli = cliJson(['fill', '--model', longModelDir(), '--text', text, '--attentions', '--top-k', '5']);
+      const n = cli.ids.length;
+      const stats = () => page.evaluate(() => window.albertLensStats());
+      const one = tinyMapFloats(n, 1);
+      assert.ok(one.views < one.all, `at n = ${n} the views' reductions must be fewer floats than every map`);
+      assert.equal((await stats()).lastForwardBytes, tinyPageBytes(n, { maps: false }) + 4 * one.views, 'one map whole, means, thumbnails');
+      assert.match(await page.getByTestId('readback').innerText(), /attention maps included/);
+      // The model view paints the forward's thumbnails: every head of every map, pooled.
+      await page.waitForFunction((side) => {
+        const c = [...document.querySelectorAll('[data-testid="model-view"] canvas.mv-thumb')];
+        return c.length === 12 && c.every((e) => e.width === side);
+      }, one.side);
+      // The rollout rolls out the forward's means (its figure can be exported).
+      await page.waitForSelector('[data-testid="rollout"] [data-testid="export-svg"]:not([disabled])');
+
+      // The JSON export runs the sentence once more with every map: it equals the CLI's.
+      const button = page.locator('[data-testid="heatmap"] [data-testid="export-json"]');
+      const waiting = page.waitForEvent('download');
+      await button.click();
+      const dl = await waiting;
+      assert.equal(await dl.failure(), null);
+      const got = JSON.parse(readFileSync(await dl.path(), 'utf8'));
+      assert.equal(got.attentions.length, 3);
+      const flat = got.attentions.flat(3);
+      const want = cli.attentions.flat(3);
+      assert.equal(flat.length, want.length);
+      const worst = flat.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+      assert.ok(worst <= 2e-4, `largest |page − CLI| attention ${worst}`);
+
+      // Another layer in the head view: the shown forward lacks it, so the sentence runs again.
+      const before = (await stats()).forwards;
+      await page.getByTestId('head-view-layer').selectOption('2');
+      await page.waitForFunction((b) => window.albertLensStats().forwards > b, before);
+      await waitText(page, 'head-view-foot', /lines shown/);
+      assert.equal((await stats()).lastForwardBytes, tinyPageBytes(n, { maps: false }) + 4 * one.views, 'map 2 whole instead of map 0');
+      // A head of map 0 in the heatmap: two maps whole cost more than every map, so every map.
+      const two = tinyMapFloats(n, 2);
+      const before2 = (await stats()).forwards;
+      await page.getByTestId('heatmap-head').selectOption('1');
+      await page.waitForFunction((b) => window.albertLensStats().forwards > b, before2);
+      await page.waitForFunction(() => !/Reading/.test(document.querySelector('[data-testid="heatmap-readout"]').textContent));
+      assert.equal((await stats()).lastForwardBytes, tinyPageBytes(n, { maps: false }) + 4 * two.read, 'two maps whole, or every map');
+      // Back to the mean: every map is shown already, no forward.
+      const settled = (await stats()).forwards;
+      await page.getByTestId('heatmap-head').selectOption('mean');
+      await page.waitForTimeout(500);
+      assert.equal((await stats()).forwards, settled, 'the mean needs no forward');
+      assert.deepEqual(problems, []);
+    });
+  }
 });
 
 describe('layout', () => {

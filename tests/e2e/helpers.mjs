@@ -406,7 +406,7 @@ export function showcaseModel(servers) {
 export function cliJson(args) {
   const key = JSON.stringify(args);
   if (!cliCache.has(key)) {
-    const out = execFileSync(albertCli(), [...args, '--device', 'cpu', '--json'], { cwd: root, encoding: 'utf8' });
+    const out = execFileSync(albertCli(), [...args, '--device', 'cpu', '--json'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
     cliCache.set(key, JSON.parse(out));
   }
   return cliCache.get(key);

@@ -13,7 +13,7 @@ use crate::view_model::attention::geometry::{
 };
 use crate::view_model::attention::labels::truncate_token;
 use crate::state::use_app;
-use crate::ui::export::{attentions_file, caption, ExportButtons};
+use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::export;
 
@@ -23,7 +23,7 @@ pub fn HeadView(
     /// The forward's attention.
     att: Attention,
 ) -> impl IntoView {
-    let layer = RwSignal::new(0usize);
+    let layer = use_app().head_view_layer;
     // Heads switched off (so new heads start on).
     let off = RwSignal::new(Vec::<usize>::new());
     let focus = RwSignal::new(None::<Focus>);
@@ -39,17 +39,19 @@ pub fn HeadView(
 
     let lines = Memo::new(move |_| {
         let (li, f, th) = (cur_layer.get(), focus.get(), thr.get());
-        enabled.with(|on| att.with_valid(|d| d.layers.get(li).map(|l| head_view_lines(l, on, f, th, MAX_LINES))))
+        enabled.with(|on| att.with_valid(|d| d.whole(li).map(|l| head_view_lines(l, on, f, th, MAX_LINES))))
             .flatten()
             .unwrap_or_default()
     });
     let shade = Memo::new(move |_| {
         let Some(f) = focus.get() else { return Vec::new() };
         let li = cur_layer.get();
-        enabled.with(|on| att.with_valid(|d| d.layers.get(li).map(|l| focus_shade(l, on, f)))).flatten().unwrap_or_default()
+        enabled.with(|on| att.with_valid(|d| d.whole(li).map(|l| focus_shade(l, on, f)))).flatten().unwrap_or_default()
     });
 
     let state = use_app();
+    // The map is not in the shown forward yet: a forward that reads it is on its way.
+    let waiting = move || att.with_valid(|d| d.whole(cur_layer.get()).is_none()).unwrap_or(false);
     // The layer, heads and threshold shown (every line, not only a focused token's).
     let figure = Callback::new(move |_| {
         let cap = caption(state)?;
@@ -94,7 +96,7 @@ pub fn HeadView(
             </div>
             <HeadToggles heads=Signal::derive(move || att.heads()) off=off enabled=enabled />
             <ExportButtons what="head view" ready=Signal::derive(move || att.ready()) figure=figure
-                json=Callback::new(move |_| attentions_file(state)) />
+                attentions_json=true />
             <div class="att-scroll hv-scroll" node_ref=scroller>
                 {move || if att.ready() {
                     let geo = HeadViewLayout::new(att.t());
@@ -110,11 +112,11 @@ pub fn HeadView(
                     view! { <Placeholder /> }.into_any()
                 }}
             </div>
-            <p class="att-foot">
-                {move || lines.with(|l| {
+            <p class="att-foot" data-testid="head-view-foot">
+                {move || if waiting() { "Reading this layer's map…".to_string() } else { lines.with(|l| {
                     let n = l.len();
                     if n >= MAX_LINES { format!("{n} strongest lines shown") } else { format!("{n} lines shown") }
-                })}
+                })}}
             </p>
         </ViewFrame>
     }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::dom::{moved, repaint, reveal};
 use super::{Attention, LayerSelect, Placeholder, ViewFrame};
 use crate::state::use_app;
-use crate::ui::export::{attentions_file, caption, ExportButtons};
+use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::export;
 use crate::view_model::attention::colour::{max_value, viridis_css_gradient};
@@ -80,6 +80,10 @@ pub fn Heatmap(
         }
     };
     let text = move || {
+        // A head of a map the shown forward has only the mean of: the forward that reads it is on its way.
+        if att.ready() && matrix.with(Option::is_none) {
+            return "Reading this head's map…".to_string();
+        }
         let Some((q, k)) = hover.get() else {
             return "Hover a cell, or focus the map and use the arrow keys, to read its value.".to_string();
         };
@@ -146,7 +150,7 @@ pub fn Heatmap(
                 </span>
             </div>
             <ExportButtons what="heatmap" ready=Signal::derive(move || att.ready()) figure=figure
-                json=Callback::new(move |_| attentions_file(state)) />
+                attentions_json=true />
             <p class="hm-readout" data-testid="heatmap-readout" aria-live="polite">{text}</p>
             <div class="att-scroll hm-scroll" node_ref=scroller>
                 {move || if att.ready() {

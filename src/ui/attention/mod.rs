@@ -17,6 +17,7 @@ use leptos::prelude::*;
 
 use crate::view_model::attention::data::{AttentionData, HeadSel};
 use crate::view_model::attention::labels::AttentionShape;
+use crate::view_model::attention::request::needs_forward;
 use head_view::HeadView;
 use heatmap::Heatmap;
 use model_view::ModelView;
@@ -91,9 +92,18 @@ pub fn AttentionPanel(
     let problem: Memo<Option<String>> = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| d.validate().err())));
     // The heatmap's (layer, head): the model view opens cells into it. A shared link's
     // `?layer=`/`?head=` set it; the layer is matched once the first forward's shape is known.
-    let params = crate::state::use_app().params.get_value();
-    let heat_sel = RwSignal::new((0usize, params.head.unwrap_or(HeadSel::Mean)));
+    let state = crate::state::use_app();
+    let params = state.params.get_value();
+    let heat_sel = state.heat_sel;
     let pending_layer = StoredValue::new(params.layer);
+    // A view now shows a map the shown forward did not read back whole: run the sentence again
+    // (its request asks for the maps the views show; issue 13 item 3).
+    Effect::new(move |_| {
+        let (hv, heat) = (state.head_view_layer.get(), heat_sel.get());
+        if att.with_valid(|d| needs_forward(d, hv, heat)).unwrap_or(false) {
+            crate::session::request_now(state);
+        }
+    });
     Effect::new(move |_| {
         att.shape.with(|s| {
             let Some(s) = s else { return };

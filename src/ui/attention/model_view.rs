@@ -10,10 +10,10 @@ use super::dom::{focus_by_id, paint, paint_soon};
 use super::{Attention, Placeholder, ViewFrame};
 use crate::state::use_app;
 use crate::ui::inside::toggle_switch;
-use crate::view_model::attention::colour::max_pool;
+use crate::view_model::attention::request::THUMBNAIL;
 use crate::view_model::attention::data::HeadSel;
 use crate::view_model::attention::geometry::{grid_nav, Nav};
-use crate::ui::export::{attentions_file, caption, ExportButtons};
+use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::export;
 
@@ -116,14 +116,11 @@ pub fn ModelView(
                 <label><input type="radio" name="mv-mode" data-testid="mv-mode-switch" prop:checked=move || switching.get() on:change=move |_| switching.set(true) />" switches the head off / on"</label>
             </div>
             <ExportButtons what="model view" ready=Signal::derive(move || att.ready()) figure=figure
-                json=Callback::new(move |_| attentions_file(state)) />
+                attentions_json=true />
             <div class="att-scroll mv-scroll">{grid}</div>
         </ViewFrame>
     }
 }
-
-/// Pixels a side of a thumbnail (shown 56 CSS px wide): longer maps are max-pooled to it.
-const THUMB_PIXELS: usize = 64;
 
 /// One head of one map, painted small; repaints on every forward.
 #[component]
@@ -140,8 +137,7 @@ fn Thumb(
         if att.with_valid(|_| ()).is_some() {
             paint_soon(c, move |c| {
                 att.with_valid_untracked(|d| {
-                    if let Some(m) = d.matrix(layer, HeadSel::Head(head)) {
-                        let (m, n) = max_pool(&m, d.seq_len(), THUMB_PIXELS);
+                    if let Some((m, n)) = d.thumbnail(layer, head, THUMBNAIL) {
                         paint(c, &m, n);
                     }
                 });

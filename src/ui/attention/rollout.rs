@@ -11,7 +11,7 @@ use crate::view_model::attention::data::AttentionData;
 use crate::view_model::attention::labels::truncate_token;
 use crate::view_model::attention::rollout::{whole_map_now, MaskAttribution};
 use crate::state::use_app;
-use crate::ui::export::{attentions_file, caption, ExportButtons};
+use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::export;
 
 /// The rollout of the forward, for one [MASK] at a time.
@@ -25,7 +25,7 @@ pub fn Rollout(
     let attributions: Memo<Vec<MaskAttribution>> = Memo::new(move |_| att.with_valid(AttentionData::attributions).unwrap_or_default());
     let map_asked = RwSignal::new(false);
     let map_waits = move || !whole_map_now(att.t(), map_asked.get());
-    let rolled: Memo<Option<Vec<f32>>> = Memo::new(move |_| if map_waits() { None } else { att.with_valid(AttentionData::rollout) });
+    let rolled: Memo<Option<Vec<f32>>> = Memo::new(move |_| if map_waits() { None } else { att.with_valid(AttentionData::rollout).flatten() });
     // Which [MASK] (index among the masks) the select chose.
     let mask_idx = RwSignal::new(0usize);
     let chosen = move || attributions.with(|a| mask_idx.get().min(a.len().saturating_sub(1)));
@@ -81,7 +81,7 @@ pub fn Rollout(
                 </label>
             </div>
             <ExportButtons what="rollout" ready=Signal::derive(move || position.get().is_some()) figure=figure
-                json=Callback::new(move |_| attentions_file(state)) />
+                attentions_json=true />
             <div class="ro-body">
                 <div class="att-scroll ro-scroll"><Bars att=att weights=weights position=position /></div>
                 <figure class="ro-map">

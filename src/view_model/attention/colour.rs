@@ -85,51 +85,9 @@ pub fn heat_rgba(m: &[f32], vmax: f32) -> Vec<u8> {
     out
 }
 
-/// A `t × t` matrix reduced to at most `max × max` by the largest value of each block (a sharp
-/// peak stays visible), and its new side. Thumbnails 56 px wide need no more than 64 pixels; at
-/// 128 tokens this paints a quarter of the pixels.
-pub fn max_pool(m: &[f32], t: usize, max: usize) -> (Vec<f32>, usize) {
-    if t <= max || max == 0 || m.len() != t * t {
-        return (m.to_vec(), t);
-    }
-    let f = t.div_ceil(max);
-    let n = t.div_ceil(f);
-    let mut out = vec![f32::NEG_INFINITY; n * n];
-    for (r, row) in m.chunks_exact(t).enumerate() {
-        let o = &mut out[(r / f) * n..(r / f + 1) * n];
-        for (c, &v) in row.iter().enumerate() {
-            // NaN stays out: it would not compare, and the painter shows it as 0 anyway.
-            if v > o[c / f] {
-                o[c / f] = v;
-            }
-        }
-    }
-    out.iter_mut().filter(|v| **v == f32::NEG_INFINITY).for_each(|v| *v = 0.0);
-    (out, n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn max_pool_keeps_each_blocks_peak() {
-        // 5 × 5 to at most 2 × 2: blocks of 3 (the last one 2 wide).
-        let mut m = vec![0.0f32; 25];
-        m[0] = 0.5; // block (0, 0)
-        m[4] = 0.9; // row 0, col 4: block (0, 1)
-        m[3 * 5 + 1] = 0.7; // row 3, col 1: block (1, 0)
-        m[24] = f32::NAN; // block (1, 1): NaN ignored
-        let (p, n) = max_pool(&m, 5, 2);
-        assert_eq!(n, 2);
-        assert_eq!(p, vec![0.5, 0.9, 0.7, 0.0]);
-        // Small maps are untouched.
-        assert_eq!(max_pool(&m[..4], 2, 64), (m[..4].to_vec(), 2));
-        // 128 tokens to 64: blocks of 2.
-        let big: Vec<f32> = (0..128 * 128).map(|i| i as f32).collect();
-        let (p, n) = max_pool(&big, 128, 64);
-        assert_eq!((n, p.len(), p[0], p[64 * 64 - 1]), (64, 4096, 129.0, (128 * 128 - 1) as f32));
-    }
 
     fn hex_rgb(s: &str) -> [f32; 3] {
         let v = u32::from_str_radix(&s[1..], 16).unwrap();

@@ -1,11 +1,16 @@
 //! The attention of one forward pass, labelled with the shared block (group) each layer
 //! application ran: accessors, the mean of heads, consistency checks and layer labels.
+//!
+//! A forward reads back only what the views show (issue 13 item 3): a few maps whole (the head
+//! view's and the heatmap's layers), every map's mean over heads (the rollout, the heatmap's
+//! "mean of heads") and every head as a thumbnail (the model view). Short inputs, where that
+//! would be more than every map, come whole, and the reductions are computed here instead.
 
 use super::labels::layer_label;
 use super::rollout::{rollout, rollout_row, MaskAttribution};
 
 /// One layer application's attention, `[heads, T, T]` row-major (query row, key column).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct LayerAttention {
     /// Execution index (0..num_hidden_layers × inner_group_num).
     pub index: usize,
@@ -16,17 +21,25 @@ pub struct LayerAttention {
     /// Inner layer within the group.
     pub inner: usize,
     pub heads: usize,
+    /// `heads × T × T` when the map was read back whole; empty otherwise.
     pub data: Vec<f32>,
+    /// The mean over heads `T × T`, when the forward computed it (else derived from `data`).
+    pub mean: Option<Vec<f32>>,
+    /// Every head max-pooled to `AttentionData::thumb_side` a side, `heads × s × s`, when the
+    /// forward computed it (else pooled from `data`).
+    pub thumbs: Option<Vec<f32>>,
 }
 
 /// Everything the attention views show, from the same forward as the predictions.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct AttentionData {
     /// Token strings for display (`▁` already turned into spaces or not: views decide).
     pub tokens: Vec<String>,
     /// Positions of the [MASK] tokens.
     pub mask_positions: Vec<usize>,
     pub layers: Vec<LayerAttention>,
+    /// The side of the forward's thumbnails (`LayerAttention::thumbs`); 0 when it sent none.
+    pub thumb_side: usize,
 }
 
 /// Which attention a heatmap shows: one head, or the mean over heads.
@@ -71,12 +84,17 @@ impl HeadSel {
 }
 
 impl LayerAttention {
-    /// Tokens per side: the data is `heads × T × T`.
+    /// Tokens per side of the whole map (`heads × T × T`); 0 when it was not read back whole.
     pub fn seq_len(&self) -> usize {
         if self.heads == 0 {
             return 0;
         }
         ((self.data.len() / self.heads) as f64).sqrt().round() as usize
+    }
+
+    /// The map was read back whole (every head, every cell).
+    pub fn is_whole(&self) -> bool {
+        !self.data.is_empty()
     }
 
     /// One head's `T × T` matrix.
@@ -91,8 +109,16 @@ impl LayerAttention {
         self.head(h)[q * t + k]
     }
 
-    /// The mean over heads, `T × T`.
-    pub fn mean_heads(&self) -> Vec<f32> {
+    /// The mean over heads, `T × T`: the forward's, or computed from the whole map; `None`
+    /// when there is neither.
+    pub fn mean_heads(&self) -> Option<Vec<f32>> {
+        match &self.mean {
+            Some(m) => Some(m.clone()),
+            None => self.is_whole().then(|| self.mean_of_whole()),
+        }
+    }
+
+    fn mean_of_whole(&self) -> Vec<f32> {
         let tt = self.data.len() / self.heads.max(1);
         let mut m = vec![0.0f32; tt];
         for h in 0..self.heads {
@@ -105,18 +131,19 @@ impl LayerAttention {
         m
     }
 
-    /// The `T × T` matrix a heatmap shows.
-    pub fn matrix(&self, sel: HeadSel) -> Vec<f32> {
+    /// The `T × T` matrix a heatmap shows; a head needs the whole map, the mean does not.
+    pub fn matrix(&self, sel: HeadSel) -> Option<Vec<f32>> {
         match sel {
-            HeadSel::Head(h) => self.head(h.min(self.heads.saturating_sub(1))).to_vec(),
+            HeadSel::Head(h) => self.is_whole().then(|| self.head(h.min(self.heads.saturating_sub(1))).to_vec()),
             HeadSel::Mean => self.mean_heads(),
         }
     }
 }
 
 impl AttentionData {
-    /// The engine's maps of one forward (batch of one, `heads × T × T` each) with the tokens
-    /// they cover and the [MASK] positions; `None` when the forward returned no attentions.
+    /// The engine's maps of one forward (batch of one, `heads × T × T` each, every map whole)
+    /// with the tokens they cover and the [MASK] positions; `None` when the forward returned no
+    /// attentions.
     pub fn from_maps(tokens: Vec<String>, mask_positions: Vec<usize>, maps: Vec<albert::AttentionMap>) -> Option<Self> {
         if maps.is_empty() {
             return None;
@@ -131,9 +158,66 @@ impl AttentionData {
                 inner: a.inner,
                 heads: a.data.len().checked_div(tt).unwrap_or(0),
                 data: a.data,
+                ..Default::default()
             })
             .collect();
-        Some(AttentionData { tokens, mask_positions, layers })
+        Some(AttentionData { tokens, mask_positions, layers, thumb_side: 0 })
+    }
+
+    /// What one forward returned of its maps when the views' reductions were asked for: the
+    /// `(layer application, group, inner layer)` of every map in execution order
+    /// (`albert::output::schedule_to`), the maps read back whole, every map's mean over heads
+    /// and thumbnails (batch of one). `None` when it returned nothing of the maps.
+    pub fn from_views(
+        tokens: Vec<String>,
+        mask_positions: Vec<usize>,
+        schedule: &[(usize, usize, usize)],
+        heads: usize,
+        whole: Vec<albert::AttentionMap>,
+        means: Vec<Vec<f32>>,
+        thumbs: Option<albert::Thumbnails>,
+    ) -> Option<Self> {
+        if whole.is_empty() && means.is_empty() && thumbs.is_none() {
+            return None;
+        }
+        let mut layers: Vec<LayerAttention> = schedule
+            .iter()
+            .enumerate()
+            .map(|(index, &(layer, group, inner))| LayerAttention { index, layer, group, inner, heads, ..Default::default() })
+            .collect();
+        for a in whole {
+            if let Some(l) = layers.get_mut(a.index) {
+                l.data = a.data;
+            }
+        }
+        for (l, m) in layers.iter_mut().zip(means) {
+            l.mean = Some(m);
+        }
+        let thumb_side = thumbs.as_ref().map_or(0, |t| t.side);
+        for (l, t) in layers.iter_mut().zip(thumbs.map(|t| t.maps).unwrap_or_default()) {
+            l.thumbs = Some(t);
+        }
+        Some(AttentionData { tokens, mask_positions, layers, thumb_side })
+    }
+
+    /// Map `i` when it was read back whole (the head view and a head's heatmap need it).
+    pub fn whole(&self, i: usize) -> Option<&LayerAttention> {
+        self.layers.get(i).filter(|l| l.is_whole())
+    }
+
+    /// Head `h` of map `i` as a thumbnail of at most `max` cells a side, and its side: the
+    /// forward's, or pooled here from the whole map.
+    pub fn thumbnail(&self, i: usize, h: usize, max: usize) -> Option<(Vec<f32>, usize)> {
+        let l = self.layers.get(i).filter(|l| h < l.heads)?;
+        if let (Some(t), s) = (&l.thumbs, self.thumb_side) {
+            return t.get(h * s * s..(h + 1) * s * s).map(|v| (v.to_vec(), s));
+        }
+        l.is_whole().then(|| albert::cpu::ops::max_pool(l.head(h), 1, self.seq_len(), max))
+    }
+
+    /// Every map's mean over heads; `None` when one is missing (neither reduced nor whole).
+    pub fn means(&self) -> Option<Vec<Vec<f32>>> {
+        self.layers.iter().map(LayerAttention::mean_heads).collect()
     }
 
     /// The data when it is present and consistent (every view reads through this, so malformed
@@ -170,24 +254,35 @@ impl AttentionData {
         self.layers.iter().map(|l| l.layer + 1).max().unwrap_or(0)
     }
 
-    /// Checks that every map is `heads × T × T` for the same heads and T = tokens.
+    /// Checks that every map is `heads × T × T` (or absent) for the same heads and T = tokens,
+    /// its mean `T × T` and its thumbnails `heads × s × s` (or absent).
     pub fn validate(&self) -> Result<(), String> {
         let t = self.seq_len();
         let heads = self.num_heads();
+        let s = self.thumb_side;
         if heads == 0 && !self.layers.is_empty() {
             return Err("attention maps with zero heads".into());
+        }
+        if s > t {
+            return Err(format!("thumbnails of {s} cells a side for {t} tokens"));
         }
         for l in &self.layers {
             if l.heads != heads {
                 return Err(format!("attention map {} has {} heads, the first has {heads}", l.index, l.heads));
             }
-            if l.data.len() != heads * t * t {
+            if l.is_whole() && l.data.len() != heads * t * t {
                 return Err(format!(
                     "attention map {} has {} values; {heads} heads × {t} × {t} tokens need {}",
                     l.index,
                     l.data.len(),
                     heads * t * t
                 ));
+            }
+            if let Some(m) = l.mean.as_ref().filter(|m| m.len() != t * t) {
+                return Err(format!("the mean of attention map {} has {} values; {t} × {t} tokens need {}", l.index, m.len(), t * t));
+            }
+            if let Some(th) = l.thumbs.as_ref().filter(|th| th.len() != heads * s * s) {
+                return Err(format!("the thumbnails of attention map {} have {} values; {heads} heads × {s} × {s} need {}", l.index, th.len(), heads * s * s));
             }
         }
         if let Some(&p) = self.mask_positions.iter().find(|&&p| p >= t) {
@@ -196,12 +291,13 @@ impl AttentionData {
         Ok(())
     }
 
-    /// The `T × T` matrix of map `layer` for `sel`; `None` for a map or head that is not there.
+    /// The `T × T` matrix of map `layer` for `sel`; `None` for a map or head that is not there,
+    /// or a head of a map not read back whole.
     pub fn matrix(&self, layer: usize, sel: HeadSel) -> Option<Vec<f32>> {
         let l = self.layers.get(layer)?;
         match sel {
             HeadSel::Head(h) if h >= l.heads => None,
-            _ => Some(l.matrix(sel)),
+            _ => l.matrix(sel),
         }
     }
 
@@ -223,16 +319,16 @@ impl AttentionData {
         }
     }
 
-    /// The rolled-out attention `T × T` over every layer application in execution order.
-    pub fn rollout(&self) -> Vec<f32> {
-        let means: Vec<Vec<f32>> = self.layers.iter().map(LayerAttention::mean_heads).collect();
-        rollout(&means, self.seq_len())
+    /// The rolled-out attention `T × T` over every layer application in execution order;
+    /// `None` without every map's mean.
+    pub fn rollout(&self) -> Option<Vec<f32>> {
+        Some(rollout(&self.means()?, self.seq_len()))
     }
 
     /// Rollout attribution of every [MASK], each row computed alone (O(L·T²) per [MASK], not
-    /// the whole map's O(L·T³)): what the rollout's bars show.
+    /// the whole map's O(L·T³)): what the rollout's bars show. Empty without every map's mean.
     pub fn attributions(&self) -> Vec<MaskAttribution> {
-        let means: Vec<Vec<f32>> = self.layers.iter().map(LayerAttention::mean_heads).collect();
+        let Some(means) = self.means() else { return Vec::new() };
         let t = self.seq_len();
         self.mask_positions
             .iter()
@@ -260,15 +356,15 @@ mod tests {
     #[test]
     fn accessors_read_heads_rows_and_columns() {
         // 2 heads, T = 2: head 0 = [[1,2],[3,4]], head 1 = [[5,6],[7,8]].
-        let l = LayerAttention { index: 0, layer: 0, group: 0, inner: 0, heads: 2, data: (1..=8).map(|v| v as f32).collect() };
+        let l = LayerAttention { index: 0, layer: 0, group: 0, inner: 0, heads: 2, data: (1..=8).map(|v| v as f32).collect(), ..Default::default() };
         assert_eq!(l.seq_len(), 2);
         assert_eq!(l.head(1), &[5.0, 6.0, 7.0, 8.0]);
         assert_eq!(l.weight(0, 1, 0), 3.0);
         assert_eq!(l.weight(1, 0, 1), 6.0);
-        assert_eq!(l.mean_heads(), vec![3.0, 4.0, 5.0, 6.0]);
-        assert_eq!(l.matrix(HeadSel::Mean), vec![3.0, 4.0, 5.0, 6.0]);
-        assert_eq!(l.matrix(HeadSel::Head(0)), vec![1.0, 2.0, 3.0, 4.0]);
-        let d = AttentionData { tokens: vec!["a".into(), "b".into()], mask_positions: vec![], layers: vec![l] };
+        assert_eq!(l.mean_heads(), Some(vec![3.0, 4.0, 5.0, 6.0]));
+        assert_eq!(l.matrix(HeadSel::Mean), Some(vec![3.0, 4.0, 5.0, 6.0]));
+        assert_eq!(l.matrix(HeadSel::Head(0)), Some(vec![1.0, 2.0, 3.0, 4.0]));
+        let d = AttentionData { tokens: vec!["a".into(), "b".into()], mask_positions: vec![], layers: vec![l], thumb_side: 0 };
         assert_eq!(d.matrix(0, HeadSel::Head(1)), Some(vec![5.0, 6.0, 7.0, 8.0]));
         assert_eq!(d.matrix(0, HeadSel::Head(2)), None);
         assert_eq!(d.matrix(1, HeadSel::Mean), None);
@@ -277,7 +373,7 @@ mod tests {
     #[test]
     fn mean_of_heads_keeps_rows_stochastic() {
         let l = random_layer(0, 12, 9, 3);
-        let m = l.mean_heads();
+        let m = l.mean_heads().unwrap();
         for q in 0..9 {
             let sum: f32 = m[q * 9..(q + 1) * 9].iter().sum();
             assert!((sum - 1.0).abs() < 1e-5, "row {q} sums to {sum}");
@@ -340,5 +436,47 @@ mod tests {
         assert_eq!(HeadSel::Mean.label(), "mean of heads");
         assert_eq!(HeadSel::Head(3).clamp(3), HeadSel::Mean);
         assert_eq!(HeadSel::Head(2).clamp(3), HeadSel::Head(2));
+    }
+
+    #[test]
+    fn views_of_a_forward_fill_in_what_was_read_back() {
+        // 3 maps of 2 heads over 4 tokens: map 1 whole, every mean, thumbnails of side 2.
+        let d = data(4, 2, 3);
+        let schedule: Vec<(usize, usize, usize)> = d.layers.iter().map(|l| (l.layer, l.group, l.inner)).collect();
+        let whole = vec![albert::AttentionMap { index: 1, layer: 0, group: 0, inner: 1, data: d.layers[1].data.clone() }];
+        let means: Vec<Vec<f32>> = d.layers.iter().map(|l| l.mean_heads().unwrap()).collect();
+        let pooled: Vec<Vec<f32>> = d.layers.iter().map(|l| albert::cpu::ops::max_pool(&l.data, 2, 4, 2).0).collect();
+        let thumbs = albert::Thumbnails { side: 2, maps: pooled.clone() };
+        let v = AttentionData::from_views(d.tokens.clone(), d.mask_positions.clone(), &schedule, 2, whole, means.clone(), Some(thumbs)).unwrap();
+        assert_eq!(v.validate(), Ok(()));
+        assert_eq!((v.num_layers(), v.num_heads(), v.seq_len(), v.thumb_side), (3, 2, 4, 2));
+        assert!(v.whole(0).is_none() && v.whole(1).is_some() && v.whole(3).is_none());
+        assert_eq!(v.layer_label(2), d.layer_label(2), "labels come from the schedule");
+        // A head needs the whole map; the mean does not.
+        assert_eq!(v.matrix(0, HeadSel::Head(0)), None);
+        assert_eq!(v.matrix(1, HeadSel::Head(1)), d.matrix(1, HeadSel::Head(1)));
+        assert_eq!(v.matrix(2, HeadSel::Mean), Some(means[2].clone()));
+        // The rollout reads the forward's means: the same as from every whole map.
+        assert_eq!(v.rollout(), d.rollout());
+        assert_eq!(v.attributions(), d.attributions());
+        // Thumbnails: the forward's, or pooled here from a whole map: the same numbers.
+        assert_eq!(v.thumbnail(2, 1, 2), Some((pooled[2][4..8].to_vec(), 2)));
+        assert_eq!(d.thumbnail(2, 1, 2), v.thumbnail(2, 1, 2));
+        assert_eq!(v.thumbnail(2, 2, 2), None, "no head 2");
+        // Without means nothing rolls out; without anything there is no data.
+        let bare = AttentionData::from_views(d.tokens.clone(), vec![], &schedule, 2, vec![], vec![], Some(albert::Thumbnails { side: 2, maps: pooled }));
+        let bare = bare.unwrap();
+        assert_eq!((bare.rollout(), bare.attributions()), (None, vec![]));
+        assert_eq!(AttentionData::from_views(d.tokens.clone(), vec![], &schedule, 2, vec![], vec![], None), None);
+        // Malformed reductions are reported, not painted.
+        let mut bad = v.clone();
+        bad.layers[0].mean.as_mut().unwrap().pop();
+        assert!(bad.validate().unwrap_err().contains("the mean of attention map 0 has 15 values"));
+        let mut bad = v.clone();
+        bad.layers[2].thumbs.as_mut().unwrap().push(0.0);
+        assert!(bad.validate().unwrap_err().contains("the thumbnails of attention map 2 have 9 values"));
+        let mut bad = v;
+        bad.thumb_side = 5;
+        assert!(bad.validate().is_err());
     }
 }

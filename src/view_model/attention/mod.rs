@@ -7,6 +7,7 @@ pub mod colour;
 pub mod data;
 pub mod geometry;
 pub mod labels;
+pub mod request;
 pub mod rollout;
 
 /// Data for the tests of every submodule.
@@ -27,7 +28,7 @@ pub(crate) mod fixtures {
             let sum: f32 = row.iter().sum();
             row.iter_mut().for_each(|v| *v /= sum);
         }
-        LayerAttention { index, layer: index / 2, group: index / 4, inner: index % 2, heads, data }
+        LayerAttention { index, layer: index / 2, group: index / 4, inner: index % 2, heads, data, ..Default::default() }
     }
 
     /// `layers` maps of 2 inner layers a group, masks at 1 and `tokens - 2`.
@@ -36,6 +37,7 @@ pub(crate) mod fixtures {
             tokens: (0..tokens).map(|i| format!("t{i}")).collect(),
             mask_positions: vec![1, tokens - 2],
             layers: (0..layers).map(|i| random_layer(i, heads, tokens, i as u64 + 7)).collect(),
+            thumb_side: 0,
         }
     }
 

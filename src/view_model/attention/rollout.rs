@@ -115,7 +115,7 @@ mod tests {
     #[test]
     fn rollout_rows_sum_to_one() {
         let d = data(11, 4, 8);
-        let r = d.rollout();
+        let r = d.rollout().unwrap();
         for q in 0..11 {
             let sum: f32 = r[q * 11..(q + 1) * 11].iter().sum();
             assert!((sum - 1.0).abs() < 1e-4, "row {q} sums to {sum}");
@@ -154,10 +154,10 @@ mod tests {
     #[test]
     fn rollout_averages_heads_first() {
         // Head 0 = identity, head 1 = swap: mean = all 0.5, A' = [[.75,.25],[.25,.75]].
-        let l = LayerAttention { index: 0, layer: 0, group: 0, inner: 0, heads: 2, data: vec![1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0] };
-        let d = AttentionData { tokens: vec!["a".into(), "b".into()], mask_positions: vec![1], layers: vec![l] };
-        assert!(close(&d.rollout(), &[0.75, 0.25, 0.25, 0.75]));
-        let attr = d.attributions_from(&d.rollout());
+        let l = LayerAttention { index: 0, layer: 0, group: 0, inner: 0, heads: 2, data: vec![1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0], ..Default::default() };
+        let d = AttentionData { tokens: vec!["a".into(), "b".into()], mask_positions: vec![1], layers: vec![l], thumb_side: 0 };
+        assert!(close(&d.rollout().unwrap(), &[0.75, 0.25, 0.25, 0.75]));
+        let attr = d.attributions_from(&d.rollout().unwrap());
         assert_eq!(attr.len(), 1);
         assert_eq!(attr[0].position, 1);
         assert!(close(&attr[0].weights, &[0.25, 0.75]));
@@ -166,8 +166,8 @@ mod tests {
     #[test]
     fn every_mask_gets_its_row_of_the_rollout() {
         let d = data(9, 3, 8);
-        let r = d.rollout();
-        let attr = d.attributions_from(&d.rollout());
+        let r = d.rollout().unwrap();
+        let attr = d.attributions_from(&d.rollout().unwrap());
         let alone = d.attributions();
         assert_eq!(alone.len(), attr.len());
         for (a, b) in alone.iter().zip(&attr) {
@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn one_row_equals_that_row_of_the_whole_map() {
         let d = data(13, 4, 8);
-        let means: Vec<Vec<f32>> = d.layers.iter().map(LayerAttention::mean_heads).collect();
+        let means: Vec<Vec<f32>> = d.layers.iter().map(|l| l.mean_heads().unwrap()).collect();
         let whole = rollout(&means, 13);
         for p in [0, 5, 12] {
             let row = rollout_row(&means, 13, p);

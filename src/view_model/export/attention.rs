@@ -10,6 +10,7 @@ use crate::view_model::attention::colour::{head_style, max_value, rgb_hex, virid
 use crate::view_model::attention::data::{AttentionData, HeadSel};
 use crate::view_model::attention::geometry::{head_view_lines, heat_cell_px, line_opacity, HeadViewLayout, MAX_LINES};
 use crate::view_model::attention::labels::{display_token, truncate_token};
+use crate::view_model::attention::request::THUMBNAIL;
 
 /// Characters of a token label in the heatmap and model view / head view and rollout.
 const SHORT_LABEL: usize = 10;
@@ -146,8 +147,9 @@ pub fn model_view(caption: &Caption, att: &AttentionData) -> Option<Figure> {
         }
         c.text(0.0, y + THUMB / 2.0 + 4.0, "start", 11.0, INK, "", &att.layer_short_label(i));
         for h in 0..nh {
-            let m = l.matrix(HeadSel::Head(h));
-            c.image(x0 + h as f32 * (THUMB + GAP), y, THUMB, THUMB, &heat_png(&m, t));
+            // The thumbnails the page paints (max-pooled to at most THUMBNAIL cells a side).
+            let (m, side) = att.thumbnail(i, h, THUMBNAIL)?;
+            c.image(x0 + h as f32 * (THUMB + GAP), y, THUMB, THUMB, &heat_png(&m, side));
         }
     }
     let w = x0 + nh as f32 * (THUMB + GAP) - GAP;
@@ -159,7 +161,7 @@ pub fn model_view(caption: &Caption, att: &AttentionData) -> Option<Figure> {
 /// rolled-out attention) and the whole rolled-out map with the chosen row outlined.
 pub fn rollout(caption: &Caption, att: &AttentionData, mask: usize) -> Option<Figure> {
     let t = att.seq_len();
-    let rolled = att.rollout();
+    let rolled = att.rollout()?;
     let chosen = att.attributions_from(&rolled).into_iter().nth(mask)?;
     let top = max_value(&chosen.weights);
     let lw = text_px(LONG_LABEL) + 4.0;
@@ -262,7 +264,7 @@ mod tests {
         let pos = d.mask_positions[1];
         assert_eq!(f.stem, format!("albert-lens-rollout-all-mean-mask{pos}"));
         assert!(f.svg.contains(&format!("[MASK] at position {pos}</title>")));
-        let w = d.attributions_from(&d.rollout())[1].weights.clone();
+        let w = d.attributions_from(&d.rollout().unwrap())[1].weights.clone();
         for v in &w {
             assert!(f.svg.contains(&format!(">{v:.3}</text>")));
         }

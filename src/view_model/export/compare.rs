@@ -80,8 +80,8 @@ mod tests {
     use crate::view_model::attention::data::LayerAttention;
 
     fn att(t: usize) -> AttentionData {
-        let layers = (0..2).map(|i| LayerAttention { index: i, layer: i, group: 0, inner: 0, heads: 1, data: vec![1.0 / t as f32; t * t] }).collect();
-        AttentionData { tokens: (0..t).map(|i| format!("▁w{i}<")).collect(), mask_positions: vec![1], layers }
+        let layers = (0..2).map(|i| LayerAttention { index: i, layer: i, group: 0, inner: 0, heads: 1, data: vec![1.0 / t as f32; t * t], ..Default::default() }).collect();
+        AttentionData { tokens: (0..t).map(|i| format!("▁w{i}<")).collect(), mask_positions: vec![1], layers, thumb_side: 0 }
     }
 
     #[test]

@@ -191,10 +191,10 @@ mod tests {
                 let data: Vec<f32> = heads.as_array().unwrap().iter().flat_map(|h| h.as_array().unwrap().iter())
                     .flat_map(|row| row.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32))
                     .collect();
-                LayerAttention { index: i, layer: i, group: g.as_u64().unwrap() as usize, inner: 0, heads: heads.as_array().unwrap().len(), data }
+                LayerAttention { index: i, layer: i, group: g.as_u64().unwrap() as usize, inner: 0, heads: heads.as_array().unwrap().len(), data, ..Default::default() }
             })
             .collect();
-        let att = AttentionData { tokens: tokens.clone(), mask_positions: masks.iter().map(|m| m.position).collect(), layers };
+        let att = AttentionData { tokens: tokens.clone(), mask_positions: masks.iter().map(|m| m.position).collect(), layers, thumb_side: 0 };
         let fwd = Forward {
             model: model_json(cli["model"]["source"].as_str().unwrap(), &info),
             device: cli["device"].as_str().unwrap().into(),

@@ -186,7 +186,7 @@ impl RemoteForward for CpuWorker {
         Box::pin(async move {
             let stopped = |why: String| albert::Error::Io(format!("the CPU worker stopped ({why}); load the model again"));
             match rx.await {
-                Ok(Ok(wire::Reply::Output(o))) => Ok(o),
+                Ok(Ok(wire::Reply::Output(o))) => Ok(*o),
                 // The engine's own message (too long, non-finite scores, …), as the user should read it.
                 Ok(Ok(wire::Reply::Error(e))) => Err(albert::Error::Io(e)),
                 Ok(Ok(r)) => Err(stopped(format!("it answered a forward with {}", kind(&r)))),

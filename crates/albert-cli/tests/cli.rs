@@ -1060,13 +1060,17 @@ fn bench_times_depth_lens_and_drift() {
 fn a_closed_stdout_ends_quietly() {
     use std::os::unix::process::ExitStatusExt;
     use std::process::{Command, Stdio};
+    // More output than a pipe holds (every attention map of 54 tokens as JSON, 0.8 MB): the
+    // command is still writing, or blocked on the full pipe, when the reader goes away, however
+    // the two processes are scheduled. (`albert info` printed its few lines before a loaded
+    // machine ran the test's next line, and exited 0.)
+    let text = format!("{} [MASK].", vec!["the"; 50].join(" "));
     let mut child = Command::new(env!("CARGO_BIN_EXE_albert"))
-        .args(["info", "--model", &fixture_str("tiny")])
+        .args(["fill", "--model", &fixture_str("tiny"), "--text", &text, "--json", "--attentions", "--device", "cpu"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run the albert binary");
-    // Closed before the model is read, so the first line printed meets a closed pipe.
     drop(child.stdout.take());
     let out = child.wait_with_output().expect("wait for albert");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -42,7 +42,7 @@ impl RemoteForward for Loopback {
         let reply = self.server.handle(&wire::encode_forward(id, batch, req));
         Box::pin(async move {
             match wire::decode_reply(&reply)? {
-                (got, wire::Reply::Output(o)) if got == id => Ok(o),
+                (got, wire::Reply::Output(o)) if got == id => Ok(*o),
                 (_, wire::Reply::Error(e)) => Err(albert::Error::Io(e)),
                 (got, r) => panic!("reply {got} to call {id}: {r:?}"),
             }

@@ -29,7 +29,8 @@ pub enum Reply {
     /// Started and listening (id 0): calls sent before this could be lost.
     Ready,
     Loaded(WeightFacts),
-    Output(Output),
+    /// Boxed: an output is large next to the other replies.
+    Output(Box<Output>),
     /// The call failed; the message is the error's text, as the user should read it.
     Error(String),
 }
@@ -235,7 +236,7 @@ pub fn decode_reply(buf: &[u8]) -> Result<(u32, Reply)> {
                 let n = r.u32()? as usize;
                 Ok(Thumbnails { side, maps: (0..n).map(|_| r.f32s()).collect::<Result<Vec<_>>>()? })
             })?;
-            Reply::Output(Output { logits, logit_rows, attentions, hidden_states, sop_logits, lens, neuron, drift, head_means, thumbnails })
+            Reply::Output(Box::new(Output { logits, logit_rows, attentions, hidden_states, sop_logits, lens, neuron, drift, head_means, thumbnails }))
         }
         ERROR => Reply::Error(r.string()?),
         k => return Err(r.bad(format!("a reply kind ({READY}..={ERROR}), found {k}"))),

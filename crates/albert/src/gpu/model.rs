@@ -91,8 +91,7 @@ impl AlbertAttention {
                 if let Some(means) = &b.head_means {
                     c.rec.head_mean("attention (mean of heads)", probs, means, b.batch, heads, t, index * b.batch * t * t);
                 }
-                if let Some((thumbs, max)) = &b.thumbnails {
-                    let side = crate::output::pooled_side(t, *max).1;
+                if let Some((thumbs, max, side)) = &b.thumbnails {
                     c.rec.max_pool("attention (thumbnails)", probs, thumbs, b.batch * heads, t, *max, index * b.batch * heads * side * side);
                 }
             }
@@ -153,7 +152,7 @@ impl AlbertTransformer {
         if let (Some(means), Some(at)) = (&b.head_means, c.out.head_means_at) {
             c.out.copy(c.rec, means, at);
         }
-        if let (Some((thumbs, _)), Some(at)) = (&b.thumbnails, c.out.thumbnails_at) {
+        if let (Some((thumbs, _, _)), Some(at)) = (&b.thumbnails, c.out.thumbnails_at) {
             c.out.copy(c.rec, thumbs, at);
         }
     }

@@ -46,6 +46,11 @@ impl PlanKey {
     fn whole(&self, index: usize) -> bool {
         self.attentions || self.maps.whole.contains(&index)
     }
+
+    /// The side of the thumbnails asked for, at this plan's length.
+    fn thumb_side(&self) -> Option<usize> {
+        self.maps.thumbnails.map(|max| pooled_side(self.seq_len, max).1)
+    }
 }
 
 /// The activation buffers of one plan (f32), named after what they hold.
@@ -70,9 +75,9 @@ pub(crate) struct Buffers {
     pub probs: Vec<wgpu::Buffer>,
     /// Every map's mean over heads, `[calls, batch, T, T]` (`MapViews::head_means`).
     pub head_means: Option<wgpu::Buffer>,
-    /// Every head of every map max-pooled, `[calls, batch · heads, side, side]`, and the largest
-    /// side asked (`MapViews::thumbnails`).
-    pub thumbnails: Option<(wgpu::Buffer, usize)>,
+    /// Every head of every map max-pooled, `[calls, batch · heads, side, side]`, the largest
+    /// side asked (`MapViews::thumbnails`) and the side that gives at this length.
+    pub thumbnails: Option<(wgpu::Buffer, usize, usize)>,
     /// The rows whose logits are computed, and how many.
     pub logit_rows: wgpu::Buffer,
     pub logit_rows_len: usize,
@@ -120,10 +125,7 @@ impl Readback {
         let calls = key.depth * cfg.inner_group_num;
         let attentions_at = (0..calls).map(|i| key.whole(i).then(|| alloc(probs_len))).collect();
         let head_means_at = key.maps.head_means.then(|| alloc(calls * b * t * t));
-        let thumbnails_at = key.maps.thumbnails.map(|max| {
-            let side = pooled_side(t, max).1;
-            alloc(calls * b * cfg.num_attention_heads * side * side)
-        });
+        let thumbnails_at = key.thumb_side().map(|side| alloc(calls * b * cfg.num_attention_heads * side * side));
         let row_logits = key.logit_rows * cfg.vocab_size;
         let lens_at = (key.lens && key.logit_rows > 0).then(|| alloc((key.depth + 1) * row_logits));
         let logits_at = match lens_at {
@@ -322,7 +324,7 @@ impl AlbertForMaskedLM {
                 .filter_map(|(index, ((layer, group, inner), at))| at.map(|at| AttentionMap { index, layer, group, inner, data: take(at) }))
                 .collect(),
             head_means: out.head_means_at.map_or_else(Vec::new, |at| split(take(at), calls)),
-            thumbnails: out.thumbnails_at.zip(key.maps.thumbnails).map(|(at, max)| Thumbnails { side: pooled_side(key.seq_len, max).1, maps: split(take(at), calls) }),
+            thumbnails: out.thumbnails_at.zip(key.thumb_side()).map(|(at, side)| Thumbnails { side, maps: split(take(at), calls) }),
         }
     }
 
@@ -350,9 +352,8 @@ impl AlbertForMaskedLM {
             ffn_output: g.storage("ffn_output", n * h * f),
             probs: (0..n_probs).map(|_| g.storage("attention_probs", probs_bytes)).collect(),
             head_means: key.maps.head_means.then(|| g.storage("attention_head_means", calls * b * t * t * f)),
-            thumbnails: key.maps.thumbnails.map(|max| {
-                let side = pooled_side(t, max).1;
-                (g.storage("attention_thumbnails", calls * b * cfg.num_attention_heads * side * side * f), max)
+            thumbnails: key.maps.thumbnails.zip(key.thumb_side()).map(|(max, side)| {
+                (g.storage("attention_thumbnails", calls * b * cfg.num_attention_heads * side * side * f), max, side)
             }),
             logit_rows: g.storage("logit_rows", key.logit_rows.max(1) * 4),
             logit_rows_len: key.logit_rows,

@@ -9,6 +9,7 @@ pub mod fill;
 pub mod hub;
 pub mod inside;
 pub mod panels;
+pub mod relay;
 pub mod share;
 pub mod source;
 

@@ -13,6 +13,7 @@ use crate::view_model::attention::geometry::{
 };
 use crate::view_model::attention::labels::truncate_token;
 use crate::state::use_app;
+use crate::ui::relay::Relay;
 use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::export;
@@ -34,6 +35,7 @@ pub fn HeadView(
     let scroller = NodeRef::<html::Div>::new();
 
     let cur_layer = Memo::new(move |_| layer.get().min(att.layers().saturating_sub(1)));
+    let geo = Memo::new(move |_| HeadViewLayout::new(att.t()));
     let thr = Memo::new(move |_| threshold.get().unwrap_or_else(|| default_threshold(att.t())));
     let enabled = Memo::new(move |_| off.with(|o| (0..att.heads()).map(|h| !o.contains(&h)).collect::<Vec<bool>>()));
 
@@ -94,23 +96,18 @@ pub fn HeadView(
                     <output>{move || format!("{:.2}", thr.get())}</output>
                 </label>
             </div>
-            <HeadToggles heads=Signal::derive(move || att.heads()) off=off enabled=enabled />
+            <HeadToggles heads=Memo::new(move |_| att.heads()) off=off enabled=enabled />
             <ExportButtons what="head view" ready=Signal::derive(move || att.ready()) figure=figure
                 attentions_json=true />
+            // Built once: the columns and the lines follow the shape themselves, so a new sentence
+            // rebuilds only the token lists (see ui/relay.rs for why that matters).
             <div class="att-scroll hv-scroll" node_ref=scroller>
-                {move || if att.ready() {
-                    let geo = HeadViewLayout::new(att.t());
-                    let column = move |side| view! { <TokenColumn att=att side=side focus=focus shade=shade kb=kb scroller=scroller /> };
-                    view! {
-                        <div class="hv-body" style=format!("--row:{}px", geo.row)>
-                            {column(Side::Query)}
-                            <Lines geo=geo lines=lines />
-                            {column(Side::Key)}
-                        </div>
-                    }.into_any()
-                } else {
-                    view! { <Placeholder /> }.into_any()
-                }}
+                {move || (!att.ready()).then(|| view! { <Placeholder /> })}
+                <div class="hv-body" style=move || format!("--row:{}px", geo.get().row)>
+                    <TokenColumn att=att side=Side::Query focus=focus shade=shade kb=kb scroller=scroller />
+                    <Lines geo=geo lines=lines />
+                    <TokenColumn att=att side=Side::Key focus=focus shade=shade kb=kb scroller=scroller />
+                </div>
             </div>
             <p class="att-foot" data-testid="head-view-foot">
                 {move || if waiting() { "Reading this layer's map…".to_string() } else { lines.with(|l| {
@@ -178,6 +175,7 @@ fn TokenColumn(
 ) -> impl IntoView {
     let tag = side.tag();
     let mine = move || side.index(focus.get());
+    let (focus_relay, shade_relay) = (Relay::new(move || focus.get()), Relay::new(move || shade.get()));
     let onkey = move |ev: ev::KeyboardEvent| {
         let n = att.t();
         let Some(nav) = list_nav(&ev.key(), side.index(focus.get_untracked()), n) else { return };
@@ -212,15 +210,22 @@ fn TokenColumn(
             on:mousemove=move |ev| if moved(&ev) { kb.set(false) }
         >
             {move || att.shape.with(|s| s.as_ref().map(|s| {
+                let (focused, shaded) = (focus_relay.fresh(), shade_relay.fresh());
                 s.tokens.iter().enumerate().map(|(i, tok)| {
+                    let active = {
+                        let f = focused.clone();
+                        move || f.with(|f| side.index(*f)) == Some(i)
+                    };
+                    let selected = active.clone();
+                    let shade = shaded.clone();
                     view! {
                         <li
                             id=format!("hv-{tag}-{i}")
                             role="option"
                             class="hv-tok"
                             class:mask=s.masks.contains(&i)
-                            class:active=move || mine() == Some(i)
-                            aria-selected=move || (mine() == Some(i)).to_string()
+                            class:active=active
+                            aria-selected=move || selected().to_string()
                             title=format!("{tok} (position {i})")
                             style=move || shade.with(|w| w.get(i).map(|w| format!("--w:{:.3}", w.min(1.0)))).unwrap_or_default()
                             on:mouseenter=move |_| if !kb.get_untracked() { focus.set(Some(side.focus(i))) }
@@ -242,8 +247,8 @@ fn TokenColumn(
 /// The head switches: all, none, and one toggle per head drawn in its colour and dash.
 #[component]
 fn HeadToggles(
-    /// Heads in the model.
-    heads: Signal<usize>,
+    /// Heads in the model (a memo: the buttons rebuild only when it changes).
+    heads: Memo<usize>,
     /// Heads switched off.
     off: RwSignal<Vec<usize>>,
     /// Per head: shown.
@@ -258,20 +263,24 @@ fn HeadToggles(
             }
         })
     };
-    let is_on = move |h: usize| enabled.with(|e| e.get(h).copied().unwrap_or(true));
+    // The buttons are rebuilt when the heads go from none (a new sentence, before its forward)
+    // to some: they read which are on through a relay (ui/relay.rs).
+    let on = Relay::new(move || enabled.get());
     view! {
         <div class="hv-heads" role="group" aria-label="Heads (toggle; double-click shows one head alone)">
             <button type="button" class="hv-all" on:click=move |_| off.set(Vec::new())>"all"</button>
             <button type="button" class="hv-all" on:click=move |_| off.set((0..heads.get()).collect())>"none"</button>
-            {move || (0..heads.get()).map(|h| {
+            {move || { let on = on.fresh(); (0..heads.get()).map(|h| {
                 let st = head_style(h);
+                let on = on.clone();
+                let is_on = move || on.with(|e| e.get(h).copied().unwrap_or(true));
                 view! {
                     <button
                         type="button"
                         class="hv-head"
                         data-testid="head-toggle"
                         data-head=h
-                        aria-pressed=move || is_on(h).to_string()
+                        aria-pressed=move || is_on().to_string()
                         title=format!("head {h}: click to hide or show, double-click to show it alone")
                         on:click=move |_| toggle(h)
                         on:dblclick=move |_| off.set((0..heads.get()).filter(|&x| x != h).collect())
@@ -282,7 +291,7 @@ fn HeadToggles(
                         {h}
                     </button>
                 }
-            }).collect_view()}
+            }).collect_view() }}
         </div>
     }
 }
@@ -290,21 +299,22 @@ fn HeadToggles(
 /// The lines between the two columns.
 #[component]
 fn Lines(
-    /// Where rows are.
-    geo: HeadViewLayout,
+    /// Where rows are (follows the token count).
+    geo: Memo<HeadViewLayout>,
     /// What to draw, weakest first.
     lines: Memo<Vec<HeadLine>>,
 ) -> impl IntoView {
     view! {
         <svg
             class="hv-lines"
-            width=geo.width
-            height=geo.height()
-            viewBox=format!("0 0 {} {}", geo.width, geo.height())
+            width=move || geo.get().width
+            height=move || geo.get().height()
+            viewBox=move || { let g = geo.get(); format!("0 0 {} {}", g.width, g.height()) }
             preserveAspectRatio="none"
             aria-hidden="true"
         >
-            {move || lines.with(|ls| ls.iter().map(|l| {
+            // Each line is static: the whole set is rebuilt from `lines`.
+            {move || { let geo = geo.get(); lines.with(|ls| ls.iter().map(|l| {
                 let st = head_style(l.head);
                 view! {
                     <line
@@ -318,7 +328,7 @@ fn Lines(
                         stroke-dasharray=st.dash
                     />
                 }
-            }).collect_view())}
+            }).collect_view()) }}
         </svg>
     }
 }

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use super::dom::{moved, repaint, reveal};
 use super::{Attention, LayerSelect, Placeholder, ViewFrame};
 use crate::state::use_app;
+use crate::ui::relay::Relay;
 use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::export;
@@ -49,6 +50,10 @@ pub fn Heatmap(
     repaint(canvas, matrix, t);
 
     let cell = move || heat_cell_px(t());
+    // The head options are rebuilt when the count of heads changes (also from none, between a
+    // new sentence and its forward): they read the selection through a relay (ui/relay.rs).
+    let heads = Memo::new(move |_| att.heads());
+    let shown_head = Relay::new(move || sel.get().1);
     let on_move = move |ev: ev::MouseEvent| {
         if kb.get_untracked() {
             if !moved(&ev) {
@@ -138,9 +143,10 @@ pub fn Heatmap(
                         }
                     >
                         <option value="mean" prop:selected=move || sel.get().1 == HeadSel::Mean>"mean of heads"</option>
-                        {move || (0..att.heads()).map(|h| view! {
-                            <option value=h prop:selected=move || sel.get().1 == HeadSel::Head(h)>"head " {h}</option>
-                        }).collect_view()}
+                        {move || { let shown = shown_head.fresh(); (0..heads.get()).map(|h| {
+                            let shown = shown.clone();
+                            view! { <option value=h prop:selected=move || shown.get() == HeadSel::Head(h)>"head " {h}</option> }
+                        }).collect_view() }}
                     </select>
                 </label>
                 <span class="hm-legend" aria-label="colour scale">
@@ -153,47 +159,45 @@ pub fn Heatmap(
                 attentions_json=true />
             <p class="hm-readout" data-testid="heatmap-readout" aria-live="polite">{text}</p>
             <div class="att-scroll hm-scroll" node_ref=scroller>
-                {move || if att.ready() {
-                    let c = cell();
-                    let n = t();
-                    view! {
-                        <div class="hm-grid" style=format!("--cell:{c}px;--n:{n}")>
-                            <div class="hm-corner" aria-hidden="true">"query ↓ key →"</div>
-                            <div class="hm-cols" aria-hidden="true"><AxisLabels att=att hover=hover axis=Axis::Column /></div>
-                            <div class="hm-rows" aria-hidden="true"><AxisLabels att=att hover=hover axis=Axis::Row /></div>
-                            <div class="hm-map" node_ref=map_box>
-                                <canvas
-                                    node_ref=canvas
-                                    class="hm-canvas"
-                                    data-testid="heatmap-canvas"
-                                    tabindex="0"
-                                    role="application"
-                                    aria-roledescription="heatmap"
-                                    aria-label=aria_label
-                                    style=format!("width:{}px;height:{}px", c * n as u32, c * n as u32)
-                                    on:mousemove=on_move
-                                    on:mouseleave=move |_| if !kb.get_untracked() { hover.set(None) }
-                                    on:keydown=on_key
-                                    on:focus=move |_| if hover.get_untracked().is_none() {
-                                        kb.set(true);
-                                        hover.set(Some((0, 0)));
-                                    }
-                                    on:blur=move |_| hover.set(None)
-                                ></canvas>
-                                <div
-                                    class="hm-cursor"
-                                    aria-hidden="true"
-                                    style=move || match hover.get() {
-                                        Some((q, k)) => format!("left:{}px;top:{}px", k as u32 * c, q as u32 * c),
-                                        None => "display:none".to_string(),
-                                    }
-                                ></div>
-                            </div>
-                        </div>
-                    }.into_any()
-                } else {
-                    view! { <Placeholder /> }.into_any()
-                }}
+                // Built once and sized from the shape, so a new sentence rebuilds only the label
+                // lists (ui/relay.rs says why that matters).
+                {move || (!att.ready()).then(|| view! { <Placeholder /> })}
+                <div
+                    class="hm-grid"
+                    style=move || if att.ready() { format!("--cell:{}px;--n:{}", cell(), t()) } else { "display:none".to_string() }
+                >
+                    <div class="hm-corner" aria-hidden="true">"query ↓ key →"</div>
+                    <div class="hm-cols" aria-hidden="true"><AxisLabels att=att hover=hover axis=Axis::Column /></div>
+                    <div class="hm-rows" aria-hidden="true"><AxisLabels att=att hover=hover axis=Axis::Row /></div>
+                    <div class="hm-map" node_ref=map_box>
+                        <canvas
+                            node_ref=canvas
+                            class="hm-canvas"
+                            data-testid="heatmap-canvas"
+                            tabindex="0"
+                            role="application"
+                            aria-roledescription="heatmap"
+                            aria-label=aria_label
+                            style=move || { let side = cell() * t() as u32; format!("width:{side}px;height:{side}px") }
+                            on:mousemove=on_move
+                            on:mouseleave=move |_| if !kb.get_untracked() { hover.set(None) }
+                            on:keydown=on_key
+                            on:focus=move |_| if hover.get_untracked().is_none() {
+                                kb.set(true);
+                                hover.set(Some((0, 0)));
+                            }
+                            on:blur=move |_| hover.set(None)
+                        ></canvas>
+                        <div
+                            class="hm-cursor"
+                            aria-hidden="true"
+                            style=move || match hover.get() {
+                                Some((q, k)) => { let c = cell(); format!("left:{}px;top:{}px", k as u32 * c, q as u32 * c) }
+                                None => "display:none".to_string(),
+                            }
+                        ></div>
+                    </div>
+                </div>
             </div>
         </ViewFrame>
     }
@@ -216,14 +220,18 @@ fn AxisLabels(
     hover: RwSignal<Option<(usize, usize)>>,
     axis: Axis,
 ) -> impl IntoView {
+    // The labels are rebuilt with every sentence: they read the hovered cell through a relay.
+    let hover = Relay::new(move || hover.get());
     move || {
         att.shape.with(|s| {
             s.as_ref()
                 .map(|s| {
+                    let hover = hover.fresh();
                     s.tokens
                         .iter()
                         .enumerate()
                         .map(|(i, tok)| {
+                            let hover = hover.clone();
                             let active =
                                 move || hover.get().is_some_and(|(q, k)| if axis == Axis::Row { q == i } else { k == i });
                             view! {

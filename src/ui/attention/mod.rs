@@ -15,6 +15,7 @@ mod rollout;
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::ui::relay::Relay;
 use crate::view_model::attention::data::{AttentionData, HeadSel};
 use crate::view_model::attention::labels::AttentionShape;
 use crate::view_model::attention::request::needs_forward;
@@ -233,17 +234,21 @@ fn LayerSelect(
     /// Called with the map the reader picks.
     on_pick: impl Fn(usize) + 'static,
 ) -> impl IntoView {
+    // The options follow the layers' labels, which are gone between a new sentence and its
+    // forward: they read the current map through a relay (ui/relay.rs).
+    let labels = Memo::new(move |_| att.shape.with(|s| s.as_ref().map(|s| s.layers.iter().map(|l| l.label.clone()).collect::<Vec<_>>()).unwrap_or_default()));
+    let current = Relay::new(move || current.get());
     let options = move || {
-        att.shape.with(|s| {
-            s.as_ref()
-                .map(|s| {
-                    s.layers
-                        .iter()
-                        .enumerate()
-                        .map(|(i, l)| view! { <option value=i prop:selected=move || current.get() == i>{l.label.clone()}</option> })
-                        .collect_view()
+        let current = current.fresh();
+        labels.with(|labels| {
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let current = current.clone();
+                    view! { <option value=i prop:selected=move || current.get() == i>{l.clone()}</option> }
                 })
-                .unwrap_or_default()
+                .collect_view()
         })
     };
     view! {

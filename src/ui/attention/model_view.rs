@@ -2,16 +2,21 @@
 //! they run; a thumbnail opens in the heatmap, or (in "switch heads" mode) switches that head off
 //! in that layer, as the Inside ALBERT card's head switches do.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use leptos::ev;
 use leptos::html;
 use leptos::prelude::*;
 
 use super::dom::{focus_by_id, paint, paint_soon};
 use super::{Attention, Placeholder, ViewFrame};
+
 use crate::state::use_app;
+use crate::ui::relay::Relay;
 use crate::ui::inside::toggle_switch;
 use crate::view_model::attention::request::THUMBNAIL;
 use crate::view_model::attention::data::HeadSel;
+use crate::view_model::attention::labels::LayerInfo;
 use crate::view_model::attention::geometry::{grid_nav, Nav};
 use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::attention::data::AttentionData;
@@ -31,14 +36,33 @@ pub fn ModelView(
     let state = use_app();
     // What a click on a thumbnail does: open it in the heatmap, or switch the head off/on.
     let switching = RwSignal::new(false);
+    // The cells are rebuilt with every sentence: what they show of the page's state, and the
+    // forward to paint, they read through relays (ui/relay.rs).
+    let open_cell = Relay::new(move || heat_sel.get());
+    let switched = Relay::new(move || state.switches.get());
+    let tab_stop = Relay::new(move || roving.get());
+    let forward = Relay::new({
+        let n = AtomicUsize::new(0);
+        move || {
+            att.data.track();
+            n.fetch_add(1, Ordering::Relaxed)
+        }
+    });
+    // The grid depends on the maps and heads, not on the sentence: it is built once a model
+    // (kept while a new sentence waits for its forward) and only the thumbnails repaint, so
+    // typing does not rebuild 144 cells for albert-base (issue 13 item 2).
+    let cells = Memo::new(move |prev: Option<&Option<(Vec<LayerInfo>, usize)>>| {
+        att.shape.with(|s| s.as_ref().map(|s| (s.layers.clone(), s.heads))).or_else(|| prev.cloned().flatten())
+    });
     let grid = move || {
-        att.shape.with(|s| {
-            let Some(s) = s.as_ref() else { return view! { <Placeholder /> }.into_any() };
-            let (nl, nh) = (s.layers.len(), s.heads);
+        cells.with(|s| {
+            let Some((layers, heads)) = s.as_ref() else { return view! { <Placeholder /> }.into_any() };
+            let (nl, nh) = (layers.len(), *heads);
             if nl == 0 || nh == 0 {
                 return view! { <Placeholder /> }.into_any();
             }
-            let corner = if s.layers.iter().any(|l| l.inner > 0) { "layer.inner · group" } else { "layer · block" };
+            let (open_cell, switched, tab_stop, forward) = (open_cell.fresh(), switched.fresh(), tab_stop.fresh(), forward.fresh());
+            let corner = if layers.iter().any(|l| l.inner > 0) { "layer.inner · group" } else { "layer · block" };
             let onkey = move |i: usize, h: usize, ev: ev::KeyboardEvent| {
                 let Some(Nav::To((ni, nh2))) = grid_nav(&ev.key(), (i, h), (nl, nh)) else { return };
                 ev.prevent_default();
@@ -48,21 +72,37 @@ pub fn ModelView(
             view! {
                 <div
                     class="mv-grid"
-                    class:smooth={s.t() > 52}
+                    class:smooth=move || { att.t() > 52 }
                     role="group"
                     aria-label="Layers × heads"
                     style=format!("grid-template-columns: max-content repeat({nh}, var(--mv-thumb))")
                 >
                     <div class="mv-corner">{corner}</div>
                     {(0..nh).map(|h| view! { <div class="mv-colhead">"head " {h}</div> }).collect_view()}
-                    {s.layers.iter().enumerate().map(|(i, li)| {
+                    {layers.iter().enumerate().map(|(i, li)| {
                         let band = if li.group % 2 == 0 { "mv-rowhead band-a" } else { "mv-rowhead band-b" };
                         view! {
                             <div class=band data-group=li.group title=li.label.clone()>{li.short.clone()}</div>
                             {(0..nh).map(|h| {
                                 // Layers count from 1 in switches (`3.0:5`), as in the CLI.
                                 let sw = albert::HeadSwitch { layer: li.application + 1, inner: li.inner, head: h };
-                                let off = move || state.switches.with(|l| l.contains(&sw));
+                                let off = {
+                                    let switched = switched.clone();
+                                    move || switched.with(|l| l.contains(&sw))
+                                };
+                                let off2 = off.clone();
+                                let is_open = {
+                                    let open_cell = open_cell.clone();
+                                    move || open_cell.get() == (i, HeadSel::Head(h))
+                                };
+                                let tab = {
+                                    let tab_stop = tab_stop.clone();
+                                    move || {
+                                        let (ri, rh) = tab_stop.get();
+                                        if (ri.min(nl - 1), rh.min(nh - 1)) == (i, h) { "0" } else { "-1" }
+                                    }
+                                };
+                                let forward = forward.clone();
                                 let label = format!("{}, head {h}: open in the heatmap, or switch it off in “switch heads” mode", li.label);
                                 view! {
                                     <button
@@ -70,9 +110,9 @@ pub fn ModelView(
                                         id=format!("mv-{i}-{h}")
                                         class="mv-cell"
                                         class:band-b=li.group % 2 == 1
-                                        class:open=move || heat_sel.get() == (i, HeadSel::Head(h))
+                                        class:open=is_open
                                         class:off=off
-                                        data-off=move || off().to_string()
+                                        data-off=move || off2().to_string()
                                         data-testid="model-view-cell"
                                         data-layer=i
                                         data-head=h
@@ -81,15 +121,12 @@ pub fn ModelView(
                                         data-inner=li.inner
                                         aria-label=label.clone()
                                         title=label
-                                        tabindex=move || {
-                                            let (ri, rh) = roving.get();
-                                            if (ri.min(nl - 1), rh.min(nh - 1)) == (i, h) { "0" } else { "-1" }
-                                        }
+                                        tabindex=tab
                                         on:focus=move |_| roving.set((i, h))
                                         on:click=move |_| if switching.get_untracked() { toggle_switch(state, sw) } else { open(i, h) }
                                         on:keydown=move |ev| onkey(i, h, ev)
                                     >
-                                        <Thumb att=att layer=i head=h />
+                                        <Thumb att=att forward=forward layer=i head=h />
                                     </button>
                                 }
                             }).collect_view()}
@@ -126,6 +163,9 @@ pub fn ModelView(
 #[component]
 fn Thumb(
     att: Attention,
+    /// Changes with every forward (the grid's relay, so the thumbnail does not subscribe to
+    /// the page's data itself).
+    forward: ArcRwSignal<usize>,
     /// Attention map (execution index).
     layer: usize,
     head: usize,
@@ -133,16 +173,15 @@ fn Thumb(
     let canvas = NodeRef::<html::Canvas>::new();
     Effect::new(move |_| {
         let Some(c) = canvas.get() else { return };
-        // Tracked here; painted in a coming frame from the data current then.
-        if att.with_valid(|_| ()).is_some() {
-            paint_soon(c, move |c| {
-                att.with_valid_untracked(|d| {
-                    if let Some((m, n)) = d.thumbnail(layer, head, THUMBNAIL) {
-                        paint(c, &m, n);
-                    }
-                });
+        forward.track();
+        // Painted in a coming frame from the data current then.
+        paint_soon(c, move |c| {
+            att.with_valid_untracked(|d| {
+                if let Some((m, n)) = d.thumbnail(layer, head, THUMBNAIL) {
+                    paint(c, &m, n);
+                }
             });
-        }
+        });
     });
     view! { <canvas node_ref=canvas class="mv-thumb" aria-hidden="true"></canvas> }
 }

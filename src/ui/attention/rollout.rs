@@ -11,6 +11,7 @@ use crate::view_model::attention::data::AttentionData;
 use crate::view_model::attention::labels::truncate_token;
 use crate::view_model::attention::rollout::{whole_map_now, MaskAttribution};
 use crate::state::use_app;
+use crate::ui::relay::Relay;
 use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::export;
 
@@ -33,6 +34,8 @@ pub fn Rollout(
     let weights: Memo<Option<Vec<f32>>> = Memo::new(move |_| attributions.with(|a| a.get(chosen()).map(|m| m.weights.clone())));
     let map = NodeRef::<html::Canvas>::new();
     repaint(map, rolled, move || att.t());
+    // The options are rebuilt with every sentence: they read the position through a relay.
+    let chosen_relay = Relay::new(move || position.get());
 
     let state = use_app();
     // The [MASK] the select shows.
@@ -72,11 +75,17 @@ pub fn Rollout(
                             }
                         }
                     >
-                        {move || att.shape.with(|s| s.as_ref().map(|s| s.masks.iter().enumerate().map(|(j, &p)| view! {
-                            <option value=j prop:selected=move || position.get() == Some(p)>
-                                {format!("#{} at position {p}", j + 1)}
-                            </option>
-                        }).collect_view()).unwrap_or_default())}
+                        {move || att.shape.with(|s| s.as_ref().map(|s| {
+                            let chosen = chosen_relay.fresh();
+                            s.masks.iter().enumerate().map(|(j, &p)| {
+                                let chosen = chosen.clone();
+                                view! {
+                                    <option value=j prop:selected=move || chosen.get() == Some(p)>
+                                        {format!("#{} at position {p}", j + 1)}
+                                    </option>
+                                }
+                            }).collect_view()
+                        }).unwrap_or_default())}
                     </select>
                 </label>
             </div>
@@ -119,31 +128,46 @@ fn Bars(
     /// The chosen [MASK]'s token position.
     position: Memo<Option<usize>>,
 ) -> impl IntoView {
-    let top = move || weights.with(|w| w.as_deref().map_or(1.0, max_value));
+    // The bars are rebuilt with every sentence: they read the weights and the position through
+    // relays (ui/relay.rs).
+    let (weights, position) = (Relay::new(move || weights.get()), Relay::new(move || position.get()));
     move || {
         att.shape.with(|s| {
             let Some(s) = s.as_ref() else { return view! { <Placeholder /> }.into_any() };
             if s.masks.is_empty() {
                 return view! { <div class="att-empty">"No [MASK] in the input."</div> }.into_any();
             }
+            let (weights, position) = (weights.fresh(), position.fresh());
             view! {
                 <ol class="ro-bars">
                     {s.tokens.iter().enumerate().map(|(i, tok)| {
-                        let w = move || weights.with(|w| w.as_ref().and_then(|w| w.get(i).copied()).unwrap_or(0.0));
+                        let w = {
+                            let weights = weights.clone();
+                            move || weights.with(|w| w.as_ref().and_then(|w| w.get(i).copied()).unwrap_or(0.0))
+                        };
+                        let top = {
+                            let weights = weights.clone();
+                            move || weights.with(|w| w.as_deref().map_or(1.0, max_value))
+                        };
+                        let selected = {
+                            let position = position.clone();
+                            move || position.get() == Some(i)
+                        };
+                        let (w2, w3) = (w.clone(), w.clone());
                         view! {
                             <li
                                 class="ro-row"
                                 class:mask=s.masks.contains(&i)
-                                class:selected=move || position.get() == Some(i)
+                                class:selected=selected
                                 data-testid="rollout-bar"
                                 data-token=i
                                 data-value=move || format!("{:.4}", w())
                             >
                                 <span class="ro-tok" title=format!("{tok} (position {i})")>{truncate_token(tok, TOKEN_CHARS)}</span>
                                 <span class="ro-track">
-                                    <span class="ro-bar" style=move || format!("width:{:.2}%", 100.0 * w() / top())></span>
+                                    <span class="ro-bar" style=move || format!("width:{:.2}%", 100.0 * w2() / top())></span>
                                 </span>
-                                <span class="ro-val">{move || format!("{:.3}", w())}</span>
+                                <span class="ro-val">{move || format!("{:.3}", w3())}</span>
                             </li>
                         }
                     }).collect_view()}

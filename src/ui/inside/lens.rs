@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::state::{use_app, InsideView};
+use crate::ui::relay::Relay;
 use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::export;
 use crate::view_model::format;
@@ -26,23 +27,29 @@ pub fn LensPanel(
         inside.with(|i| i.as_ref().and_then(|i| i.lens.get(chosen.get().min(i.lens.len().saturating_sub(1))).cloned()))
     });
     let count = move || inside.with(|i| i.as_ref().map_or(0, |i| i.lens.len()));
+    // The buttons are rebuilt with the count of masks: they read the choice through a relay
+    // (ui/relay.rs).
+    let picked = Relay::new(move || chosen.get());
     let picker = move || {
         let n = count();
         (n > 1).then(|| {
+            let picked = picked.fresh();
             view! {
                 <div class="lens-masks" role="group" aria-label="Which [MASK]">
                     {(0..n)
-                        .map(|i| view! {
+                        .map(|i| {
+                            let picked = picked.clone();
+                            view! {
                             <button
                                 type="button"
                                 class="chip"
                                 data-testid="lens-mask"
-                                aria-pressed=move || (chosen.get().min(n - 1) == i).to_string()
+                                aria-pressed=move || (picked.get().min(n - 1) == i).to_string()
                                 on:click=move |_| chosen.set(i)
                             >
                                 {mask_title(i, n)}
                             </button>
-                        })
+                        }})
                         .collect_view()}
                 </div>
             }

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use crate::session;
 use crate::state::{use_app, AppState, InsideView};
+use crate::ui::relay::Relay;
 use crate::ui::export::{caption, shown_picks, ExportButtons};
 use crate::view_model::export;
 use crate::view_model::inside::switches::{format_list, inactive_reason, toggle, Shape};
@@ -35,10 +36,17 @@ pub fn SwitchesView(
     inside: Memo<Option<InsideView>>,
 ) -> impl IntoView {
     let state = use_app();
-    // The grid depends on the shape only, so a new forward does not rebuild it.
-    let shape = Memo::new(move |_| inside.with(|i| i.as_ref().map(|i| Shape { depth: i.depth, inner: i.inner, heads: i.heads })));
+    // The grid depends on the shape only, so a new forward does not rebuild it; nor does a new
+    // sentence, whose insides are `None` until its forward is back (the last shape is kept).
+    let shape = Memo::new(move |prev: Option<&Option<Shape>>| {
+        inside.with(|i| i.as_ref().map(|i| Shape { depth: i.depth, inner: i.inner, heads: i.heads })).or_else(|| prev.copied().flatten())
+    });
+    // The grid is rebuilt when the shape changes (another depth or model): its buttons read
+    // the switches through a relay (ui/relay.rs).
+    let switched = Relay::new(move || state.switches.get());
     let grid = move || {
         let Some(sh) = shape.get() else { return view! { <p class="att-empty">"The heads appear after the first prediction."</p> }.into_any() };
+        let switched = switched.fresh();
         view! {
             <div class="switch-grid" role="group" aria-label="Heads by layer: press to switch off"
                 style=format!("grid-template-columns: max-content repeat({}, minmax(1.4rem, 2.2rem))", sh.heads)>
@@ -50,7 +58,11 @@ pub fn SwitchesView(
                         <span class="switch-rowhead">{name.clone()}</span>
                         {(0..sh.heads).map(|h| {
                             let s = HeadSwitch { layer: l, inner: j, head: h };
-                            let off = move || state.switches.with(|list| list.contains(&s));
+                            let off = {
+                                let switched = switched.clone();
+                                move || switched.with(|list| list.contains(&s))
+                            };
+                            let off2 = off.clone();
                             view! {
                                 <button
                                     type="button"
@@ -59,7 +71,7 @@ pub fn SwitchesView(
                                     data-testid="head-switch"
                                     data-layer=format!("{l}.{j}")
                                     data-head=h
-                                    aria-pressed=move || off().to_string()
+                                    aria-pressed=move || off2().to_string()
                                     aria-label=format!("Head {h} of layer {name}: switched off when pressed")
                                     title=format!("{s}: press to switch this head off (or on) in layer {name} only")
                                     on:click=move |_| toggle_switch(state, s)

@@ -370,10 +370,11 @@ describe('pay for what is shown (issue 13 item 3)', () => {
       assert.ok(one.views < one.all, `at n = ${n} the views' reductions must be fewer floats than every map`);
       assert.equal((await stats()).lastForwardBytes, tinyPageBytes(n, { maps: false }) + 4 * one.views, 'one map whole, means, thumbnails');
       assert.match(await page.getByTestId('readback').innerText(), /attention maps included/);
-      // The model view paints the forward's thumbnails: every head of every map, pooled.
+      // The model view paints the forward's thumbnails: every head of every map, pooled (a
+      // canvas a map, one thumbnail a head).
       await page.waitForFunction((side) => {
-        const c = [...document.querySelectorAll('[data-testid="model-view"] canvas.mv-thumb')];
-        return c.length === 12 && c.every((e) => e.width === side);
+        const c = [...document.querySelectorAll('[data-testid="model-view-row"]')];
+        return c.length === 3 && c.every((e) => e.dataset.side === String(side));
       }, one.side);
       // The rollout rolls out the forward's means (its figure can be exported).
       await page.waitForSelector('[data-testid="rollout"] [data-testid="export-svg"]:not([disabled])');

@@ -1,19 +1,26 @@
 //! The model view: every layer × head as a thumbnail heatmap, rows banded by the shared block
 //! they run; a thumbnail opens in the heatmap, or (in "switch heads" mode) switches that head off
 //! in that layer, as the Inside ALBERT card's head switches do.
+//!
+//! Each row of thumbnails is one canvas under a row of transparent buttons (the cells). A canvas
+//! is a compositor layer: with one a thumbnail (144 for albert-base) every frame that repainted
+//! some of them spent 30–50 ms layering the page while the sentence was typed (issue 13 item 2).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use leptos::ev;
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{HtmlCanvasElement, ImageData};
 
-use super::dom::{focus_by_id, paint, paint_soon};
+use super::dom::{context_2d, focus_by_id, paint_soon};
 use super::{Attention, Placeholder, ViewFrame};
 
 use crate::state::use_app;
 use crate::ui::relay::Relay;
 use crate::ui::inside::toggle_switch;
+use crate::view_model::attention::colour::{heat_rgba, max_value};
 use crate::view_model::attention::request::THUMBNAIL;
 use crate::view_model::attention::data::HeadSel;
 use crate::view_model::attention::labels::LayerInfo;
@@ -21,6 +28,14 @@ use crate::view_model::attention::geometry::{grid_nav, Nav};
 use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::export;
+
+/// A cell's size and the gap between cells, in CSS pixels (the grid's style sets them, and the
+/// row canvases draw to them).
+const CELL_PX: f64 = 56.0;
+const GAP_PX: f64 = 3.0;
+/// Where a thumbnail starts inside its cell: within the cell's 2 px border (attention.css,
+/// `.mv-cell`), 2 px clear of it.
+const INSET_PX: f64 = 4.0;
 
 /// The grid of thumbnails, with a roving tab stop (one cell in the tab order, arrows move).
 #[component]
@@ -72,17 +87,34 @@ pub fn ModelView(
             view! {
                 <div
                     class="mv-grid"
-                    class:smooth=move || { att.t() > 52 }
                     role="group"
                     aria-label="Layers × heads"
-                    style=format!("grid-template-columns: max-content repeat({nh}, var(--mv-thumb))")
+                    style=format!("grid-template-columns: max-content repeat({nh}, {CELL_PX}px); grid-template-rows: auto; grid-auto-rows: {CELL_PX}px; gap: {GAP_PX}px")
                 >
-                    <div class="mv-corner">{corner}</div>
-                    {(0..nh).map(|h| view! { <div class="mv-colhead">"head " {h}</div> }).collect_view()}
+                    <div class="mv-corner" style="grid-row: 1; grid-column: 1">{corner}</div>
+                    {(0..nh).map(|h| view! { <div class="mv-colhead" style=format!("grid-row: 1; grid-column: {}", h + 2)>"head " {h}</div> }).collect_view()}
                     {layers.iter().enumerate().map(|(i, li)| {
                         let band = if li.group % 2 == 0 { "mv-rowhead band-a" } else { "mv-rowhead band-b" };
+                        let row = format!("grid-row: {}", i + 2);
+                        let canvas = NodeRef::<html::Canvas>::new();
+                        let forward = forward.clone();
+                        Effect::new(move |_| {
+                            let Some(c) = canvas.get() else { return };
+                            forward.track();
+                            // Painted in a coming frame from the data current then.
+                            paint_soon(c, move |c| paint_row(c, att, i, nh));
+                        });
                         view! {
-                            <div class=band data-group=li.group title=li.label.clone()>{li.short.clone()}</div>
+                            <div class=band data-group=li.group title=li.label.clone() style=format!("{row}; grid-column: 1")>{li.short.clone()}</div>
+                            <canvas
+                                node_ref=canvas
+                                class="mv-row"
+                                class:band-b=li.group % 2 == 1
+                                data-testid="model-view-row"
+                                data-layer=i
+                                style=format!("{row}; grid-column: 2 / span {nh}")
+                                aria-hidden="true"
+                            ></canvas>
                             {(0..nh).map(|h| {
                                 // Layers count from 1 in switches (`3.0:5`), as in the CLI.
                                 let sw = albert::HeadSwitch { layer: li.application + 1, inner: li.inner, head: h };
@@ -102,14 +134,12 @@ pub fn ModelView(
                                         if (ri.min(nl - 1), rh.min(nh - 1)) == (i, h) { "0" } else { "-1" }
                                     }
                                 };
-                                let forward = forward.clone();
                                 let label = format!("{}, head {h}: open in the heatmap, or switch it off in “switch heads” mode", li.label);
                                 view! {
                                     <button
                                         type="button"
                                         id=format!("mv-{i}-{h}")
                                         class="mv-cell"
-                                        class:band-b=li.group % 2 == 1
                                         class:open=is_open
                                         class:off=off
                                         data-off=move || off2().to_string()
@@ -121,13 +151,12 @@ pub fn ModelView(
                                         data-inner=li.inner
                                         aria-label=label.clone()
                                         title=label
+                                        style=format!("{row}; grid-column: {}", h + 2)
                                         tabindex=tab
                                         on:focus=move |_| roving.set((i, h))
                                         on:click=move |_| if switching.get_untracked() { toggle_switch(state, sw) } else { open(i, h) }
                                         on:keydown=move |ev| onkey(i, h, ev)
-                                    >
-                                        <Thumb att=att forward=forward layer=i head=h />
-                                    </button>
+                                    ></button>
                                 }
                             }).collect_view()}
                         }
@@ -159,29 +188,61 @@ pub fn ModelView(
     }
 }
 
-/// One head of one map, painted small; repaints on every forward.
-#[component]
-fn Thumb(
-    att: Attention,
-    /// Changes with every forward (the grid's relay, so the thumbnail does not subscribe to
-    /// the page's data itself).
-    forward: ArcRwSignal<usize>,
-    /// Attention map (execution index).
-    layer: usize,
-    head: usize,
-) -> impl IntoView {
-    let canvas = NodeRef::<html::Canvas>::new();
-    Effect::new(move |_| {
-        let Some(c) = canvas.get() else { return };
-        forward.track();
-        // Painted in a coming frame from the data current then.
-        paint_soon(c, move |c| {
-            att.with_valid_untracked(|d| {
-                if let Some((m, n)) = d.thumbnail(layer, head, THUMBNAIL) {
-                    paint(c, &m, n);
-                }
-            });
-        });
+/// Paints map `layer`'s `heads` thumbnails into its row canvas, each into its cell's content box
+/// (the CSS sizes below), at the device's pixel ratio; records the pooled side on the canvas
+/// (`data-side`). Nothing is drawn while the shown forward has no thumbnails of this map.
+fn paint_row(canvas: &HtmlCanvasElement, att: Attention, layer: usize, heads: usize) {
+    let dpr = window().device_pixel_ratio().max(1.0);
+    let width = heads as f64 * CELL_PX + heads.saturating_sub(1) as f64 * GAP_PX;
+    let (w, h) = ((width * dpr).round() as u32, (CELL_PX * dpr).round() as u32);
+    if canvas.width() != w || canvas.height() != h {
+        canvas.set_width(w);
+        canvas.set_height(h);
+    }
+    let Some(ctx) = context_2d(canvas) else { return };
+    ctx.clear_rect(0.0, 0.0, f64::from(w), f64::from(h));
+    let drawn = att.with_valid_untracked(|d| {
+        // More tokens than thumbnail pixels: let the browser average instead of dropping rows.
+        ctx.set_image_smoothing_enabled(d.seq_len() > 52);
+        let mut side = None;
+        for head in 0..heads {
+            let Some((m, n)) = d.thumbnail(layer, head, THUMBNAIL) else { continue };
+            let Some(scratch) = scratch(n) else { return side };
+            let px = heat_rgba(&m, max_value(&m));
+            let Ok(img) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&px), n as u32, n as u32) else { continue };
+            let Some(sctx) = context_2d(&scratch) else { return side };
+            let _ = sctx.put_image_data(&img, 0.0, 0.0);
+            let x = head as f64 * (CELL_PX + GAP_PX) + INSET_PX;
+            let inner = CELL_PX - 2.0 * INSET_PX;
+            let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(&scratch, x * dpr, INSET_PX * dpr, inner * dpr, inner * dpr);
+            side = Some(n);
+        }
+        side
     });
-    view! { <canvas node_ref=canvas class="mv-thumb" aria-hidden="true"></canvas> }
+    match drawn.flatten() {
+        Some(n) => canvas.set_attribute("data-side", &n.to_string()).ok(),
+        None => canvas.remove_attribute("data-side").ok(),
+    };
+}
+
+thread_local! {
+    /// The canvas a thumbnail is put into before it is drawn, scaled, into its row: never in the
+    /// page, so never a layer.
+    static SCRATCH: std::cell::RefCell<Option<HtmlCanvasElement>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The scratch canvas, `n × n` pixels.
+fn scratch(n: usize) -> Option<HtmlCanvasElement> {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.is_none() {
+            *s = document().create_element("canvas").ok()?.dyn_into().ok();
+        }
+        let c = s.clone()?;
+        if c.width() != n as u32 || c.height() != n as u32 {
+            c.set_width(n as u32);
+            c.set_height(n as u32);
+        }
+        Some(c)
+    })
 }

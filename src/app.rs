@@ -36,6 +36,8 @@ pub fn App() -> impl IntoView {
         let s = state.sentence.get();
         state.result.with(|r| r.as_ref().filter(|r| r.text == s).and_then(|r| r.attention.clone()))
     });
+    // A task after the predictions (ui::later).
+    let attention = crate::ui::later(attention, 1);
 
     view! {
         <a class="skip-link" href="#sentence">"Skip to the sentence"</a>

@@ -17,6 +17,29 @@ use leptos::prelude::*;
 
 use crate::web;
 
+/// `source`, `tasks` tasks later. The views of one forward are fed in turn (predictions now, the
+/// attention views a task later, Inside ALBERT after them), so a result does not rebuild every
+/// view in one long task and keystrokes get in between (issue 13 item 2). When several values
+/// arrive before the tasks have run, only the newest is passed on.
+pub fn later<T: Clone + Send + Sync + 'static>(source: Memo<T>, tasks: u32) -> ReadSignal<T> {
+    let (read, write) = signal(source.get_untracked());
+    let newest = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        source.track();
+        let n = newest.get_value() + 1;
+        newest.set_value(n);
+        leptos::task::spawn_local(async move {
+            for _ in 0..tasks {
+                web::yield_now().await;
+            }
+            if newest.try_get_value() == Some(n) {
+                write.set(source.get_untracked());
+            }
+        });
+    });
+    read
+}
+
 /// A titled panel: every card on the page is one, so a new panel is one `<Card>`.
 #[component]
 pub fn Card(

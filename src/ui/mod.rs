@@ -32,8 +32,11 @@ pub fn later<T: Clone + Send + Sync + 'static>(source: Memo<T>, tasks: u32) -> R
             for _ in 0..tasks {
                 web::yield_now().await;
             }
+            // The view may be gone by now (its signals disposed): then nothing is passed on.
             if newest.try_get_value() == Some(n) {
-                write.set(source.get_untracked());
+                if let Some(v) = source.try_get_untracked() {
+                    write.try_set(v);
+                }
             }
         });
     });

@@ -51,8 +51,8 @@ pub fn ModelView(
     let state = use_app();
     // What a click on a thumbnail does: open it in the heatmap, or switch the head off/on.
     let switching = RwSignal::new(false);
-    // The cells are rebuilt with every sentence: what they show of the page's state, and the
-    // forward to paint, they read through relays (ui/relay.rs).
+    // The cells are rebuilt when the maps change (another model or depth): what they show of
+    // the page's state, and the forward to paint, they read through relays (ui/relay.rs).
     let open_cell = Relay::new(move || heat_sel.get());
     let switched = Relay::new(move || state.switches.get());
     let tab_stop = Relay::new(move || roving.get());

@@ -128,16 +128,18 @@ fn Bars(
     /// The chosen [MASK]'s token position.
     position: Memo<Option<usize>>,
 ) -> impl IntoView {
-    // The bars are rebuilt with every sentence: they read the weights and the position through
-    // relays (ui/relay.rs).
-    let (weights, position) = (Relay::new(move || weights.get()), Relay::new(move || position.get()));
+    // The bars' scale, once a change rather than once a bar.
+    let top = Memo::new(move |_| weights.with(|w| w.as_deref().map_or(1.0, max_value)));
+    // The bars are rebuilt with every sentence: they read the weights, the scale and the
+    // position through relays (ui/relay.rs).
+    let (weights, top, position) = (Relay::new(move || weights.get()), Relay::new(move || top.get()), Relay::new(move || position.get()));
     move || {
         att.shape.with(|s| {
             let Some(s) = s.as_ref() else { return view! { <Placeholder /> }.into_any() };
             if s.masks.is_empty() {
                 return view! { <div class="att-empty">"No [MASK] in the input."</div> }.into_any();
             }
-            let (weights, position) = (weights.fresh(), position.fresh());
+            let (weights, top, position) = (weights.fresh(), top.fresh(), position.fresh());
             view! {
                 <ol class="ro-bars">
                     {s.tokens.iter().enumerate().map(|(i, tok)| {
@@ -145,10 +147,7 @@ fn Bars(
                             let weights = weights.clone();
                             move || weights.with(|w| w.as_ref().and_then(|w| w.get(i).copied()).unwrap_or(0.0))
                         };
-                        let top = {
-                            let weights = weights.clone();
-                            move || weights.with(|w| w.as_deref().map_or(1.0, max_value))
-                        };
+                        let top = top.clone();
                         let selected = {
                             let position = position.clone();
                             move || position.get() == Some(i)
@@ -165,7 +164,7 @@ fn Bars(
                             >
                                 <span class="ro-tok" title=format!("{tok} (position {i})")>{truncate_token(tok, TOKEN_CHARS)}</span>
                                 <span class="ro-track">
-                                    <span class="ro-bar" style=move || format!("width:{:.2}%", 100.0 * w2() / top())></span>
+                                    <span class="ro-bar" style=move || format!("width:{:.2}%", 100.0 * w2() / top.get())></span>
                                 </span>
                                 <span class="ro-val">{move || format!("{:.3}", w3())}</span>
                             </li>

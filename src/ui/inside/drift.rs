@@ -13,7 +13,7 @@ use crate::view_model::inside::drift::{chart, reading, Frame, PAPER};
 #[component]
 pub fn DriftView(
     /// The shown forward's insides.
-    inside: Memo<Option<InsideView>>,
+    inside: Signal<Option<InsideView>>,
 ) -> impl IntoView {
     let f = Frame::DEFAULT;
     let svg = move || {

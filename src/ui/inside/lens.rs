@@ -20,7 +20,7 @@ const CHART_PAD: f32 = 8.0;
 #[component]
 pub fn LensPanel(
     /// The shown forward's insides.
-    inside: Memo<Option<InsideView>>,
+    inside: Signal<Option<InsideView>>,
 ) -> impl IntoView {
     let chosen = RwSignal::new(0usize);
     let lens: Memo<Option<LensView>> = Memo::new(move |_| {

@@ -23,16 +23,15 @@ use neuron::NeuronView;
 use switches::SwitchesView;
 
 /// The insides of the forward whose predictions are shown: only while it belongs to the text
-/// in the box (never a stale result).
-/// Fed two tasks after the predictions, one after the attention views (`ui::later`).
-fn use_inside() -> Memo<Option<InsideView>> {
+/// in the box (never a stale result). Fed two tasks after the predictions, one after the
+/// attention views (`ui::later`).
+fn use_inside() -> Signal<Option<InsideView>> {
     let state = use_app();
     let now = Memo::new(move |_| {
         let s = state.sentence.get();
         state.result.with(|r| r.as_ref().filter(|r| r.text == s).map(|r| r.inside.clone()))
     });
-    let later = crate::ui::later(now, 2);
-    Memo::new(move |_| later.get())
+    crate::ui::later(now, 2).into()
 }
 
 /// The card: one section per view, each laid out from the forward's shape.

@@ -48,7 +48,7 @@ fn cells(v: &[f32], scale: f32, class: &'static str) -> impl IntoView {
 #[component]
 pub fn NeuronView(
     /// The shown forward's insides.
-    inside: Memo<Option<InsideView>>,
+    inside: Signal<Option<InsideView>>,
 ) -> impl IntoView {
     let state = use_app();
     // The query token; `None`: the first [MASK] (or token 0).

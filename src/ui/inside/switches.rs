@@ -33,7 +33,7 @@ pub fn toggle_switch(state: AppState, s: HeadSwitch) {
 #[component]
 pub fn SwitchesView(
     /// The shown forward's insides.
-    inside: Memo<Option<InsideView>>,
+    inside: Signal<Option<InsideView>>,
 ) -> impl IntoView {
     let state = use_app();
     // The grid depends on the shape only, so a new forward does not rebuild it; nor does a new

@@ -13,6 +13,7 @@ pub mod error;
 pub mod files;
 pub mod output;
 pub mod pipeline;
+pub mod rank;
 pub mod remote;
 mod spm;
 pub mod tokenizer;

@@ -376,21 +376,6 @@ pub struct Prediction {
     pub prob: f32,
 }
 
-/// Softmax of one logits row, top `k` by probability (ties by id, for stable output).
-pub fn top_k(logits: &[f32], k: usize) -> Vec<(u32, f32)> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f64 = logits.iter().map(|&x| ((x - max) as f64).exp()).sum();
-    let mut idx: Vec<u32> = (0..logits.len() as u32).collect();
-    let k = k.min(logits.len());
-    let cmp = |a: &u32, b: &u32| logits[*b as usize].total_cmp(&logits[*a as usize]).then(a.cmp(b));
-    if k < idx.len() && k > 0 {
-        idx.select_nth_unstable_by(k - 1, cmp);
-    }
-    idx.truncate(k);
-    idx.sort_by(cmp);
-    idx.into_iter().map(|i| (i, (((logits[i as usize] - max) as f64).exp() / sum) as f32)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,15 +396,6 @@ mod tests {
         // albert-xxlarge at its 512 positions passes.
         let xxl = Config::from_json(r#"{}"#).unwrap();
         Batch::single(vec![5; 512], vec![0; 512]).validate(&xxl).unwrap();
-    }
-
-    #[test]
-    fn top_k_is_sorted_softmax() {
-        let t = top_k(&[0.0, 2.0, 1.0, 2.0], 3);
-        assert_eq!(t.iter().map(|x| x.0).collect::<Vec<_>>(), [1, 3, 2]);
-        let z: f32 = [0.0f32, 2.0, 1.0, 2.0].iter().map(|x| x.exp()).sum();
-        assert!((t[0].1 - 2f32.exp() / z).abs() < 1e-6);
-        assert_eq!(top_k(&[1.0], 5).len(), 1);
     }
 
     #[test]

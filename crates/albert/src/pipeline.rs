@@ -5,7 +5,8 @@
 use crate::config::{Config, ParameterCounts};
 use crate::error::{Error, Result};
 use crate::files::ModelFiles;
-use crate::output::{mask_positions, top_k, AttentionMap, Batch, LogitsRequest, Output, Prediction, Request};
+use crate::output::{mask_positions, AttentionMap, Batch, LogitsRequest, Output, Prediction, Request};
+use crate::rank::{top_ids, top_k, Softmax};
 use crate::tokenizer::Tokenizer;
 use crate::weights::{AlbertWeights, DType};
 use crate::remote::{RemoteForward, WeightFacts};
@@ -190,17 +191,16 @@ pub struct LensLayer {
 
 /// `LensLayer`s of one [MASK] from its `[layers, V]` logits (the last row is the final answer's).
 pub fn lens_layers(rows: &[&[f32]], k: usize, token: impl Fn(u32) -> String) -> Vec<LensLayer> {
-    let answer = rows.last().map(|r| top_k(r, 1)[0].0).unwrap_or(0) as usize;
+    let answer = rows.last().and_then(|r| top_ids(r, 1).first().copied()).unwrap_or(0) as usize;
     rows.iter()
         .enumerate()
         .map(|(layer, row)| {
             let x = row[answer];
             let answer_rank = 1 + row.iter().enumerate().filter(|&(i, &y)| y > x || (y == x && i < answer)).count();
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let sum: f64 = row.iter().map(|&y| ((y - max) as f64).exp()).sum();
-            let answer_prob = (((x - max) as f64).exp() / sum) as f32;
-            let top_k = top_k(row, k).into_iter().map(|(id, prob)| Prediction { token: token(id), id, prob }).collect();
-            LensLayer { layer, top_k, answer_rank, answer_prob }
+            // One softmax per row serves the answer's probability and the top k.
+            let softmax = Softmax::of(row);
+            let top_k = top_ids(row, k).into_iter().map(|id| Prediction { token: token(id), id, prob: softmax.prob(row[id as usize]) }).collect();
+            LensLayer { layer, top_k, answer_rank, answer_prob: softmax.prob(x) }
         })
         .collect()
 }

@@ -132,7 +132,7 @@ fn default_model_fills_the_model_card_sentence() {
     let row = i * batch.seq_len + seq.iter().position(|&id| id == mask_id).expect("a [MASK] in the golden ids");
     let at = g["rows"].data.iter().position(|&r| r as usize == row).expect("the golden file keeps the [MASK] row's logits");
     let v = fm.config.vocab_size;
-    let want = albert::output::top_k(&g["logits"].data[at * v..(at + 1) * v], 5);
+    let want = albert::rank::top_k(&g["logits"].data[at * v..(at + 1) * v], 5);
     let r = pollster::block_on(fm.fill(text, &FillOptions::default())).unwrap();
     let tok = &fm.tokenizer;
     let shown = |p: &[(u32, f32)]| p.iter().map(|(id, p)| format!("{} {p:.4}", tok.id_to_token(*id).unwrap_or_default())).collect::<Vec<_>>().join(" | ");

@@ -40,10 +40,8 @@ pub fn top_ids(row: &[f32], k: usize) -> Vec<u32> {
     }
     for (i, &x) in row.iter().enumerate() {
         // Ids come in increasing order, so an equal logit never displaces an earlier one.
-        if best.len() == k && !(x > best[k - 1].0) {
-            continue;
-        }
-        if x.is_nan() {
+        let beats_kth = best.len() < k || x > best[k - 1].0;
+        if !beats_kth || x.is_nan() {
             continue;
         }
         let at = best.partition_point(|&(v, _)| v >= x);

@@ -1,5 +1,7 @@
 //! The page: layout, shared state, start-up.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -32,12 +34,11 @@ pub fn App() -> impl IntoView {
 
     // The attention views get the forward's attentions only while they belong to the text in
     // the box (never a stale result).
-    let attention: Memo<Option<AttentionData>> = Memo::new(move |_| {
+    // Each view a task after the one before (ui::stage).
+    let attention: Memo<Option<Arc<AttentionData>>> = Memo::new(move |_| {
         let s = state.sentence.get();
         state.result.with(|r| r.as_ref().filter(|r| r.text == s).and_then(|r| r.attention.clone()))
     });
-    // A task after the predictions (ui::later).
-    let attention = crate::ui::later(attention, 1);
 
     view! {
         <a class="skip-link" href="#sentence">"Skip to the sentence"</a>

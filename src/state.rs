@@ -1,5 +1,7 @@
 //! The page's reactive state: one `Copy` struct of signals shared through context.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 
 use crate::view_model::attention::data::{AttentionData, HeadSel};
@@ -141,7 +143,8 @@ pub struct FillView {
     pub text: String,
     pub tokens: Vec<TokenView>,
     pub masks: Vec<MaskView>,
-    pub attention: Option<AttentionData>,
+    /// Shared, not copied, by the views that are fed it one task apart (`ui::later`).
+    pub attention: Option<Arc<AttentionData>>,
     pub inside: InsideView,
     pub elapsed_ms: f64,
     /// Bytes the forward returned (GPU readback or the CPU worker's reply).

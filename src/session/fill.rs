@@ -232,5 +232,5 @@ fn fill_view(fm: &FillMask, sentence: &str, r: albert::FillResult, inside: &Insi
     let texts = tokens.iter().map(|t| t.text.clone()).collect();
     let schedule = albert::output::schedule_to(cfg, inside.depth);
     let attention = AttentionData::from_views(texts, mask_positions, &schedule, cfg.num_attention_heads, r.attentions, r.head_means, r.thumbnails);
-    FillView { text: sentence.to_string(), tokens, masks, attention, inside, elapsed_ms, output_bytes }
+    FillView { text: sentence.to_string(), tokens, masks, attention: attention.map(std::sync::Arc::new), inside, elapsed_ms, output_bytes }
 }

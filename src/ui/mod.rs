@@ -17,11 +17,11 @@ use leptos::prelude::*;
 
 use crate::web;
 
-/// `source`, `tasks` tasks later. The views of one forward are fed in turn (predictions now, the
-/// attention views a task later, Inside ALBERT after them), so a result does not rebuild every
-/// view in one long task and keystrokes get in between (issue 13 item 2). When several values
-/// arrive before the tasks have run, only the newest is passed on.
-pub fn later<T: Clone + Send + Sync + 'static>(source: Memo<T>, tasks: u32) -> ReadSignal<T> {
+/// `source`, `tasks` tasks later. The views of one forward are fed in turn, one a task
+/// ([`stage`]), so a result does not rebuild every view in one long task and keystrokes get in
+/// between (issue 13 item 2). When several values arrive before the tasks have run, only the
+/// newest is passed on.
+pub fn later<T: Clone + Send + Sync + 'static>(source: Signal<T>, tasks: u32) -> ReadSignal<T> {
     let (read, write) = signal(source.get_untracked());
     let newest = StoredValue::new(0u64);
     Effect::new(move |_| {
@@ -41,6 +41,21 @@ pub fn later<T: Clone + Send + Sync + 'static>(source: Memo<T>, tasks: u32) -> R
         });
     });
     read
+}
+
+/// The task, after the predictions', in which each view of a forward is built: one view a task,
+/// in the page's order, each under 50 ms at 128 tokens on the CI machine (issue 13 item 2).
+pub mod stage {
+    pub const HEAD_VIEW: u32 = 1;
+    pub const MODEL_VIEW: u32 = 2;
+    pub const HEATMAP: u32 = 3;
+    pub const ROLLOUT_BARS: u32 = 4;
+    /// The rollout's whole map (O(L·T³), about 30 ms at 128 tokens): a task of its own.
+    pub const ROLLOUT_MAP: u32 = 5;
+    pub const LENS: u32 = 6;
+    pub const DRIFT: u32 = 6;
+    pub const SWITCHES: u32 = 7;
+    pub const NEURON: u32 = 8;
 }
 
 /// A titled panel: every card on the page is one, so a new panel is one `<Card>`.

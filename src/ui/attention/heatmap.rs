@@ -104,7 +104,7 @@ pub fn Heatmap(
     let figure = Callback::new(move |_| {
         let (l, h) = sel.get_untracked();
         let cap = caption(state)?;
-        att.data.with_untracked(|d| AttentionData::valid(d).and_then(|d| export::attention::heatmap(&cap, d, l, h)))
+        att.data.with_untracked(|d| AttentionData::valid(d.as_deref()).and_then(|d| export::attention::heatmap(&cap, d, l, h)))
     });
     let aria_label = move || {
         let (l, h) = sel.get();

@@ -12,10 +12,13 @@ mod heatmap;
 mod model_view;
 mod rollout;
 
+use std::sync::Arc;
+
 use leptos::html;
 use leptos::prelude::*;
 
 use crate::ui::relay::Relay;
+use crate::ui::stage;
 use crate::view_model::attention::data::{AttentionData, HeadSel};
 use crate::view_model::attention::labels::AttentionShape;
 use crate::view_model::attention::request::needs_forward;
@@ -31,25 +34,30 @@ const TOKEN_CHARS: usize = 14;
 /// prop; the shape is a memo, so layouts rebuild only when the shape changes.
 #[derive(Clone, Copy)]
 pub struct Attention {
-    pub data: Signal<Option<AttentionData>>,
+    pub data: Signal<Option<Arc<AttentionData>>>,
     pub shape: Memo<Option<AttentionShape>>,
 }
 
 impl Attention {
-    fn new(data: Signal<Option<AttentionData>>) -> Self {
-        let shape = Memo::new(move |_| data.with(|d| AttentionData::valid(d).map(AttentionShape::of)));
+    /// `data` as a view sees it `stage` tasks after the predictions (`ui::stage`).
+    fn later(data: Signal<Option<Arc<AttentionData>>>, stage: u32) -> Self {
+        Self::new(crate::ui::later(data, stage).into())
+    }
+
+    fn new(data: Signal<Option<Arc<AttentionData>>>) -> Self {
+        let shape = Memo::new(move |_| data.with(|d| AttentionData::valid(d.as_deref()).map(AttentionShape::of)));
         Attention { data, shape }
     }
 
     /// `f` of the data when it is present and consistent (tracked).
     pub fn with_valid<R>(self, f: impl FnOnce(&AttentionData) -> R) -> Option<R> {
-        self.data.with(|d| AttentionData::valid(d).map(f))
+        self.data.with(|d| AttentionData::valid(d.as_deref()).map(f))
     }
 
     /// `with_valid`, untracked: for work done later (a deferred paint) that must read the
     /// data current then.
     pub fn with_valid_untracked<R>(self, f: impl FnOnce(&AttentionData) -> R) -> Option<R> {
-        self.data.with_untracked(|d| AttentionData::valid(d).map(f))
+        self.data.with_untracked(|d| AttentionData::valid(d.as_deref()).map(f))
     }
 
     /// A number from the shape, 0 before the first forward (tracked).
@@ -86,11 +94,12 @@ impl Attention {
 #[component]
 pub fn AttentionPanel(
     /// The attention of the forward whose predictions are shown; `None` before the first one.
+    /// Each view gets it in its own task (`ui::stage`).
     #[prop(into)]
-    data: Signal<Option<AttentionData>>,
+    data: Signal<Option<Arc<AttentionData>>>,
 ) -> impl IntoView {
-    let att = Attention::new(data);
-    let problem: Memo<Option<String>> = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| d.validate().err())));
+    let att = Attention::later(data, stage::HEAD_VIEW);
+    let problem: Memo<Option<String>> = Memo::new(move |_| att.data.with(|d| d.as_ref().and_then(|d| d.validate().err())));
     // The heatmap's (layer, head): the model view opens cells into it. A shared link's
     // `?layer=`/`?head=` set it; the layer is matched once the first forward's shape is known.
     let state = crate::state::use_app();
@@ -147,9 +156,9 @@ pub fn AttentionPanel(
             })}
             <div class="att-views">
                 <HeadView att=att />
-                <ModelView att=att heat_sel=heat_sel open=open />
-                <Heatmap att=att heat_sel=heat_sel canvas=heat_canvas />
-                <Rollout att=att />
+                <ModelView att=Attention::later(data, stage::MODEL_VIEW) heat_sel=heat_sel open=open />
+                <Heatmap att=Attention::later(data, stage::HEATMAP) heat_sel=heat_sel canvas=heat_canvas />
+                <Rollout att=Attention::later(data, stage::ROLLOUT_BARS) map_att=Attention::later(data, stage::ROLLOUT_MAP) />
             </div>
         </div>
     }

@@ -168,7 +168,7 @@ pub fn ModelView(
     };
     let figure = Callback::new(move |_| {
         let cap = caption(state)?;
-        att.data.with_untracked(|d| AttentionData::valid(d).and_then(|d| export::attention::model_view(&cap, d)))
+        att.data.with_untracked(|d| AttentionData::valid(d.as_deref()).and_then(|d| export::attention::model_view(&cap, d)))
     });
     view! {
         <ViewFrame att=att testid="model-view" prefix="mv" title="Model view" {..} data-heads=att.attr(|s| s.heads)>

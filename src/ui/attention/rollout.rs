@@ -18,22 +18,24 @@ use crate::view_model::export;
 /// The rollout of the forward, for one [MASK] at a time.
 #[component]
 pub fn Rollout(
-    /// The forward's attention.
+    /// The forward's attention, for the bars.
     att: Attention,
+    /// The same, a task later (`ui::stage`): for the whole map, the view's longest work.
+    map_att: Attention,
 ) -> impl IntoView {
     // The bars: each [MASK]'s row alone, O(L·T²). The whole map, O(L·T³), only for short
     // inputs or when asked, so a long input never freezes the page.
     let attributions: Memo<Vec<MaskAttribution>> = Memo::new(move |_| att.with_valid(AttentionData::attributions).unwrap_or_default());
     let map_asked = RwSignal::new(false);
-    let map_waits = move || !whole_map_now(att.t(), map_asked.get());
-    let rolled: Memo<Option<Vec<f32>>> = Memo::new(move |_| if map_waits() { None } else { att.with_valid(AttentionData::rollout).flatten() });
+    let map_waits = move || !whole_map_now(map_att.t(), map_asked.get());
+    let rolled: Memo<Option<Vec<f32>>> = Memo::new(move |_| if map_waits() { None } else { map_att.with_valid(AttentionData::rollout).flatten() });
     // Which [MASK] (index among the masks) the select chose.
     let mask_idx = RwSignal::new(0usize);
     let chosen = move || attributions.with(|a| mask_idx.get().min(a.len().saturating_sub(1)));
     let position = Memo::new(move |_| attributions.with(|a| a.get(chosen()).map(|m| m.position)));
     let weights: Memo<Option<Vec<f32>>> = Memo::new(move |_| attributions.with(|a| a.get(chosen()).map(|m| m.weights.clone())));
     let map = NodeRef::<html::Canvas>::new();
-    repaint(map, rolled, move || att.t());
+    repaint(map, rolled, move || map_att.t());
     // The options are rebuilt with every sentence: they read the position through a relay.
     let chosen_relay = Relay::new(move || position.get());
 
@@ -42,7 +44,7 @@ pub fn Rollout(
     let figure = Callback::new(move |_| {
         let cap = caption(state)?;
         let m = attributions.with_untracked(|a| mask_idx.get_untracked().min(a.len().saturating_sub(1)));
-        att.data.with_untracked(|d| AttentionData::valid(d).and_then(|d| export::attention::rollout(&cap, d, m)))
+        att.data.with_untracked(|d| AttentionData::valid(d.as_deref()).and_then(|d| export::attention::rollout(&cap, d, m)))
     });
 
     view! {
@@ -100,7 +102,7 @@ pub fn Rollout(
                         <div
                             class="ro-map-row"
                             aria-hidden="true"
-                            style=move || match (position.get(), att.t()) {
+                            style=move || match (position.get(), map_att.t()) {
                                 (Some(p), n) if n > 0 => format!("top:{:.3}%;height:{:.3}%", 100.0 * p as f32 / n as f32, 100.0 / n as f32),
                                 _ => "display:none".to_string(),
                             }
@@ -108,7 +110,7 @@ pub fn Rollout(
                     </div>
                     {move || map_waits().then(|| view! {
                         <p class="muted" data-testid="rollout-map-wait">
-                            {format!("The whole map of {} tokens is O(L·T³) work (the bars are not): ", att.t())}
+                            {format!("The whole map of {} tokens is O(L·T³) work (the bars are not): ", map_att.t())}
                             <button type="button" data-testid="rollout-map-compute" on:click=move |_| map_asked.set(true)>"Compute the map"</button>
                         </p>
                     })}

@@ -17,27 +17,33 @@ pub use switches::toggle_switch;
 use leptos::prelude::*;
 
 use crate::state::{use_app, InsideView};
+use crate::ui::stage;
 use drift::DriftView;
 use lens::LensPanel;
 use neuron::NeuronView;
 use switches::SwitchesView;
 
 /// The insides of the forward whose predictions are shown: only while it belongs to the text
-/// in the box (never a stale result). Fed two tasks after the predictions, one after the
-/// attention views (`ui::later`).
+/// in the box (never a stale result). Each view is fed them in its own task, after the
+/// attention views (`ui::stage`).
 fn use_inside() -> Signal<Option<InsideView>> {
     let state = use_app();
-    let now = Memo::new(move |_| {
+    Memo::new(move |_| {
         let s = state.sentence.get();
         state.result.with(|r| r.as_ref().filter(|r| r.text == s).map(|r| r.inside.clone()))
-    });
-    crate::ui::later(now, 2).into()
+    })
+    .into()
+}
+
+fn later(inside: Signal<Option<InsideView>>, stage: u32) -> Signal<Option<InsideView>> {
+    crate::ui::later(inside, stage).into()
 }
 
 /// The card: one section per view, each laid out from the forward's shape.
 #[component]
 pub fn InsidePanel() -> impl IntoView {
-    let inside = use_inside();
+    let now = use_inside();
+    let inside = later(now, stage::LENS);
     let depth_line = move || {
         inside.with(|i| {
             i.as_ref().map(|i| {
@@ -59,9 +65,9 @@ pub fn InsidePanel() -> impl IntoView {
             <p class="att-summary" data-testid="inside-summary">{move || depth_line().unwrap_or_else(|| "Waiting for a forward pass…".into())}</p>
             <div class="inside-views">
                 <LensPanel inside=inside />
-                <DriftView inside=inside />
-                <SwitchesView inside=inside />
-                <NeuronView inside=inside />
+                <DriftView inside=later(now, stage::DRIFT) />
+                <SwitchesView inside=later(now, stage::SWITCHES) />
+                <NeuronView inside=later(now, stage::NEURON) />
             </div>
         </div>
     }

@@ -222,8 +222,8 @@ impl AttentionData {
 
     /// The data when it is present and consistent (every view reads through this, so malformed
     /// data shows a message instead of panicking).
-    pub fn valid(d: &Option<AttentionData>) -> Option<&AttentionData> {
-        d.as_ref().filter(|d| d.validate().is_ok())
+    pub fn valid(d: Option<&AttentionData>) -> Option<&AttentionData> {
+        d.filter(|d| d.validate().is_ok())
     }
 
     pub fn seq_len(&self) -> usize {
@@ -392,15 +392,15 @@ mod tests {
         assert_eq!(d.num_groups(), 2);
         assert_eq!(d.num_applications(), 4);
         assert_eq!(d.validate(), Ok(()));
-        assert!(AttentionData::valid(&Some(d.clone())).is_some());
+        assert!(AttentionData::valid(Some(&d)).is_some());
         let mut bad = d.clone();
         bad.layers[3].data.pop();
         assert!(bad.validate().unwrap_err().contains("attention map 3"));
-        assert!(AttentionData::valid(&Some(bad)).is_none());
+        assert!(AttentionData::valid(Some(&bad)).is_none());
         let mut bad = d.clone();
         bad.mask_positions.push(7);
         assert!(bad.validate().is_err());
-        assert!(AttentionData::valid(&None).is_none());
+        assert!(AttentionData::valid(None).is_none());
     }
 
     #[test]

@@ -84,23 +84,20 @@ fn identity(t: usize) -> Vec<f32> {
     m
 }
 
-/// `a · b` for square `t × t` row-major matrices (f64 accumulation).
+/// `a · b` for square `t × t` row-major matrices. Accumulated in f32, as the maps themselves are:
+/// the inner loop then vectorizes (4 lanes with simd128), which brought the whole map at 128
+/// tokens (12 products of 128³) from about 30 ms to under 10 on the page's thread (issue 13 item
+/// 2); the rows, sums of at most T products of probabilities, stay stochastic to about 1e-6.
 fn matmul(a: &[f32], b: &[f32], t: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; t * t];
-    let mut acc = vec![0.0f64; t];
-    for i in 0..t {
-        acc.iter_mut().for_each(|v| *v = 0.0);
-        for k in 0..t {
-            let aik = a[i * t + k] as f64;
+    for (a_row, out_row) in a.chunks_exact(t).zip(out.chunks_exact_mut(t)) {
+        for (&aik, b_row) in a_row.iter().zip(b.chunks_exact(t)) {
             if aik == 0.0 {
                 continue;
             }
-            for (j, v) in acc.iter_mut().enumerate() {
-                *v += aik * b[k * t + j] as f64;
+            for (o, &bkj) in out_row.iter_mut().zip(b_row) {
+                *o += aik * bkj;
             }
-        }
-        for j in 0..t {
-            out[i * t + j] = acc[j] as f32;
         }
     }
     out
@@ -161,6 +158,24 @@ mod tests {
         assert_eq!(attr.len(), 1);
         assert_eq!(attr[0].position, 1);
         assert!(close(&attr[0].weights, &[0.25, 0.75]));
+    }
+
+    #[test]
+    fn the_f32_map_at_albert_base_size_keeps_to_the_f64_rows() {
+        // 128 tokens, 12 maps of 12 heads: what the page computes in one task.
+        let d = data(128, 12, 12);
+        let r = d.rollout().unwrap();
+        let mut worst = 0.0f32;
+        for a in d.attributions() {
+            let row = &r[a.position * 128..(a.position + 1) * 128];
+            worst = row.iter().zip(&a.weights).fold(worst, |w, (x, y)| w.max((x - y).abs()));
+        }
+        for q in 0..128 {
+            let sum: f32 = r[q * 128..(q + 1) * 128].iter().sum();
+            assert!((sum - 1.0).abs() < 1e-5, "row {q} sums to {sum}");
+        }
+        assert!(worst < 1e-6, "max |f32 map − f64 row| = {worst:e}");
+        println!("rollout at 128 tokens: max |f32 map − f64 row| = {worst:e}");
     }
 
     #[test]

@@ -84,10 +84,10 @@ fn identity(t: usize) -> Vec<f32> {
     m
 }
 
-/// `a · b` for square `t × t` row-major matrices. Accumulated in f32, as the maps themselves are:
-/// the inner loop then vectorizes (4 lanes with simd128), which brought the whole map at 128
-/// tokens (12 products of 128³) from about 30 ms to under 10 on the page's thread (issue 13 item
-/// 2); the rows, sums of at most T products of probabilities, stay stochastic to about 1e-6.
+/// `a · b` for square `t × t` row-major matrices. Accumulated in f32, as the maps themselves are,
+/// so the inner loop can vectorize (simd128): the whole map at 128 tokens (12 products of 128³)
+/// took about 30 ms of the page's thread in f64 (issue 13 item 2). The rows, sums of at most T
+/// products of probabilities, stay stochastic to about 1e-6.
 fn matmul(a: &[f32], b: &[f32], t: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; t * t];
     for (a_row, out_row) in a.chunks_exact(t).zip(out.chunks_exact_mut(t)) {

@@ -4,6 +4,7 @@
 use leptos::ev;
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::dom::{moved, reveal};
 use super::{Attention, LayerSelect, Placeholder, ViewFrame, TOKEN_CHARS};
@@ -12,6 +13,7 @@ use crate::view_model::attention::geometry::{
     default_threshold, focus_shade, head_view_lines, line_opacity, list_nav, Focus, HeadLine, HeadViewLayout, Nav, MAX_LINES,
 };
 use crate::view_model::attention::labels::truncate_token;
+use crate::view_model::attention::markup;
 use crate::state::use_app;
 use crate::ui::relay::Relay;
 use crate::ui::export::{caption, ExportButtons};
@@ -59,7 +61,7 @@ pub fn HeadView(
         let cap = caption(state)?;
         let (li, th) = (cur_layer.get_untracked(), thr.get_untracked());
         enabled.with_untracked(|on| {
-            att.data.with_untracked(|d| AttentionData::valid(d).and_then(|d| export::attention::head_view(&cap, d, li, on, th)))
+            att.data.with_untracked(|d| AttentionData::valid(d.as_deref()).and_then(|d| export::attention::head_view(&cap, d, li, on, th)))
         })
     });
 
@@ -160,6 +162,11 @@ impl Side {
 
 /// One column of tokens: a listbox the pointer or the arrow keys move through, shaded by the
 /// strongest weight to the focused token in the other column.
+///
+/// The tokens are one HTML string (view_model::attention::markup): the column listens for the
+/// pointer once (delegation, by id), and one effect sets each token's focus and shade. A reactive attribute and three
+/// listeners a token made every new sentence's 2 × 128 tokens a 50 ms task here (issue 13
+/// item 2), and each of those effects left a dead entry in the signals it read (ui/relay.rs).
 #[component]
 fn TokenColumn(
     att: Attention,
@@ -175,7 +182,7 @@ fn TokenColumn(
 ) -> impl IntoView {
     let tag = side.tag();
     let mine = move || side.index(focus.get());
-    let (focus_relay, shade_relay) = (Relay::new(move || focus.get()), Relay::new(move || shade.get()));
+    let list = NodeRef::<html::Ol>::new();
     let onkey = move |ev: ev::KeyboardEvent| {
         let n = att.t();
         let Some(nav) = list_nav(&ev.key(), side.index(focus.get_untracked()), n) else { return };
@@ -193,8 +200,29 @@ fn TokenColumn(
             }
         }
     };
+    // Focus and shade onto the tokens (after the list is rebuilt for a new sentence: the
+    // effect reads the shape too).
+    Effect::new(move |_| {
+        att.shape.track();
+        let Some(ol) = list.get() else { return };
+        let active = mine();
+        shade.with(|w| {
+            let items = ol.children();
+            for i in 0..items.length() {
+                let Some(li) = items.item(i) else { continue };
+                let i = i as usize;
+                let _ = li.class_list().toggle_with_force("active", active == Some(i));
+                let _ = if active == Some(i) { li.set_attribute("aria-selected", "true") } else { li.remove_attribute("aria-selected") };
+                let _ = match w.get(i) {
+                    Some(w) => li.set_attribute("style", &format!("--w:{:.3}", w.min(1.0))),
+                    None => li.remove_attribute("style"),
+                };
+            }
+        });
+    });
     view! {
         <ol
+            node_ref=list
             class=format!("hv-col hv-{tag}")
             role="listbox"
             tabindex="0"
@@ -207,41 +235,34 @@ fn TokenColumn(
                 }
             }
             on:blur=move |_| focus.set(None)
-            on:mousemove=move |ev| if moved(&ev) { kb.set(false) }
+            on:mouseover=move |ev| if !kb.get_untracked() {
+                if let Some(i) = token_index(&ev) {
+                    focus.set(Some(side.focus(i)));
+                }
+            }
+            on:mouseleave=move |_| if !kb.get_untracked() { focus.set(None) }
+            on:mousemove=move |ev| if moved(&ev) && kb.get_untracked() {
+                kb.set(false);
+                if let Some(i) = token_index(&ev) {
+                    focus.set(Some(side.focus(i)));
+                }
+            }
+            inner_html=move || att.shape.with(|s| s.as_ref().map(|s| {
+                // Built with the focus and shade of now, whether the effect above runs before
+                // or after this rebuild.
+                let label = |i: usize| truncate_token(&s.tokens[i], TOKEN_CHARS);
+                let title = |i: usize| format!("{} (position {i})", s.tokens[i]);
+                markup::token_items(s.tokens.len(), tag, &s.masks, side.index(focus.get_untracked()), &shade.get_untracked(), label, title)
+            }).unwrap_or_default())
         >
-            {move || att.shape.with(|s| s.as_ref().map(|s| {
-                let (focused, shaded) = (focus_relay.fresh(), shade_relay.fresh());
-                s.tokens.iter().enumerate().map(|(i, tok)| {
-                    let active = {
-                        let f = focused.clone();
-                        move || f.with(|f| side.index(*f)) == Some(i)
-                    };
-                    let selected = active.clone();
-                    let shade = shaded.clone();
-                    view! {
-                        <li
-                            id=format!("hv-{tag}-{i}")
-                            role="option"
-                            class="hv-tok"
-                            class:mask=s.masks.contains(&i)
-                            class:active=active
-                            aria-selected=move || selected().to_string()
-                            title=format!("{tok} (position {i})")
-                            style=move || shade.with(|w| w.get(i).map(|w| format!("--w:{:.3}", w.min(1.0)))).unwrap_or_default()
-                            on:mouseenter=move |_| if !kb.get_untracked() { focus.set(Some(side.focus(i))) }
-                            on:mouseleave=move |_| if !kb.get_untracked() { focus.set(None) }
-                            on:mousemove=move |ev| if moved(&ev) && kb.get_untracked() {
-                                kb.set(false);
-                                focus.set(Some(side.focus(i)));
-                            }
-                        >
-                            {truncate_token(tok, TOKEN_CHARS)}
-                        </li>
-                    }
-                }).collect_view()
-            }))}
         </ol>
     }
+}
+
+/// The token a pointer event happened on, from its id (`hv-q-12`).
+fn token_index(ev: &ev::MouseEvent) -> Option<usize> {
+    let el: web_sys::Element = ev.target()?.dyn_into().ok()?;
+    el.closest(".hv-tok").ok()??.id().rsplit('-').next()?.parse().ok()
 }
 
 /// The head switches: all, none, and one toggle per head drawn in its colour and dash.

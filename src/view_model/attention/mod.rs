@@ -7,6 +7,7 @@ pub mod colour;
 pub mod data;
 pub mod geometry;
 pub mod labels;
+pub mod markup;
 pub mod request;
 pub mod rollout;
 

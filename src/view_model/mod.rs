@@ -17,6 +17,7 @@ pub mod savings;
 pub mod schedule;
 pub mod store;
 pub mod text;
+pub mod window;
 
 use params::BackendChoice;
 

@@ -11,12 +11,19 @@ use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::export;
 use crate::view_model::attention::labels::{display_token, truncate_token};
 use crate::view_model::format;
-use crate::view_model::inside::neuron::{vector_rgba, NeuronRows};
+use crate::view_model::inside::neuron::{block_rgba, vector_rgba, NeuronRows, BLOCK_ROW_PX};
+use crate::view_model::window;
 use leptos::html;
 use wasm_bindgen::Clamped;
 use web_sys::ImageData;
 
 use crate::ui::attention::dom::context_2d;
+
+/// A row's height (the stylesheet takes it from the table's `--row`): the window of drawn rows
+/// is computed from it.
+const ROW_PX: f64 = 18.0;
+/// `.neuron-scroll`'s height (18rem) until the reader scrolls and the scroller says.
+const VIEWPORT_PX: f64 = 288.0;
 
 /// One vector as a row of coloured cells: a canvas of one pixel a dimension (CSS widens each to a
 /// cell), the value under the pointer in its tooltip.
@@ -45,6 +52,33 @@ fn cells(v: &[f32], scale: f32, class: &'static str) -> impl IntoView {
     }
 }
 
+/// The vectors of the keys in view as one canvas (`block_rgba`), over their rows: set in the first
+/// row's cell and as tall as the rows. The tooltip names the key and dimension under the pointer.
+fn block(vectors: Vec<Vec<f32>>, first: usize, dims: usize, scale: f32, class: &'static str) -> impl IntoView {
+    let canvas = NodeRef::<html::Canvas>::new();
+    let rows = vectors.len();
+    Effect::new(move |_| {
+        let Some(c) = canvas.get() else { return };
+        let Some(ctx) = context_2d(&c) else { return };
+        let refs: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
+        let px = block_rgba(&refs, dims, scale);
+        if let Ok(img) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&px), dims.max(1) as u32, (rows * BLOCK_ROW_PX).max(1) as u32) {
+            let _ = ctx.put_image_data(&img, 0.0, 0.0);
+        }
+    });
+    let hover = move |ev: leptos::ev::MouseEvent| {
+        let Some(c) = canvas.get_untracked() else { return };
+        let w = f64::from(c.client_width().max(1));
+        let d = ((f64::from(ev.offset_x()) / w * dims as f64).floor().max(0.0) as usize).min(dims.saturating_sub(1));
+        let r = ((f64::from(ev.offset_y()) / ROW_PX).floor().max(0.0) as usize).min(rows.saturating_sub(1));
+        c.set_title(&format!("key {}, dim {d}", first + r));
+    };
+    view! {
+        <canvas node_ref=canvas class=format!("vec-block {class}") width=dims.max(1) height=(rows * BLOCK_ROW_PX).max(1)
+            style=format!("--dims:{dims};height:{}px", rows as f64 * ROW_PX) on:mousemove=hover aria-hidden="true"></canvas>
+    }
+}
+
 #[component]
 pub fn NeuronView(
     /// The shown forward's insides.
@@ -54,7 +88,8 @@ pub fn NeuronView(
     // The query token; `None`: the first [MASK] (or token 0).
     let query = RwSignal::new(None::<usize>);
     let data = Memo::new(move |_| inside.with(|i| i.as_ref().and_then(|i| i.neuron.clone())));
-    let first_mask = move || state.result.with(|r| r.as_ref().and_then(|r| r.masks.first().map(|m| m.position)).unwrap_or(0));
+    // From the same (staged) insides as the rows, so a new result rebuilds the table once.
+    let first_mask = move || inside.with(|i| i.as_ref().and_then(|i| i.lens.first().map(|l| l.position)).unwrap_or(0));
     let rows: Memo<Option<NeuronRows>> = Memo::new(move |_| {
         data.with(|d| {
             let d = d.as_ref()?;
@@ -110,40 +145,69 @@ pub fn NeuronView(
             </div>
         })
     };
+    // Only the key rows the scroller shows are drawn (view_model::window): 128 or 512 rows of two
+    // canvases each made every result a long task to build and to lay out.
+    let scroller = NodeRef::<html::Div>::new();
+    let scroll = RwSignal::new((0.0f64, VIEWPORT_PX));
+    let on_scroll = move |_| {
+        if let Some(el) = scroller.get_untracked() {
+            scroll.set((f64::from(el.scroll_top()), f64::from(el.client_height())));
+        }
+    };
+    let keys = move || rows.with(|r| r.as_ref().map_or(0, |r| r.keys.len()));
+    let shown = Memo::new(move |_| {
+        let (top, height) = scroll.get();
+        window::visible(top, height, 2.0 * ROW_PX, ROW_PX, keys())
+    });
     let table = move || {
         let tokens = data.with(|d| d.as_ref().map(|d| d.tokens.clone()).unwrap_or_default());
+        let shown = shown.get();
         rows.with(|r| {
             let Some(r) = r else { return view! { <p class="att-empty">"The neuron view appears after the first prediction."</p> }.into_any() };
             let name = |i: usize| truncate_token(&display_token(tokens.get(i).map(String::as_str).unwrap_or("?")), 12);
+            let n = r.keys.len();
+            let dims = r.q.len();
+            let pad = |rows: usize| format!("height:{}px", rows as f64 * ROW_PX);
             view! {
-                <div class="neuron-table" role="table" aria-label="Query, keys, products, scores and weights">
-                    <div class="neuron-row head" role="row">
-                        <span role="columnheader">"token"</span>
-                        <span role="columnheader">"key k"</span>
-                        <span role="columnheader">"q × k"</span>
-                        <span role="columnheader">"q·k/√d"</span>
-                        <span role="columnheader">"softmax"</span>
+                <div class="neuron-table" role="table" aria-label="Query, keys, products, scores and weights" aria-rowcount=n + 2
+                    style=format!("--row:{ROW_PX}px;--dims:{}", r.q.len())>
+                    <div class="neuron-row head" role="row" aria-rowindex="1">
+                        <span role="columnheader" class="tok">"token"</span>
+                        <span role="columnheader" class="vcol">"key k"</span>
+                        <span role="columnheader" class="vcol">"q × k"</span>
+                        <span role="columnheader" class="num">"q·k/√d"</span>
+                        <span role="columnheader" class="weight">"softmax"</span>
                     </div>
-                    <div class="neuron-row query" role="row" data-testid="neuron-query-row">
+                    <div class="neuron-row query" role="row" aria-rowindex="2" data-testid="neuron-query-row">
                         <span role="cell" class="tok">{format!("q: {}", name(r.query))}</span>
-                        <span role="cell">{cells(&r.q, r.vector_scale, "q")}</span>
-                        <span role="cell"></span><span role="cell"></span><span role="cell"></span>
+                        <span role="cell" class="vcol">{cells(&r.q, r.vector_scale, "q")}</span>
+                        <span role="cell" class="vcol"></span><span role="cell" class="num"></span><span role="cell" class="weight"></span>
                     </div>
-                    {r.keys.iter().map(|k| {
+                    <div class="neuron-pad" aria-hidden="true" style=pad(shown.start)></div>
+                    {r.keys[shown.clone()].iter().enumerate().map(|(j, k)| {
                         let width = format!("{:.1}%", (k.weight * 100.0).clamp(0.0, 100.0));
+                        // The first row in view carries the canvases that draw every row's vectors.
+                        let (kb, qkb) = if j == 0 {
+                            let keys = &r.keys[shown.clone()];
+                            (Some(block(keys.iter().map(|k| k.k.clone()).collect(), shown.start, dims, r.vector_scale, "k")),
+                             Some(block(keys.iter().map(|k| k.product.clone()).collect(), shown.start, dims, r.product_scale, "qk")))
+                        } else {
+                            (None, None)
+                        };
                         view! {
-                            <div class="neuron-row" role="row" data-testid="neuron-key" data-key=k.index data-score=k.score.to_string() data-weight=k.weight.to_string()>
+                            <div class="neuron-row" role="row" aria-rowindex=k.index + 3 data-testid="neuron-key" data-key=k.index data-score=k.score.to_string() data-weight=k.weight.to_string()>
                                 <span role="cell" class="tok">{name(k.index)}</span>
-                                <span role="cell">{cells(&k.k, r.vector_scale, "k")}</span>
-                                <span role="cell">{cells(&k.product, r.product_scale, "qk")}</span>
+                                <span role="cell" class="vcol">{kb}</span>
+                                <span role="cell" class="vcol">{qkb}</span>
                                 <span role="cell" class="num">{format!("{:.3}", k.score)}</span>
-                                <span role="cell" class="num weight">
+                                <span role="cell" class="weight">
                                     <span class="bar" aria-hidden="true"><span class="fill" style:width=width></span></span>
                                     {format::percent(k.weight)}
                                 </span>
                             </div>
                         }
                     }).collect_view()}
+                    <div class="neuron-pad" aria-hidden="true" style=pad(n - shown.end)></div>
                 </div>
             }
             .into_any()
@@ -168,7 +232,7 @@ pub fn NeuronView(
             </p>
             {selects}
             <ExportButtons what="neuron view" ready=Signal::derive(move || rows.with(Option::is_some)) figure=figure />
-            <div class="inside-scroll neuron-scroll">{table}</div>
+            <div class="inside-scroll neuron-scroll" node_ref=scroller on:scroll=on_scroll>{table}</div>
         </section>
     }
 }

@@ -98,9 +98,44 @@ pub fn vector_rgba(v: &[f32], scale: f32) -> Vec<u8> {
         .collect()
 }
 
+/// Canvas pixels a key's row takes in a [`block_rgba`] image: a clear pixel, four of colour, a
+/// clear pixel (the page scales each to a third of its 18 px row).
+pub const BLOCK_ROW_PX: usize = 6;
+
+/// The vectors of several keys as one `dims × (rows · BLOCK_ROW_PX)` RGBA image: the neuron view
+/// draws the keys in view in one canvas a column, not two canvases a key.
+pub fn block_rgba(rows: &[&[f32]], dims: usize, scale: f32) -> Vec<u8> {
+    let mut px = vec![0u8; dims * 4 * BLOCK_ROW_PX * rows.len()];
+    for (r, v) in rows.iter().enumerate() {
+        let mut line = vector_rgba(v, scale);
+        line.resize(dims * 4, 0);
+        for y in 1..BLOCK_ROW_PX - 1 {
+            let at = (r * BLOCK_ROW_PX + y) * dims * 4;
+            px[at..at + dims * 4].copy_from_slice(&line);
+        }
+    }
+    px
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_block_is_each_vector_four_times_between_clear_lines() {
+        let (a, b) = ([1.0f32, -1.0], [0.0f32, 0.5]);
+        let px = block_rgba(&[&a, &b], 2, 1.0);
+        let line = |r: usize, y: usize| &px[(r * BLOCK_ROW_PX + y) * 8..(r * BLOCK_ROW_PX + y + 1) * 8];
+        assert_eq!(px.len(), 2 * 4 * BLOCK_ROW_PX * 2);
+        for (r, v) in [(0, &a[..]), (1, &b[..])] {
+            assert!(line(r, 0).iter().chain(line(r, BLOCK_ROW_PX - 1)).all(|&x| x == 0), "row {r}: clear above and below");
+            for y in 1..BLOCK_ROW_PX - 1 {
+                assert_eq!(line(r, y), &vector_rgba(v, 1.0)[..], "row {r}, line {y}");
+            }
+        }
+        // A short vector (bad data) leaves the rest of its line clear rather than shifting the next.
+        assert_eq!(block_rgba(&[&[1.0]], 2, 1.0)[4..8], [0, 0, 0, 0]);
+    }
 
     #[test]
     fn vector_pixels_are_the_diverging_colours() {

@@ -71,6 +71,12 @@ pub fn FillPanel() -> impl IntoView {
                 <span class="hint">"— write " <code>"[MASK]"</code> " where a word should be guessed; "
                     <code>"A [SEP] B"</code> " makes a sentence pair"</span>
             </label>
+            // Its own form: on every keystroke Chrome's autofill reads the form of the edited
+            // field, and a field in no form shares one with every other control on the page
+            // (the views' selects among them), each checked for visibility with a style and
+            // layout of the page: 30-70 ms keystrokes while a result's views were being rebuilt
+            // (issue 13 item 2). Nothing submits it.
+            <form class="sentence-form" autocomplete="off" on:submit=move |ev| ev.prevent_default()>
             <textarea
                 id="sentence"
                 data-testid="sentence"
@@ -85,6 +91,7 @@ pub fn FillPanel() -> impl IntoView {
                 }
                 on:keydown=on_keydown
             ></textarea>
+            </form>
             <div class="toolbar">
                 <button
                     type="button"

@@ -143,7 +143,7 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
       assert.equal(d.tokens, String(T), `${id} data-tokens`);
     }
     assert.equal(await page.getByTestId('token').count(), T, 'the fill UI shows the same tokens');
-    assert.match(await page.getByTestId('attention-summary').innerText(), /8 attention maps \(4 layers × 2 inner\) running 2 shared blocks/);
+    assert.match(await page.getByTestId('attention-summary').textContent(), /8 attention maps \(4 layers × 2 inner\) running 2 shared blocks/);
 
     // --- head view: two columns of T tokens, one toggle per head, a layer per map ---
     const hv = page.getByTestId('head-view');
@@ -151,7 +151,8 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     assert.equal(await hv.locator('.hv-k .hv-tok').count(), T);
     assert.equal(await hv.locator('.hv-q .hv-tok').nth(MASK).getAttribute('title'), `${TOKENS[MASK]} (position ${MASK})`);
     assert.equal(await hv.getByTestId('head-toggle').count(), HEADS);
-    const layerOptions = await hv.getByTestId('head-view-layer').locator('option').allInnerTexts();
+    // textContent: a view out of sight is not rendered (content-visibility), so it has no innerText.
+    const layerOptions = await hv.getByTestId('head-view-layer').locator('option').allTextContents();
     assert.equal(layerOptions.length, MAPS);
     for (let i = 0; i < MAPS; i++) {
       const app = Math.floor(i / INNER);
@@ -205,7 +206,7 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     const box = await canvas.boundingBox();
     const cell = box.width / T;
     await canvas.hover({ position: { x: (K + 0.5) * cell, y: (Q + 0.5) * cell } });
-    const readout = (await page.getByTestId('heatmap-readout').innerText()).trim();
+    const readout = (await page.getByTestId('heatmap-readout').textContent()).trim();
     const m = readout.match(/^(.+) \((\d+)\) → (.+) \((\d+)\): (\d\.\d{3})$/);
     assert.ok(m, `readout: ${JSON.stringify(readout)}`);
     assert.deepEqual([m[1], Number(m[2]), m[3], Number(m[4])], [TOKENS[Q], Q, TOKENS[K], K]);
@@ -215,7 +216,7 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     // Keyboard: arrows move the cell being read.
     await canvas.focus();
     await page.keyboard.press('ArrowRight');
-    assert.match(await page.getByTestId('heatmap-readout').innerText(), new RegExp(`\\(${K + 1}\\): \\d\\.\\d{3}`));
+    assert.match(await page.getByTestId('heatmap-readout').textContent(), new RegExp(`\\(${K + 1}\\): \\d\\.\\d{3}`));
     // Mean of heads.
     await page.getByTestId('heatmap-head').selectOption('mean');
     assert.equal((await dataset(page, 'heatmap')).head, 'mean');

@@ -107,8 +107,9 @@ describe('Inside ALBERT on WebGPU (SwiftShader), pretraining fixture', () => {
     await waitDepth(page, 3);
     assertLens(await readLens(page), cli());
     assertDrift(await readDrift(page), cli());
-    assert.match(await page.getByTestId('drift-reading').innerText(), /This model: layer 1 moves the states by/);
-    assert.match(await page.getByTestId('lens-reading').innerText(), /rank \d+/);
+    // textContent: a view out of sight is not rendered (content-visibility), so it has no innerText.
+    assert.match(await page.getByTestId('drift-reading').textContent(), /This model: layer 1 moves the states by/);
+    assert.match(await page.getByTestId('lens-reading').textContent(), /rank \d+/);
 
     await setRange(depth, 5);
     await waitDepth(page, 5);
@@ -157,7 +158,7 @@ describe('Inside ALBERT on WebGPU (SwiftShader), pretraining fixture', () => {
     await waitDepth(page, 2);
     await page.waitForSelector('[data-testid="inside"][data-switches="1.0:1"]');
     assert.equal(await sw('1.0', 1).getAttribute('aria-pressed'), 'true');
-    assert.match(await page.locator('[data-testid="head-switch-item"][data-switch="3.0:3"]').innerText(), /not applied: layer 3 is not run at depth 2/);
+    assert.match(await page.locator('[data-testid="head-switch-item"][data-switch="3.0:3"]').textContent(), /not applied: layer 3 is not run at depth 2/);
     assertSameTopK(await readPredictions(page), cli(['--depth', '2', '--ablate', '1.0:1']), TOL);
 
     await page.getByTestId('head-switch-reset').click();

@@ -3,21 +3,9 @@
 //! node: 40–60 ms a result on a 2-core machine (issue 13 item 2). Set as `innerHTML` it is one
 //! call; the view handles events by delegation and updates the few changing attributes itself.
 
-/// `s` with `&`, `<`, `>`, `"` and `'` escaped: safe as text and inside a quoted attribute.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+// The exports' escaping (XML's, which HTML reads the same): markup characters escaped, control
+// characters dropped.
+use crate::view_model::export::svg::escape;
 
 /// The head view's column of tokens as `<li role="option">`s, ids `hv-{tag}-{i}` (the listbox's
 /// `aria-activedescendant` names one); masks get the `mask` class, `active` the `active` class
@@ -44,7 +32,7 @@ mod tests {
 
     #[test]
     fn text_and_attributes_cannot_break_out() {
-        assert_eq!(escape(r#"<b a="x" b='y'>&</b>"#), "&lt;b a=&quot;x&quot; b=&#39;y&#39;&gt;&amp;&lt;/b&gt;");
+        assert_eq!(escape(r#"<b a="x" b='y'>&</b>"#), "&lt;b a=&quot;x&quot; b=&apos;y&apos;&gt;&amp;&lt;/b&gt;");
         assert_eq!(escape("▁the"), "▁the");
     }
 

@@ -164,9 +164,9 @@ impl Side {
 /// strongest weight to the focused token in the other column.
 ///
 /// The tokens are one HTML string (view_model::attention::markup): the column listens for the
-/// pointer once (delegation, by id), and one effect sets each token's focus and shade. A reactive attribute and three
-/// listeners a token made every new sentence's 2 × 128 tokens a 50 ms task here (issue 13
-/// item 2), and each of those effects left a dead entry in the signals it read (ui/relay.rs).
+/// pointer once (delegation, by id), and one effect sets each token's focus and shade. Three
+/// reactive attributes and three listeners a token made every new sentence's 2 × 128 tokens a
+/// 50–60 ms task here (issue 13 item 2).
 #[component]
 fn TokenColumn(
     att: Attention,

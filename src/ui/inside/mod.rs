@@ -35,6 +35,7 @@ fn use_inside() -> Signal<Option<InsideView>> {
     .into()
 }
 
+/// `inside` as a view sees it, `stage` tasks after the predictions (`ui::stage`).
 fn later(inside: Signal<Option<InsideView>>, stage: u32) -> Signal<Option<InsideView>> {
     crate::ui::later(inside, stage).into()
 }

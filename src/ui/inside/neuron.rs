@@ -53,10 +53,12 @@ fn cells(v: &[f32], scale: f32, class: &'static str) -> impl IntoView {
 }
 
 /// The vectors of the keys in view as one canvas (`block_rgba`), over their rows: set in the first
-/// row's cell and as tall as the rows. The tooltip names the key and dimension under the pointer.
+/// row's cell and as tall as the rows. The tooltip gives the key, dimension and value under the
+/// pointer.
 fn block(vectors: Vec<Vec<f32>>, first: usize, dims: usize, scale: f32, class: &'static str) -> impl IntoView {
     let canvas = NodeRef::<html::Canvas>::new();
     let rows = vectors.len();
+    let values = vectors.clone();
     Effect::new(move |_| {
         let Some(c) = canvas.get() else { return };
         let Some(ctx) = context_2d(&c) else { return };
@@ -71,7 +73,9 @@ fn block(vectors: Vec<Vec<f32>>, first: usize, dims: usize, scale: f32, class: &
         let w = f64::from(c.client_width().max(1));
         let d = ((f64::from(ev.offset_x()) / w * dims as f64).floor().max(0.0) as usize).min(dims.saturating_sub(1));
         let r = ((f64::from(ev.offset_y()) / ROW_PX).floor().max(0.0) as usize).min(rows.saturating_sub(1));
-        c.set_title(&format!("key {}, dim {d}", first + r));
+        if let Some(x) = values.get(r).and_then(|v| v.get(d)) {
+            c.set_title(&format!("key {}, dim {d}: {x:.4}", first + r));
+        }
     };
     view! {
         <canvas node_ref=canvas class=format!("vec-block {class}") width=dims.max(1) height=(rows * BLOCK_ROW_PX).max(1)

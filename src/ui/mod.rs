@@ -52,8 +52,8 @@ pub mod stage {
     pub const ROLLOUT_BARS: u32 = 4;
     /// The rollout's whole map (O(L·T³), about 30 ms at 128 tokens): a task of its own.
     pub const ROLLOUT_MAP: u32 = 5;
+    /// The lens and the drift (small): one signal for both.
     pub const LENS: u32 = 6;
-    pub const DRIFT: u32 = 6;
     pub const SWITCHES: u32 = 7;
     pub const NEURON: u32 = 8;
 }

@@ -66,7 +66,7 @@ pub fn InsidePanel() -> impl IntoView {
             <p class="att-summary" data-testid="inside-summary">{move || depth_line().unwrap_or_else(|| "Waiting for a forward pass…".into())}</p>
             <div class="inside-views">
                 <LensPanel inside=inside />
-                <DriftView inside=later(now, stage::DRIFT) />
+                <DriftView inside=inside />
                 <SwitchesView inside=later(now, stage::SWITCHES) />
                 <NeuronView inside=later(now, stage::NEURON) />
             </div>

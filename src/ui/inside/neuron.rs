@@ -58,6 +58,8 @@ fn cells(v: &[f32], scale: f32, class: &'static str) -> impl IntoView {
 fn block(vectors: Vec<Vec<f32>>, first: usize, dims: usize, scale: f32, class: &'static str) -> impl IntoView {
     let canvas = NodeRef::<html::Canvas>::new();
     let rows = vectors.len();
+    // The painting effect and the tooltip read the same vectors.
+    let vectors = std::sync::Arc::new(vectors);
     let values = vectors.clone();
     Effect::new(move |_| {
         let Some(c) = canvas.get() else { return };
@@ -172,6 +174,13 @@ pub fn NeuronView(
             let n = r.keys.len();
             let dims = r.q.len();
             let pad = |rows: usize| format!("height:{}px", rows as f64 * ROW_PX);
+            let keys = &r.keys[shown.clone()];
+            let mut blocks = (!keys.is_empty()).then(|| {
+                (
+                    block(keys.iter().map(|k| k.k.clone()).collect(), shown.start, dims, r.vector_scale, "k"),
+                    block(keys.iter().map(|k| k.product.clone()).collect(), shown.start, dims, r.product_scale, "qk"),
+                )
+            });
             view! {
                 <div class="neuron-table" role="table" aria-label="Query, keys, products, scores and weights" aria-rowcount=n + 2
                     style=format!("--row:{ROW_PX}px;--dims:{}", r.q.len())>
@@ -188,16 +197,10 @@ pub fn NeuronView(
                         <span role="cell" class="vcol"></span><span role="cell" class="num"></span><span role="cell" class="weight"></span>
                     </div>
                     <div class="neuron-pad" aria-hidden="true" style=pad(shown.start)></div>
-                    {r.keys[shown.clone()].iter().enumerate().map(|(j, k)| {
+                    {r.keys[shown.clone()].iter().map(|k| {
                         let width = format!("{:.1}%", (k.weight * 100.0).clamp(0.0, 100.0));
                         // The first row in view carries the canvases that draw every row's vectors.
-                        let (kb, qkb) = if j == 0 {
-                            let keys = &r.keys[shown.clone()];
-                            (Some(block(keys.iter().map(|k| k.k.clone()).collect(), shown.start, dims, r.vector_scale, "k")),
-                             Some(block(keys.iter().map(|k| k.product.clone()).collect(), shown.start, dims, r.product_scale, "qk")))
-                        } else {
-                            (None, None)
-                        };
+                        let (kb, qkb) = blocks.take().unzip();
                         view! {
                             <div class="neuron-row" role="row" aria-rowindex=k.index + 3 data-testid="neuron-key" data-key=k.index data-score=k.score.to_string() data-weight=k.weight.to_string()>
                                 <span role="cell" class="tok">{name(k.index)}</span>

@@ -29,6 +29,14 @@ macro_rules! activations {
                 }
             }
 
+            /// The activation whose `code()` is `code` (a worker receives it as a number).
+            pub fn from_code(code: u32) -> Option<Self> {
+                match code {
+                    $($code => Some(Activation::$variant),)*
+                    _ => None,
+                }
+            }
+
             /// WGSL `fn activation(x: f32, code: u32) -> f32`, a switch over every code.
             pub fn wgsl() -> String {
                 let mut s = String::from("fn activation(x: f32, code: u32) -> f32 {\n    switch code {\n");
@@ -117,7 +125,9 @@ mod tests {
         for n in ACTIVATION_NAMES {
             let a = Activation::from_name(n).unwrap();
             assert!(wgsl.contains(&format!("case {}u:", a.code())), "{n}");
+            assert_eq!(Activation::from_code(a.code()), Some(a), "{n}");
         }
         assert!(Activation::from_name("gelu_foo").is_err());
+        assert_eq!(Activation::from_code(99), None);
     }
 }

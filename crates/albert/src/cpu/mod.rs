@@ -4,6 +4,7 @@
 //! does. It is the oracle for the GPU path and the fallback without WebGPU.
 
 pub mod ops;
+pub mod team;
 
 pub use ops::threads;
 
@@ -27,11 +28,17 @@ use crate::output::{schedule_to, AttentionMap, Batch, Neuron, Output, Request, T
 use crate::var_builder::Params;
 use crate::weights::{AlbertWeights, Tensor};
 
-/// The CPU's parameter storage (see `Params`).
-pub struct Cpu;
+/// The CPU's parameter storage (see `Params`). It numbers the linears in the order it meets
+/// them, which is how a forward names one to its helpers (`team`).
+#[derive(Default)]
+pub struct Cpu {
+    linears: std::cell::Cell<usize>,
+}
 
 /// nn.Linear with its weight transposed to `[in, out]` (see `ops::linear_t`).
 pub struct Linear {
+    /// Its number among the model's linears (see `Cpu`).
+    id: usize,
     wt: Vec<f32>,
     b: Vec<f32>,
     out: usize,
@@ -40,7 +47,7 @@ pub struct Linear {
 
 impl Linear {
     fn forward(&self, x: &[f32], rows: usize, a: Activation) -> Vec<f32> {
-        ops::linear_t(x, rows, self.inp, &self.wt, &self.b, self.out, a)
+        team::linear(self, x, rows, a)
     }
 }
 
@@ -60,7 +67,8 @@ impl Params for Cpu {
     }
     fn linear(&self, w: &Tensor, b: &Tensor) -> Result<Linear> {
         let (out, inp) = (w.shape[0], w.shape[1]);
-        Ok(Linear { wt: ops::transpose(&w.to_f32(), out, inp), b: b.to_f32(), out, inp })
+        let id = self.linears.replace(self.linears.get() + 1);
+        Ok(Linear { id, wt: ops::transpose(&w.to_f32(), out, inp), b: b.to_f32(), out, inp })
     }
     fn norm(&self, w: &Tensor, b: &Tensor) -> Result<LayerNorm> {
         Ok(LayerNorm { w: w.to_f32(), b: b.to_f32() })
@@ -172,7 +180,7 @@ impl AlbertMLMHead {
 
 impl AlbertForMaskedLM {
     pub fn new(config: &Config, w: &AlbertWeights) -> Result<Self> {
-        w.load(config, &Cpu)
+        w.load(config, &Cpu::default())
     }
 
     pub fn forward(&self, batch: &Batch, req: &Request) -> Result<Output> {

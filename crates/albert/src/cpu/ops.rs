@@ -46,6 +46,15 @@ pub fn linear_t(x: &[f32], m: usize, k: usize, wt: &[f32], b: &[f32], n: usize, 
     linear_strided(x, m, k, wt, (n as isize, 1), b, n, a)
 }
 
+/// Columns `cols` of `linear_t`'s output, `[m, cols.len()]`: one share of a product split over
+/// threads that do not share memory (`team`).
+#[allow(clippy::too_many_arguments)]
+pub fn linear_t_columns(x: &[f32], m: usize, k: usize, wt: &[f32], b: &[f32], n: usize, cols: std::ops::Range<usize>, a: Activation) -> Vec<f32> {
+    assert_eq!(wt.len(), n * k);
+    assert!(cols.start <= cols.end && cols.end <= n, "columns {cols:?} of {n}");
+    linear_strided(x, m, k, &wt[cols.start..], (n as isize, 1), &b[cols.clone()], cols.len(), a)
+}
+
 /// Transposes a row-major `[rows, cols]` matrix.
 pub fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut t = vec![0.0f32; w.len()];
@@ -65,7 +74,8 @@ pub fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 #[allow(clippy::too_many_arguments)]
 fn linear_strided(x: &[f32], m: usize, k: usize, w: &[f32], (rs, cs): (isize, isize), b: &[f32], n: usize, a: Activation) -> Vec<f32> {
     assert_eq!(x.len(), m * k);
-    assert_eq!(w.len(), n * k);
+    // w holds B's last element, w[(k−1)·rs + (n−1)·cs] (a view of a wider weight may hold more).
+    assert!(n == 0 || k == 0 || (k - 1) * (rs as usize) + (n - 1) * (cs as usize) < w.len());
     assert_eq!(b.len(), n);
     let mut y = vec![0.0f32; m * n];
     let blocks = column_blocks(m, k, n);
@@ -79,8 +89,9 @@ fn linear_strided(x: &[f32], m: usize, k: usize, w: &[f32], (rs, cs): (isize, is
         if m > 0 && j1 > j0 && k > 0 && m <= FEW_ROWS && few_rows(x, m, k, w, (rs, cs), n, (j0, j1), yp) {
             // Done without packing (see `few_rows`).
         } else if m > 0 && j1 > j0 && k > 0 {
-            // SAFETY: x holds m×k, w n×k elements as asserted; column j0 of B starts at w[j0·cs] and
-            // the block's last element, w[(k−1)·rs + (j1−1)·cs], lies inside w; y's block as above.
+            // SAFETY: x holds m×k elements and w holds B's last element, as asserted; column j0 of B
+            // starts at w[j0·cs] and the block's last element, w[(k−1)·rs + (j1−1)·cs], lies inside
+            // w; y's block as above.
             unsafe {
                 matrixmultiply::sgemm(
                     m, k, j1 - j0, 1.0, x.as_ptr(), k as isize, 1, w.as_ptr().offset(j0 as isize * cs), rs, cs, 1.0,
@@ -112,8 +123,8 @@ fn few_rows(x: &[f32], m: usize, k: usize, w: &[f32], (rs, cs): (isize, isize), 
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         // SAFETY: the features are present; the callers' bounds are those of linear_strided.
         unsafe {
-            if cs == 1 && rs == n as isize {
-                few_rows_kn(x, m, k, w, n, j0, j1, y.get());
+            if cs == 1 && rs >= n as isize {
+                few_rows_kn(x, m, k, w, rs as usize, n, j0, j1, y.get());
                 return true;
             }
             if rs == 1 && cs == k as isize {
@@ -131,11 +142,11 @@ fn few_rows(x: &[f32], m: usize, k: usize, w: &[f32], (rs, cs): (isize, isize), 
 /// of the weight at a time: a `KB` × 16 weight block (2 KB) is read from memory once and reused
 /// from L1 by every row group, and the weight streams by in `KB` sequential runs (a whole column
 /// strip of 768 rows at once was memory-latency bound: slower than packing). Tail columns one at
-/// a time.
+/// a time. The weight's rows are `ws` apart: `n`, or more for a column view of a wider weight.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn few_rows_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, j0: usize, j1: usize, y: *mut f32) {
+unsafe fn few_rows_kn(x: &[f32], m: usize, k: usize, w: &[f32], ws: usize, n: usize, j0: usize, j1: usize, y: *mut f32) {
     const MR: usize = 4;
     const NR: usize = 16;
     const KB: usize = 32;
@@ -145,18 +156,18 @@ unsafe fn few_rows_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, j0: us
         for j in (j0..full).step_by(NR) {
             let mut i = 0;
             while i + MR <= m {
-                tile::<MR, NR>(x, i, k, (k0, k1), w, n, j, y);
+                tile::<MR, NR>(x, i, k, (k0, k1), (w, ws), n, j, y);
                 i += MR;
             }
             while i < m {
-                tile::<1, NR>(x, i, k, (k0, k1), w, n, j, y);
+                tile::<1, NR>(x, i, k, (k0, k1), (w, ws), n, j, y);
                 i += 1;
             }
         }
     }
     for jj in full..j1 {
         for i in 0..m {
-            let dot = (0..k).fold(0.0f32, |acc, kk| x[i * k + kk].mul_add(w[kk * n + jj], acc));
+            let dot = (0..k).fold(0.0f32, |acc, kk| x[i * k + kk].mul_add(w[kk * ws + jj], acc));
             *y.add(i * n + jj) += dot;
         }
     }
@@ -167,7 +178,7 @@ unsafe fn few_rows_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, j0: us
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile<const R: usize, const C: usize>(x: &[f32], i: usize, k: usize, (k0, k1): (usize, usize), w: &[f32], n: usize, j: usize, y: *mut f32) {
+unsafe fn tile<const R: usize, const C: usize>(x: &[f32], i: usize, k: usize, (k0, k1): (usize, usize), (w, ws): (&[f32], usize), n: usize, j: usize, y: *mut f32) {
     let mut acc = [[0.0f32; C]; R];
     for (r, row) in acc.iter_mut().enumerate() {
         for (c, v) in row.iter_mut().enumerate() {
@@ -175,7 +186,7 @@ unsafe fn tile<const R: usize, const C: usize>(x: &[f32], i: usize, k: usize, (k
         }
     }
     for kk in k0..k1 {
-        let wr: &[f32; C] = w[kk * n + j..kk * n + j + C].try_into().unwrap();
+        let wr: &[f32; C] = w[kk * ws + j..kk * ws + j + C].try_into().unwrap();
         for r in 0..R {
             let xv = x[(i + r) * k + kk];
             for c in 0..C {

@@ -25,6 +25,7 @@ use crate::web;
 #[component]
 pub fn App() -> impl IntoView {
     let params = parse_query(&web::location_search());
+    crate::worker::ask_threads(params.threads);
     let bench = params.bench;
     let state = AppState::new(params);
     provide_context(state);

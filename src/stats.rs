@@ -7,7 +7,9 @@
 //! navigation), which tests/e2e/first-prediction.test.mjs reports, and how many forwards of the
 //! sentence finished and the longest (`forwards`, `longestForwardMs`: tests/e2e/responsive.test.mjs
 //! compares the page's long tasks with them), and the bytes the latest of them returned
-//! (`lastForwardBytes`: GPU readback or the CPU worker's reply, issue 13 item 3).
+//! (`lastForwardBytes`: GPU readback or the CPU worker's reply, issue 13 item 3), and the
+//! threads the CPU worker's forwards use (`workerThreads`: it and its helpers, issue 15 item 3)
+//! and how many products its helpers computed shares of (`workerSharedProducts`).
 
 use std::cell::{Cell, RefCell};
 
@@ -28,6 +30,19 @@ thread_local! {
     static LAST_FORWARD_BYTES: Cell<Option<f64>> = const { Cell::new(None) };
     /// The CPU worker's wasm memory with its latest reply (`None`: no worker).
     static WORKER_MEMORY: Cell<Option<f64>> = const { Cell::new(None) };
+    /// The threads the CPU worker's forwards use (itself and its helpers), and the products its
+    /// helpers computed shares of, as its latest reply said.
+    static WORKER_THREADS: Cell<Option<(f64, f64)>> = const { Cell::new(None) };
+}
+
+/// The CPU worker's threads and shared products, as its latest reply said.
+pub fn worker_threads(n: f64, shared_products: f64) {
+    WORKER_THREADS.with(|w| w.set(Some((n, shared_products))));
+}
+
+/// The CPU worker's threads (`None`: no worker has answered).
+pub fn cpu_threads() -> Option<usize> {
+    WORKER_THREADS.with(Cell::get).map(|(n, _)| n as usize)
 }
 
 /// The CPU worker's wasm memory, as its latest reply said.
@@ -86,6 +101,9 @@ fn stats() -> JsValue {
     set(&o, "lastForwardBytes", LAST_FORWARD_BYTES.with(Cell::get));
     let worker = WORKER_MEMORY.with(Cell::get).map_or(JsValue::NULL, JsValue::from_f64);
     let _ = js_sys::Reflect::set(&o, &"workerWasmMemoryBytes".into(), &worker);
+    let threads = WORKER_THREADS.with(Cell::get);
+    set(&o, "workerThreads", threads.map(|t| t.0));
+    set(&o, "workerSharedProducts", threads.map(|t| t.1));
     o.into()
 }
 

@@ -3,6 +3,12 @@
 //! forward runs there. A CPU forward of albert-base at 128 tokens takes about 150 ms; on the
 //! page's thread it froze typing for that long. When no worker starts (the script is missing,
 //! workers are blocked), [`cpu_model`] runs the CPU path on the page's thread and says so.
+//!
+//! Where the page is cross-origin isolated (SharedArrayBuffer), the worker gets helpers: more
+//! workers from the same script, each holding a share of every linear's columns, that compute
+//! their shares of each product while the worker computes its own (`albert::cpu::team`, the
+//! worker's `team.rs`). This page starts them, lays out the buffer they share
+//! (`albert::remote::team`) and sends each the model; if any of that fails, the worker runs alone.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -11,6 +17,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
+use albert::remote::team::Layout;
 use albert::remote::{wire, RemoteForward, WeightFacts};
 use albert::{Batch, FillMask, ModelFiles, Output, Request};
 use futures::channel::oneshot;
@@ -24,6 +31,30 @@ use crate::web::describe;
 const SCRIPT: &str = "albert-worker_loader.js";
 /// A worker that has not said it is listening by then is taken as not starting.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Threads the CPU path takes by default, at most: the device's cores up to this. Each helper
+/// briefly holds a copy of the model while it takes its share.
+const DEFAULT_MAX_THREADS: usize = 4;
+
+thread_local! {
+    /// `?threads=`, as the page's parameters gave it.
+    static ASKED_THREADS: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// `?threads=`: the CPU path's threads (1: no helpers); `None`: the device's cores, at most 4.
+pub fn ask_threads(n: Option<usize>) {
+    ASKED_THREADS.with(|a| a.set(n));
+}
+
+/// Threads for the CPU path: one where the page cannot share memory with workers (not
+/// cross-origin isolated), else `?threads=` or the device's cores up to 4.
+fn threads() -> usize {
+    let global = js_sys::global();
+    if crate::web::get(&global, "crossOriginIsolated").as_bool() != Some(true) {
+        return 1;
+    }
+    let cores = crate::web::get(&crate::web::get(&global, "navigator"), "hardwareConcurrency").as_f64().unwrap_or(1.0) as usize;
+    ASKED_THREADS.with(Cell::get).unwrap_or(cores.min(DEFAULT_MAX_THREADS)).clamp(1, crate::view_model::params::MAX_THREADS)
+}
 
 /// A reply, or why none will come (the worker stopped).
 type Answer = Result<wire::Reply, String>;
@@ -88,6 +119,9 @@ impl Inner {
                 if let Some(bytes) = crate::web::get(&data, "wasmMemoryBytes").as_f64() {
                     crate::stats::worker_memory(bytes);
                 }
+                if let (Some(n), Some(shared)) = (crate::web::get(&data, "threads").as_f64(), crate::web::get(&data, "sharedProducts").as_f64()) {
+                    crate::stats::worker_threads(n, shared);
+                }
                 shared.deliver(&js_sys::Uint8Array::new(&crate::web::get(&data, "reply")).to_vec())
             }
         });
@@ -103,6 +137,24 @@ impl Inner {
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Ok(Inner { worker, shared, next_id: Cell::new(1), _on_message: on_message, _on_error: on_error })
+    }
+
+    /// Waits for the worker to say Ready (call id 0) once it listens: a call sent before could be lost.
+    async fn started(&self) -> Result<(), String> {
+        let ready = self.shared.wait(0);
+        let timeout = Box::pin(crate::web::sleep(START_TIMEOUT.as_millis() as i32));
+        match select(ready, timeout).await {
+            Either::Left((Ok(Ok(wire::Reply::Ready)), _)) => Ok(()),
+            Either::Left((Ok(Ok(r)), _)) => Err(format!("it answered {} before saying it was ready", kind(&r))),
+            Either::Left((Ok(Err(why)), _)) => Err(why),
+            Either::Left((Err(_), _)) => Err("it stopped before saying it was ready".into()),
+            Either::Right(_) => Err(format!("it did not start within {} s", START_TIMEOUT.as_secs())),
+        }
+    }
+
+    /// Posts a message that is not a call (a team's setup).
+    fn post(&self, message: &JsValue) -> Result<(), String> {
+        self.worker.post_message(message).map_err(|e| describe(&e))
     }
 
     /// Sends one call (its buffer transferred, not copied) and returns where its reply will arrive.
@@ -134,7 +186,45 @@ impl Drop for Inner {
 /// A model loaded in the CPU worker.
 pub struct CpuWorker {
     inner: Inner,
+    /// The worker's helpers (none where it runs alone); dropped with it.
+    _helpers: Vec<Inner>,
     facts: WeightFacts,
+}
+
+/// Starts `n` helpers and waits until each listens.
+async fn start_helpers(n: usize) -> Result<Vec<Inner>, String> {
+    let helpers = (0..n).map(|_| Inner::spawn()).collect::<Result<Vec<_>, _>>()?;
+    for h in &helpers {
+        h.started().await?;
+    }
+    Ok(helpers)
+}
+
+/// Gives the worker and its helpers their shared buffer and parts, and each helper the model.
+fn form_team(files: &ModelFiles, worker: &Inner, helpers: &[Inner]) -> Result<(), String> {
+    let cfg = albert::Config::from_json(&files.config_json).map_err(|e| e.to_string())?;
+    let layout = Layout::for_config(&cfg);
+    let ctor = crate::web::get(&js_sys::global(), "SharedArrayBuffer");
+    let args = js_sys::Array::of1(&(layout.bytes() as f64).into());
+    let buffer = js_sys::Reflect::construct(ctor.unchecked_ref::<js_sys::Function>(), &args).map_err(|e| format!("no shared buffer of {} MB ({})", layout.bytes() >> 20, describe(&e)))?;
+    let parts = helpers.len() + 1;
+    let setup = |part: usize| {
+        let setup = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&setup, &"buffer".into(), &buffer);
+        let _ = js_sys::Reflect::set(&setup, &"part".into(), &(part as f64).into());
+        let _ = js_sys::Reflect::set(&setup, &"parts".into(), &(parts as f64).into());
+        let message = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&message, &"team".into(), &setup);
+        message
+    };
+    // Each helper gets its own copy of the model's files and keeps only its shares of them.
+    let load = wire::encode_load(0, files);
+    for (i, h) in helpers.iter().enumerate() {
+        h.post(&setup(i + 1))?;
+        h.post(&js_sys::Uint8Array::from(&load[..]).buffer())?;
+    }
+    // The worker last: told of a team, it waits for the helpers, so only once they are told.
+    worker.post(&setup(0))
 }
 
 /// Why [`CpuWorker::load`] gave no model.
@@ -149,19 +239,25 @@ impl CpuWorker {
     /// Starts a worker and loads `files` into it.
     pub async fn load(files: &ModelFiles) -> Result<Self, LoadError> {
         let inner = Inner::spawn().map_err(LoadError::NoWorker)?;
-        // The worker says Ready (call id 0) once it listens: a call sent before could be lost.
-        let ready = inner.shared.wait(0);
-        let timeout = Box::pin(crate::web::sleep(START_TIMEOUT.as_millis() as i32));
-        match select(ready, timeout).await {
-            Either::Left((Ok(Ok(wire::Reply::Ready)), _)) => {}
-            Either::Left((Ok(Ok(r)), _)) => return Err(LoadError::NoWorker(format!("it answered {} before saying it was ready", kind(&r)))),
-            Either::Left((Ok(Err(why)), _)) => return Err(LoadError::NoWorker(why)),
-            Either::Left((Err(_), _)) => return Err(LoadError::NoWorker("it stopped before saying it was ready".into())),
-            Either::Right(_) => return Err(LoadError::NoWorker(format!("it did not start within {} s", START_TIMEOUT.as_secs()))),
+        inner.started().await.map_err(LoadError::NoWorker)?;
+        let parts = threads();
+        let mut helpers = Vec::new();
+        if parts > 1 {
+            let formed = match start_helpers(parts - 1).await {
+                Ok(h) => form_team(files, &inner, &h).map(|()| h),
+                Err(why) => Err(format!("its helpers did not start ({why})")),
+            };
+            match formed {
+                Ok(h) => helpers = h,
+                // Dropping them ends them; a worker told of a team it will not get waits for
+                // nothing and runs alone.
+                Err(why) => web_sys::console::warn_1(&format!("albert-lens: the CPU path runs on one thread: {why}").into()),
+            }
         }
+        crate::stats::worker_threads(1.0, 0.0);
         let id = inner.next_id();
         match inner.call(id, wire::encode_load(id, files)).await {
-            Ok(Ok(wire::Reply::Loaded(facts))) => Ok(CpuWorker { inner, facts }),
+            Ok(Ok(wire::Reply::Loaded(facts))) => Ok(CpuWorker { inner, _helpers: helpers, facts }),
             Ok(Ok(wire::Reply::Error(e))) => Err(LoadError::Model(e)),
             Ok(Ok(r)) => Err(LoadError::NoWorker(format!("it answered the load with {}", kind(&r)))),
             // Out of memory while loading, most likely: the page's thread would not fare better.

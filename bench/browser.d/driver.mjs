@@ -3,9 +3,10 @@
 // a GPU Chromium can use), four columns on the same weights and the same token ids:
 //
 //   ours-webgpu   our app (dist/) with ?bench=1, WebGPU
-//   ours-cpu      our app with ?bench=1&backend=cpu (the engine's CPU path compiled to wasm, 1 thread)
+//   ours-cpu      our app with ?bench=1&backend=cpu&threads=N (the engine's CPU path compiled to wasm,
+//                 in a Web Worker with N − 1 helper workers: --threads, default 1)
 //   tjs-webgpu    transformers.js (@huggingface/transformers, ONNX Runtime Web) device 'webgpu'
-//   tjs-wasm      transformers.js device 'wasm' (--tjs-threads, default 1, as ours)
+//   tjs-wasm      transformers.js device 'wasm' (--threads, as ours)
 //
 // Each column runs in a fresh browser context (no shared caches) of the same browser, one after
 // the other. Before timing: transformers.js' logits for the [MASK] row must match torch's
@@ -14,6 +15,7 @@
 //
 //   node bench/browser.d/driver.mjs --model-dir DIR [--onnx-dir DIR] [--seq 8,32,128] [--runs 3]
 //        [--warmup 1] [--cpu-runs 10] [--cpu-warmup 5] [--columns ours-webgpu,ours-cpu,tjs-webgpu,tjs-wasm] [--variants row,full]
+//        [--threads 1]
 //        [--out FILE | --no-save] [--no-readme] [--json] [--shape NAME] [--no-profile]
 //
 // ours-webgpu also profiles (the app's ?profile=1: after the timed forwards, --runs more with a
@@ -59,7 +61,9 @@ export function parse(argv) {
       warmup: { type: 'string', default: '1' },
       columns: { type: 'string', default: COLUMNS.join(',') },
       variants: { type: 'string', default: 'row,full' },
-      'tjs-threads': { type: 'string', default: '1' },
+      threads: { type: 'string' },
+      // The old name of --threads, from when only transformers.js' wasm could thread.
+      'tjs-threads': { type: 'string' },
       tol: { type: 'string', default: '1e-3' },
       shape: { type: 'string', default: '' },
       out: { type: 'string' },
@@ -86,7 +90,7 @@ export function parse(argv) {
     warmup: Number(values.warmup),
     columns: list(values.columns),
     variants: list(values.variants),
-    tjsThreads: Number(values['tjs-threads']),
+    tjsThreads: Number(values.threads ?? values['tjs-threads'] ?? '1'),
     tol: Number(values.tol),
     shape: values.shape,
     out: values.out,
@@ -179,7 +183,10 @@ async function runOurs(browser, servers, opts, ref, backend) {
       k: '5',
     });
     if (ref.cases.verify_text) params.set('text', ref.cases.verify_text.text);
-    if (backend === 'cpu') params.set('backend', 'cpu');
+    if (backend === 'cpu') {
+      params.set('backend', 'cpu');
+      params.set('threads', String(opts.tjsThreads));
+    }
     else if (opts.profile !== false) params.set('profile', '1');
     const t0 = Date.now();
     await page.goto(`${servers.app.url}?${params}`);
@@ -191,6 +198,11 @@ async function runOurs(browser, servers, opts, ref, backend) {
     const gotBackend = await status.getAttribute('data-backend');
     const want = backend === 'cpu' ? 'cpu' : 'webgpu';
     if (gotBackend !== want) throw new Error(`ours ${backend}: the page ran on '${gotBackend}', not '${want}': ${await status.innerText()}`);
+    // The same thread count as transformers.js' wasm, or the comparison is not the same.
+    const threads = report.rows.map((r) => r.threads);
+    if (backend === 'cpu' && threads.some((n) => n !== opts.tjsThreads)) {
+      throw new Error(`ours cpu: asked for ${opts.tjsThreads} threads, the page's forwards ran on ${threads.join(', ')} (is the page cross-origin isolated?)`);
+    }
     const result = { backend: want, report, wall_s: (Date.now() - t0) / 1000, problems };
     // Same weights, through the page: its top-5 for the verify text against torch's.
     const c = ref.cases.verify_text;
@@ -381,7 +393,8 @@ export function tableRows(res) {
     }
   };
   ours('ours-webgpu', 'ours WebGPU, [MASK] row');
-  ours('ours-cpu', 'ours CPU-wasm (1 thread), [MASK] row');
+  const oursThreads = res.columns['ours-cpu']?.report?.rows?.[0]?.threads ?? 1;
+  ours('ours-cpu', `ours CPU-wasm (${oursThreads} thread${oursThreads === 1 ? '' : 's'}), [MASK] row`);
   tjs('tjs-webgpu', 'transformers.js WebGPU');
   tjs('tjs-wasm', `transformers.js wasm (${res.settings.tjs_threads} thread${res.settings.tjs_threads === 1 ? '' : 's'})`);
   return rows;

@@ -20,10 +20,16 @@ pub async fn run_bench(state: AppState) {
     let backend = state.backend().unwrap_or(Backend::Cpu);
     let adapter = match backend {
         Backend::WebGpu => state.gpu.with_untracked(|g| g.as_ref().map(|g| format!("{} ({})", g.adapter, g.device)).unwrap_or_default()),
-        Backend::Cpu => "albert cpu (f32, wasm, 1 thread)".to_string(),
+        Backend::Cpu => String::new(),
     };
     let on_page = engine::with_model(async |fm: &mut FillMask| matches!(fm.backend, EngineBackend::Cpu(_))).await.unwrap_or(false);
-    let adapter = if backend == Backend::Cpu { format!("{adapter}{}", if on_page { ", on the page's thread" } else { ", in a Web Worker" }) } else { adapter };
+    let threads = if on_page { 1 } else { crate::stats::cpu_threads().unwrap_or(1) };
+    let adapter = if backend == Backend::Cpu {
+        let place = if on_page { "on the page's thread" } else { "in a Web Worker" };
+        format!("albert cpu (f32, wasm, {threads} thread{}), {place}", if threads == 1 { "" } else { "s" })
+    } else {
+        adapter
+    };
     let device = backend.as_str().to_string();
     let (warmup, runs) = (params.bench_warmup, params.bench_runs);
     state.bench.set(BenchState::Running(format!("warming up ({warmup} runs per length)…")));
@@ -49,6 +55,7 @@ pub async fn run_bench(state: AppState) {
             }
             let mut row = BenchRow::new(&device, &adapter, n, samples);
             row.readback_bytes = bytes;
+            row.threads = (backend == Backend::Cpu).then_some(threads);
             // One untimed forward of what the page asks for the sentence, for its transfer size,
             // and one of what it asked before the views' reductions (every map whole).
             let cfg = &fm.config;

@@ -32,6 +32,8 @@ pub struct BenchRow {
     pub page_readback_bytes: Option<usize>,
     /// The page's request as it was before issue 13 item 3: every attention map whole.
     pub page_all_maps_bytes: Option<usize>,
+    /// On the CPU: the threads the forwards ran on (the worker and its helpers).
+    pub threads: Option<usize>,
 }
 
 impl BenchRow {
@@ -51,6 +53,7 @@ impl BenchRow {
             readback_bytes: None,
             page_readback_bytes: None,
             page_all_maps_bytes: None,
+            threads: None,
         }
     }
 }

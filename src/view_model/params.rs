@@ -16,6 +16,7 @@
 //! | `ca=` / `cb=` | the side-by-side card's sentences A and B (either opens the card) |
 //! | `layer=3` / `layer=3.1` and `head=2` / `head=mean` | the attention heatmap's layer (from 1; `.inner` with inner groups) and head |
 //! | `view=<section>` | scroll to this view once the first prediction is in (`SHARE_VIEWS`) |
+//! | `threads=<1..16>` | the CPU path's threads (the worker and its helpers); default: the device's cores, at most 4, where the page is cross-origin isolated, else 1 |
 
 /// Which backend the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -53,6 +54,8 @@ pub struct Params {
     pub head: Option<crate::view_model::attention::data::HeadSel>,
     /// `?view=`: one of `SHARE_VIEWS`' ids.
     pub view: Option<String>,
+    /// `?threads=`: the CPU path's threads, 1 to `MAX_THREADS`.
+    pub threads: Option<usize>,
 }
 
 /// The views a shared link can open at: (`data-testid` of the section, its name).
@@ -90,6 +93,8 @@ pub fn format_layer(layer: usize, inner: usize, inner_groups: bool) -> String {
 pub const DEFAULT_TOP_K: usize = 5;
 pub const MAX_TOP_K: usize = 20;
 pub const DEFAULT_BENCH_LENGTHS: [usize; 3] = [8, 32, 128];
+/// The most threads `?threads=` may ask of the CPU path.
+pub const MAX_THREADS: usize = 16;
 
 impl Default for Params {
     fn default() -> Self {
@@ -111,6 +116,7 @@ impl Default for Params {
             layer: None,
             head: None,
             view: None,
+            threads: None,
         }
     }
 }
@@ -198,6 +204,7 @@ pub fn parse_query(query: &str) -> Params {
             "view" => p.view = SHARE_VIEWS.iter().find(|(id, _)| *id == v.trim()).map(|(id, _)| id.to_string()),
             "cb" => p.compare_b = Some(v),
             "depth" => p.depth = v.trim().parse::<usize>().ok().filter(|&d| d >= 1),
+            "threads" => p.threads = v.trim().parse::<usize>().ok().filter(|&n| n >= 1).map(|n| n.min(MAX_THREADS)),
             "off" => p.off = crate::view_model::inside::switches::parse_list(&v),
             "warmup" => {
                 if let Ok(n) = v.trim().parse::<usize>() {
@@ -395,5 +402,14 @@ mod tests {
         assert_eq!(parse_query("depth=x").depth, None);
         let q = with_param("", "off", Some("3.0:5,1.0:0"));
         assert_eq!(q, "?off=3.0:5,1.0:0", "readable in the address bar");
+    }
+
+    #[test]
+    fn threads() {
+        assert_eq!(parse_query("threads=2").threads, Some(2));
+        assert_eq!(parse_query("threads=99").threads, Some(MAX_THREADS));
+        assert_eq!(parse_query("threads=0").threads, None);
+        assert_eq!(parse_query("threads=two").threads, None);
+        assert_eq!(parse_query("").threads, None);
     }
 }

@@ -2,8 +2,10 @@
 //! never blocks the page. [`RemoteForward`] is what such a backend offers [`crate::FillMask`]
 //! (tokenizing, top-k and the lens stay with the caller); [`wire`] is the byte form of what
 //! crosses: the model files, a forward's batch and request, its output, the weights' facts, an
-//! error. The engine knows no workers, only bytes in and bytes out.
+//! error; [`team`] lays out the buffer a CPU worker shares with its helpers (`cpu::team`). The
+//! engine knows no workers, only bytes in and bytes out.
 
+pub mod team;
 pub mod wire;
 
 use std::future::Future;

@@ -1,0 +1,247 @@
+//! The CPU worker's helpers (`albert::cpu::team`) over a SharedArrayBuffer: the page starts
+//! this worker and its helpers, gives them one buffer (laid out by `albert::remote::team`) and
+//! sends each the model. A helper keeps its share of every linear and then waits on the
+//! buffer's job counter for good (`serve`); the worker's forward hands it products through
+//! [`Leader`] and waits for their shares with `Atomics.wait`, which a worker may do. Nothing here
+//! can stall the forward: a helper that failed to load, refused a job or did not answer in
+//! time retires the team, and the worker computes on alone from then on.
+
+use std::cell::Cell;
+
+use albert::cpu::team::{Job, Shards, Team};
+use albert::remote::team::{word, Layout};
+use albert::remote::wire;
+use albert::Activation;
+use js_sys::{Atomics, Float32Array, Int32Array, SharedArrayBuffer};
+use wasm_bindgen::prelude::*;
+
+/// How long the worker waits for its helpers to load their shares (they load while it loads
+/// its own copy, so usually not at all).
+const LOAD_TIMEOUT_MS: f64 = 60_000.0;
+/// How long it waits for one product's shares: far more than any product takes (albert-xxlarge's
+/// widest at 512 rows is a few seconds on a phone's core).
+const JOB_TIMEOUT_MS: f64 = 30_000.0;
+
+thread_local! {
+    /// Products the helpers computed shares of, in this worker (the page's tests read it).
+    static SHARED: Cell<f64> = const { Cell::new(0.0) };
+}
+
+/// Products the helpers computed shares of so far.
+pub fn shared_products() -> f64 {
+    SHARED.with(Cell::get)
+}
+
+/// A worker's place in a team, as the page's `{team: {buffer, part, parts}}` message says.
+pub struct Setup {
+    buffer: SharedArrayBuffer,
+    part: usize,
+    parts: usize,
+}
+
+impl Setup {
+    pub fn from_js(v: &JsValue) -> Result<Self, String> {
+        let buffer = js_sys::Reflect::get(v, &"buffer".into()).ok().and_then(|b| b.dyn_into::<SharedArrayBuffer>().ok());
+        let number = |key: &str| js_sys::Reflect::get(v, &key.into()).ok().and_then(|n| n.as_f64()).filter(|n| n.fract() == 0.0 && *n >= 0.0);
+        match (buffer, number("part"), number("parts")) {
+            (Some(buffer), Some(part), Some(parts)) if part < parts => Ok(Setup { buffer, part: part as usize, parts: parts as usize }),
+            _ => Err("a team message needs {buffer: SharedArrayBuffer, part, parts} with part < parts".into()),
+        }
+    }
+
+    pub fn part(&self) -> usize {
+        self.part
+    }
+
+    fn words(&self) -> Int32Array {
+        Int32Array::new(&self.buffer)
+    }
+
+    fn floats(&self, byte_offset: usize, len: usize) -> Float32Array {
+        Float32Array::new_with_byte_offset_and_length(&self.buffer, byte_offset as u32, len as u32)
+    }
+
+    fn layout(&self) -> Layout {
+        Layout::of_bytes(self.buffer.byte_length() as usize)
+    }
+}
+
+fn load(words: &Int32Array, i: u32) -> i32 {
+    Atomics::load(words, i).unwrap_or(0)
+}
+
+fn store(words: &Int32Array, i: u32, v: i32) {
+    let _ = Atomics::store(words, i, v);
+}
+
+/// Adds 1 to word `i` and wakes whoever waits on it.
+fn bump(words: &Int32Array, i: u32) {
+    let _ = Atomics::add(words, i, 1);
+    let _ = Atomics::notify(words, i);
+}
+
+/// Whether the team is usable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// The helpers may still be loading.
+    Waiting,
+    Ready,
+    /// Never again: one helper failed or went quiet.
+    Retired,
+}
+
+/// The worker's side: hands products to the helpers and collects their shares.
+pub struct Leader {
+    setup: Setup,
+    words: Int32Array,
+    layout: Layout,
+    state: Cell<State>,
+}
+
+impl Leader {
+    pub fn new(setup: Setup) -> Self {
+        let (words, layout) = (setup.words(), setup.layout());
+        Leader { setup, words, layout, state: Cell::new(State::Waiting) }
+    }
+
+    fn retire(&self, why: &str) {
+        self.state.set(State::Retired);
+        web_sys::console::warn_1(&format!("albert-worker: the CPU path goes on with one thread: {why}").into());
+    }
+
+    /// Whether the helpers are ready, waiting (blocking) for them to load the first time.
+    fn ready(&self) -> bool {
+        if self.state.get() == State::Waiting {
+            let helpers = self.setup.parts as i32 - 1;
+            let start = js_sys::Date::now();
+            loop {
+                let (ready, failed) = (load(&self.words, word::READY), load(&self.words, word::FAILED));
+                if failed > 0 {
+                    self.retire(&format!("{failed} of its {helpers} helpers could not load the model"));
+                    break;
+                }
+                if ready >= helpers {
+                    self.state.set(State::Ready);
+                    break;
+                }
+                let left = LOAD_TIMEOUT_MS - (js_sys::Date::now() - start);
+                if left <= 0.0 {
+                    self.retire(&format!("{ready} of its {helpers} helpers loaded the model within {} s", LOAD_TIMEOUT_MS / 1000.0));
+                    break;
+                }
+                let _ = Atomics::wait_with_timeout(&self.words, word::READY, ready, left);
+            }
+        }
+        self.state.get() == State::Ready
+    }
+}
+
+impl Team for Leader {
+    /// The parts while the team is usable, else 1. The first call waits for the helpers to load
+    /// (the worker asks it for the reply to the model's load).
+    fn parts(&self) -> usize {
+        if self.ready() {
+            self.setup.parts
+        } else {
+            1
+        }
+    }
+
+    fn start(&self, job: &Job) -> bool {
+        if !self.ready() || !self.layout.fits(job) {
+            return false;
+        }
+        let w = &self.words;
+        for (i, v) in [(word::ID, job.id), (word::ROWS, job.rows), (word::INP, job.inp), (word::OUT, job.out), (word::ACT, job.act.code() as usize)] {
+            store(w, i, v as i32);
+        }
+        store(w, word::DONE, 0);
+        store(w, word::REFUSED, 0);
+        self.setup.floats(self.layout.input(), job.x.len()).copy_from(job.x);
+        // The store to JOB publishes the words and the input above to the helpers.
+        bump(w, word::JOB);
+        true
+    }
+
+    fn join(&self, job: &Job) -> Option<Vec<Vec<f32>>> {
+        let (w, helpers) = (&self.words, self.setup.parts as i32 - 1);
+        let start = js_sys::Date::now();
+        loop {
+            let done = load(w, word::DONE);
+            if done >= helpers {
+                break;
+            }
+            let left = JOB_TIMEOUT_MS - (js_sys::Date::now() - start);
+            if left <= 0.0 {
+                self.retire(&format!("{} of its {helpers} helpers did not answer within {} s", helpers - done, JOB_TIMEOUT_MS / 1000.0));
+                return None;
+            }
+            let _ = Atomics::wait_with_timeout(w, word::DONE, done, left);
+        }
+        if load(w, word::REFUSED) > 0 {
+            self.retire("a helper refused a product (it holds other weights; see its message)");
+            return None;
+        }
+        SHARED.with(|n| n.set(n.get() + 1.0));
+        let parts = self.setup.parts;
+        let shares = (1..parts).map(|p| {
+            let len = job.rows * albert::cpu::team::columns(job.out, parts, p).len();
+            self.setup.floats(self.layout.share(job, parts, p), len).to_vec()
+        });
+        Some(shares.collect())
+    }
+}
+
+/// A helper's life: loads its shares of the model in `call` (a `wire` Load), says so in the
+/// buffer, then computes its share of every product the worker posts, for good. Returns only
+/// when it could not load (after saying so), so its worker can report why.
+pub fn serve(setup: &Setup, call: Vec<u8>) -> Result<(), String> {
+    let words = setup.words();
+    let decoded = wire::decode_call(&call);
+    // The model's bytes go before the loop that never ends: only the shares stay.
+    drop(call);
+    let shards = match decoded {
+        Ok((_, wire::Call::Load(files))) => files.load().and_then(|(cfg, w)| Shards::load(&cfg, &w, setup.part, setup.parts)).map_err(|e| e.to_string()),
+        Ok(_) => Err("a helper expects the model's files first".to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let shards = match shards {
+        Ok(s) => s,
+        Err(e) => {
+            // The worker waits on READY: wake it to read FAILED.
+            let _ = Atomics::add(&words, word::FAILED, 1);
+            let _ = Atomics::notify(&words, word::READY);
+            return Err(e);
+        }
+    };
+    let layout = setup.layout();
+    let mut seen = load(&words, word::JOB);
+    bump(&words, word::READY);
+    loop {
+        let _ = Atomics::wait(&words, word::JOB, seen);
+        let now = load(&words, word::JOB);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let field = |i| load(&words, i).max(0) as usize;
+        let (id, rows, inp, out) = (field(word::ID), field(word::ROWS), field(word::INP), field(word::OUT));
+        let act = Activation::from_code(field(word::ACT) as u32);
+        let x = setup.floats(layout.input(), (rows * inp).min(layout.floats)).to_vec();
+        let answer = match act {
+            Some(act) => {
+                let job = Job { id, x: &x, rows, inp, out, act };
+                shards.forward(&job).map(|y| (y, layout.share(&job, setup.parts, setup.part))).map_err(|e| e.to_string())
+            }
+            None => Err(format!("no activation has code {}", field(word::ACT))),
+        };
+        match answer {
+            Ok((y, at)) => setup.floats(at, y.len()).copy_from(&y),
+            Err(e) => {
+                web_sys::console::error_1(&format!("albert-worker helper {}: {e}", setup.part).into());
+                let _ = Atomics::add(&words, word::REFUSED, 1);
+            }
+        }
+        bump(&words, word::DONE);
+    }
+}

@@ -107,16 +107,20 @@ fn linear_strided(x: &[f32], m: usize, k: usize, w: &[f32], (rs, cs): (isize, is
     y
 }
 
-/// Products with at most this many rows go through `few_rows` (where the CPU has AVX2 and FMA).
-/// matrixmultiply packs the whole weight block for every call, which is the same work whether
-/// it is then used for 8 rows or 512: at n = 8 packing was 61 % of a forward (perf), the
-/// multiply-adds 24 %.
+/// Products with at most this many rows go through `few_rows` (natively where the CPU has AVX2
+/// and FMA; always in wasm). matrixmultiply packs the whole weight block for every call, which
+/// is the same work whether it is then used for 8 rows or 512: at n = 8 packing was 61 % of a
+/// forward (perf), the multiply-adds 24 %. (In wasm, more rows through `few_rows` were slower:
+/// 1.7 s instead of 1.2 s for albert-base at 128 tokens with every product there.)
 const FEW_ROWS: usize = 16;
 
 /// `y[i, j0..j1] += Σ_kk x[i, kk]·B[kk, j]` for every row i < m, reading the weight in place:
 /// for the `[k, n]` layout (`cs` = 1) a register tile of 4 rows × 16 columns per pass over k, for
 /// torch's `[n, k]` layout (`rs` = 1, the tied decoder) one dot product per output. Returns false
-/// (nothing done) where the CPU lacks AVX2 + FMA or the layout is neither.
+/// (nothing done) where the layout is neither, or natively where the CPU lacks AVX2 + FMA. In
+/// wasm the same loops run without FMA (wasm has none without relaxed SIMD, which not every
+/// browser has), vectorized by simd128: packing the tied decoder's 30000 × 128 strided weight
+/// for one [MASK] row cost more than the product.
 #[allow(clippy::too_many_arguments)]
 fn few_rows(x: &[f32], m: usize, k: usize, w: &[f32], (rs, cs): (isize, isize), n: usize, (j0, j1): (usize, usize), y: SyncPtr) -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -133,6 +137,18 @@ fn few_rows(x: &[f32], m: usize, k: usize, w: &[f32], (rs, cs): (isize, isize), 
             }
         }
     }
+    #[cfg(target_arch = "wasm32")]
+    // SAFETY: the callers' bounds are those of linear_strided.
+    unsafe {
+        if cs == 1 && rs >= n as isize {
+            few_rows_kn_impl::<false>(x, m, k, w, rs as usize, n, j0, j1, y.get());
+            return true;
+        }
+        if rs == 1 && cs == k as isize {
+            few_rows_nk_impl::<false>(x, m, k, w, n, j0, j1, y.get());
+            return true;
+        }
+    }
     let _ = (x, m, k, w, rs, cs, n, j0, j1, y);
     false
 }
@@ -147,6 +163,13 @@ fn few_rows(x: &[f32], m: usize, k: usize, w: &[f32], (rs, cs): (isize, isize), 
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn few_rows_kn(x: &[f32], m: usize, k: usize, w: &[f32], ws: usize, n: usize, j0: usize, j1: usize, y: *mut f32) {
+    few_rows_kn_impl::<true>(x, m, k, w, ws, n, j0, j1, y)
+}
+
+/// `few_rows_kn`'s loops, with `FMA` multiply-adds or plain ones.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn few_rows_kn_impl<const FMA: bool>(x: &[f32], m: usize, k: usize, w: &[f32], ws: usize, n: usize, j0: usize, j1: usize, y: *mut f32) {
     const MR: usize = 4;
     const NR: usize = 16;
     const KB: usize = 32;
@@ -156,18 +179,18 @@ unsafe fn few_rows_kn(x: &[f32], m: usize, k: usize, w: &[f32], ws: usize, n: us
         for j in (j0..full).step_by(NR) {
             let mut i = 0;
             while i + MR <= m {
-                tile::<MR, NR>(x, i, k, (k0, k1), (w, ws), n, j, y);
+                tile::<MR, NR, FMA>(x, i, k, (k0, k1), (w, ws), n, j, y);
                 i += MR;
             }
             while i < m {
-                tile::<1, NR>(x, i, k, (k0, k1), (w, ws), n, j, y);
+                tile::<1, NR, FMA>(x, i, k, (k0, k1), (w, ws), n, j, y);
                 i += 1;
             }
         }
     }
     for jj in full..j1 {
         for i in 0..m {
-            let dot = (0..k).fold(0.0f32, |acc, kk| x[i * k + kk].mul_add(w[kk * ws + jj], acc));
+            let dot = (0..k).fold(0.0f32, |acc, kk| madd::<FMA>(x[i * k + kk], w[kk * ws + jj], acc));
             *y.add(i * n + jj) += dot;
         }
     }
@@ -175,10 +198,9 @@ unsafe fn few_rows_kn(x: &[f32], m: usize, k: usize, w: &[f32], ws: usize, n: us
 
 /// One `R × C` tile of `few_rows_kn` over weight rows k0..k1: y[i..i+R, j..j+C] += x[i..i+R,
 /// k0..k1] · w[k0..k1, j..j+C].
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile<const R: usize, const C: usize>(x: &[f32], i: usize, k: usize, (k0, k1): (usize, usize), (w, ws): (&[f32], usize), n: usize, j: usize, y: *mut f32) {
+unsafe fn tile<const R: usize, const C: usize, const FMA: bool>(x: &[f32], i: usize, k: usize, (k0, k1): (usize, usize), (w, ws): (&[f32], usize), n: usize, j: usize, y: *mut f32) {
     let mut acc = [[0.0f32; C]; R];
     for (r, row) in acc.iter_mut().enumerate() {
         for (c, v) in row.iter_mut().enumerate() {
@@ -190,7 +212,7 @@ unsafe fn tile<const R: usize, const C: usize>(x: &[f32], i: usize, k: usize, (k
         for r in 0..R {
             let xv = x[(i + r) * k + kk];
             for c in 0..C {
-                acc[r][c] = xv.mul_add(wr[c], acc[r][c]);
+                acc[r][c] = madd::<FMA>(xv, wr[c], acc[r][c]);
             }
         }
     }
@@ -207,6 +229,23 @@ unsafe fn tile<const R: usize, const C: usize>(x: &[f32], i: usize, k: usize, (k
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn few_rows_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, j0: usize, j1: usize, y: *mut f32) {
+    few_rows_nk_impl::<true>(x, m, k, w, n, j0, j1, y)
+}
+
+/// `a·b + c`: fused (one rounding) where `FMA`, else a multiply and an add.
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// `few_rows_nk`'s loops, with `FMA` multiply-adds or plain ones.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn few_rows_nk_impl<const FMA: bool>(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, j0: usize, j1: usize, y: *mut f32) {
     const L: usize = 16;
     for j in j0..j1 {
         let wr = &w[j * k..(j + 1) * k];
@@ -216,13 +255,13 @@ unsafe fn few_rows_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, j0: us
             let mut kk = 0;
             while kk + L <= k {
                 for l in 0..L {
-                    lanes[l] = xr[kk + l].mul_add(wr[kk + l], lanes[l]);
+                    lanes[l] = madd::<FMA>(xr[kk + l], wr[kk + l], lanes[l]);
                 }
                 kk += L;
             }
             let mut dot = lanes.iter().sum::<f32>();
             for t in kk..k {
-                dot = xr[t].mul_add(wr[t], dot);
+                dot = madd::<FMA>(xr[t], wr[t], dot);
             }
             *y.add(i * n + j) += dot;
         }
@@ -595,6 +634,30 @@ mod tests {
             for j in 0..n {
                 let want: f32 = b[j] + (0..k).map(|kk| x[i * k + kk] * w[j * k + kk]).sum::<f32>();
                 assert!((y[i * n + j] - want).abs() < 1e-5);
+            }
+        }
+    }
+
+    /// The few-rows loops without FMA (wasm's) against an f64 product, on both layouts, a column
+    /// view of a wider weight (ws > n) and tail columns.
+    #[test]
+    fn few_rows_without_fma_match_f64() {
+        let (m, k, n, ws) = (5, 37, 45, 61);
+        let x: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0).collect();
+        let wide: Vec<f32> = (0..k * ws).map(|i| ((i * 5 % 11) as f32 - 5.0) / 9.0).collect();
+        let exact = |i: usize, j: usize, w: &dyn Fn(usize, usize) -> f32| (0..k).map(|kk| x[i * k + kk] as f64 * w(kk, j) as f64).sum::<f64>();
+        let mut y = vec![0.0f32; m * n];
+        // SAFETY: x is m×k, wide is k×ws with ws ≥ n, y is m×n.
+        unsafe { few_rows_kn_impl::<false>(&x, m, k, &wide, ws, n, 0, n, y.as_mut_ptr()) };
+        let nt: Vec<f32> = (0..n * k).map(|i| wide[(i % k) * ws + i / k]).collect();
+        let mut z = vec![0.0f32; m * n];
+        // SAFETY: nt is n×k.
+        unsafe { few_rows_nk_impl::<false>(&x, m, k, &nt, n, 0, n, z.as_mut_ptr()) };
+        for i in 0..m {
+            for j in 0..n {
+                let e = exact(i, j, &|kk, j| wide[kk * ws + j]);
+                assert!((y[i * n + j] as f64 - e).abs() < 1e-5, "[k, n] ({i}, {j}): {} vs {e}", y[i * n + j]);
+                assert!((z[i * n + j] as f64 - e).abs() < 1e-5, "[n, k] ({i}, {j}): {} vs {e}", z[i * n + j]);
             }
         }
     }

@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use albert::remote::team::Layout;
+use albert::remote::team::{word, Layout};
 use albert::remote::{wire, RemoteForward, WeightFacts};
 use albert::{Batch, FillMask, ModelFiles, Output, Request};
 use futures::channel::oneshot;
@@ -65,6 +65,8 @@ struct Shared {
     pending: RefCell<HashMap<u32, oneshot::Sender<Answer>>>,
     /// Why the worker stopped, once it has.
     stopped: RefCell<Option<String>>,
+    /// Called once when it stops: a helper tells the worker it helps (`form_team`).
+    on_stop: RefCell<Option<Box<dyn Fn()>>>,
 }
 
 impl Shared {
@@ -90,6 +92,11 @@ impl Shared {
 
     /// The worker is gone: every waiting call gets `why`, and so will every later one.
     fn stop(&self, why: String) {
+        if self.stopped.borrow().is_none() {
+            if let Some(f) = self.on_stop.borrow_mut().take() {
+                f();
+            }
+        }
         self.stopped.borrow_mut().get_or_insert(why.clone());
         for (_, tx) in self.pending.borrow_mut().drain() {
             let _ = tx.send(Err(why.clone()));
@@ -208,6 +215,18 @@ fn form_team(files: &ModelFiles, worker: &Inner, helpers: &[Inner]) -> Result<()
     let args = js_sys::Array::of1(&(layout.bytes() as f64).into());
     let buffer = js_sys::Reflect::construct(ctor.unchecked_ref::<js_sys::Function>(), &args).map_err(|e| format!("no shared buffer of {} MB ({})", layout.bytes() >> 20, describe(&e)))?;
     let parts = helpers.len() + 1;
+    // A helper that dies (out of memory, a trap) is counted as failed in the buffer, which wakes
+    // the worker wherever it waits: it goes on alone at once instead of at its timeouts.
+    let words = js_sys::Int32Array::new(&buffer);
+    for h in helpers {
+        let words = words.clone();
+        *h.shared.on_stop.borrow_mut() = Some(Box::new(move || {
+            let _ = js_sys::Atomics::add(&words, word::FAILED, 1);
+            for w in [word::READY, word::DONE] {
+                let _ = js_sys::Atomics::notify(&words, w);
+            }
+        }));
+    }
     let setup = |part: usize| {
         let setup = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&setup, &"buffer".into(), &buffer);

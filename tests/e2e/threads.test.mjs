@@ -3,7 +3,8 @@
 // (albert::cpu::team over a SharedArrayBuffer). On an albert-base-shaped model (products of
 // millions of multiply-adds, which the team takes) `?threads=2` runs with one helper, the
 // helper computes shares, and the predictions are those of one thread to the last bit (and the
-// CLI's); a page that cannot share memory runs on one thread.
+// CLI's); a helper that cannot load the model or dies leaves the worker alone at once; a page
+// that cannot share memory runs on one thread.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appUrl, assertSameTopK, baseShapedModelDir, cliFill, enterSentence, launch, readyStatus, startServers } from './helpers.mjs';
@@ -49,6 +50,50 @@ describe('CPU threads (issue 15 item 3)', () => {
     assertSameTopK(two.preds, cliFill(baseShapedModelDir(), TEXT, 8));
     assert.deepEqual([...one.problems, ...two.problems], []);
   });
+
+  // The first helper is the page's second worker. Its model arrives as an ArrayBuffer: replaced
+  // by bytes that are no call, or the helper is ended as a crash would end it.
+  const garbled = () => {
+    const Base = window.Worker;
+    let n = 0;
+    window.Worker = class extends Base {
+      constructor(...args) {
+        super(...args);
+        if (++n !== 2) return;
+        const post = this.postMessage.bind(this);
+        this.postMessage = (m, t) => post(m instanceof ArrayBuffer ? new Uint8Array([1, 2, 3]).buffer : m, t);
+      }
+    };
+  };
+  const crashed = () => {
+    const Base = window.Worker;
+    let n = 0;
+    window.Worker = class extends Base {
+      constructor(...args) {
+        super(...args);
+        if (++n !== 2) return;
+        const post = this.postMessage.bind(this);
+        this.postMessage = (m, t) => {
+          if (!(m instanceof ArrayBuffer)) return post(m, t);
+          this.terminate();
+          this.dispatchEvent(new ErrorEvent('error', { message: 'RuntimeError: unreachable (the test ended this helper)' }));
+        };
+      }
+    };
+  };
+  for (const [how, initScript] of [['cannot load the model', garbled], ['dies', crashed]]) {
+    test(`a helper that ${how}: the worker goes on alone at once, with one thread's predictions`, async (t) => {
+      const t0 = Date.now();
+      const r = await run(t, 2, { initScript });
+      const seconds = (Date.now() - t0) / 1000;
+      console.log(`# a helper that ${how}: ready and predicting in ${seconds.toFixed(1)} s, ${JSON.stringify(r.stats)}`);
+      assert.deepEqual([r.stats.threads, r.stats.shared], [1, 0]);
+      // The worker's wait for its helpers is 60 s: it must not have waited it out.
+      assert.ok(seconds < 40, `${seconds} s`);
+      assertSameTopK(r.preds, cliFill(baseShapedModelDir(), TEXT, 8));
+      assert.deepEqual(r.problems.filter((p) => !/albert-worker helper 1/.test(p)), []);
+    });
+  }
 
   test('a page that cannot share memory with workers runs the CPU path on one thread', async (t) => {
     const alone = await run(t, 2, {

@@ -168,6 +168,10 @@ impl Team for Leader {
         let start = js_sys::Date::now();
         loop {
             let done = load(w, word::DONE);
+            if load(w, word::FAILED) > 0 {
+                self.retire("a helper stopped (see the page's console)");
+                return None;
+            }
             if done >= helpers {
                 break;
             }

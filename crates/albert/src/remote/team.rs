@@ -14,7 +14,7 @@ pub mod word {
     pub const DONE: u32 = 1;
     /// Helpers that loaded their shares.
     pub const READY: u32 = 2;
-    /// Helpers that could not load theirs.
+    /// Helpers that could not load theirs, or stopped (the page counts those).
     pub const FAILED: u32 = 3;
     /// Helpers that refused the current job (it named a linear they do not hold).
     pub const REFUSED: u32 = 4;

@@ -22,10 +22,10 @@ after(async () => {
 
 const TEXT = 'The old man walked slowly along the [MASK] and looked at the sea, where the boats came home in the evening light.';
 
-/** Opens the base-shaped model on the CPU with `threads`, fills TEXT; returns predictions and the worker's stats. */
-async function run(t, threads, opts = {}) {
+/** Opens the base-shaped model on the CPU with `threads` (and `params`), fills TEXT; returns predictions and the worker's stats. */
+async function run(t, threads, opts = {}, params = {}) {
   const { page, problems } = await launch(t, { webgpu: false, ...opts });
-  await page.goto(appUrl(s.app, { model: modelUrl, backend: 'cpu', threads: String(threads) }));
+  await page.goto(appUrl(s.app, { model: modelUrl, backend: 'cpu', threads: String(threads), ...params }));
   const status = await readyStatus(page, 180_000);
   assert.equal(status.backend, 'cpu');
   const preds = await enterSentence(page, TEXT);
@@ -52,20 +52,10 @@ describe('CPU threads (issue 15 item 3)', () => {
   });
 
   // The first helper is the page's second worker. Its model arrives as an ArrayBuffer: replaced
-  // by bytes that are no call, or the helper is ended as a crash would end it.
-  const garbled = () => {
-    const Base = window.Worker;
-    let n = 0;
-    window.Worker = class extends Base {
-      constructor(...args) {
-        super(...args);
-        if (++n !== 2) return;
-        const post = this.postMessage.bind(this);
-        this.postMessage = (m, t) => post(m instanceof ArrayBuffer ? new Uint8Array([1, 2, 3]).buffer : m, t);
-      }
-    };
-  };
-  const crashed = () => {
+  // by bytes that are no call (`?fault=garble`), or the helper is ended as a crash would end it
+  // (`?fault=crash`). The app ignores the parameter; only this script reads it.
+  const faultyHelper = () => {
+    const fault = new URLSearchParams(location.search).get('fault');
     const Base = window.Worker;
     let n = 0;
     window.Worker = class extends Base {
@@ -75,16 +65,17 @@ describe('CPU threads (issue 15 item 3)', () => {
         const post = this.postMessage.bind(this);
         this.postMessage = (m, t) => {
           if (!(m instanceof ArrayBuffer)) return post(m, t);
+          if (fault === 'garble') return post(new Uint8Array([1, 2, 3]).buffer);
           this.terminate();
           this.dispatchEvent(new ErrorEvent('error', { message: 'RuntimeError: unreachable (the test ended this helper)' }));
         };
       }
     };
   };
-  for (const [how, initScript] of [['cannot load the model', garbled], ['dies', crashed]]) {
+  for (const [how, fault] of [['cannot load the model', 'garble'], ['dies', 'crash']]) {
     test(`a helper that ${how}: the worker goes on alone at once, with one thread's predictions`, async (t) => {
       const t0 = Date.now();
-      const r = await run(t, 2, { initScript });
+      const r = await run(t, 2, { initScript: faultyHelper }, { fault });
       const seconds = (Date.now() - t0) / 1000;
       console.log(`# a helper that ${how}: ready and predicting in ${seconds.toFixed(1)} s, ${JSON.stringify(r.stats)}`);
       assert.deepEqual([r.stats.threads, r.stats.shared], [1, 0]);

@@ -207,8 +207,9 @@ async fn start_helpers(n: usize) -> Result<Vec<Inner>, String> {
     Ok(helpers)
 }
 
-/// Gives the worker and its helpers their shared buffer and parts, and each helper the model.
-fn form_team(files: &ModelFiles, worker: &Inner, helpers: &[Inner]) -> Result<(), String> {
+/// Gives the worker and its helpers their shared buffer and parts, and each helper the model's
+/// `load` call (the worker's own, whose id a helper ignores).
+fn form_team(files: &ModelFiles, load: &[u8], worker: &Inner, helpers: &[Inner]) -> Result<(), String> {
     let cfg = albert::Config::from_json(&files.config_json).map_err(|e| e.to_string())?;
     let layout = Layout::for_config(&cfg);
     let ctor = crate::web::get(&js_sys::global(), "SharedArrayBuffer");
@@ -237,10 +238,9 @@ fn form_team(files: &ModelFiles, worker: &Inner, helpers: &[Inner]) -> Result<()
         message
     };
     // Each helper gets its own copy of the model's files and keeps only its shares of them.
-    let load = wire::encode_load(0, files);
     for (i, h) in helpers.iter().enumerate() {
         h.post(&setup(i + 1))?;
-        h.post(&js_sys::Uint8Array::from(&load[..]).buffer())?;
+        h.post(&js_sys::Uint8Array::from(load).buffer())?;
     }
     // The worker last: told of a team, it waits for the helpers, so only once they are told.
     worker.post(&setup(0))
@@ -259,23 +259,25 @@ impl CpuWorker {
     pub async fn load(files: &ModelFiles) -> Result<Self, LoadError> {
         let inner = Inner::spawn().map_err(LoadError::NoWorker)?;
         inner.started().await.map_err(LoadError::NoWorker)?;
+        // Encoded once: the helpers get copies of the worker's call.
+        let id = inner.next_id();
+        let load = wire::encode_load(id, files);
         let parts = threads();
         let mut helpers = Vec::new();
         if parts > 1 {
             let formed = match start_helpers(parts - 1).await {
-                Ok(h) => form_team(files, &inner, &h).map(|()| h),
+                Ok(h) => form_team(files, &load, &inner, &h).map(|()| h),
                 Err(why) => Err(format!("its helpers did not start ({why})")),
             };
             match formed {
                 Ok(h) => helpers = h,
-                // Dropping them ends them; a worker told of a team it will not get waits for
-                // nothing and runs alone.
+                // Dropping them ends them. The worker is told of its team last, so it never
+                // waits for helpers it will not get.
                 Err(why) => web_sys::console::warn_1(&format!("albert-lens: the CPU path runs on one thread: {why}").into()),
             }
         }
         crate::stats::worker_threads(1.0, 0.0);
-        let id = inner.next_id();
-        match inner.call(id, wire::encode_load(id, files)).await {
+        match inner.call(id, load).await {
             Ok(Ok(wire::Reply::Loaded(facts))) => Ok(CpuWorker { inner, _helpers: helpers, facts }),
             Ok(Ok(wire::Reply::Error(e))) => Err(LoadError::Model(e)),
             Ok(Ok(r)) => Err(LoadError::NoWorker(format!("it answered the load with {}", kind(&r)))),

@@ -2,10 +2,11 @@
 //! tokens in wasm) never runs on the page's thread. A shell around `albert::remote::Server`: each
 //! message is one call's bytes (an ArrayBuffer), each answer one reply's, transferred back as
 //! `{reply, wasmMemoryBytes, threads, sharedProducts}` (the worker's memory, for the page's
-//! long-session checks, the threads its forwards use and how many products its helpers shared). Where the page is cross-origin isolated, the page starts
-//! helpers too, from this same script: a `{team: {buffer, part, parts}}` message makes part 0
-//! the worker that answers and every other part a helper (`team`). Trunk builds it
-//! (`data-type="worker"` in index.html) next to the app; natively it does nothing.
+//! long-session checks, the threads its forwards use and how many products its helpers
+//! shared). Where the page is cross-origin isolated, the page starts helpers too, from this same
+//! script: a `{team: {buffer, part, parts}}` message makes part 0 the worker that answers and
+//! every other part a helper (`team`). Trunk builds it (`data-type="worker"` in index.html) next
+//! to the app; natively it does nothing.
 
 #[cfg(target_arch = "wasm32")]
 mod team;

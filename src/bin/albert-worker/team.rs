@@ -117,7 +117,7 @@ impl Leader {
             loop {
                 let (ready, failed) = (load(&self.words, word::READY), load(&self.words, word::FAILED));
                 if failed > 0 {
-                    self.retire(&format!("{failed} of its {helpers} helpers could not load the model"));
+                    self.retire(&format!("{failed} of its {helpers} helpers could not load the model or stopped"));
                     break;
                 }
                 if ready >= helpers {

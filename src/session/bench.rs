@@ -18,17 +18,14 @@ pub async fn run_bench(state: AppState) {
     let cfg = model.info.config.clone();
     let (lengths, skipped) = plan_lengths(&params.bench_lengths, &cfg);
     let backend = state.backend().unwrap_or(Backend::Cpu);
-    let adapter = match backend {
-        Backend::WebGpu => state.gpu.with_untracked(|g| g.as_ref().map(|g| format!("{} ({})", g.adapter, g.device)).unwrap_or_default()),
-        Backend::Cpu => String::new(),
-    };
     let on_page = engine::with_model(async |fm: &mut FillMask| matches!(fm.backend, EngineBackend::Cpu(_))).await.unwrap_or(false);
     let threads = if on_page { 1 } else { crate::stats::cpu_threads().unwrap_or(1) };
-    let adapter = if backend == Backend::Cpu {
-        let place = if on_page { "on the page's thread" } else { "in a Web Worker" };
-        format!("albert cpu (f32, wasm, {threads} thread{}), {place}", if threads == 1 { "" } else { "s" })
-    } else {
-        adapter
+    let adapter = match backend {
+        Backend::WebGpu => state.gpu.with_untracked(|g| g.as_ref().map(|g| format!("{} ({})", g.adapter, g.device)).unwrap_or_default()),
+        Backend::Cpu => {
+            let place = if on_page { "on the page's thread" } else { "in a Web Worker" };
+            format!("albert cpu (f32, wasm, {threads} thread{}), {place}", if threads == 1 { "" } else { "s" })
+        }
     };
     let device = backend.as_str().to_string();
     let (warmup, runs) = (params.bench_warmup, params.bench_runs);

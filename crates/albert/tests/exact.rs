@@ -150,17 +150,20 @@ fn cpu_path_is_near_a_float64_forward_of_the_trained_model() {
     let [torch_probs, torch_hidden, torch_logits] = torch_f32_error(&golden);
     let batch = batch_from(&g, "");
     let exact = forward_f64(&cfg, &f64w, &batch);
-    let model = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
-    let req = Request { logits: LogitsRequest::All, attentions: true, hidden_states: true, ..Default::default() };
-    let out = model.forward(&batch, &req).unwrap();
-    let probs = out.attentions.iter().zip(&exact.attentions).map(|(a, x)| max_abs_diff_f64(&a.data, x)).fold(0.0, f32::max);
-    let hidden = out.hidden_states.iter().zip(&exact.hidden_states).map(|(a, x)| max_abs_diff_f64(a, x)).fold(0.0, f32::max);
-    let logits = max_abs_diff_f64(out.logits.as_ref().unwrap(), &exact.logits);
-    assert_eq!((out.attentions.len(), out.hidden_states.len()), (exact.attentions.len(), exact.hidden_states.len()));
-    eprintln!("cpu vs float64 ({} sequences × {} tokens): max |Δ| attentions {probs:.2e}, hidden states {hidden:.2e}, logits {logits:.2e}", batch.batch, batch.seq_len);
-    eprintln!("transformers float32 vs float64: attentions {torch_probs:.2e}, hidden states {torch_hidden:.2e}, logits {torch_logits:.2e} (bound: {EXACT_VS_TORCH}×)");
-    for (what, ours, torch) in [("attentions", probs, torch_probs), ("hidden states", hidden, torch_hidden), ("logits", logits, torch_logits)] {
-        assert!(torch > 0.0, "transformers' float32 error on {what} is recorded as {torch}: the golden file is wrong");
-        assert!(ours <= EXACT_VS_TORCH * torch, "{what}: {ours:e} from float64, over {EXACT_VS_TORCH}× transformers' float32 ({torch:e})");
+    // Both CPU kernels: matrixmultiply (native's default) and the packed panels (the browser's).
+    for kernel in [cpu::Kernel::Gemm, cpu::Kernel::Panels] {
+        let model = cpu::AlbertForMaskedLM::with_kernel(&cfg, &w, kernel).unwrap();
+        let req = Request { logits: LogitsRequest::All, attentions: true, hidden_states: true, ..Default::default() };
+        let out = model.forward(&batch, &req).unwrap();
+        let probs = out.attentions.iter().zip(&exact.attentions).map(|(a, x)| max_abs_diff_f64(&a.data, x)).fold(0.0, f32::max);
+        let hidden = out.hidden_states.iter().zip(&exact.hidden_states).map(|(a, x)| max_abs_diff_f64(a, x)).fold(0.0, f32::max);
+        let logits = max_abs_diff_f64(out.logits.as_ref().unwrap(), &exact.logits);
+        assert_eq!((out.attentions.len(), out.hidden_states.len()), (exact.attentions.len(), exact.hidden_states.len()));
+        eprintln!("cpu ({kernel:?}) vs float64 ({} sequences × {} tokens): max |Δ| attentions {probs:.2e}, hidden states {hidden:.2e}, logits {logits:.2e}", batch.batch, batch.seq_len);
+        eprintln!("transformers float32 vs float64: attentions {torch_probs:.2e}, hidden states {torch_hidden:.2e}, logits {torch_logits:.2e} (bound: {EXACT_VS_TORCH}×)");
+        for (what, ours, torch) in [("attentions", probs, torch_probs), ("hidden states", hidden, torch_hidden), ("logits", logits, torch_logits)] {
+            assert!(torch > 0.0, "transformers' float32 error on {what} is recorded as {torch}: the golden file is wrong");
+            assert!(ours <= EXACT_VS_TORCH * torch, "{kernel:?} {what}: {ours:e} from float64, over {EXACT_VS_TORCH}× transformers' float32 ({torch:e})");
+        }
     }
 }

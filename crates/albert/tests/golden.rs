@@ -46,15 +46,18 @@ fn check_fixture(name: &str) {
     let g = golden(name);
     let has_head = w.has_mlm_head();
     let sop = w.has_sop_head();
-    let model = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
     let mut report = Vec::new();
-    for prefix in ["", "single."] {
-        if !g.contains_key(&format!("{prefix}input_ids")) {
-            continue;
+    // Both CPU kernels: matrixmultiply (native's default) and the packed panels (the browser's).
+    for kernel in [cpu::Kernel::Gemm, cpu::Kernel::Panels] {
+        let model = cpu::AlbertForMaskedLM::with_kernel(&cfg, &w, kernel).unwrap();
+        for prefix in ["", "single."] {
+            if !g.contains_key(&format!("{prefix}input_ids")) {
+                continue;
+            }
+            let batch = batch_from(&g, prefix);
+            let out = model.forward(&batch, &request(has_head, sop)).unwrap();
+            report.push(compare(&g, prefix, &out, &STRICT, &format!("{name} {prefix}cpu {kernel:?}")));
         }
-        let batch = batch_from(&g, prefix);
-        let out = model.forward(&batch, &request(has_head, sop)).unwrap();
-        report.push(compare(&g, prefix, &out, &STRICT, &format!("{name} {prefix}cpu")));
     }
     if let Some(gpu) = gpu() {
         let mut model = pollster::block_on(gpu::AlbertForMaskedLM::new(gpu, &cfg, &w)).unwrap();

@@ -29,9 +29,9 @@ struct Local {
 }
 
 impl Local {
-    fn new(name: &str, parts: usize) -> Self {
+    fn new(name: &str, parts: usize, kernel: cpu::Kernel) -> Self {
         let (cfg, w) = load(name);
-        let shards = (1..parts).map(|p| Shards::load(&cfg, &w, p, parts).unwrap()).collect();
+        let shards = (1..parts).map(|p| Shards::load_with(&cfg, &w, p, parts, kernel).unwrap()).collect();
         Local { shards, refuse: false, lose: false, jobs: Cell::new(0), answer: RefCell::new(None) }
     }
 }
@@ -85,16 +85,17 @@ fn worst(a: &Output, b: &Output) -> f32 {
 
 #[test]
 fn a_team_gives_one_threads_answer() {
-    for name in ["groups", "tiny", "relu"] {
+    // Each kernel: matrixmultiply's (natively, 23 rows go through it and 7 through the few-rows
+    // loops) and the panels (the browser's).
+    for (name, kernel) in ["groups", "tiny", "relu"].into_iter().flat_map(|n| [(n, cpu::Kernel::Gemm), (n, cpu::Kernel::Panels)]) {
         let (cfg, w) = load(name);
-        let m = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
-        // 23 rows: the encoder's products through matrixmultiply; 7: through the few-rows kernel.
+        let m = cpu::AlbertForMaskedLM::with_kernel(&cfg, &w, kernel).unwrap();
         for t in [23, 7] {
             let batch = Batch::single(albert::bench::synthetic_ids(cfg.vocab_size, t), vec![0; t]);
             let alone = forward_with(&m, &batch, None);
             assert_eq!(alone.hidden_states.len(), cfg.num_hidden_layers + 1);
             for parts in [2, 3, 4] {
-                let local = Rc::new(Local::new(name, parts));
+                let local = Rc::new(Local::new(name, parts, kernel));
                 let shared = forward_with(&m, &batch, Some(local.clone()));
                 // Per layer: q, k, v, dense, ffn, ffn_output; and the mapping in, the head's dense,
                 // the pooler and the SOP classifier.
@@ -102,8 +103,8 @@ fn a_team_gives_one_threads_answer() {
                 let expected = cfg.num_hidden_layers * cfg.inner_group_num * 6 + 2 + sop;
                 assert_eq!(local.jobs.get(), expected, "{name}: every linear went to the helpers");
                 let d = worst(&alone, &shared);
-                eprintln!("{name}, {t} tokens, {parts} parts: max |Δ| {d:.2e} from one thread ({} jobs)", local.jobs.get());
-                assert_eq!(d, 0.0, "{name}, {t} tokens, {parts} parts");
+                eprintln!("{name} on {kernel:?}, {t} tokens, {parts} parts: max |Δ| {d:.2e} from one thread ({} jobs)", local.jobs.get());
+                assert_eq!(d, 0.0, "{name} on {kernel:?}, {t} tokens, {parts} parts");
                 assert_eq!(alone.sop_logits.is_some(), shared.sop_logits.is_some());
             }
         }
@@ -117,7 +118,7 @@ fn a_team_that_fails_costs_speed_not_the_answer() {
     let batch = Batch::single(albert::bench::synthetic_ids(cfg.vocab_size, 23), vec![0; 23]);
     let alone = forward_with(&m, &batch, None);
     for (refuse, lose) in [(true, false), (false, true)] {
-        let mut local = Local::new("groups", 3);
+        let mut local = Local::new("groups", 3, cpu::Kernel::default());
         (local.refuse, local.lose) = (refuse, lose);
         let out = forward_with(&m, &batch, Some(Rc::new(local)));
         assert_eq!(worst(&alone, &out), 0.0, "refuse {refuse}, lose {lose}");

@@ -270,7 +270,7 @@ unsafe fn few_rows_nk_impl<const FMA: bool>(x: &[f32], m: usize, k: usize, w: &[
 
 /// Column blocks of a `[m, k] · [k, n]` product: one a thread, at least `BLOCK_COLUMNS` wide, and
 /// one in all when the product is too small to be worth a thread hand-off.
-fn column_blocks(m: usize, k: usize, n: usize) -> usize {
+pub(super) fn column_blocks(m: usize, k: usize, n: usize) -> usize {
     // Below ~100k multiply-adds (tens of µs) waking a second thread costs about what it saves.
     const MIN_PARALLEL_MACS: usize = 1 << 17;
     if m * k * n < MIN_PARALLEL_MACS {
@@ -284,7 +284,7 @@ fn column_blocks(m: usize, k: usize, n: usize) -> usize {
 const BLOCK_COLUMNS: usize = 16;
 
 /// Columns `[j0, j1)` of block `blk` of `blocks` over `n` columns.
-fn block_range(n: usize, blocks: usize, blk: usize) -> (usize, usize) {
+pub(super) fn block_range(n: usize, blocks: usize, blk: usize) -> (usize, usize) {
     let per = n.div_ceil(blocks).div_ceil(BLOCK_COLUMNS) * BLOCK_COLUMNS;
     ((blk * per).min(n), ((blk + 1) * per).min(n))
 }
@@ -299,7 +299,7 @@ pub fn threads() -> usize {
 }
 
 /// `f(i)` for every `i < n`: on the rayon pool natively, in order in the browser.
-fn par_for(n: usize, f: impl Fn(usize) + Sync + Send) {
+pub(super) fn par_for(n: usize, f: impl Fn(usize) + Sync + Send) {
     #[cfg(not(target_arch = "wasm32"))]
     if n > 1 {
         use rayon::prelude::*;
@@ -320,13 +320,13 @@ fn par_chunks_mut(v: &mut [f32], size: usize, f: impl Fn(usize, &mut [f32]) + Sy
 
 /// A pointer parallel blocks write disjoint parts of one output through.
 #[derive(Clone, Copy)]
-struct SyncPtr(*mut f32);
+pub(super) struct SyncPtr(pub(super) *mut f32);
 // SAFETY: every user writes disjoint elements from each thread and joins before reading.
 unsafe impl Send for SyncPtr {}
 unsafe impl Sync for SyncPtr {}
 impl SyncPtr {
     /// A method, not `.0`: closures then capture the whole (Sync) wrapper, not the raw field.
-    fn get(self) -> *mut f32 {
+    pub(super) fn get(self) -> *mut f32 {
         self.0
     }
 }
@@ -360,8 +360,11 @@ pub fn act_slice(y: &mut [f32], a: Activation) {
 ///   to 1.5 ulp near 1/2 (what an all-f32 version measured).
 #[inline(always)]
 pub fn tanh_accurate(x: f32) -> f32 {
-    // |x| ≥ 9 rounds to ±1 in f32; the clamp also keeps exp finite.
-    let a = x.abs().min(9.0);
+    // |x| ≥ 9 rounds to ±1 in f32; the clamp also keeps exp finite. A compare and select, not
+    // `f32::min`: wasm's min has another NaN rule, so LLVM made `min` a call to fminf per lane
+    // and the loop scalar (gelu_new ran at a third of its speed in V8). Same result, NaN included.
+    let a = x.abs();
+    let a = if a < 9.0 { a } else { 9.0 };
     let s = a * a;
     let small = a + a * s * (-0.333_333_17 + s * (0.133_325_72 + s * (-0.053_851_1 + s * (0.021_067_652 + s * -0.006_269_629))));
     let e = exp_accurate(2.0 * a) as f64;
@@ -378,7 +381,8 @@ pub fn tanh_accurate(x: f32) -> f32 {
 /// (truncation 5e-9 relative), 2^n from the exponent bits. Branch-free, so loops vectorize.
 #[inline(always)]
 pub fn exp_accurate(x: f32) -> f32 {
-    let x = x.max(-87.3);
+    // A select, not `f32::max` (see `tanh_accurate`): NaN gives −87.3 either way.
+    let x = if x > -87.3 { x } else { -87.3 };
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     // Adding 1.5·2²³ rounds to the nearest integer without a rounding instruction (SSE2 has none),

@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
 
-use super::ops;
+use super::{ops, Kernel, Weight};
 use crate::activation::Activation;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -82,27 +82,27 @@ pub fn threads() -> usize {
     TEAM.with(|t| t.borrow().as_ref().map(|t| t.parts())).unwrap_or_else(ops::threads)
 }
 
-/// `y = act(x · wt + b)` (`wt` `[inp, out]`, as `ops::linear_t`), split over this thread's
-/// team when it has one and the product is large enough; the result is the same either way.
+/// `y = act(x · Wᵀ + b)`, split over this thread's team when it has one and the product is
+/// large enough; the result is the same either way.
 pub(super) fn linear(l: &super::Linear, x: &[f32], rows: usize, act: Activation) -> Vec<f32> {
     let team = TEAM.with(|t| t.borrow().clone());
     let (inp, out) = (l.inp, l.out);
     match team {
         Some(team) if team.parts() > 1 && rows * inp * out >= team.min_macs() => {
-            shared(&*team, &Job { id: l.id, x, rows, inp, out, act }, &l.wt, &l.b)
+            shared(&*team, &Job { id: l.id, x, rows, inp, out, act }, &l.weight, &l.b)
         }
-        _ => ops::linear_t(x, rows, inp, &l.wt, &l.b, out, act),
+        _ => l.weight.linear_columns(x, rows, inp, &l.b, out, 0..out, act),
     }
 }
 
 /// One product over a team: share 0 here, the rest from the helpers, any share they could not
 /// give computed here.
-fn shared(team: &dyn Team, job: &Job, wt: &[f32], b: &[f32]) -> Vec<f32> {
+fn shared(team: &dyn Team, job: &Job, w: &Weight, b: &[f32]) -> Vec<f32> {
     let (rows, inp, out, parts) = (job.rows, job.inp, job.out, team.parts());
     if !team.start(job) {
-        return ops::linear_t(job.x, rows, inp, wt, b, out, job.act);
+        return w.linear_columns(job.x, rows, inp, b, out, 0..out, job.act);
     }
-    let own = ops::linear_t_columns(job.x, rows, inp, wt, b, out, columns(out, parts, 0), job.act);
+    let own = w.linear_columns(job.x, rows, inp, b, out, columns(out, parts, 0), job.act);
     let theirs = team.join(job).filter(|s| s.len() == parts - 1 && s.iter().enumerate().all(|(i, s)| s.len() == rows * columns(out, parts, i + 1).len()));
     let mut y = vec![0.0f32; rows * out];
     place(&mut y, out, columns(out, parts, 0), &own);
@@ -111,7 +111,7 @@ fn shared(team: &dyn Team, job: &Job, wt: &[f32], b: &[f32]) -> Vec<f32> {
         match &theirs {
             Some(s) => place(&mut y, out, cols, &s[p - 1]),
             None => {
-                let mine = ops::linear_t_columns(job.x, rows, inp, wt, b, out, cols.clone(), job.act);
+                let mine = w.linear_columns(job.x, rows, inp, b, out, cols.clone(), job.act);
                 place(&mut y, out, cols, &mine);
             }
         }
@@ -131,8 +131,8 @@ fn place(y: &mut [f32], width: usize, cols: Range<usize>, share: &[f32]) {
 
 /// One linear's share of output columns, as a helper holds it.
 struct Shard {
-    /// `[inp, cols.len()]`: columns `cols` of the transposed weight.
-    wt: Vec<f32>,
+    /// Outputs `cols` of the weight, `[cols.len(), inp]` in the kernel's layout.
+    weight: Weight,
     b: Vec<f32>,
     inp: usize,
     out: usize,
@@ -148,12 +148,17 @@ pub struct Shards {
 
 impl Shards {
     /// Share `part` of `parts` of every linear of the model in `w`, numbered as the CPU model
-    /// numbers them when it loads the same files.
+    /// numbers them when it loads the same files, on this target's default kernel.
     pub fn load(config: &Config, w: &AlbertWeights, part: usize, parts: usize) -> Result<Self> {
+        Self::load_with(config, w, part, parts, Kernel::default())
+    }
+
+    /// `load` for a model on `kernel` (each share must run the model's kernel to give its numbers).
+    pub fn load_with(config: &Config, w: &AlbertWeights, part: usize, parts: usize, kernel: Kernel) -> Result<Self> {
         if part == 0 || part >= parts {
             return Err(Error::Input(format!("a helper's share is 1 to {}, not {part}", parts.saturating_sub(1))));
         }
-        let collect = Collect { part, parts, linears: RefCell::new(Vec::new()) };
+        let collect = Collect { part, parts, kernel, linears: RefCell::new(Vec::new()) };
         w.load(config, &collect)?;
         Ok(Shards { part, parts, linears: collect.linears.into_inner() })
     }
@@ -179,7 +184,8 @@ impl Shards {
         if job.x.len() != job.rows * job.inp {
             return Err(Error::Input(format!("a job of {} rows × {} needs {} inputs, not {}", job.rows, job.inp, job.rows * job.inp, job.x.len())));
         }
-        Ok(ops::linear_t(job.x, job.rows, s.inp, &s.wt, &s.b, s.cols.len(), job.act))
+        let n = s.cols.len();
+        Ok(s.weight.linear_columns(job.x, job.rows, s.inp, &s.b, n, 0..n, job.act))
     }
 }
 
@@ -187,6 +193,7 @@ impl Shards {
 struct Collect {
     part: usize,
     parts: usize,
+    kernel: Kernel,
     linears: RefCell<Vec<Shard>>,
 }
 
@@ -201,11 +208,11 @@ impl Params for Collect {
     fn linear(&self, w: &Tensor, b: &Tensor) -> Result<()> {
         let (out, inp) = (w.shape[0], w.shape[1]);
         let cols = columns(out, self.parts, self.part);
-        // Rows `cols` of torch's [out, in] weight are columns `cols` of its transpose.
+        // Outputs `cols` are rows `cols` of torch's [out, in] weight.
         let rows = w.to_f32();
-        let wt = ops::transpose(&rows[cols.start * inp..cols.end * inp], cols.len(), inp);
+        let weight = Weight::new(&rows[cols.start * inp..cols.end * inp], cols.len(), inp, self.kernel);
         let b = b.to_f32()[cols.clone()].to_vec();
-        self.linears.borrow_mut().push(Shard { wt, b, inp, out, cols });
+        self.linears.borrow_mut().push(Shard { weight, b, inp, out, cols });
         Ok(())
     }
     fn norm(&self, _: &Tensor, _: &Tensor) -> Result<()> {

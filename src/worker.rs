@@ -223,7 +223,11 @@ fn form_team(files: &ModelFiles, load: &[u8], worker: &Inner, helpers: &[Inner])
         let words = words.clone();
         *h.shared.on_stop.borrow_mut() = Some(Box::new(move || {
             let _ = js_sys::Atomics::add(&words, word::FAILED, 1);
+            // READY and DONE change too, after FAILED, so a worker about to sleep on either
+            // (having read FAILED as 0 a moment before) finds the value changed and does not
+            // sleep through the notify; it reads FAILED before it trusts either count.
             for w in [word::READY, word::DONE] {
+                let _ = js_sys::Atomics::add(&words, w, 1);
                 let _ = js_sys::Atomics::notify(&words, w);
             }
         }));

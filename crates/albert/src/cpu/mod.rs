@@ -44,7 +44,8 @@ pub enum Kernel {
     /// matrixmultiply on the weight transposed to `[in, out]` (`ops::linear_t`): natively, where
     /// it has AVX2/FMA kernels and packs for the cache on every call.
     Gemm,
-    /// Panels packed once at load (`panels`): the browser's, where it runs 1.3–1.5× faster.
+    /// Panels packed once at load (`panels`): the browser's, where its products run 1.25–1.35×
+    /// faster (`bench/wasm-ops/run`).
     Panels,
 }
 
@@ -78,7 +79,6 @@ impl Weight {
     #[allow(clippy::too_many_arguments)]
     pub fn linear_columns(&self, x: &[f32], m: usize, inp: usize, b: &[f32], out: usize, cols: std::ops::Range<usize>, a: Activation) -> Vec<f32> {
         match self {
-            Weight::Transposed(wt) if cols == (0..out) => ops::linear_t(x, m, inp, wt, b, out, a),
             Weight::Transposed(wt) => ops::linear_t_columns(x, m, inp, wt, b, out, cols, a),
             Weight::Panels(p) => p.linear_columns(x, m, b, cols, a),
         }

@@ -1,9 +1,9 @@
 //! A linear's weight packed once, at load, into panels of `PANEL` output columns, and the
 //! kernel that multiplies by it: the browser's CPU path (`Kernel::Panels`, issue 15 item 3).
 //! matrixmultiply packs the weight again on every call, and its simd128 kernel holds 8 × 8
-//! accumulators, more than V8 keeps in x86's 16 vector registers. A probe in Node (V8) on this
-//! project's VM, both kernels in one run at albert-base's product shapes, measured 8–12 G
-//! multiply-adds/s a core for matrixmultiply and 13–17 G for this one (bench/README.md).
+//! accumulators, more than V8 keeps in x86's 16 vector registers. In V8 on this project's VM,
+//! at every product shape of albert-base and the small shape at 128 rows, matrixmultiply ran at
+//! 11.9–12.6 G multiply-adds/s a core and this kernel at 14.9–16.3 (`bench/wasm-ops/run`).
 //! Natively the default stays matrixmultiply's AVX2/FMA kernels; `Kernel::Panels` runs this one
 //! there too, which is how the tests check the browser's arithmetic.
 //!
@@ -12,7 +12,8 @@
 //! does not depend on the row count, the row's group or the columns a call computes: a team's
 //! shares are the one thread's numbers bit for bit, and native runs give the browser's.
 //! The tile is written with plain arrays that LLVM vectorizes (simd128 in the browser, SSE
-//! natively) and raw pointers: with bounds checks in the inner loop it ran at 10 G instead of 16.
+//! natively) and raw pointers: in a probe with bounds checks in the inner loop it ran at 10 G
+//! instead of 16.
 
 use std::ops::Range;
 

@@ -31,6 +31,8 @@ pub const MIN_TEAM_MACS: usize = 1 << 20;
 /// The matmul kernels' widest tile: shares are multiples of it, so none ends in a partial tile
 /// except the last.
 const SHARE_COLUMNS: usize = 16;
+// A share starts at a panel's first column (`Panels::linear_columns` requires it).
+const _: () = assert!(SHARE_COLUMNS.is_multiple_of(super::panels::PANEL));
 
 /// The output columns share `part` of `parts` computes of a linear with `n` outputs: equal
 /// shares, multiples of 16 columns, the last one shorter (or empty when `n` is small).

@@ -92,6 +92,9 @@ impl Panels {
         for i in 0..m {
             std::slice::from_raw_parts_mut(y.add(i * ys), c1 - c0).copy_from_slice(&b[c0..c1]);
         }
+        // The last panel may be partial: it goes through a full-width copy (below), allocated once;
+        // its padding lanes are computed and never stored.
+        let mut part = if (c1 - c0).is_multiple_of(PANEL) { Vec::new() } else { vec![0.0f32; m * PANEL] };
         for k0 in (0..k).step_by(KC) {
             let k1 = (k0 + KC).min(k);
             for p in c0 / PANEL..c1.div_ceil(PANEL) {
@@ -100,9 +103,8 @@ impl Panels {
                 if cols == PANEL {
                     rows(x.as_ptr(), m, k, (k0, k1), panel, y.add(j), ys);
                 } else {
-                    // The last, partial panel: through a full-width copy, so the one tile keeps its
-                    // constant width (whole-vector loads and stores, accumulators in registers).
-                    let mut part = vec![0.0f32; m * PANEL];
+                    // The partial panel through the copy, so the one tile keeps its constant width
+                    // (whole-vector loads and stores, accumulators in registers).
                     for i in 0..m {
                         std::ptr::copy_nonoverlapping(y.add(i * ys + j), part.as_mut_ptr().add(i * PANEL), cols);
                     }

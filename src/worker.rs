@@ -5,10 +5,10 @@
 //! workers are blocked), [`cpu_model`] runs the CPU path on the page's thread and says so.
 //!
 //! Where the page is cross-origin isolated (SharedArrayBuffer), the worker gets helpers: more
-//! workers from the same script, each holding a share of every linear's columns, that compute
-//! their shares of each product while the worker computes its own (`albert::cpu::team`, the
-//! worker's `team.rs`). This page starts them, lays out the buffer they share
-//! (`albert::remote::team`) and sends each the model; if any of that fails, the worker runs alone.
+//! workers from the same script, each holding every linear of the model, that take chunks of
+//! each product's output columns alongside the worker (`albert::cpu::team`, the worker's
+//! `team.rs`). This page starts them, lays out the buffer they share (`albert::remote::team`)
+//! and sends each the model; if any of that fails, the worker runs alone.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -31,9 +31,11 @@ use crate::web::describe;
 const SCRIPT: &str = "albert-worker_loader.js";
 /// A worker that has not said it is listening by then is taken as not starting.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// Threads the CPU path takes by default, at most: the device's cores up to this. Each helper
-/// briefly holds a copy of the model while it takes its share.
+/// Threads the CPU path takes by default, at most: the device's cores up to this.
 const DEFAULT_MAX_THREADS: usize = 4;
+/// What the helpers may keep together: each keeps every linear of the model in f32, so
+/// albert-xxlarge (0.9 GB of them) gets one helper, and albert-base (31 MB) as many as asked.
+const HELPERS_BUDGET_BYTES: usize = 1 << 30;
 
 thread_local! {
     /// `?threads=`, as the page's parameters gave it.
@@ -241,7 +243,7 @@ fn form_team(files: &ModelFiles, load: &[u8], worker: &Inner, helpers: &[Inner])
         let _ = js_sys::Reflect::set(&message, &"team".into(), &setup);
         message
     };
-    // Each helper gets its own copy of the model's files and keeps only its shares of them.
+    // Each helper gets its own copy of the model's files and keeps only their linears.
     for (i, h) in helpers.iter().enumerate() {
         h.post(&setup(i + 1))?;
         h.post(&js_sys::Uint8Array::from(load).buffer())?;
@@ -266,7 +268,13 @@ impl CpuWorker {
         // Encoded once: the helpers get copies of the worker's call.
         let id = inner.next_id();
         let load = wire::encode_load(id, files);
-        let parts = threads();
+        let asked = threads();
+        // A config that does not parse gets no helpers: the worker's load says what is wrong.
+        let parts = albert::Config::from_json(&files.config_json).map_or(1, |cfg| albert::cpu::team::helpers(asked, &cfg, HELPERS_BUDGET_BYTES) + 1);
+        if parts < asked {
+            let why = format!("albert-lens: the CPU path runs on {parts} of {asked} threads (each helper keeps every linear of the model; more would keep over {} MB, or the config did not parse)", HELPERS_BUDGET_BYTES >> 20);
+            web_sys::console::info_1(&why.into());
+        }
         let mut helpers = Vec::new();
         if parts > 1 {
             let formed = match start_helpers(parts - 1).await {

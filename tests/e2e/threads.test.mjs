@@ -1,8 +1,8 @@
 // The CPU path on more than one thread (issue 15 item 3): where the page is cross-origin
-// isolated, the CPU worker gets helper workers that compute shares of every large product
+// isolated, the CPU worker gets helper workers that take chunks of every large product with it
 // (albert::cpu::team over a SharedArrayBuffer). On an albert-base-shaped model (products of
 // millions of multiply-adds, which the team takes) `?threads=2` runs with one helper, the
-// helper computes shares, and the predictions are those of one thread to the last bit (and the
+// products are handed to it, and the predictions are those of one thread to the last bit (and the
 // CLI's); a helper that cannot load the model or dies leaves the worker alone at once; a page
 // that cannot share memory runs on one thread.
 import { after, before, describe, test } from 'node:test';
@@ -37,7 +37,7 @@ async function run(t, threads, opts = {}, params = {}) {
 }
 
 describe('CPU threads (issue 15 item 3)', () => {
-  test('?threads=2: a helper computes shares of the products; the predictions are one thread\'s, bit for bit, and the CLI\'s', async (t) => {
+  test('?threads=2: the products are handed to a helper; the predictions are one thread\'s, bit for bit, and the CLI\'s', async (t) => {
     const one = await run(t, 1);
     const two = await run(t, 2);
     console.log(`# CPU threads: ${JSON.stringify(one.stats)} vs ${JSON.stringify(two.stats)}`);

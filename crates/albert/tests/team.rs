@@ -1,15 +1,16 @@
-//! The CPU forward split over helpers that share no memory (`cpu::team`: the browser's CPU
-//! worker and its helper workers, issue 15 item 3). Helpers holding `Shards` of the same files
-//! give the same logits, hidden states and attention maps as one thread, bit for bit: each
-//! output column goes through the same kernel whichever share computes it. A helper that
-//! fails, or a team that cannot take a job, costs speed, never the answer; a helper holding
-//! other weights refuses the job and says why.
+//! The CPU forward shared with helpers that share no memory (`cpu::team`: the browser's CPU
+//! worker and its helper workers, issue 15 item 3). Helpers holding `Linears` of the same files
+//! give the same logits, hidden states and attention maps as one thread, bit for bit, however
+//! the chunks of each product fall between the threads: each output column goes through the
+//! same kernel whoever computes it. A helper that fails, or a team that cannot take a job,
+//! costs speed, never the answer; a helper holding other weights refuses the job and says why.
 
 mod common;
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use albert::cpu::team::{self, columns, Job, Shards, Team};
+use albert::cpu::team::{self, Job, Linears, Team};
 use albert::{cpu, Activation, Batch, LogitsRequest, ModelFiles, Output, Request};
 use common::*;
 
@@ -17,44 +18,124 @@ fn load(name: &str) -> (albert::Config, albert::AlbertWeights) {
     ModelFiles::from_dir(fixture(name)).unwrap().load().unwrap()
 }
 
-/// Helpers in this process: each job runs on every share as `start` receives it.
+/// How the simulated helpers take chunks against the leader.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Pace {
+    /// Before each of the leader's claims, helper `i` takes `i + 1` chunks.
+    Interleaved,
+    /// The helpers take every chunk before the leader claims one.
+    Fast,
+    /// The leader takes every chunk (the helpers never wake in time).
+    Asleep,
+}
+
+/// The product being shared: its shape and input, the next free chunk, what the helpers made.
+struct Running {
+    id: usize,
+    width: usize,
+    x: Vec<f32>,
+    rows: usize,
+    inp: usize,
+    out: usize,
+    act: Activation,
+    next: usize,
+    /// Chunks the helpers took, and what they made of them.
+    taken: Vec<usize>,
+    made: BTreeMap<usize, Vec<f32>>,
+    failed: bool,
+}
+
+/// Helpers in this process, taking chunks as `pace` says whenever the leader claims one.
 struct Local {
-    shards: Vec<Shards>,
+    helpers: Vec<Linears>,
+    pace: Pace,
     /// Take no job (a shared buffer too small, say).
     refuse: bool,
     /// Every helper's answer is lost (a helper crashed).
     lose: bool,
     jobs: Cell<usize>,
-    answer: RefCell<Option<Vec<Vec<f32>>>>,
+    /// Chunks the helpers computed, over all jobs.
+    helper_chunks: Cell<usize>,
+    running: RefCell<Option<Running>>,
 }
 
 impl Local {
-    fn new(name: &str, parts: usize, kernel: cpu::Kernel) -> Self {
+    fn new(name: &str, parts: usize, kernel: cpu::Kernel, pace: Pace) -> Self {
         let (cfg, w) = load(name);
-        let shards = (1..parts).map(|p| Shards::load_with(&cfg, &w, p, parts, kernel).unwrap()).collect();
-        Local { shards, refuse: false, lose: false, jobs: Cell::new(0), answer: RefCell::new(None) }
+        let helpers = (1..parts).map(|_| Linears::load_with(&cfg, &w, kernel).unwrap()).collect();
+        Local { helpers, pace, refuse: false, lose: false, jobs: Cell::new(0), helper_chunks: Cell::new(0), running: RefCell::new(None) }
+    }
+
+    /// Helper `h` takes the next chunk, if any.
+    fn helper_takes(&self, h: usize, r: &mut Running) {
+        let job = Job { id: r.id, x: &r.x, rows: r.rows, inp: r.inp, out: r.out, act: r.act, width: r.width };
+        if r.next >= job.chunks() {
+            return;
+        }
+        r.taken.push(r.next);
+        match self.helpers[h].chunk(&job, r.next) {
+            Ok(y) => {
+                r.made.insert(r.next, y);
+                self.helper_chunks.set(self.helper_chunks.get() + 1);
+            }
+            Err(_) => r.failed = true,
+        }
+        r.next += 1;
     }
 }
 
 impl Team for Local {
     fn parts(&self) -> usize {
-        self.shards.len() + 1
+        self.helpers.len() + 1
     }
     /// Every product goes to the helpers, however small: the fixtures are.
     fn min_macs(&self) -> usize {
         0
+    }
+    /// One tile a chunk: the fixtures' products (32 to 48 columns) cut into two or three.
+    fn chunk_width(&self, _: usize, _: usize) -> usize {
+        team::TILE_COLUMNS
     }
     fn start(&self, job: &Job) -> bool {
         if self.refuse {
             return false;
         }
         self.jobs.set(self.jobs.get() + 1);
-        *self.answer.borrow_mut() = self.shards.iter().map(|s| s.forward(job)).collect::<albert::Result<Vec<_>>>().ok();
+        let r = Running { id: job.id, width: job.width, x: job.x.to_vec(), rows: job.rows, inp: job.inp, out: job.out, act: job.act, next: 0, taken: Vec::new(), made: BTreeMap::new(), failed: false };
+        *self.running.borrow_mut() = Some(r);
         true
     }
-    fn join(&self, _: &Job) -> Option<Vec<Vec<f32>>> {
-        let answer = self.answer.borrow_mut().take();
-        answer.filter(|_| !self.lose)
+    fn claim(&self) -> Option<usize> {
+        let mut running = self.running.borrow_mut();
+        let r = running.as_mut()?;
+        let chunks = Job { x: &[], ..Job { id: r.id, x: &r.x, rows: r.rows, inp: r.inp, out: r.out, act: r.act, width: r.width } }.chunks();
+        match self.pace {
+            Pace::Interleaved => {
+                for h in 0..self.helpers.len() {
+                    for _ in 0..=h {
+                        self.helper_takes(h, r);
+                    }
+                }
+            }
+            Pace::Fast => {
+                while r.next < chunks {
+                    self.helper_takes(0, r);
+                }
+            }
+            Pace::Asleep => {}
+        }
+        let c = r.next;
+        r.next += 1;
+        (c < chunks).then_some(c)
+    }
+    fn join(&self, _: &Job, theirs: &[usize]) -> Option<Vec<Vec<f32>>> {
+        let mut r = self.running.borrow_mut().take()?;
+        // The leader names exactly the chunks the helpers took.
+        assert_eq!(theirs, r.taken, "the chunks the leader did not claim");
+        if self.lose || r.failed {
+            return None;
+        }
+        Some(theirs.iter().map(|c| r.made.remove(c).unwrap()).collect())
     }
 }
 
@@ -94,17 +175,18 @@ fn a_team_gives_one_threads_answer() {
             let batch = Batch::single(albert::bench::synthetic_ids(cfg.vocab_size, t), vec![0; t]);
             let alone = forward_with(&m, &batch, None);
             assert_eq!(alone.hidden_states.len(), cfg.num_hidden_layers + 1);
-            for parts in [2, 3, 4] {
-                let local = Rc::new(Local::new(name, parts, kernel));
+            for (parts, pace) in [(2, Pace::Interleaved), (3, Pace::Interleaved), (4, Pace::Interleaved), (2, Pace::Fast), (3, Pace::Asleep)] {
+                let local = Rc::new(Local::new(name, parts, kernel, pace));
                 let shared = forward_with(&m, &batch, Some(local.clone()));
                 // Per layer: q, k, v, dense, ffn, ffn_output; and the mapping in, the head's dense,
                 // the pooler and the SOP classifier.
                 let sop = usize::from(m.albert.pooler.is_some()) + usize::from(m.sop_classifier.is_some());
                 let expected = cfg.num_hidden_layers * cfg.inner_group_num * 6 + 2 + sop;
                 assert_eq!(local.jobs.get(), expected, "{name}: every linear went to the helpers");
+                assert_eq!(local.helper_chunks.get() > 0, pace != Pace::Asleep, "{name}, {pace:?}: the helpers computed chunks");
                 let d = worst(&alone, &shared);
-                eprintln!("{name} on {kernel:?}, {t} tokens, {parts} parts: max |Δ| {d:.2e} from one thread ({} jobs)", local.jobs.get());
-                assert_eq!(d, 0.0, "{name} on {kernel:?}, {t} tokens, {parts} parts");
+                eprintln!("{name} on {kernel:?}, {t} tokens, {parts} parts, {pace:?}: max |Δ| {d:.2e} from one thread ({} jobs, {} chunks by helpers)", local.jobs.get(), local.helper_chunks.get());
+                assert_eq!(d, 0.0, "{name} on {kernel:?}, {t} tokens, {parts} parts, {pace:?}");
                 assert_eq!(alone.sop_logits.is_some(), shared.sop_logits.is_some());
             }
         }
@@ -118,28 +200,62 @@ fn a_team_that_fails_costs_speed_not_the_answer() {
     let batch = Batch::single(albert::bench::synthetic_ids(cfg.vocab_size, 23), vec![0; 23]);
     let alone = forward_with(&m, &batch, None);
     for (refuse, lose) in [(true, false), (false, true)] {
-        let mut local = Local::new("groups", 3, cpu::Kernel::default());
+        let mut local = Local::new("groups", 3, cpu::Kernel::default(), Pace::Interleaved);
         (local.refuse, local.lose) = (refuse, lose);
         let out = forward_with(&m, &batch, Some(Rc::new(local)));
         assert_eq!(worst(&alone, &out), 0.0, "refuse {refuse}, lose {lose}");
     }
+    // Helpers holding another model's linears refuse every chunk; the leader computes them.
+    let local = Local::new("tiny", 2, cpu::Kernel::default(), Pace::Interleaved);
+    let out = forward_with(&m, &batch, Some(Rc::new(local)));
+    assert_eq!(worst(&alone, &out), 0.0, "helpers holding another model");
 }
 
 #[test]
 fn a_helper_refuses_a_job_it_does_not_hold() {
     let (cfg, w) = load("tiny");
-    let s = Shards::load(&cfg, &w, 1, 2).unwrap();
+    let l = Linears::load(&cfg, &w).unwrap();
     let (h, i) = (cfg.hidden_size, cfg.intermediate_size);
     let x = vec![0.5f32; 3 * h];
-    let ok = Job { id: 1, x: &x, rows: 3, inp: h, out: h, act: Activation::Linear };
-    assert_eq!(s.forward(&ok).unwrap().len(), 3 * columns(h, 2, 1).len());
-    let err = |job: Job| s.forward(&job).unwrap_err().to_string();
-    let e = err(Job { out: i, ..ok });
+    let ok = Job { id: 1, x: &x, rows: 3, inp: h, out: h, act: Activation::Linear, width: team::TILE_COLUMNS };
+    assert!(ok.chunks() > 1, "{h} outputs in chunks of {}", ok.width);
+    let last = ok.chunks() - 1;
+    assert_eq!(l.chunk(&ok, last).unwrap().len(), 3 * ok.chunk(last).len());
+    let err = |job: Job, c: usize| l.chunk(&job, c).unwrap_err().to_string();
+    let e = err(Job { out: i, ..ok }, 0);
     assert!(e.contains(&format!("[{h}] → [{h}] here")) && e.contains(&format!("the job says [{h}] → [{i}]")), "{e}");
-    let e = err(Job { id: s.len(), ..ok });
-    assert!(e.contains(&format!("no linear {}", s.len())), "{e}");
-    let e = err(Job { rows: 4, ..ok });
+    let e = err(Job { id: l.len(), ..ok }, 0);
+    assert!(e.contains(&format!("no linear {}", l.len())), "{e}");
+    let e = err(Job { rows: 4, ..ok }, 0);
     assert!(e.contains(&format!("needs {} inputs, not {}", 4 * h, 3 * h)), "{e}");
-    let e = Shards::load(&cfg, &w, 0, 2).err().unwrap().to_string();
-    assert!(e.contains("share is 1 to 1, not 0"), "{e}");
+    let e = err(ok, ok.chunks());
+    assert!(e.contains(&format!("has {} chunks", ok.chunks())), "{e}");
+    for width in [0, 8, 24] {
+        let e = err(Job { width, ..ok }, 0);
+        assert!(e.contains(&format!("a multiple of 16 columns, not {width}")), "{e}");
+    }
+}
+
+#[test]
+fn helpers_keep_what_helper_bytes_says_and_large_models_get_fewer() {
+    for name in ["groups", "tiny", "relu"] {
+        let (cfg, w) = load(name);
+        for kernel in [cpu::Kernel::Gemm, cpu::Kernel::Panels] {
+            let kept = Linears::load_with(&cfg, &w, kernel).unwrap().floats() * 4;
+            let said = team::helper_bytes(&cfg);
+            eprintln!("{name} on {kernel:?}: a helper keeps {kept} bytes, helper_bytes says {said}");
+            // An upper bound (LayerNorms are counted, the SOP head may be absent), but a close one.
+            assert!(kept <= said && said * 4 <= kept * 5, "{name} on {kernel:?}: {kept} kept, {said} said");
+        }
+    }
+    let config = |h: usize, i: usize, heads: usize| {
+        albert::Config::from_json(&format!(r#"{{"vocab_size": 30000, "embedding_size": 128, "hidden_size": {h}, "intermediate_size": {i}, "num_attention_heads": {heads}}}"#)).unwrap()
+    };
+    let (base, xxlarge) = (config(768, 3072, 12), config(4096, 16384, 64));
+    let gib = 1 << 30;
+    assert_eq!(team::helpers(4, &base, gib), 3);
+    assert_eq!(team::helpers(1, &base, gib), 0);
+    assert_eq!(team::helpers(0, &base, gib), 0);
+    assert_eq!(team::helpers(4, &xxlarge, gib), 1, "xxlarge keeps {} bytes a helper", team::helper_bytes(&xxlarge));
+    assert_eq!(team::helpers(4, &xxlarge, gib / 2), 0);
 }

@@ -1,33 +1,34 @@
 //! The CPU worker's helpers (`albert::cpu::team`) over a SharedArrayBuffer: the page starts
 //! this worker and its helpers, gives them one buffer (laid out by `albert::remote::team`) and
-//! sends each the model. A helper keeps its share of every linear and then waits on the
-//! buffer's job counter for good (`serve`); the worker's forward hands it products through
-//! [`Leader`] and waits for their shares with `Atomics.wait`, which a worker may do. Nothing here
+//! sends each the model. A helper keeps every linear and then waits on the buffer's job counter
+//! for good (`serve`); the worker's forward hands it products through [`Leader`], every thread
+//! takes the product's chunks one at a time from the buffer's chunk counter, and the worker
+//! waits for the helpers to finish with `Atomics.wait`, which a worker may do. Nothing here
 //! can stall the forward: a helper that failed to load, refused a job or did not answer in
 //! time retires the team, and the worker computes on alone from then on.
 
 use std::cell::Cell;
 
-use albert::cpu::team::{Job, Shards, Team};
+use albert::cpu::team::{Job, Linears, Team};
 use albert::remote::team::{word, Layout};
 use albert::remote::wire;
 use albert::Activation;
 use js_sys::{Atomics, Float32Array, Int32Array, SharedArrayBuffer};
 use wasm_bindgen::prelude::*;
 
-/// How long the worker waits for its helpers to load their shares (they load while it loads
-/// its own copy, so usually not at all).
+/// How long the worker waits for its helpers to load the model (they load while it loads its
+/// own copy, so usually not at all).
 const LOAD_TIMEOUT_MS: f64 = 60_000.0;
 /// How long it waits for one product's shares: far more than any product takes (albert-xxlarge's
 /// widest at 512 rows is a few seconds on a phone's core).
 const JOB_TIMEOUT_MS: f64 = 30_000.0;
 
 thread_local! {
-    /// Products the helpers computed shares of, in this worker (the page's tests read it).
+    /// Products handed to the helpers, in this worker (the page's tests read it).
     static SHARED: Cell<f64> = const { Cell::new(0.0) };
 }
 
-/// Products the helpers computed shares of so far.
+/// Products handed to the helpers so far.
 pub fn shared_products() -> f64 {
     SHARED.with(Cell::get)
 }
@@ -72,6 +73,12 @@ fn load(words: &Int32Array, i: u32) -> i32 {
 
 fn store(words: &Int32Array, i: u32, v: i32) {
     let _ = Atomics::store(words, i, v);
+}
+
+/// Takes the next chunk of the current job: `Some(c)` while `c < chunks`.
+fn take(words: &Int32Array, chunks: usize) -> Option<usize> {
+    let c = Atomics::add(words, word::NEXT, 1).ok()? as usize;
+    (c < chunks).then_some(c)
 }
 
 /// Adds 1 to word `i` and wakes whoever waits on it.
@@ -127,18 +134,21 @@ enum State {
     Retired,
 }
 
-/// The worker's side: hands products to the helpers and collects their shares.
+/// The worker's side: hands products to the helpers, takes chunks with them, and collects
+/// theirs.
 pub struct Leader {
     setup: Setup,
     words: Int32Array,
     layout: Layout,
     state: Cell<State>,
+    /// The started job's chunks.
+    chunks: Cell<usize>,
 }
 
 impl Leader {
     pub fn new(setup: Setup) -> Self {
         let (words, layout) = (setup.words(), setup.layout());
-        Leader { setup, words, layout, state: Cell::new(State::Waiting) }
+        Leader { setup, words, layout, state: Cell::new(State::Waiting), chunks: Cell::new(0) }
     }
 
     fn retire(&self, why: &str) {
@@ -189,18 +199,24 @@ impl Team for Leader {
             return false;
         }
         let w = &self.words;
-        for (i, v) in [(word::ID, job.id), (word::ROWS, job.rows), (word::INP, job.inp), (word::OUT, job.out), (word::ACT, job.act.code() as usize)] {
+        for (i, v) in [(word::ID, job.id), (word::ROWS, job.rows), (word::INP, job.inp), (word::OUT, job.out), (word::ACT, job.act.code() as usize), (word::WIDTH, job.width)] {
             store(w, i, v as i32);
         }
         store(w, word::DONE, 0);
         store(w, word::REFUSED, 0);
+        store(w, word::NEXT, 0);
+        self.chunks.set(job.chunks());
         self.setup.floats(self.layout.input(), job.x.len()).copy_from(job.x);
         // The store to JOB publishes the words and the input above to the helpers.
         bump(w, word::JOB);
         true
     }
 
-    fn join(&self, job: &Job) -> Option<Vec<Vec<f32>>> {
+    fn claim(&self) -> Option<usize> {
+        take(&self.words, self.chunks.get())
+    }
+
+    fn join(&self, job: &Job, theirs: &[usize]) -> Option<Vec<Vec<f32>>> {
         let (w, helpers) = (&self.words, self.setup.parts as i32 - 1);
         let start = js_sys::Date::now();
         loop {
@@ -224,30 +240,25 @@ impl Team for Leader {
             return None;
         }
         SHARED.with(|n| n.set(n.get() + 1.0));
-        let parts = self.setup.parts;
-        let shares = (1..parts).map(|p| {
-            let len = job.rows * albert::cpu::team::columns(job.out, parts, p).len();
-            self.setup.floats(self.layout.share(job, parts, p), len).to_vec()
-        });
-        Some(shares.collect())
+        Some(theirs.iter().map(|&c| self.setup.floats(self.layout.chunk(job, c), job.rows * job.chunk(c).len()).to_vec()).collect())
     }
 }
 
-/// A helper's life: loads its shares of the model in `call` (a `wire` Load), says so in the
-/// buffer, then computes its share of every product the worker posts, for good. Returns only
+/// A helper's life: loads the model's linears from `call` (a `wire` Load), says so in the
+/// buffer, then takes chunks of every product the worker posts until none is left, for good. Returns only
 /// when it could not load (after saying so), so its worker can report why.
 pub fn serve(setup: &Setup, call: Vec<u8>) -> Result<(), String> {
     let words = setup.words();
     let decoded = wire::decode_call(&call);
-    // The model's bytes go before the loop that never ends: only the shares stay.
+    // The model's bytes go before the loop that never ends: only the linears stay.
     drop(call);
-    let shards = match decoded {
-        Ok((_, wire::Call::Load(files))) => files.load().and_then(|(cfg, w)| Shards::load(&cfg, &w, setup.part, setup.parts)).map_err(|e| e.to_string()),
+    let linears = match decoded {
+        Ok((_, wire::Call::Load(files))) => files.load().and_then(|(cfg, w)| Linears::load(&cfg, &w)).map_err(|e| e.to_string()),
         Ok(_) => Err("a helper expects the model's files first".to_string()),
         Err(e) => Err(e.to_string()),
     };
-    let shards = match shards {
-        Ok(s) => s,
+    let linears = match linears {
+        Ok(l) => l,
         Err(e) => {
             // The worker waits on READY: change it (after FAILED, as the page does for a helper
             // that stops) and wake it to read FAILED.
@@ -266,22 +277,32 @@ pub fn serve(setup: &Setup, call: Vec<u8>) -> Result<(), String> {
         }
         seen = now;
         let field = |i| load(&words, i).max(0) as usize;
-        let (id, rows, inp, out) = (field(word::ID), field(word::ROWS), field(word::INP), field(word::OUT));
+        let (id, rows, inp, out, width) = (field(word::ID), field(word::ROWS), field(word::INP), field(word::OUT), field(word::WIDTH));
         let act = Activation::from_code(field(word::ACT) as u32);
-        let x = setup.floats(layout.input(), (rows * inp).min(layout.floats)).to_vec();
         let answer = match act {
             Some(act) => {
-                let job = Job { id, x: &x, rows, inp, out, act };
-                shards.forward(&job).map(|y| (y, layout.share(&job, setup.parts, setup.part))).map_err(|e| e.to_string())
+                let shape = Job { id, x: &[], rows, inp, out, act, width };
+                // The input is copied once this helper has a chunk to compute.
+                let mut x: Option<Vec<f32>> = None;
+                let mut answer = Ok(());
+                while let Some(c) = take(&words, shape.chunks()) {
+                    let x = x.get_or_insert_with(|| setup.floats(layout.input(), (rows * inp).min(layout.floats)).to_vec());
+                    let job = Job { x, ..shape };
+                    match linears.chunk(&job, c) {
+                        Ok(y) => setup.floats(layout.chunk(&job, c), y.len()).copy_from(&y),
+                        Err(e) => {
+                            answer = Err(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                answer
             }
             None => Err(format!("no activation has code {}", field(word::ACT))),
         };
-        match answer {
-            Ok((y, at)) => setup.floats(at, y.len()).copy_from(&y),
-            Err(e) => {
-                web_sys::console::error_1(&format!("albert-worker helper {}: {e}", setup.part).into());
-                let _ = Atomics::add(&words, word::REFUSED, 1);
-            }
+        if let Err(e) = answer {
+            web_sys::console::error_1(&format!("albert-worker helper {}: {e}", setup.part).into());
+            let _ = Atomics::add(&words, word::REFUSED, 1);
         }
         bump(&words, word::DONE);
     }

@@ -75,12 +75,40 @@ impl Weight {
         }
     }
 
+    /// The floats it holds.
+    pub fn floats(&self) -> usize {
+        match self {
+            Weight::Transposed(wt) => wt.len(),
+            Weight::Panels(p) => p.floats(),
+        }
+    }
+
     /// Columns `cols` of `act(x · Wᵀ + b)` for x `[m, inp]`: `[m, cols.len()]`.
     #[allow(clippy::too_many_arguments)]
     pub fn linear_columns(&self, x: &[f32], m: usize, inp: usize, b: &[f32], out: usize, cols: std::ops::Range<usize>, a: Activation) -> Vec<f32> {
         match self {
             Weight::Transposed(wt) => ops::linear_t_columns(x, m, inp, wt, b, out, cols, a),
             Weight::Panels(p) => p.linear_columns(x, m, b, cols, a),
+        }
+    }
+}
+
+impl Weight {
+    /// `linear_columns` written into `y`, whose rows are `ys` apart (the panels write in place;
+    /// matrixmultiply's layout computes the block and copies it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn linear_columns_into(&self, x: &[f32], m: usize, inp: usize, b: &[f32], out: usize, cols: std::ops::Range<usize>, a: Activation, y: &mut [f32], ys: usize) {
+        match self {
+            Weight::Panels(p) => p.linear_columns_into(x, m, b, cols, a, y, ys),
+            Weight::Transposed(_) => {
+                let width = cols.len();
+                let block = self.linear_columns(x, m, inp, b, out, cols, a);
+                if width > 0 {
+                    for (row, s) in y.chunks_mut(ys).zip(block.chunks_exact(width)) {
+                        row[..width].copy_from_slice(s);
+                    }
+                }
+            }
         }
     }
 }

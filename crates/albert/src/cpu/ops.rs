@@ -46,7 +46,7 @@ pub fn linear_t(x: &[f32], m: usize, k: usize, wt: &[f32], b: &[f32], n: usize, 
     linear_strided(x, m, k, wt, (n as isize, 1), b, n, a)
 }
 
-/// Columns `cols` of `linear_t`'s output, `[m, cols.len()]`: one share of a product split over
+/// Columns `cols` of `linear_t`'s output, `[m, cols.len()]`: one chunk of a product split over
 /// threads that do not share memory (`team`).
 #[allow(clippy::too_many_arguments)]
 pub fn linear_t_columns(x: &[f32], m: usize, k: usize, wt: &[f32], b: &[f32], n: usize, cols: std::ops::Range<usize>, a: Activation) -> Vec<f32> {

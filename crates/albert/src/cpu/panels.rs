@@ -54,29 +54,44 @@ impl Panels {
         Panels { data, k, n }
     }
 
+    /// The floats it holds (the last panel's padding included).
+    pub fn floats(&self) -> usize {
+        self.data.len()
+    }
+
     /// `act(x · Wᵀ + b)`: x `[m, k]`, b `[n]` → `[m, n]`.
     pub fn linear(&self, x: &[f32], m: usize, b: &[f32], a: Activation) -> Vec<f32> {
         self.linear_columns(x, m, b, 0..self.n, a)
     }
 
-    /// Columns `cols` of `linear`'s output, `[m, cols.len()]` (one share of a team's product).
+    /// Columns `cols` of `linear`'s output, `[m, cols.len()]` (one chunk of a team's product).
     /// `cols` starts at a panel's first column.
     pub fn linear_columns(&self, x: &[f32], m: usize, b: &[f32], cols: Range<usize>, a: Activation) -> Vec<f32> {
+        let width = cols.len();
+        let mut y = vec![0.0f32; m * width];
+        self.linear_columns_into(x, m, b, cols, a, &mut y, width);
+        y
+    }
+
+    /// `linear_columns` written into `y`, whose rows are `ys` apart: row `i`'s columns go to
+    /// `y[i·ys ..][.. cols.len()]` (a team's own chunks go straight into the product's output).
+    #[allow(clippy::too_many_arguments)]
+    pub fn linear_columns_into(&self, x: &[f32], m: usize, b: &[f32], cols: Range<usize>, a: Activation, y: &mut [f32], ys: usize) {
         let (k, n) = (self.k, self.n);
         assert_eq!(x.len(), m * k, "{m} rows of {k}");
         assert_eq!(b.len(), n, "a bias of {n}");
         assert!(cols.start <= cols.end && cols.end <= n && cols.start.is_multiple_of(PANEL), "columns {cols:?} of {n}");
         let width = cols.len();
-        let mut y = vec![0.0f32; m * width];
+        assert!(width <= ys && (m == 0 || (m - 1) * ys + width <= y.len()), "{m} rows of {width} columns, {ys} apart, in {}", y.len());
         // Blocks of whole panels (multiples of 16 columns), one a thread natively.
         let blocks = ops::column_blocks(m, k, width);
         let yp = SyncPtr(y.as_mut_ptr());
         ops::par_for(blocks, |blk| {
             let (j0, j1) = ops::block_range(width, blocks, blk);
-            // SAFETY: x is m×k and y m×width, as asserted; blocks are disjoint column ranges of y.
-            unsafe { self.block(x, m, b, (cols.start + j0, cols.start + j1), yp.get().add(j0), width, a) };
+            // SAFETY: x is m×k and y holds m rows ys apart with room for width columns, as
+            // asserted; blocks are disjoint column ranges of y.
+            unsafe { self.block(x, m, b, (cols.start + j0, cols.start + j1), yp.get().add(j0), ys, a) };
         });
-        y
     }
 
     /// Output columns `c0..c1` (`c0` a panel's first) into `y`, whose rows are `ys` apart.
@@ -209,7 +224,24 @@ mod tests {
             let part = p.linear_columns(&x, m, &b, cols.clone(), Activation::GeluNew);
             let want: Vec<f32> = whole.chunks_exact(n).flat_map(|r| r[cols.clone()].to_vec()).collect();
             assert_eq!(part, want, "columns {cols:?}");
+            // Written in place into a wider output: those columns, and nothing else touched.
+            let mut into = vec![-7.0f32; m * n];
+            p.linear_columns_into(&x, m, &b, cols.clone(), Activation::GeluNew, &mut into[cols.start..], n);
+            for (i, (got, all)) in into.chunks_exact(n).zip(whole.chunks_exact(n)).enumerate() {
+                for j in 0..n {
+                    let want = if cols.contains(&j) { all[j] } else { -7.0 };
+                    assert_eq!(got[j], want, "columns {cols:?}, row {i}, column {j}");
+                }
+            }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "rows of 16 columns")]
+    fn an_output_too_small_is_refused() {
+        let (x, w, b) = inputs(3, 4, 16);
+        let mut y = vec![0.0f32; 2 * 16 + 15];
+        Panels::from_rows(&w, 16, 4).linear_columns_into(&x, 3, &b, 0..16, Activation::Linear, &mut y, 16);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The shared buffer a CPU worker and its helpers (`cpu::team`) pass products through: its
 //! layout, written once for the page that sizes it and the workers that read it. A header of
 //! 32-bit words (counters the workers wait on with `Atomics.wait`, and the job's shape), then
-//! the job's input, then every helper's share of the output, share after share.
+//! the job's input, then the output's chunks (`Job::chunk`) that the helpers took, each where
+//! it lies in the chunk order, `[rows, its columns]` after `[rows, the columns before it]`.
 
 use crate::config::Config;
-use crate::cpu::team::{columns, Job};
+use crate::cpu::team::Job;
 
 /// The header's words, by index into an `Int32Array` over the buffer.
 pub mod word {
@@ -18,12 +19,16 @@ pub mod word {
     pub const FAILED: u32 = 3;
     /// Helpers that refused the current job (it named a linear they do not hold).
     pub const REFUSED: u32 = 4;
-    /// The current job: `Job::id`, `rows`, `inp`, `out`, and the activation's code.
+    /// The current job: `Job::id`, `rows`, `inp`, `out`, the activation's code (and `WIDTH`).
     pub const ID: u32 = 5;
     pub const ROWS: u32 = 6;
     pub const INP: u32 = 7;
     pub const OUT: u32 = 8;
     pub const ACT: u32 = 9;
+    /// The current job's chunk width (`Job::width`).
+    pub const WIDTH: u32 = 10;
+    /// The current job's next chunk nobody has taken: each thread takes one with an atomic add.
+    pub const NEXT: u32 = 11;
 }
 
 /// Header size in bytes: `word`'s words, rounded up to 64 bytes.
@@ -59,42 +64,43 @@ impl Layout {
         HEADER_BYTES
     }
 
-    /// Whether `job` fits: its input, and every share but the leader's.
+    /// Whether `job` fits: its input, and every chunk of its output.
     pub fn fits(&self, job: &Job) -> bool {
         job.rows * job.inp <= self.floats && job.rows * job.out <= self.floats
     }
 
-    /// Byte offset of share `part`'s output, `[rows, columns(out, parts, part).len()]`: the shares
-    /// of helpers 1.. lie one after the other.
-    pub fn share(&self, job: &Job, parts: usize, part: usize) -> usize {
-        let before = columns(job.out, parts, part).start - columns(job.out, parts, 1).start;
-        HEADER_BYTES + self.floats * 4 + job.rows * before * 4
+    /// Byte offset of chunk `c`'s output, `[rows, job.chunk(c).len()]`: the chunks lie one after
+    /// the other, whoever took them.
+    pub fn chunk(&self, job: &Job, c: usize) -> usize {
+        HEADER_BYTES + self.floats * 4 + job.rows * job.chunk(c).start * 4
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::team::chunk_width;
     use crate::Activation;
 
     #[test]
-    fn shares_lie_inside_the_buffer_one_after_another() {
+    fn chunks_lie_inside_the_buffer_one_after_another() {
         let cfg = Config::from_json(r#"{"vocab_size": 100, "hidden_size": 768, "intermediate_size": 3072, "num_attention_heads": 12, "max_position_embeddings": 512}"#).unwrap();
         let l = Layout::for_config(&cfg);
         assert_eq!(l.floats, 512 * 3072);
         assert_eq!(Layout::of_bytes(l.bytes()), l);
-        assert!(word::ACT as usize * 4 < HEADER_BYTES);
+        assert!(word::NEXT as usize * 4 < HEADER_BYTES);
         let x = vec![0.0; 512 * 768];
-        for parts in 2..=4 {
-            let job = Job { id: 0, x: &x, rows: 512, inp: 768, out: 3072, act: Activation::Linear };
+        for (rows, out) in [(512, 3072), (512, 768), (3, 768), (7, 50)] {
+            let job = Job { id: 0, x: &x[..rows * 768], rows, inp: 768, out, act: Activation::Linear, width: chunk_width(rows, 768) };
             assert!(l.fits(&job));
             let mut end = HEADER_BYTES + l.floats * 4;
-            for p in 1..parts {
-                assert_eq!(l.share(&job, parts, p), end, "parts {parts}, share {p}");
-                end += job.rows * columns(job.out, parts, p).len() * 4;
+            for c in 0..job.chunks() {
+                assert_eq!(l.chunk(&job, c), end, "rows {rows}, out {out}, chunk {c}");
+                end += job.rows * job.chunk(c).len() * 4;
             }
             assert!(end <= l.bytes());
-            assert!(!l.fits(&Job { rows: 513, ..job }));
         }
+        let job = Job { id: 0, x: &x, rows: 513, inp: 768, out: 3072, act: Activation::Linear, width: 32 };
+        assert!(!l.fits(&job));
     }
 }

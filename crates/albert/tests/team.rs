@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use albert::cpu::team::{self, Job, Linears, Team};
+use albert::cpu::team::{self, AttentionJob, Job, Linears, Team};
 use albert::{cpu, Activation, Batch, LogitsRequest, ModelFiles, Output, Request};
 use common::*;
 
@@ -29,19 +29,40 @@ enum Pace {
     Asleep,
 }
 
-/// The product being shared: its shape and input, the next free chunk, what the helpers made.
+/// What is being shared: a product or an attention, with its inputs.
+enum Work {
+    Product { id: usize, width: usize, x: Vec<f32>, rows: usize, inp: usize, out: usize, act: Activation },
+    Attention { id: usize, x: Vec<f32>, mask: Vec<u32>, batch: usize, seq: usize, heads: usize, d: usize },
+}
+
+impl Work {
+    fn chunks(&self) -> usize {
+        match self {
+            Work::Product { id, width, rows, inp, out, act, .. } => Job { id: *id, x: &[], rows: *rows, inp: *inp, out: *out, act: *act, width: *width }.chunks(),
+            Work::Attention { heads, .. } => *heads,
+        }
+    }
+
+    /// Chunk `c` as a helper computes it: a product's `[rows, columns]` (and no maps), or a
+    /// head's context and maps.
+    fn compute(&self, helper: &Linears, c: usize) -> albert::Result<(Vec<f32>, Vec<f32>)> {
+        match self {
+            Work::Product { id, width, x, rows, inp, out, act } => {
+                helper.chunk(&Job { id: *id, x, rows: *rows, inp: *inp, out: *out, act: *act, width: *width }, c).map(|y| (y, Vec::new()))
+            }
+            Work::Attention { id, x, mask, batch, seq, heads, d } => {
+                helper.attention_head(&AttentionJob { id: *id, x, mask, batch: *batch, seq: *seq, heads: *heads, d: *d }, c)
+            }
+        }
+    }
+}
+
+/// The work being shared, the next free chunk, what the helpers took and made.
 struct Running {
-    id: usize,
-    width: usize,
-    x: Vec<f32>,
-    rows: usize,
-    inp: usize,
-    out: usize,
-    act: Activation,
+    work: Work,
     next: usize,
-    /// Chunks the helpers took, and what they made of them.
     taken: Vec<usize>,
-    made: BTreeMap<usize, Vec<f32>>,
+    made: BTreeMap<usize, (Vec<f32>, Vec<f32>)>,
     failed: bool,
 }
 
@@ -54,6 +75,8 @@ struct Local {
     /// Every helper's answer is lost (a helper crashed).
     lose: bool,
     jobs: Cell<usize>,
+    /// Attentions among the jobs.
+    attentions: Cell<usize>,
     /// Chunks the helpers computed, over all jobs.
     helper_chunks: Cell<usize>,
     running: RefCell<Option<Running>>,
@@ -63,17 +86,26 @@ impl Local {
     fn new(name: &str, parts: usize, kernel: cpu::Kernel, pace: Pace) -> Self {
         let (cfg, w) = load(name);
         let helpers = (1..parts).map(|_| Linears::load_with(&cfg, &w, kernel).unwrap()).collect();
-        Local { helpers, pace, refuse: false, lose: false, jobs: Cell::new(0), helper_chunks: Cell::new(0), running: RefCell::new(None) }
+        let zero = || Cell::new(0);
+        Local { helpers, pace, refuse: false, lose: false, jobs: zero(), attentions: zero(), helper_chunks: zero(), running: RefCell::new(None) }
+    }
+
+    fn begin(&self, work: Work) -> bool {
+        if self.refuse {
+            return false;
+        }
+        self.jobs.set(self.jobs.get() + 1);
+        *self.running.borrow_mut() = Some(Running { work, next: 0, taken: Vec::new(), made: BTreeMap::new(), failed: false });
+        true
     }
 
     /// Helper `h` takes the next chunk, if any.
     fn helper_takes(&self, h: usize, r: &mut Running) {
-        let job = Job { id: r.id, x: &r.x, rows: r.rows, inp: r.inp, out: r.out, act: r.act, width: r.width };
-        if r.next >= job.chunks() {
+        if r.next >= r.work.chunks() {
             return;
         }
         r.taken.push(r.next);
-        match self.helpers[h].chunk(&job, r.next) {
+        match r.work.compute(&self.helpers[h], r.next) {
             Ok(y) => {
                 r.made.insert(r.next, y);
                 self.helper_chunks.set(self.helper_chunks.get() + 1);
@@ -81,6 +113,17 @@ impl Local {
             Err(_) => r.failed = true,
         }
         r.next += 1;
+    }
+
+    /// The helpers' chunks, `theirs`, once the leader has claimed its own.
+    fn end(&self, theirs: &[usize]) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
+        let mut r = self.running.borrow_mut().take()?;
+        // The leader names exactly the chunks the helpers took.
+        assert_eq!(theirs, r.taken, "the chunks the leader did not claim");
+        if self.lose || r.failed {
+            return None;
+        }
+        Some(theirs.iter().map(|c| r.made.remove(c).unwrap()).collect())
     }
 }
 
@@ -97,18 +140,13 @@ impl Team for Local {
         team::TILE_COLUMNS
     }
     fn start(&self, job: &Job) -> bool {
-        if self.refuse {
-            return false;
-        }
-        self.jobs.set(self.jobs.get() + 1);
-        let r = Running { id: job.id, width: job.width, x: job.x.to_vec(), rows: job.rows, inp: job.inp, out: job.out, act: job.act, next: 0, taken: Vec::new(), made: BTreeMap::new(), failed: false };
-        *self.running.borrow_mut() = Some(r);
-        true
+        let work = Work::Product { id: job.id, width: job.width, x: job.x.to_vec(), rows: job.rows, inp: job.inp, out: job.out, act: job.act };
+        self.begin(work)
     }
     fn claim(&self) -> Option<usize> {
         let mut running = self.running.borrow_mut();
         let r = running.as_mut()?;
-        let chunks = Job { x: &[], ..Job { id: r.id, x: &r.x, rows: r.rows, inp: r.inp, out: r.out, act: r.act, width: r.width } }.chunks();
+        let chunks = r.work.chunks();
         match self.pace {
             Pace::Interleaved => {
                 for h in 0..self.helpers.len() {
@@ -129,13 +167,16 @@ impl Team for Local {
         (c < chunks).then_some(c)
     }
     fn join(&self, _: &Job, theirs: &[usize]) -> Option<Vec<Vec<f32>>> {
-        let mut r = self.running.borrow_mut().take()?;
-        // The leader names exactly the chunks the helpers took.
-        assert_eq!(theirs, r.taken, "the chunks the leader did not claim");
-        if self.lose || r.failed {
-            return None;
-        }
-        Some(theirs.iter().map(|c| r.made.remove(c).unwrap()).collect())
+        self.end(theirs).map(|made| made.into_iter().map(|(y, _)| y).collect())
+    }
+    fn start_attention(&self, job: &AttentionJob) -> bool {
+        let work = Work::Attention { id: job.id, x: job.x.to_vec(), mask: job.mask.to_vec(), batch: job.batch, seq: job.seq, heads: job.heads, d: job.d };
+        let started = self.begin(work);
+        self.attentions.set(self.attentions.get() + usize::from(started));
+        started
+    }
+    fn join_attention(&self, _: &AttentionJob, theirs: &[usize]) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
+        self.end(theirs)
     }
 }
 
@@ -178,11 +219,16 @@ fn a_team_gives_one_threads_answer() {
             for (parts, pace) in [(2, Pace::Interleaved), (3, Pace::Interleaved), (4, Pace::Interleaved), (2, Pace::Fast), (3, Pace::Asleep)] {
                 let local = Rc::new(Local::new(name, parts, kernel, pace));
                 let shared = forward_with(&m, &batch, Some(local.clone()));
-                // Per layer: q, k, v, dense, ffn, ffn_output; and the mapping in, the head's dense,
-                // the pooler and the SOP classifier.
+                // Per layer: the attention (q, k, v and the heads), dense, ffn, ffn_output; and the
+                // mapping in, the head's dense, the pooler and the SOP classifier.
                 let sop = usize::from(m.albert.pooler.is_some()) + usize::from(m.sop_classifier.is_some());
-                let expected = cfg.num_hidden_layers * cfg.inner_group_num * 6 + 2 + sop;
-                assert_eq!(local.jobs.get(), expected, "{name}: every linear went to the helpers");
+                // Heads of 16 (groups) go to the helpers whole; heads of 8 (tiny, relu) do not
+                // (their q, k and v go one by one).
+                let layers = cfg.num_hidden_layers * cfg.inner_group_num;
+                let by_head = cfg.head_dim() % team::TILE_COLUMNS == 0;
+                let per_layer = if by_head { 4 } else { 6 };
+                assert_eq!(local.jobs.get(), layers * per_layer + 2 + sop, "{name}: every linear went to the helpers");
+                assert_eq!(local.attentions.get(), if by_head { layers } else { 0 }, "{name}: attentions that went to the helpers");
                 assert_eq!(local.helper_chunks.get() > 0, pace != Pace::Asleep, "{name}, {pace:?}: the helpers computed chunks");
                 let d = worst(&alone, &shared);
                 eprintln!("{name} on {kernel:?}, {t} tokens, {parts} parts, {pace:?}: max |Δ| {d:.2e} from one thread ({} jobs, {} chunks by helpers)", local.jobs.get(), local.helper_chunks.get());
@@ -190,6 +236,25 @@ fn a_team_gives_one_threads_answer() {
                 assert_eq!(alone.sop_logits.is_some(), shared.sop_logits.is_some());
             }
         }
+    }
+}
+
+#[test]
+fn a_padded_batch_on_a_team_gives_one_threads_answer() {
+    // Two sentences, the shorter padded: the mask and each sentence's maps go through the heads.
+    let (cfg, w) = load("groups");
+    for kernel in [cpu::Kernel::Gemm, cpu::Kernel::Panels] {
+        let m = cpu::AlbertForMaskedLM::with_kernel(&cfg, &w, kernel).unwrap();
+        let ids = |t: usize| albert::bench::synthetic_ids(cfg.vocab_size, t);
+        let batch = Batch::padded(&[(ids(19), vec![0; 19]), (ids(11), vec![1; 11])], 0);
+        assert!(batch.attention_mask.contains(&0), "padding in the batch");
+        let alone = forward_with(&m, &batch, None);
+        let local = Rc::new(Local::new("groups", 2, kernel, Pace::Interleaved));
+        let shared = forward_with(&m, &batch, Some(local.clone()));
+        assert_eq!(local.attentions.get(), cfg.num_hidden_layers * cfg.inner_group_num);
+        let d = worst(&alone, &shared);
+        eprintln!("groups on {kernel:?}, a padded batch of 2: max |Δ| {d:.2e} from one thread");
+        assert_eq!(d, 0.0, "groups on {kernel:?}, a padded batch of 2");
     }
 }
 
@@ -234,6 +299,27 @@ fn a_helper_refuses_a_job_it_does_not_hold() {
         let e = err(Job { width, ..ok }, 0);
         assert!(e.contains(&format!("a multiple of 16 columns, not {width}")), "{e}");
     }
+
+    // An attention: query, key and value are linears 1, 2 and 3 (after the mapping in).
+    let (cfg, w) = load("groups");
+    let l = Linears::load(&cfg, &w).unwrap();
+    let (h, heads, d) = (cfg.hidden_size, cfg.num_attention_heads, cfg.head_dim());
+    let (x, mask) = (vec![0.25f32; 5 * h], vec![1u32; 5]);
+    let ok = AttentionJob { id: 1, x: &x, mask: &mask, batch: 1, seq: 5, heads, d };
+    let (ctx, probs) = l.attention_head(&ok, heads - 1).unwrap();
+    assert_eq!((ctx.len(), probs.len()), (5 * d, 25));
+    let err = |job: AttentionJob, c: usize| l.attention_head(&job, c).unwrap_err().to_string();
+    let e = err(ok, heads);
+    assert!(e.contains(&format!("has {heads} heads, not {}", heads + 1)), "{e}");
+    // From linear 3: value, the attention's dense, then the FFN's [h] → [intermediate].
+    let e = err(AttentionJob { id: 3, ..ok }, 0);
+    assert!(e.contains(&format!("linear 5 is [{h}] → [{}] here, the attention job says [{h}] → [{h}]", cfg.intermediate_size)), "{e}");
+    let e = err(AttentionJob { id: l.len(), ..ok }, 0);
+    assert!(e.contains(&format!("no linear {}", l.len())), "{e}");
+    let e = err(AttentionJob { mask: &mask[..4], ..ok }, 0);
+    assert!(e.contains("5 mask values, not") && e.contains("and 4"), "{e}");
+    let e = err(AttentionJob { heads: heads * 2, d: d / 2, ..ok }, 0);
+    assert!(e.contains(&format!("a head of {} columns is not whole tiles of 16", d / 2)), "{e}");
 }
 
 #[test]

@@ -9,8 +9,8 @@
 
 use std::cell::Cell;
 
-use albert::cpu::team::{Job, Linears, Team};
-use albert::remote::team::{word, Layout};
+use albert::cpu::team::{AttentionJob, Job, Linears, Team};
+use albert::remote::team::{kind, word, Layout};
 use albert::remote::wire;
 use albert::Activation;
 use js_sys::{Atomics, Float32Array, Int32Array, SharedArrayBuffer};
@@ -198,17 +198,19 @@ impl Team for Leader {
         if !self.ready() || !self.layout.fits(job) {
             return false;
         }
-        let w = &self.words;
-        for (i, v) in [(word::ID, job.id), (word::ROWS, job.rows), (word::INP, job.inp), (word::OUT, job.out), (word::ACT, job.act.code() as usize), (word::WIDTH, job.width)] {
-            store(w, i, v as i32);
+        let fields = [(word::ID, job.id), (word::ROWS, job.rows), (word::INP, job.inp), (word::OUT, job.out), (word::ACT, job.act.code() as usize), (word::WIDTH, job.width)];
+        self.post(kind::PRODUCT, &fields, job.chunks(), &[(self.layout.input(), job.x)]);
+        true
+    }
+
+    fn start_attention(&self, job: &AttentionJob) -> bool {
+        if !self.ready() || !self.layout.fits_attention(job) {
+            return false;
         }
-        store(w, word::DONE, 0);
-        store(w, word::REFUSED, 0);
-        store(w, word::NEXT, 0);
-        self.chunks.set(job.chunks());
-        self.setup.floats(self.layout.input(), job.x.len()).copy_from(job.x);
-        // The store to JOB publishes the words and the input above to the helpers.
-        bump(w, word::JOB);
+        let (rows, h) = (job.rows(), job.hidden());
+        let fields = [(word::ID, job.id), (word::ROWS, rows), (word::INP, h), (word::OUT, job.heads), (word::WIDTH, job.d), (word::BATCH, job.batch), (word::SEQ, job.seq)];
+        let mask: Vec<f32> = job.mask.iter().map(|&m| m as f32).collect();
+        self.post(kind::ATTENTION, &fields, job.heads, &[(self.layout.input(), job.x), (self.layout.mask(job), &mask)]);
         true
     }
 
@@ -217,6 +219,40 @@ impl Team for Leader {
     }
 
     fn join(&self, job: &Job, theirs: &[usize]) -> Option<Vec<Vec<f32>>> {
+        self.finished()?;
+        Some(theirs.iter().map(|&c| self.setup.floats(self.layout.chunk(job, c), job.rows * job.chunk(c).len()).to_vec()).collect())
+    }
+
+    fn join_attention(&self, job: &AttentionJob, theirs: &[usize]) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
+        self.finished()?;
+        let (rows, d, maps) = (job.rows(), job.d, job.map_floats());
+        let read = |c: usize| (self.setup.floats(self.layout.head_context(job, c), rows * d).to_vec(), self.setup.floats(self.layout.head_maps(job, c), maps).to_vec());
+        Some(theirs.iter().map(|&c| read(c)).collect())
+    }
+}
+
+impl Leader {
+    /// Posts a job of `chunks` chunks: its kind and header `fields`, its `inputs` (byte offset,
+    /// values); the store to JOB publishes them to the helpers.
+    fn post(&self, what: i32, fields: &[(u32, usize)], chunks: usize, inputs: &[(usize, &[f32])]) {
+        let w = &self.words;
+        store(w, word::KIND, what);
+        for &(i, v) in fields {
+            store(w, i, v as i32);
+        }
+        store(w, word::DONE, 0);
+        store(w, word::REFUSED, 0);
+        store(w, word::NEXT, 0);
+        self.chunks.set(chunks);
+        for &(at, values) in inputs {
+            self.setup.floats(at, values.len()).copy_from(values);
+        }
+        bump(w, word::JOB);
+    }
+
+    /// Waits until every helper is done with the posted job: `None` (the team retired) when one
+    /// failed, refused it or did not answer in time.
+    fn finished(&self) -> Option<()> {
         let (w, helpers) = (&self.words, self.setup.parts as i32 - 1);
         let start = js_sys::Date::now();
         loop {
@@ -236,11 +272,11 @@ impl Team for Leader {
             wait_change(w, word::DONE, done, true, Some(left));
         }
         if load(w, word::REFUSED) > 0 {
-            self.retire("a helper refused a product (it holds other weights; see its message)");
+            self.retire("a helper refused a job (it holds other weights; see its message)");
             return None;
         }
         SHARED.with(|n| n.set(n.get() + 1.0));
-        Some(theirs.iter().map(|&c| self.setup.floats(self.layout.chunk(job, c), job.rows * job.chunk(c).len()).to_vec()).collect())
+        Some(())
     }
 }
 
@@ -277,28 +313,10 @@ pub fn serve(setup: &Setup, call: Vec<u8>) -> Result<(), String> {
         }
         seen = now;
         let field = |i| load(&words, i).max(0) as usize;
-        let (id, rows, inp, out, width) = (field(word::ID), field(word::ROWS), field(word::INP), field(word::OUT), field(word::WIDTH));
-        let act = Activation::from_code(field(word::ACT) as u32);
-        let answer = match act {
-            Some(act) => {
-                let shape = Job { id, x: &[], rows, inp, out, act, width };
-                // The input is copied once this helper has a chunk to compute.
-                let mut x: Option<Vec<f32>> = None;
-                let mut answer = Ok(());
-                while let Some(c) = take(&words, shape.chunks()) {
-                    let x = x.get_or_insert_with(|| setup.floats(layout.input(), (rows * inp).min(layout.floats)).to_vec());
-                    let job = Job { x, ..shape };
-                    match linears.chunk(&job, c) {
-                        Ok(y) => setup.floats(layout.chunk(&job, c), y.len()).copy_from(&y),
-                        Err(e) => {
-                            answer = Err(e.to_string());
-                            break;
-                        }
-                    }
-                }
-                answer
-            }
-            None => Err(format!("no activation has code {}", field(word::ACT))),
+        let answer = if load(&words, word::KIND) == kind::ATTENTION {
+            attention_chunks(setup, &words, &layout, &linears, field)
+        } else {
+            product_chunks(setup, &words, &layout, &linears, field)
         };
         if let Err(e) = answer {
             web_sys::console::error_1(&format!("albert-worker helper {}: {e}", setup.part).into());
@@ -306,4 +324,44 @@ pub fn serve(setup: &Setup, call: Vec<u8>) -> Result<(), String> {
         }
         bump(&words, word::DONE);
     }
+}
+
+/// A helper's chunks of the posted product, until none is left.
+fn product_chunks(setup: &Setup, words: &Int32Array, layout: &Layout, linears: &Linears, field: impl Fn(u32) -> usize) -> Result<(), String> {
+    let (id, rows, inp, out, width) = (field(word::ID), field(word::ROWS), field(word::INP), field(word::OUT), field(word::WIDTH));
+    let act = Activation::from_code(field(word::ACT) as u32).ok_or_else(|| format!("no activation has code {}", field(word::ACT)))?;
+    let shape = Job { id, x: &[], rows, inp, out, act, width };
+    // The input is copied once this helper has a chunk to compute.
+    let mut x: Option<Vec<f32>> = None;
+    while let Some(c) = take(words, shape.chunks()) {
+        let x = x.get_or_insert_with(|| setup.floats(layout.input(), (rows * inp).min(layout.floats)).to_vec());
+        let job = Job { x, ..shape };
+        let y = linears.chunk(&job, c).map_err(|e| e.to_string())?;
+        setup.floats(layout.chunk(&job, c), y.len()).copy_from(&y);
+    }
+    Ok(())
+}
+
+/// A helper's heads of the posted attention, until none is left.
+fn attention_chunks(setup: &Setup, words: &Int32Array, layout: &Layout, linears: &Linears, field: impl Fn(u32) -> usize) -> Result<(), String> {
+    let (id, rows, h, heads, d, batch, seq) = (field(word::ID), field(word::ROWS), field(word::INP), field(word::OUT), field(word::WIDTH), field(word::BATCH), field(word::SEQ));
+    if rows != batch * seq || h != heads * d {
+        return Err(format!("an attention of {batch} × {seq} rows and {heads} heads of {d} cannot have {rows} rows of {h}"));
+    }
+    let shape = AttentionJob { id, x: &[], mask: &[], batch, seq, heads, d };
+    if !layout.fits_attention(&shape) {
+        return Err(format!("an attention of {rows} rows × {h} with {heads} heads does not fit the shared buffer"));
+    }
+    let mut inputs: Option<(Vec<f32>, Vec<u32>)> = None;
+    while let Some(c) = take(words, heads) {
+        let (x, mask) = inputs.get_or_insert_with(|| {
+            let mask = setup.floats(layout.mask(&shape), rows).to_vec().into_iter().map(|m| m as u32).collect();
+            (setup.floats(layout.input(), rows * h).to_vec(), mask)
+        });
+        let job = AttentionJob { x, mask, ..shape };
+        let (ctx, maps) = linears.attention_head(&job, c).map_err(|e| e.to_string())?;
+        setup.floats(layout.head_context(&job, c), ctx.len()).copy_from(&ctx);
+        setup.floats(layout.head_maps(&job, c), maps.len()).copy_from(&maps);
+    }
+    Ok(())
 }

@@ -174,9 +174,7 @@ impl AlbertAttention {
     pub fn forward(&self, x: &[f32], batch: &Batch, cfg: &Config, off: &[usize]) -> (Vec<f32>, Vec<f32>) {
         let (n, h, eps) = (batch.rows(), cfg.hidden_size, cfg.layer_norm_eps as f32);
         let (heads, d) = (cfg.num_attention_heads, cfg.head_dim());
-        let [q, k, v] = self.query_key_value.each_ref().map(|l| l.forward(x, n, Activation::Linear));
-        let probs = ops::attention_probs(&q, &k, &batch.attention_mask, batch.batch, batch.seq_len, heads, d);
-        let mut ctx = ops::attention_context(&probs, &v, batch.batch, batch.seq_len, heads, d);
+        let (mut ctx, probs) = team::attention(&self.query_key_value, x, batch, heads, d);
         for &head in off {
             for row in ctx.chunks_exact_mut(h) {
                 row[head * d..(head + 1) * d].fill(0.0);

@@ -2,10 +2,12 @@
 //! layout, written once for the page that sizes it and the workers that read it. A header of
 //! 32-bit words (counters the workers wait on with `Atomics.wait`, and the job's shape), then
 //! the job's input, then the output's chunks (`Job::chunk`) that the helpers took, each where
-//! it lies in the chunk order, `[rows, its columns]` after `[rows, the columns before it]`.
+//! it lies in the chunk order, `[rows, its columns]` after `[rows, the columns before it]`. An
+//! attention (`AttentionJob`) puts its mask (as floats) after its input, and each head's context
+//! `[rows, d]` in head order, then each head's maps `[batch, seq, seq]`.
 
 use crate::config::Config;
-use crate::cpu::team::Job;
+use crate::cpu::team::{AttentionJob, Job};
 
 /// The header's words, by index into an `Int32Array` over the buffer.
 pub mod word {
@@ -29,6 +31,17 @@ pub mod word {
     pub const WIDTH: u32 = 10;
     /// The current job's next chunk nobody has taken: each thread takes one with an atomic add.
     pub const NEXT: u32 = 11;
+    /// What the current job is: `kind::PRODUCT` or `kind::ATTENTION` (whose `ROWS` are
+    /// `BATCH × SEQ`, `INP` the hidden size, `OUT` the heads and `WIDTH` a head's size).
+    pub const KIND: u32 = 12;
+    pub const BATCH: u32 = 13;
+    pub const SEQ: u32 = 14;
+}
+
+/// `word::KIND`'s values.
+pub mod kind {
+    pub const PRODUCT: i32 = 0;
+    pub const ATTENTION: i32 = 1;
 }
 
 /// Header size in bytes: `word`'s words, rounded up to 64 bytes.
@@ -69,6 +82,27 @@ impl Layout {
         job.rows * job.inp <= self.floats && job.rows * job.out <= self.floats
     }
 
+    /// Whether an attention fits: its input and mask, and every head's context and maps.
+    pub fn fits_attention(&self, job: &AttentionJob) -> bool {
+        let (rows, h) = (job.rows(), job.hidden());
+        rows * h + rows <= self.floats && rows * h + job.heads * job.map_floats() <= self.floats
+    }
+
+    /// Byte offset of an attention's mask, `[rows]` as floats (after its input).
+    pub fn mask(&self, job: &AttentionJob) -> usize {
+        HEADER_BYTES + job.rows() * job.hidden() * 4
+    }
+
+    /// Byte offset of head `c`'s context, `[rows, d]`.
+    pub fn head_context(&self, job: &AttentionJob, c: usize) -> usize {
+        HEADER_BYTES + self.floats * 4 + job.rows() * c * job.d * 4
+    }
+
+    /// Byte offset of head `c`'s maps, `[batch, seq, seq]` (after every head's context).
+    pub fn head_maps(&self, job: &AttentionJob, c: usize) -> usize {
+        HEADER_BYTES + self.floats * 4 + (job.rows() * job.hidden() + c * job.map_floats()) * 4
+    }
+
     /// Byte offset of chunk `c`'s output, `[rows, job.chunk(c).len()]`: the chunks lie one after
     /// the other, whoever took them.
     pub fn chunk(&self, job: &Job, c: usize) -> usize {
@@ -102,5 +136,21 @@ mod tests {
         }
         let job = Job { id: 0, x: &x, rows: 513, inp: 768, out: 3072, act: Activation::Linear, width: 32 };
         assert!(!l.fits(&job));
+        assert!(word::SEQ as usize * 4 < HEADER_BYTES);
+
+        // An attention at 128 tokens: input, then mask; contexts, then maps, all inside.
+        let mask = vec![1u32; 128];
+        let job = AttentionJob { id: 1, x: &x[..128 * 768], mask: &mask, batch: 1, seq: 128, heads: 12, d: 64 };
+        assert!(l.fits_attention(&job));
+        assert_eq!(l.mask(&job), l.input() + 128 * 768 * 4);
+        let out = HEADER_BYTES + l.floats * 4;
+        for c in 0..12 {
+            assert_eq!(l.head_context(&job, c), out + c * 128 * 64 * 4);
+            assert_eq!(l.head_maps(&job, c), out + (128 * 768 + c * 128 * 128) * 4);
+        }
+        assert!(l.head_maps(&job, 11) + 128 * 128 * 4 <= l.bytes());
+        // At 512 tokens the maps (12 × 512²) are more than the buffer holds: attention stays home.
+        let mask = vec![1u32; 512];
+        assert!(!l.fits_attention(&AttentionJob { x: &x, mask: &mask, seq: 512, ..job }));
     }
 }

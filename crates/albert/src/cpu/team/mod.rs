@@ -20,9 +20,14 @@
 //! also carries its shape, so a helper holding other weights refuses it instead of computing
 //! garbage.
 
+mod attention;
+
 use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
+
+pub use attention::AttentionJob;
+pub(crate) use attention::attention;
 
 use super::{ops, Kernel, Weight};
 use crate::activation::Activation;
@@ -104,6 +109,17 @@ pub trait Team {
     /// job.chunk(c).len()]`. `None` when one of them failed or did not answer in time; this
     /// thread then computes those chunks itself.
     fn join(&self, job: &Job, theirs: &[usize]) -> Option<Vec<Vec<f32>>>;
+    /// Hands a self-attention to the helpers, who start taking its heads (`claim` takes them
+    /// here). False when they cannot take it (by default: attention stays on this thread).
+    fn start_attention(&self, _job: &AttentionJob) -> bool {
+        false
+    }
+    /// Waits for the helpers to finish the started attention and returns the heads they took,
+    /// `theirs`, in that order: each head's context `[rows, d]` and maps `[batch, seq, seq]`.
+    /// `None` when one of them failed; this thread then computes those heads itself.
+    fn join_attention(&self, _job: &AttentionJob, _theirs: &[usize]) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
+        None
+    }
 }
 
 thread_local! {

@@ -32,7 +32,7 @@ enum Pace {
 /// What is being shared: a product or an attention, with its inputs.
 enum Work {
     Product { id: usize, width: usize, x: Vec<f32>, rows: usize, inp: usize, out: usize, act: Activation },
-    Attention { id: usize, x: Vec<f32>, mask: Vec<u32>, batch: usize, seq: usize, heads: usize, d: usize },
+    Attention { id: usize, x: Vec<f32>, mask: Vec<u32>, batch: usize, seq: usize, heads: usize, d: usize, maps: bool },
 }
 
 impl Work {
@@ -50,8 +50,8 @@ impl Work {
             Work::Product { id, width, x, rows, inp, out, act } => {
                 helper.chunk(&Job { id: *id, x, rows: *rows, inp: *inp, out: *out, act: *act, width: *width }, c).map(|y| (y, Vec::new()))
             }
-            Work::Attention { id, x, mask, batch, seq, heads, d } => {
-                helper.attention_head(&AttentionJob { id: *id, x, mask, batch: *batch, seq: *seq, heads: *heads, d: *d }, c)
+            Work::Attention { id, x, mask, batch, seq, heads, d, maps } => {
+                helper.attention_head(&AttentionJob { id: *id, x, mask, batch: *batch, seq: *seq, heads: *heads, d: *d, maps: *maps }, c)
             }
         }
     }
@@ -170,7 +170,7 @@ impl Team for Local {
         self.end(theirs).map(|made| made.into_iter().map(|(y, _)| y).collect())
     }
     fn start_attention(&self, job: &AttentionJob) -> bool {
-        let work = Work::Attention { id: job.id, x: job.x.to_vec(), mask: job.mask.to_vec(), batch: job.batch, seq: job.seq, heads: job.heads, d: job.d };
+        let work = Work::Attention { id: job.id, x: job.x.to_vec(), mask: job.mask.to_vec(), batch: job.batch, seq: job.seq, heads: job.heads, d: job.d, maps: job.maps };
         let started = self.begin(work);
         self.attentions.set(self.attentions.get() + usize::from(started));
         started
@@ -259,6 +259,28 @@ fn a_padded_batch_on_a_team_gives_one_threads_answer() {
 }
 
 #[test]
+fn without_maps_a_team_gives_one_threads_answer() {
+    // Logits and hidden states only: no maps cross to the helpers, the rest is the same.
+    let (cfg, w) = load("groups");
+    let m = cpu::AlbertForMaskedLM::with_kernel(&cfg, &w, cpu::Kernel::Panels).unwrap();
+    let batch = Batch::single(albert::bench::synthetic_ids(cfg.vocab_size, 23), vec![0; 23]);
+    let req = Request { logits: LogitsRequest::Rows(vec![1, 11]), hidden_states: true, ..Default::default() };
+    let run = |team: Option<Rc<dyn Team>>| {
+        team::install(team);
+        let out = m.forward(&batch, &req);
+        team::install(None);
+        out.unwrap()
+    };
+    let alone = run(None);
+    let local = Rc::new(Local::new("groups", 3, cpu::Kernel::Panels, Pace::Interleaved));
+    let shared = run(Some(local.clone()));
+    assert!(alone.attentions.is_empty() && shared.attentions.is_empty());
+    assert_eq!(local.attentions.get(), cfg.num_hidden_layers * cfg.inner_group_num);
+    assert_eq!(worst(&alone, &shared), 0.0);
+    assert_eq!(alone.hidden_states.len(), shared.hidden_states.len());
+}
+
+#[test]
 fn a_team_that_fails_costs_speed_not_the_answer() {
     let (cfg, w) = load("groups");
     let m = cpu::AlbertForMaskedLM::new(&cfg, &w).unwrap();
@@ -305,9 +327,11 @@ fn a_helper_refuses_a_job_it_does_not_hold() {
     let l = Linears::load(&cfg, &w).unwrap();
     let (h, heads, d) = (cfg.hidden_size, cfg.num_attention_heads, cfg.head_dim());
     let (x, mask) = (vec![0.25f32; 5 * h], vec![1u32; 5]);
-    let ok = AttentionJob { id: 1, x: &x, mask: &mask, batch: 1, seq: 5, heads, d };
+    let ok = AttentionJob { id: 1, x: &x, mask: &mask, batch: 1, seq: 5, heads, d, maps: true };
     let (ctx, probs) = l.attention_head(&ok, heads - 1).unwrap();
     assert_eq!((ctx.len(), probs.len()), (5 * d, 25));
+    let (same, none) = l.attention_head(&AttentionJob { maps: false, ..ok }, heads - 1).unwrap();
+    assert_eq!((same, none.len()), (ctx, 0), "without maps: the same context, no maps");
     let err = |job: AttentionJob, c: usize| l.attention_head(&job, c).unwrap_err().to_string();
     let e = err(ok, heads);
     assert!(e.contains(&format!("has {heads} heads, not {}", heads + 1)), "{e}");

@@ -208,7 +208,7 @@ impl Team for Leader {
             return false;
         }
         let (rows, h) = (job.rows(), job.hidden());
-        let fields = [(word::ID, job.id), (word::ROWS, rows), (word::INP, h), (word::OUT, job.heads), (word::WIDTH, job.d), (word::BATCH, job.batch), (word::SEQ, job.seq)];
+        let fields = [(word::ID, job.id), (word::ROWS, rows), (word::INP, h), (word::OUT, job.heads), (word::WIDTH, job.d), (word::BATCH, job.batch), (word::SEQ, job.seq), (word::MAPS, usize::from(job.maps))];
         let mask: Vec<f32> = job.mask.iter().map(|&m| m as f32).collect();
         self.post(kind::ATTENTION, &fields, job.heads, &[(self.layout.input(), job.x), (self.layout.mask(job), &mask)]);
         true
@@ -225,7 +225,7 @@ impl Team for Leader {
 
     fn join_attention(&self, job: &AttentionJob, theirs: &[usize]) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
         self.finished()?;
-        let (rows, d, maps) = (job.rows(), job.d, job.map_floats());
+        let (rows, d, maps) = (job.rows(), job.d, if job.maps { job.map_floats() } else { 0 });
         let read = |c: usize| (self.setup.floats(self.layout.head_context(job, c), rows * d).to_vec(), self.setup.floats(self.layout.head_maps(job, c), maps).to_vec());
         Some(theirs.iter().map(|&c| read(c)).collect())
     }
@@ -348,7 +348,7 @@ fn attention_chunks(setup: &Setup, words: &Int32Array, layout: &Layout, linears:
     if rows != batch * seq || h != heads * d {
         return Err(format!("an attention of {batch} × {seq} rows and {heads} heads of {d} cannot have {rows} rows of {h}"));
     }
-    let shape = AttentionJob { id, x: &[], mask: &[], batch, seq, heads, d };
+    let shape = AttentionJob { id, x: &[], mask: &[], batch, seq, heads, d, maps: field(word::MAPS) != 0 };
     if !layout.fits_attention(&shape) {
         return Err(format!("an attention of {rows} rows × {h} with {heads} heads does not fit the shared buffer"));
     }
@@ -361,7 +361,9 @@ fn attention_chunks(setup: &Setup, words: &Int32Array, layout: &Layout, linears:
         let job = AttentionJob { x, mask, ..shape };
         let (ctx, maps) = linears.attention_head(&job, c).map_err(|e| e.to_string())?;
         setup.floats(layout.head_context(&job, c), ctx.len()).copy_from(&ctx);
-        setup.floats(layout.head_maps(&job, c), maps.len()).copy_from(&maps);
+        if job.maps {
+            setup.floats(layout.head_maps(&job, c), maps.len()).copy_from(&maps);
+        }
     }
     Ok(())
 }

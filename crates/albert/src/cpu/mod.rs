@@ -169,12 +169,12 @@ impl AlbertEmbeddings {
 }
 
 impl AlbertAttention {
-    /// Returns the attention output and the attention probabilities.
+    /// Returns the attention output and, when `maps` asks for them, the attention probabilities.
     /// Heads in `off` are switched off: their context is zero before `dense`.
-    pub fn forward(&self, x: &[f32], batch: &Batch, cfg: &Config, off: &[usize]) -> (Vec<f32>, Vec<f32>) {
+    pub fn forward(&self, x: &[f32], batch: &Batch, cfg: &Config, off: &[usize], maps: bool) -> (Vec<f32>, Option<Vec<f32>>) {
         let (n, h, eps) = (batch.rows(), cfg.hidden_size, cfg.layer_norm_eps as f32);
         let (heads, d) = (cfg.num_attention_heads, cfg.head_dim());
-        let (mut ctx, probs) = team::attention(&self.query_key_value, x, batch, heads, d);
+        let (mut ctx, probs) = team::attention(&self.query_key_value, x, batch, heads, d, maps);
         for &head in off {
             for row in ctx.chunks_exact_mut(h) {
                 row[head * d..(head + 1) * d].fill(0.0);
@@ -186,10 +186,11 @@ impl AlbertAttention {
 }
 
 impl AlbertLayer {
-    /// One layer; returns the new hidden states and the attention probabilities.
-    pub fn forward(&self, x: &[f32], batch: &Batch, cfg: &Config, a: Activation, off: &[usize]) -> (Vec<f32>, Vec<f32>) {
+    /// One layer; returns the new hidden states and, when `maps` asks for them, the attention
+    /// probabilities.
+    pub fn forward(&self, x: &[f32], batch: &Batch, cfg: &Config, a: Activation, off: &[usize], maps: bool) -> (Vec<f32>, Option<Vec<f32>>) {
         let (n, h, eps) = (batch.rows(), cfg.hidden_size, cfg.layer_norm_eps as f32);
-        let (attn_out, probs) = self.attention.forward(x, batch, cfg, off);
+        let (attn_out, probs) = self.attention.forward(x, batch, cfg, off, maps);
         let ffn = self.ffn.forward(&attn_out, n, a);
         let ffn_out = self.ffn_output.forward(&ffn, n, Activation::Linear);
         let ln = &self.full_layer_layer_norm;
@@ -221,17 +222,22 @@ impl AlbertTransformer {
             if req.drift && inner == 0 {
                 prev = x.clone();
             }
-            let (next, probs) = self.layer(group, inner).forward(&x, batch, cfg, a, &off[index]);
+            // The maps only where something reads them: over a team they cross the shared buffer.
+            let whole = req.attentions || maps.whole.contains(&index);
+            let want = whole || maps.head_means || maps.thumbnails.is_some();
+            let (next, probs) = self.layer(group, inner).forward(&x, batch, cfg, a, &off[index], want);
             x = next;
-            if maps.head_means {
-                out.head_means.push(ops::head_mean(&probs, batch.batch, heads, t));
-            }
-            if let Some(side) = maps.thumbnails {
-                let (pooled, side) = ops::max_pool(&probs, batch.batch * heads, t, side);
-                out.thumbnails.get_or_insert_with(|| Thumbnails { side, maps: vec![] }).maps.push(pooled);
-            }
-            if req.attentions || maps.whole.contains(&index) {
-                out.attentions.push(AttentionMap { index, layer, group, inner, data: probs });
+            if let Some(probs) = probs {
+                if maps.head_means {
+                    out.head_means.push(ops::head_mean(&probs, batch.batch, heads, t));
+                }
+                if let Some(side) = maps.thumbnails {
+                    let (pooled, side) = ops::max_pool(&probs, batch.batch * heads, t, side);
+                    out.thumbnails.get_or_insert_with(|| Thumbnails { side, maps: vec![] }).maps.push(pooled);
+                }
+                if whole {
+                    out.attentions.push(AttentionMap { index, layer, group, inner, data: probs });
+                }
             }
             if (req.hidden_states || req.lens) && inner + 1 == cfg.inner_group_num {
                 out.hidden_states.push(x.clone());

@@ -36,6 +36,8 @@ pub mod word {
     pub const KIND: u32 = 12;
     pub const BATCH: u32 = 13;
     pub const SEQ: u32 = 14;
+    /// Whether the current attention's maps come back (1) or not (0).
+    pub const MAPS: u32 = 15;
 }
 
 /// `word::KIND`'s values.
@@ -82,10 +84,12 @@ impl Layout {
         job.rows * job.inp <= self.floats && job.rows * job.out <= self.floats
     }
 
-    /// Whether an attention fits: its input and mask, and every head's context and maps.
+    /// Whether an attention fits: its input and mask, and every head's context and (when it
+    /// asks for them) maps.
     pub fn fits_attention(&self, job: &AttentionJob) -> bool {
         let (rows, h) = (job.rows(), job.hidden());
-        rows * h + rows <= self.floats && rows * h + job.heads * job.map_floats() <= self.floats
+        let maps = if job.maps { job.heads * job.map_floats() } else { 0 };
+        rows * h + rows <= self.floats && rows * h + maps <= self.floats
     }
 
     /// Byte offset of an attention's mask, `[rows]` as floats (after its input).
@@ -136,11 +140,11 @@ mod tests {
         }
         let job = Job { id: 0, x: &x, rows: 513, inp: 768, out: 3072, act: Activation::Linear, width: 32 };
         assert!(!l.fits(&job));
-        assert!(word::SEQ as usize * 4 < HEADER_BYTES);
+        assert!(word::MAPS as usize * 4 < HEADER_BYTES);
 
         // An attention at 128 tokens: input, then mask; contexts, then maps, all inside.
         let mask = vec![1u32; 128];
-        let job = AttentionJob { id: 1, x: &x[..128 * 768], mask: &mask, batch: 1, seq: 128, heads: 12, d: 64 };
+        let job = AttentionJob { id: 1, x: &x[..128 * 768], mask: &mask, batch: 1, seq: 128, heads: 12, d: 64, maps: true };
         assert!(l.fits_attention(&job));
         assert_eq!(l.mask(&job), l.input() + 128 * 768 * 4);
         let out = HEADER_BYTES + l.floats * 4;
@@ -149,8 +153,11 @@ mod tests {
             assert_eq!(l.head_maps(&job, c), out + (128 * 768 + c * 128 * 128) * 4);
         }
         assert!(l.head_maps(&job, 11) + 128 * 128 * 4 <= l.bytes());
-        // At 512 tokens the maps (12 × 512²) are more than the buffer holds: attention stays home.
+        // At 512 tokens the maps (12 × 512²) are more than the buffer holds: such an attention
+        // stays home, unless nobody reads its maps.
         let mask = vec![1u32; 512];
-        assert!(!l.fits_attention(&AttentionJob { x: &x, mask: &mask, seq: 512, ..job }));
+        let long = AttentionJob { x: &x, mask: &mask, seq: 512, ..job };
+        assert!(!l.fits_attention(&long));
+        assert!(l.fits_attention(&AttentionJob { maps: false, ..long }));
     }
 }

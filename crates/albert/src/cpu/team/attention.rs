@@ -13,7 +13,8 @@ use crate::output::Batch;
 
 /// One self-attention for the helpers: the linears `id`, `id + 1`, `id + 2` (query, key, value,
 /// each `[heads·d] → [heads·d]`) on `x`, `batch` sequences of `seq` rows, then each head's
-/// attention under `mask` (`[batch·seq]`, 1 for a real token). Chunk `c` is head `c`.
+/// attention under `mask` (`[batch·seq]`, 1 for a real token), and its maps when `maps` asks for
+/// them. Chunk `c` is head `c`.
 #[derive(Debug, Clone, Copy)]
 pub struct AttentionJob<'a> {
     pub id: usize,
@@ -23,6 +24,7 @@ pub struct AttentionJob<'a> {
     pub seq: usize,
     pub heads: usize,
     pub d: usize,
+    pub maps: bool,
 }
 
 impl AttentionJob<'_> {
@@ -41,34 +43,37 @@ impl AttentionJob<'_> {
 }
 
 /// Head `c` of `job` with the query, key and value weights `qkv`: its context `[rows, d]` and
-/// its maps `[batch, seq, seq]`.
+/// its maps `[batch, seq, seq]` (empty unless the job asks for them).
 fn head(qkv: [(&Weight, &[f32]); 3], job: &AttentionJob, c: usize) -> (Vec<f32>, Vec<f32>) {
     let (rows, h, d) = (job.rows(), job.hidden(), job.d);
     let [q, k, v] = qkv.map(|(w, b)| w.linear_columns(job.x, rows, h, b, h, c * d..(c + 1) * d, Activation::Linear));
     let probs = ops::attention_probs(&q, &k, job.mask, job.batch, job.seq, 1, d);
-    (ops::attention_context(&probs, &v, job.batch, job.seq, 1, d), probs)
+    let ctx = ops::attention_context(&probs, &v, job.batch, job.seq, 1, d);
+    (ctx, if job.maps { probs } else { Vec::new() })
 }
 
 /// Writes head `c`'s context and maps into the whole layer's (`[rows, heads·d]`, `[batch,
-/// heads, seq, seq]`).
+/// heads, seq, seq]`; no maps when the job asks for none).
 fn place(job: &AttentionJob, c: usize, ctx: &mut [f32], probs: &mut [f32], head_ctx: &[f32], head_probs: &[f32]) {
     let (h, d, tt) = (job.hidden(), job.d, job.seq * job.seq);
     for (row, s) in ctx.chunks_exact_mut(h).zip(head_ctx.chunks_exact(d)) {
         row[c * d..(c + 1) * d].copy_from_slice(s);
     }
-    for b in 0..job.batch {
-        probs[(b * job.heads + c) * tt..][..tt].copy_from_slice(&head_probs[b * tt..][..tt]);
+    if job.maps {
+        for b in 0..job.batch {
+            probs[(b * job.heads + c) * tt..][..tt].copy_from_slice(&head_probs[b * tt..][..tt]);
+        }
     }
 }
 
-/// The attention's context `[rows, heads·d]` and maps `[batch, heads, seq, seq]` from the
-/// projections `qkv` of `x`: head by head over this thread's team where it has one and the
-/// projections are large enough, else the projections (each over the team, where it takes
-/// them) and every head here. The result is the same either way.
-pub(crate) fn attention(qkv: &[Linear; 3], x: &[f32], batch: &Batch, heads: usize, d: usize) -> (Vec<f32>, Vec<f32>) {
+/// The attention's context `[rows, heads·d]` and, when `maps` asks for them, its maps `[batch,
+/// heads, seq, seq]`, from the projections `qkv` of `x`: head by head over this thread's team
+/// where it has one and the projections are large enough, else the projections (each over the
+/// team, where it takes them) and every head here. The result is the same either way.
+pub(crate) fn attention(qkv: &[Linear; 3], x: &[f32], batch: &Batch, heads: usize, d: usize, maps: bool) -> (Vec<f32>, Option<Vec<f32>>) {
     let team = TEAM.with(|t| t.borrow().clone());
     let h = heads * d;
-    let job = AttentionJob { id: qkv[0].id, x, mask: &batch.attention_mask, batch: batch.batch, seq: batch.seq_len, heads, d };
+    let job = AttentionJob { id: qkv[0].id, x, mask: &batch.attention_mask, batch: batch.batch, seq: batch.seq_len, heads, d, maps };
     let rows = job.rows();
     // Ids in order: a helper finds the three by the first. A head's columns must be whole tiles
     // to go through the kernels as the whole projection's do (matrixmultiply's few-rows loops
@@ -81,16 +86,17 @@ pub(crate) fn attention(qkv: &[Linear; 3], x: &[f32], batch: &Batch, heads: usiz
     }
     let [q, k, v] = qkv.each_ref().map(|l| l.forward(x, rows, Activation::Linear));
     let probs = ops::attention_probs(&q, &k, job.mask, job.batch, job.seq, heads, d);
-    (ops::attention_context(&probs, &v, job.batch, job.seq, heads, d), probs)
+    (ops::attention_context(&probs, &v, job.batch, job.seq, heads, d), maps.then_some(probs))
 }
 
 /// A started attention: the heads this thread claims here, the rest from the helpers, any head
 /// they could not give computed here.
-fn shared(team: &dyn Team, job: &AttentionJob, qkv: &[Linear; 3]) -> (Vec<f32>, Vec<f32>) {
+fn shared(team: &dyn Team, job: &AttentionJob, qkv: &[Linear; 3]) -> (Vec<f32>, Option<Vec<f32>>) {
     let (rows, heads) = (job.rows(), job.heads);
     let ws = [0, 1, 2].map(|i| (&qkv[i].weight, qkv[i].b.as_slice()));
+    let map_floats = if job.maps { job.map_floats() } else { 0 };
     let mut ctx = vec![0.0f32; rows * job.hidden()];
-    let mut probs = vec![0.0f32; heads * job.map_floats()];
+    let mut probs = vec![0.0f32; heads * map_floats];
     let mut mine = vec![false; heads];
     while let Some(c) = team.claim().filter(|&c| c < heads) {
         mine[c] = true;
@@ -100,7 +106,7 @@ fn shared(team: &dyn Team, job: &AttentionJob, qkv: &[Linear; 3]) -> (Vec<f32>, 
     let theirs: Vec<usize> = (0..heads).filter(|&c| !mine[c]).collect();
     let given = team
         .join_attention(job, &theirs)
-        .filter(|s| s.len() == theirs.len() && s.iter().all(|(hc, hp)| hc.len() == rows * job.d && hp.len() == job.map_floats()));
+        .filter(|s| s.len() == theirs.len() && s.iter().all(|(hc, hp)| hc.len() == rows * job.d && hp.len() == map_floats));
     match given {
         Some(given) => {
             for ((hc, hp), &c) in given.iter().zip(&theirs) {
@@ -114,11 +120,12 @@ fn shared(team: &dyn Team, job: &AttentionJob, qkv: &[Linear; 3]) -> (Vec<f32>, 
             }
         }
     }
-    (ctx, probs)
+    (ctx, job.maps.then_some(probs))
 }
 
 impl Linears {
-    /// Head `c` of `job`: its context `[rows, d]` and maps `[batch, seq, seq]`. An error when
+    /// Head `c` of `job`: its context `[rows, d]` and maps `[batch, seq, seq]` (empty unless the
+    /// job asks for them). An error when
     /// this helper's linears `id ..= id + 2` are not `[heads·d] → [heads·d]`, or the job's input,
     /// mask or head does not fit them.
     pub fn attention_head(&self, job: &AttentionJob, c: usize) -> Result<(Vec<f32>, Vec<f32>)> {

@@ -115,7 +115,8 @@ pub trait Team {
         false
     }
     /// Waits for the helpers to finish the started attention and returns the heads they took,
-    /// `theirs`, in that order: each head's context `[rows, d]` and maps `[batch, seq, seq]`.
+    /// `theirs`, in that order: each head's context `[rows, d]` and maps `[batch, seq, seq]`
+    /// (empty unless the job asks for them).
     /// `None` when one of them failed; this thread then computes those heads itself.
     fn join_attention(&self, _job: &AttentionJob, _theirs: &[usize]) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
         None

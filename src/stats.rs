@@ -9,7 +9,7 @@
 //! compares the page's long tasks with them), and the bytes the latest of them returned
 //! (`lastForwardBytes`: GPU readback or the CPU worker's reply, issue 13 item 3), and the
 //! threads the CPU worker's forwards use (`workerThreads`: it and its helpers, issue 15 item 3)
-//! and how many products its helpers computed shares of (`workerSharedProducts`).
+//! and how many products it handed to its helpers (`workerSharedProducts`).
 
 use std::cell::{Cell, RefCell};
 
@@ -30,8 +30,8 @@ thread_local! {
     static LAST_FORWARD_BYTES: Cell<Option<f64>> = const { Cell::new(None) };
     /// The CPU worker's wasm memory with its latest reply (`None`: no worker).
     static WORKER_MEMORY: Cell<Option<f64>> = const { Cell::new(None) };
-    /// The threads the CPU worker's forwards use (itself and its helpers), and the products its
-    /// helpers computed shares of, as its latest reply said.
+    /// The threads the CPU worker's forwards use (itself and its helpers), and the products it
+    /// handed to its helpers, as its latest reply said.
     static WORKER_THREADS: Cell<Option<(f64, f64)>> = const { Cell::new(None) };
 }
 

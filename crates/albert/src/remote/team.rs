@@ -15,9 +15,9 @@ pub mod word {
     pub const JOB: u32 = 0;
     /// Helpers done with the current job; the leader waits on it.
     pub const DONE: u32 = 1;
-    /// Helpers that loaded their shares.
+    /// Helpers that loaded the model.
     pub const READY: u32 = 2;
-    /// Helpers that could not load theirs, or stopped (the page counts those).
+    /// Helpers that could not load it, or stopped (the page counts those).
     pub const FAILED: u32 = 3;
     /// Helpers that refused the current job (it named a linear they do not hold).
     pub const REFUSED: u32 = 4;
@@ -49,7 +49,7 @@ pub mod kind {
 /// Header size in bytes: `word`'s words, rounded up to 64 bytes.
 pub const HEADER_BYTES: usize = 64;
 
-/// Where the input and the helpers' shares lie in a buffer of a given size.
+/// Where the input and the helpers' chunks lie in a buffer of a given size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
     /// Floats of the input region (and as many of the output region).

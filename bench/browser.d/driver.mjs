@@ -23,6 +23,12 @@
 // the table of where its GPU time goes, by stage; --no-profile skips that.
 //   node bench/browser.d/driver.mjs --render latest|RESULTS.json,...   # only regenerate the README tables
 //
+// --rounds R runs the whole comparison R times, saving each run, with the columns in the opposite
+// order every other round, and then prints each ratio's median over the rounds and its range. On a
+// shared 2-core VM one run's ratio moved by ±20 % from one minute to the next (bench/README.md):
+// a claim that one side is faster needs the range, not one run.
+//   node bench/browser.d/driver.mjs --ratios RESULTS.json,...          # only that summary, of saved runs
+//
 // The README block holds one table per model shape: the newest saved run of each (--render latest),
 // so a base-shape run does not erase the small-shape table.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -72,6 +78,8 @@ export function parse(argv) {
       'no-profile': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       render: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
+      ratios: { type: 'string' },
       'column-timeout-s': { type: 'string', default: '3600' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -99,15 +107,18 @@ export function parse(argv) {
     profile: !values['no-profile'],
     json: values.json,
     render: values.render,
+    rounds: Number(values.rounds),
+    ratios: values.ratios,
     columnTimeoutMs: Number(values['column-timeout-s']) * 1000,
   };
-  if (opts.render) return opts;
+  if (opts.render || opts.ratios) return opts;
   if (!opts.modelDir) throw new Error('--model-dir is required (or --render)');
   opts.onnxDir = resolve(values['onnx-dir'] || join(opts.modelDir, 'onnx'));
   opts.reference = resolve(values.reference || join(dirname(opts.onnxDir), 'reference.json'));
   for (const c of opts.columns) if (!COLUMNS.includes(c)) throw new Error(`unknown column ${c} (${COLUMNS.join(', ')})`);
   for (const v of opts.variants) if (!['row', 'full'].includes(v)) throw new Error(`unknown variant ${v} (row, full)`);
   if (!opts.seq.length || opts.seq.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--seq: positive integers, e.g. 8,32,128');
+  if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new Error('--rounds: a positive integer');
   if (!(opts.runs >= 1) || !(opts.cpuRuns >= 1) || !(opts.warmup >= 0) || !(opts.cpuWarmup >= 0)) throw new Error('--runs ≥ 1, --cpu-runs ≥ 1, --warmup ≥ 0, --cpu-warmup ≥ 0');
   return opts;
 }
@@ -281,7 +292,7 @@ async function runPeer(browser, servers, opts, device) {
   }
 }
 
-export async function runBench(opts) {
+export async function runBench(opts, columns = opts.columns) {
   const { chromium } = await import('playwright-core');
   const { startServer } = await import(join(root, 'scripts/static-server.mjs'));
   const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -330,13 +341,13 @@ export async function runBench(opts) {
     chromium: { path: executablePath, version: browser.version() },
     versions: { transformers_js: pkgVersion('@huggingface/transformers'), onnxruntime_web: pkgVersion('onnxruntime-web'), playwright_core: pkgVersion('playwright-core') },
     model: { name: opts.shape || basename(opts.modelDir), dir: relative(root, opts.modelDir), onnx_dir: relative(root, opts.onnxDir), config: ref.config, export: { opset: ref.opset, versions: ref.versions, parity: ref.parity } },
-    settings: { seq: opts.seq, runs: opts.runs, cpu_runs: opts.cpuRuns, warmup: opts.warmup, cpu_warmup: opts.cpuWarmup, columns: opts.columns, variants: opts.variants, tjs_threads: opts.tjsThreads, tol: opts.tol },
+    settings: { column_order: columns, seq: opts.seq, runs: opts.runs, cpu_runs: opts.cpuRuns, warmup: opts.warmup, cpu_warmup: opts.cpuWarmup, columns: opts.columns, variants: opts.variants, tjs_threads: opts.tjsThreads, tol: opts.tol },
     columns: {},
     errors: [],
     harness_s: {},
   };
   try {
-    for (const col of opts.columns) {
+    for (const col of columns) {
       const t = Date.now();
       const cpuCol = col === 'ours-cpu' || col === 'tjs-wasm';
       log(`${col}: n=${opts.seq.join(',')}, ${cpuCol ? opts.cpuWarmup : opts.warmup} warm-up + ${cpuCol ? opts.cpuRuns : opts.runs} runs${col.startsWith('tjs') ? `, variants ${opts.variants.join(',')}` : ''}`);
@@ -422,6 +433,49 @@ export function ratioRows(res) {
     out.push({ label, cells });
   }
   return out;
+}
+
+/** Each ratio of `ratioRows` over several runs: per n, the median of the runs' ratios, the
+ *  lowest and the highest, and how many runs had it. */
+export function ratioSummary(runs) {
+  const seq = [...new Set(runs.flatMap((r) => r.settings.seq))].sort((a, b) => a - b);
+  const by = new Map();
+  for (const res of runs) {
+    for (const r of ratioRows(res)) {
+      if (!by.has(r.label)) by.set(r.label, Object.fromEntries(seq.map((n) => [n, []])));
+      for (const n of seq) if (r.cells[n] != null) by.get(r.label)[n].push(r.cells[n]);
+    }
+  }
+  const median = (v) => {
+    const s = [...v].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const rows = [...by].map(([label, cells]) => ({
+    label,
+    cells: Object.fromEntries(seq.map((n) => [n, cells[n].length ? { median: median(cells[n]), min: Math.min(...cells[n]), max: Math.max(...cells[n]), runs: cells[n].length } : null])),
+  }));
+  return { seq, rows };
+}
+
+/** `ratioSummary` as a markdown table, with each run's p50s under it. */
+export function renderSummary(runs, files) {
+  const { seq, rows } = ratioSummary(runs);
+  const L = [];
+  L.push(`Ratios of p50 over ${runs.length} runs (below 1 = ours faster): the median, then the lowest–highest (each run's column order is listed below).`);
+  L.push('');
+  L.push(`| ratio | ${seq.map((n) => `n=${n}`).join(' | ')} |`);
+  L.push(`|---|${seq.map(() => '---:').join('|')}|`);
+  for (const r of rows) L.push(`| ${r.label} | ${seq.map((n) => (r.cells[n] ? `${r.cells[n].median.toFixed(2)} (${r.cells[n].min.toFixed(2)}–${r.cells[n].max.toFixed(2)})` : '—')).join(' | ')} |`);
+  L.push('');
+  L.push('Each run (p50 in ms, ours / theirs for the same-work pair):');
+  L.push('');
+  runs.forEach((res, i) => {
+    const t = Object.fromEntries(tableRows(res).map((r) => [r.key, r.cells]));
+    const pair = (a, b) => seq.map((n) => `n=${n} ${fmt(t[a]?.[n]?.p50_ms)} / ${fmt(t[b]?.[n]?.p50_ms)}`).join(', ');
+    const same = t['ours-cpu'] && t['tjs-wasm:row'] ? pair('ours-cpu', 'tjs-wasm:row') : pair('ours-webgpu', 'tjs-webgpu:row');
+    L.push(`- ${files[i] ?? `run ${i + 1}`} (${(res.settings.column_order ?? res.settings.columns).join(' → ')}, ${res.date.slice(11, 16)} UTC): ${same}`);
+  });
+  return L.join('\n');
 }
 
 /** ours-webgpu's per-stage profile as rows: { stage, cells: { n: { ms, share, kernel } } }, stages in program order. */
@@ -549,27 +603,48 @@ async function main() {
     console.error(`bench/browser: ${e.message}`);
     process.exit(2);
   }
+  if (opts.ratios) {
+    const files = opts.ratios.split(',');
+    console.log(renderSummary(files.map((f) => JSON.parse(readFileSync(f, 'utf8'))), files.map((f) => relative(join(root, 'bench'), resolve(f)))));
+    return;
+  }
   if (opts.render) {
     const runs = opts.render === 'latest' ? latestRuns() : opts.render.split(',').map((f) => ({ res: JSON.parse(readFileSync(f, 'utf8')), file: resolve(f) }));
     writeReadme(renderBlock(runs));
     log(`regenerated the tables in ${relative(root, README)} from ${runs.map((r) => relative(root, r.file)).join(', ')}`);
     return;
   }
-  const res = await runBench(opts);
-  const failed = res.errors.length > 0;
-  let file = null;
-  if (opts.save) {
-    file = opts.out ? resolve(opts.out) : resultsPath(res.machine.host);
-    if (failed && !opts.out) file = file.replace(/\.json$/, '-FAILED.json');
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `${JSON.stringify(res, null, 1)}\n`);
-    log(`results: ${relative(root, file)}`);
+  if (opts.rounds > 1 && opts.out) {
+    console.error('bench/browser: --rounds saves one results file a round: drop --out');
+    process.exit(2);
   }
-  const table = render(res, file ? relative(join(root, 'bench'), file) : '(not saved)');
-  if (opts.json) process.stdout.write(`${JSON.stringify(res, null, 1)}\n`);
-  else console.log(table);
-  if (failed) {
+  const done = [];
+  let failed = false;
+  let file = null;
+  for (let round = 0; round < opts.rounds; round++) {
+    const columns = round % 2 ? [...opts.columns].reverse() : opts.columns;
+    if (opts.rounds > 1) log(`round ${round + 1} of ${opts.rounds}: ${columns.join(' → ')}`);
+    const res = await runBench(opts, columns);
+    failed ||= res.errors.length > 0;
+    file = null;
+    if (opts.save) {
+      file = opts.out ? resolve(opts.out) : resultsPath(res.machine.host);
+      if (res.errors.length && !opts.out) file = file.replace(/\.json$/, '-FAILED.json');
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, `${JSON.stringify(res, null, 1)}\n`);
+      log(`results: ${relative(root, file)}`);
+    }
+    const table = render(res, file ? relative(join(root, 'bench'), file) : '(not saved)');
+    if (opts.json) process.stdout.write(`${JSON.stringify(res, null, 1)}\n`);
+    else console.log(table);
     for (const e of res.errors) log(`ERROR ${e.split('\n')[0]}`);
+    if (!res.errors.length) done.push({ res, file: file ? relative(join(root, 'bench'), file) : null });
+  }
+  if (opts.rounds > 1 && !opts.json && done.length) {
+    console.log('');
+    console.log(renderSummary(done.map((d) => d.res), done.map((d) => d.file)));
+  }
+  if (failed) {
     log('FAILED: see the errors above (README not touched)');
     process.exit(1);
   }

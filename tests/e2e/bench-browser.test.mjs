@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkPrerequisites, fixtures, root } from './helpers.mjs';
-import { parse, profileRows, ratioRows, render, runBench, tableRows, writeReadme } from '../../bench/browser.d/driver.mjs';
+import { parse, profileRows, ratioRows, ratioSummary, render, renderSummary, runBench, tableRows, writeReadme } from '../../bench/browser.d/driver.mjs';
 
 const TINY = join(fixtures, 'tiny');
 const ONNX = join(root, 'tests/e2e/fixtures/tiny-onnx');
@@ -23,6 +23,35 @@ test('the committed ONNX fixture is the tiny fixture’s weights', () => {
   assert.equal(ref.weights_sha256, sha, 'crates/albert/tests/fixtures/tiny changed: re-run the export (see this file’s header)');
   assert.equal(ref.parity.ok, true);
   assert.ok(ref.parity.checks.length >= 4);
+});
+
+test('bench/browser --rounds: each run’s ratio, their median and range, each run’s column order', () => {
+  const run = (ours, theirs, order) => ({
+    date: '2026-12-04T14:00:00.000Z',
+    settings: { seq: [8, 128], columns: ['ours-cpu', 'tjs-wasm'], column_order: order, tjs_threads: 2 },
+    columns: {
+      'ours-cpu': { report: { rows: [{ seq_len: 8, p50_ms: ours[0], threads: 2 }, { seq_len: 128, p50_ms: ours[1], threads: 2 }] } },
+      'tjs-wasm': { variants: [{ variant: 'row', rows: [{ seq_len: 8, p50_ms: theirs[0] }, { seq_len: 128, p50_ms: theirs[1] }] }] },
+    },
+  });
+  const forward = ['ours-cpu', 'tjs-wasm'];
+  const back = ['tjs-wasm', 'ours-cpu'];
+  // n = 8: 0.5, 1.5, 1.0; n = 128: 1.0, 0.9, 1.2.
+  const runs = [run([10, 100], [20, 100], forward), run([30, 90], [20, 100], back), run([10, 120], [10, 100], forward)];
+  const { seq, rows } = ratioSummary(runs);
+  assert.deepEqual(seq, [8, 128]);
+  assert.equal(rows.length, 1);
+  assert.deepEqual(rows[0].cells[8], { median: 1, min: 0.5, max: 1.5, runs: 3 });
+  assert.deepEqual(rows[0].cells[128], { median: 1, min: 0.9, max: 1.2, runs: 3 });
+  // An even count: the middle two's mean.
+  assert.equal(ratioSummary(runs.slice(0, 2)).rows[0].cells[8].median, 1);
+  const text = renderSummary(runs, ['results/a.json', 'results/b.json', 'results/c.json']);
+  assert.match(text, /^Ratios of p50 over 3 runs/);
+  assert.match(text, /\n\| ours CPU-wasm ÷ transformers\.js wasm \(same work: \[MASK\] row\) \| 1\.00 \(0\.50–1\.50\) \| 1\.00 \(0\.90–1\.20\) \|/);
+  assert.match(text, /- results\/b\.json \(tjs-wasm → ours-cpu, 14:00 UTC\): n=8 30\.0 \/ 20\.0, n=128 90\.0 \/ 100/);
+  assert.equal(parse(['--model-dir', TINY, '--rounds', '3']).rounds, 3);
+  assert.equal(parse(['--model-dir', TINY]).rounds, 1);
+  for (const bad of ['0', '1.5', 'x']) assert.throws(() => parse(['--model-dir', TINY, '--rounds', bad]), /--rounds/);
 });
 
 test('bench/browser driver: all columns on the tiny model, n=8, 1 run', { timeout: 180_000 }, async () => {

@@ -119,6 +119,7 @@ export function parse(argv) {
   for (const v of opts.variants) if (!['row', 'full'].includes(v)) throw new Error(`unknown variant ${v} (row, full)`);
   if (!opts.seq.length || opts.seq.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--seq: positive integers, e.g. 8,32,128');
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new Error('--rounds: a positive integer');
+  if (opts.rounds > 1 && opts.out) throw new Error('--rounds saves one results file a round: drop --out');
   if (!(opts.runs >= 1) || !(opts.cpuRuns >= 1) || !(opts.warmup >= 0) || !(opts.cpuWarmup >= 0)) throw new Error('--runs ≥ 1, --cpu-runs ≥ 1, --warmup ≥ 0, --cpu-warmup ≥ 0');
   return opts;
 }
@@ -613,10 +614,6 @@ async function main() {
     writeReadme(renderBlock(runs));
     log(`regenerated the tables in ${relative(root, README)} from ${runs.map((r) => relative(root, r.file)).join(', ')}`);
     return;
-  }
-  if (opts.rounds > 1 && opts.out) {
-    console.error('bench/browser: --rounds saves one results file a round: drop --out');
-    process.exit(2);
   }
   const done = [];
   let failed = false;

@@ -52,6 +52,7 @@ test('bench/browser --rounds: each run’s ratio, their median and range, each r
   assert.equal(parse(['--model-dir', TINY, '--rounds', '3']).rounds, 3);
   assert.equal(parse(['--model-dir', TINY]).rounds, 1);
   for (const bad of ['0', '1.5', 'x']) assert.throws(() => parse(['--model-dir', TINY, '--rounds', bad]), /--rounds/);
+  assert.throws(() => parse(['--model-dir', TINY, '--rounds', '2', '--out', 'x.json']), /--rounds saves one results file a round/);
 });
 
 test('bench/browser driver: all columns on the tiny model, n=8, 1 run', { timeout: 180_000 }, async () => {

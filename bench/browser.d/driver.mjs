@@ -604,13 +604,15 @@ async function main() {
     console.error(`bench/browser: ${e.message}`);
     process.exit(2);
   }
+  // Saved runs named on the command line: FILE,FILE,…
+  const readRuns = (list) => list.split(',').map((f) => ({ res: JSON.parse(readFileSync(f, 'utf8')), file: resolve(f) }));
   if (opts.ratios) {
-    const files = opts.ratios.split(',');
-    console.log(renderSummary(files.map((f) => JSON.parse(readFileSync(f, 'utf8'))), files.map((f) => relative(join(root, 'bench'), resolve(f)))));
+    const runs = readRuns(opts.ratios);
+    console.log(renderSummary(runs.map((r) => r.res), runs.map((r) => relative(join(root, 'bench'), r.file))));
     return;
   }
   if (opts.render) {
-    const runs = opts.render === 'latest' ? latestRuns() : opts.render.split(',').map((f) => ({ res: JSON.parse(readFileSync(f, 'utf8')), file: resolve(f) }));
+    const runs = opts.render === 'latest' ? latestRuns() : readRuns(opts.render);
     writeReadme(renderBlock(runs));
     log(`regenerated the tables in ${relative(root, README)} from ${runs.map((r) => relative(root, r.file)).join(', ')}`);
     return;
@@ -631,11 +633,12 @@ async function main() {
       writeFileSync(file, `${JSON.stringify(res, null, 1)}\n`);
       log(`results: ${relative(root, file)}`);
     }
-    const table = render(res, file ? relative(join(root, 'bench'), file) : '(not saved)');
+    // As the README and the summary name it (relative to bench/).
+    const shown = file ? relative(join(root, 'bench'), file) : null;
     if (opts.json) process.stdout.write(`${JSON.stringify(res, null, 1)}\n`);
-    else console.log(table);
+    else console.log(render(res, shown ?? '(not saved)'));
     for (const e of res.errors) log(`ERROR ${e.split('\n')[0]}`);
-    if (!res.errors.length) done.push({ res, file: file ? relative(join(root, 'bench'), file) : null });
+    if (!res.errors.length) done.push({ res, file: shown });
   }
   if (opts.rounds > 1 && !opts.json && done.length) {
     console.log('');

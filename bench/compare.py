@@ -601,8 +601,9 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc)
     machine = dict(cpu=cpu_model(), cores=cores, logical_cpus=os.cpu_count(), mem_gib=mem_gib(), host=host,
                    os=f"{platform.system()} {platform.release()}", loadavg_before=loadavg())
-    git = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
-    dirty = sh(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"])
+    # BENCH_GIT names the code where the tree has no .git (a copy sent to a lent GPU machine).
+    git = os.environ.get("BENCH_GIT") or sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    dirty = "" if os.environ.get("BENCH_GIT") else sh(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"])
     versions = dict(torch=torch.__version__, transformers=transformers.__version__, python=platform.python_version(),
                     git=f"{git}{' + uncommitted changes' if dirty else ''}", albert=sh([BIN, "--version"]))
     if a.cuda and torch.cuda.is_available():

@@ -98,8 +98,15 @@ fn grid_rows(rows: usize) -> [u32; 3] {
     [r.min(65535), r.div_ceil(65535), 1]
 }
 
-/// Rows below which `linear_small` (16-row tiles) beats `linear` (64-row tiles).
+/// Rows up to which `linear_small` (16-row tiles) beats `linear` (64-row tiles), as measured
+/// on CPU-emulated adapters; `ALBERT_GPU_SMALL_M` (native builds) overrides it, so that
+/// `bench/on-nvidia` can time both tilings on a real GPU in one lease.
 const SMALL_M: usize = 48;
+
+fn small_m() -> usize {
+    static SMALL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SMALL.get_or_init(|| std::env::var("ALBERT_GPU_SMALL_M").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(SMALL_M))
+}
 /// Rows up to which the gemv kernels are used.
 const GEMV_M: usize = GEMV_ROWS as usize;
 /// Longest input (K) for which few rows use `linear_gemv_short_k` (one thread a column).
@@ -112,7 +119,7 @@ fn linear_kernel(m: usize, n: usize, k: usize) -> (Kernel, [u32; 3]) {
         (Kernel::LinearGemvShortK, [n.div_ceil(SHORT_K_COLS), m.div_ceil(GEMV_ROWS), 1])
     } else if m as usize <= GEMV_M {
         (Kernel::LinearGemv, [n.div_ceil(GEMV_COLS), m.div_ceil(GEMV_ROWS), 1])
-    } else if m as usize <= SMALL_M {
+    } else if m as usize <= small_m() {
         (Kernel::LinearSmall, [n.div_ceil(SMALL_COLS), m.div_ceil(SMALL_ROWS), 1])
     } else {
         (Kernel::Linear, [n.div_ceil(LINEAR_TILE), m.div_ceil(LINEAR_TILE), 1])

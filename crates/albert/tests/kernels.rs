@@ -24,11 +24,14 @@ fn report(what: &str, d: f32, tol: f32) {
 
 #[test]
 fn linear_on_awkward_shapes_and_every_activation() {
-    let Some(g) = gpu() else { return };
-    // m ≤ 8 runs linear_gemv_short_k (k ≤ 256) or linear_gemv, 9..=48 linear_small, more the
-    // 64×64 linear: each on odd sizes, across workgroup edges (64 and 16 columns).
-    let shapes = [(1, 1, 1), (1, 128, 768), (3, 17, 5), (2, 256, 130), (8, 1000, 9), (5, 257, 17), (9, 40, 70), (48, 33, 65), (65, 33, 130), (128, 16, 64), (7, 300, 1000), (200, 64, 3)];
-    for (si, &(m, k, n)) in shapes.iter().enumerate() {
+    let Some(g0) = gpu() else { return };
+    // Emulated kernels: m ≤ 8 runs linear_gemv_short_k (k ≤ 256) or linear_gemv, 9..=48
+    // linear_small, more the 64×64 linear. Real GPUs' kernels: m ≤ 64 linear_gemv_wide, more
+    // the 64×64 linear. Each on odd sizes, across workgroup edges (64, 16 and 4 columns; 8
+    // rows) and K below, at and past the wide kernel's 64 lanes.
+    let shapes = [(1, 1, 1), (1, 128, 768), (3, 17, 5), (2, 256, 130), (8, 1000, 9), (5, 257, 17), (9, 40, 70), (48, 33, 65), (65, 33, 130), (128, 16, 64), (7, 300, 1000), (200, 64, 3), (64, 64, 7), (17, 129, 6)];
+    for ((si, &(m, k, n)), tuning) in shapes.iter().enumerate().flat_map(|s| [(s, albert::gpu::Tuning::Emulated), (s, albert::gpu::Tuning::Gpu)]) {
+        let g = &g0.with_tuning(tuning);
         for dtype in [DType::F32, DType::F16] {
             let x = rand_vec(m * k, si as u64, 1.0);
             // f16 weights: the CPU sees the same rounded values, so only the math differs.
@@ -36,10 +39,11 @@ fn linear_on_awkward_shapes_and_every_activation() {
             let b = tensor(&rand_vec(n, 200 + si as u64, 0.5), &[n], dtype);
             let want = cpu::ops::linear(&x, m, k, &w.to_f32(), &b.to_f32(), n, Activation::GeluNew);
             let got = pollster::block_on(ops::linear(g, &x, m, k, &w, &b, n, Activation::GeluNew)).unwrap();
-            report(&format!("linear m={m} k={k} n={n} {dtype:?}"), max_abs_diff(&got, &want), KERNEL * (k as f32).sqrt().max(1.0));
+            report(&format!("linear m={m} k={k} n={n} {dtype:?} {tuning:?}"), max_abs_diff(&got, &want), KERNEL * (k as f32).sqrt().max(1.0));
         }
     }
     // Every activation code agrees with the CPU's formulas over a wide input range.
+    let g = g0;
     let (m, k, n) = (4, 1, 64);
     let x: Vec<f32> = (0..m * k).map(|i| i as f32).collect();
     let w = tensor(&(0..n).map(|j| (j as f32 - 32.0) / 4.0).collect::<Vec<_>>(), &[n, k], DType::F32);

@@ -18,8 +18,35 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     /// Whether the device records timestamp queries (GPU time per forward).
     pub timestamps: bool,
+    /// Which kernel variants the plans pick (`Tuning::for_adapter`); tests and benchmarks
+    /// may set it to run the other set on the same device.
+    pub tuning: Tuning,
     lost: Arc<Mutex<Option<String>>>,
     pipelines: PipelineCache,
+}
+
+/// The kernel variants that suit an adapter. CPU-emulated adapters (lavapipe natively,
+/// SwiftShader in browsers, which report themselves as fallback adapters and so as
+/// `DeviceType::Cpu`) pay per invocation and per barrier, and their kernels keep both few.
+/// Real GPUs need many threads in flight: on an NVIDIA H200 the emulators' gemv left each
+/// thread a serial walk over K (bench/README.md, "On an NVIDIA H200").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tuning {
+    Emulated,
+    Gpu,
+}
+
+impl Tuning {
+    /// From the adapter's type; natively `ALBERT_GPU_TUNING=emulated|gpu` overrides it, so one
+    /// benchmark run can time both sets on the same GPU (bench/on-nvidia).
+    pub fn for_adapter(info: &wgpu::AdapterInfo) -> Tuning {
+        match std::env::var("ALBERT_GPU_TUNING").ok().as_deref().map(str::trim) {
+            Some("emulated") => Tuning::Emulated,
+            Some("gpu") => Tuning::Gpu,
+            _ if info.device_type == wgpu::DeviceType::Cpu => Tuning::Emulated,
+            _ => Tuning::Gpu,
+        }
+    }
 }
 
 /// Compiled pipelines per weight dtype, shared by every clone of a `Gpu`.
@@ -91,7 +118,8 @@ impl Gpu {
             eprintln!("albert: uncaptured GPU error: {e}");
         }));
         let timestamps = required_features.contains(wgpu::Features::TIMESTAMP_QUERY);
-        Ok(Gpu { instance: None, device, queue, info, limits, timestamps, lost, pipelines: Arc::new(Mutex::new(Vec::new())) })
+        let tuning = Tuning::for_adapter(&info);
+        Ok(Gpu { instance: None, device, queue, info, limits, timestamps, tuning, lost, pipelines: Arc::new(Mutex::new(Vec::new())) })
     }
 
     /// GPU buffers alive now (wgpu-core's registry), natively; `None` in a browser. With
@@ -111,8 +139,13 @@ impl Gpu {
     }
 
     /// "name (backend, device type)" for people.
+    /// The same device (queue, pipelines, loss detection) picking `tuning`'s kernels.
+    pub fn with_tuning(&self, tuning: Tuning) -> Gpu {
+        Gpu { tuning, ..self.clone() }
+    }
+
     pub fn describe(&self) -> String {
-        format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
+        format!("{} ({:?}, {:?}, {:?} kernels)", self.info.name, self.info.backend, self.info.device_type, self.tuning)
     }
 
     /// Why the device was lost (wgpu's reason and message), or `None` while it is usable. A

@@ -92,6 +92,11 @@ pub const GEMV_ROWS: u32 = 8;
 pub const GEMV_COLS: u32 = 16;
 /// Output columns a `linear_gemv_short_k` workgroup computes (one thread a column).
 pub const SHORT_K_COLS: u32 = 64;
+/// Output columns a `linear_gemv_wide` workgroup computes, and the threads splitting each
+/// column's K sum (a power of two: their partial sums meet in a tree).
+pub const WIDE_COLS: u32 = 4;
+pub const WIDE_LANES: u32 = 64;
+const _: () = assert!(WIDE_COLS * WIDE_LANES == 256 && GEMV_ROWS * 256 == 2048 && WIDE_LANES.is_power_of_two());
 /// Query rows a fused attention workgroup takes.
 pub const ATTENTION_ROWS: u32 = 4;
 /// Longest sequence the fused attention kernel takes: every ALBERT's max_position_embeddings;
@@ -146,6 +151,7 @@ kernels! {
     LinearSmall => "linear_small", LinearParams, [LINEAR_BINDINGS], ["TM" = SMALL_ROWS, "TN" = SMALL_COLS];
     LinearGemv => "linear_gemv", LinearParams, [LINEAR_BINDINGS], ["COLS" = GEMV_COLS, "RM" = GEMV_ROWS];
     LinearGemvShortK => "linear_gemv_short_k", LinearParams, [LINEAR_BINDINGS], ["COLS" = SHORT_K_COLS, "RM" = GEMV_ROWS];
+    LinearGemvWide => "linear_gemv_wide", LinearParams, [LINEAR_BINDINGS], ["COLS" = WIDE_COLS, "LANES" = WIDE_LANES, "RM" = GEMV_ROWS];
     AttentionProbs => "attention_probs", AttentionParams, [REDUCE, ATTENTION_PARAMS], [];
     AttentionContext => "attention_context", AttentionParams, [ATTENTION_PARAMS], ["WG" = ELEMENT_WG];
     Attention => "attention", AttentionParams, [ATTENTION_PARAMS], ["ROWS" = ATTENTION_ROWS, "MAX_T" = ATTENTION_MAX_T];

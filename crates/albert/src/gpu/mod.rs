@@ -21,7 +21,7 @@ mod plan;
 mod profile;
 mod record;
 
-pub use device::{buffers_created, Gpu};
+pub use device::{buffers_created, Gpu, Tuning};
 pub use model::{AlbertAttention, AlbertEmbeddings, AlbertLayer, AlbertLayerGroup, AlbertMLMHead, AlbertModel, AlbertSOPHead, AlbertTransformer};
 pub use plan::AlbertForMaskedLM;
 pub use profile::{by_stage, median_per_dispatch, DispatchTime, StageTime};

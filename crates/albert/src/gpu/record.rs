@@ -4,7 +4,7 @@
 //! both record through here, so a kernel test exercises the model's binding code; a program
 //! is then submitted as one queue submission.
 
-use super::device::Gpu;
+use super::device::{Gpu, Tuning};
 use super::kernels::*;
 use crate::activation::Activation;
 use std::sync::Arc;
@@ -98,28 +98,37 @@ fn grid_rows(rows: usize) -> [u32; 3] {
     [r.min(65535), r.div_ceil(65535), 1]
 }
 
-/// Rows up to which `linear_small` (16-row tiles) beats `linear` (64-row tiles), as measured
-/// on CPU-emulated adapters; `ALBERT_GPU_SMALL_M` (native builds) overrides it, so that
-/// `bench/on-nvidia` can time both tilings on a real GPU in one lease.
+/// Rows below which `linear_small` (16-row tiles) beats `linear` (64-row tiles) on
+/// CPU-emulated adapters.
 const SMALL_M: usize = 48;
-
-fn small_m() -> usize {
-    static SMALL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *SMALL.get_or_init(|| std::env::var("ALBERT_GPU_SMALL_M").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(SMALL_M))
-}
 /// Rows up to which the gemv kernels are used.
 const GEMV_M: usize = GEMV_ROWS as usize;
 /// Longest input (K) for which few rows use `linear_gemv_short_k` (one thread a column).
 const SHORT_K: usize = 256;
+/// Rows up to which real GPUs run `linear_gemv_wide` (8 rows a workgroup) rather than the
+/// 64×64 tiles; natively `ALBERT_GPU_WIDE_M` overrides it (bench/on-nvidia sweeps it).
+const WIDE_M: usize = 64;
+
+fn wide_m() -> usize {
+    static WIDE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WIDE.get_or_init(|| std::env::var("ALBERT_GPU_WIDE_M").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(WIDE_M))
+}
 
 /// The linear kernel for `m` rows of `k` inputs and `n` outputs, and its grid.
-fn linear_kernel(m: usize, n: usize, k: usize) -> (Kernel, [u32; 3]) {
+fn linear_kernel(m: usize, n: usize, k: usize, tuning: Tuning) -> (Kernel, [u32; 3]) {
     let (m, n) = (m.max(1) as u32, n.max(1) as u32);
-    if m as usize <= GEMV_M && k <= SHORT_K {
+    let rows = m as usize;
+    if tuning == Tuning::Gpu {
+        if rows <= wide_m() {
+            (Kernel::LinearGemvWide, [n.div_ceil(WIDE_COLS), m.div_ceil(GEMV_ROWS), 1])
+        } else {
+            (Kernel::Linear, [n.div_ceil(LINEAR_TILE), m.div_ceil(LINEAR_TILE), 1])
+        }
+    } else if rows <= GEMV_M && k <= SHORT_K {
         (Kernel::LinearGemvShortK, [n.div_ceil(SHORT_K_COLS), m.div_ceil(GEMV_ROWS), 1])
-    } else if m as usize <= GEMV_M {
+    } else if rows <= GEMV_M {
         (Kernel::LinearGemv, [n.div_ceil(GEMV_COLS), m.div_ceil(GEMV_ROWS), 1])
-    } else if m as usize <= small_m() {
+    } else if rows <= SMALL_M {
         (Kernel::LinearSmall, [n.div_ceil(SMALL_COLS), m.div_ceil(SMALL_ROWS), 1])
     } else {
         (Kernel::Linear, [n.div_ceil(LINEAR_TILE), m.div_ceil(LINEAR_TILE), 1])
@@ -173,7 +182,7 @@ impl<'g> Recorder<'g> {
 
     /// `y = act(x · Wᵀ + b)` for `m` rows, on the kernel that suits `m` and K.
     pub fn linear(&mut self, stage: &'static str, l: &LinearBufs, x: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, act: Activation) {
-        let (kernel, grid) = linear_kernel(m, l.out, l.inp);
+        let (kernel, grid) = linear_kernel(m, l.out, l.inp, self.gpu.tuning);
         let params = LinearParams { m: m as u32, n: l.out as u32, k: l.inp as u32, act: act.code() };
         self.dispatch(stage, kernel, params, &[(1, x), (2, &l.w), (3, &l.b), (4, y)], grid);
     }

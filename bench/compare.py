@@ -64,6 +64,10 @@ BASE_V2 = dict(
 )
 SEED = 0
 VERIFY_TEXT = "The capital of France is [MASK]."
+# --verify-long: about 400 tokens, so the same-weights check also covers the kernels that only
+# long inputs run (on real GPUs: the split 64×64 linears past 256 rows).
+VERIFY_LONG = " ".join(["The river that runs through the old city is wide and slow, and its bridges are made of stone."] * 17
+                       + ["In the end the travellers reached the [MASK] before night fell."])
 CLS, SEP, MASK = 2, 3, 4
 
 
@@ -230,7 +234,7 @@ def run_albert(args, timeout=None, env=None):
     return json.loads(p.stdout), wall
 
 
-def verify(dirs, devices, tol):
+def verify(dirs, devices, tol, texts=(VERIFY_TEXT,)):
     """Our fill logits == torch's (eager, f32, CPU) on the same ids: proves the same weights."""
     import torch
 
@@ -239,10 +243,10 @@ def verify(dirs, devices, tol):
     if not has_tok:
         return dict(ok=None, reason="no tokenizer found (looked in " + ", ".join(TOKENIZER_DIRS) + ")")
     model, _ = torch_model(folder, "eager", "f32", "cpu")
-    out = dict(text=VERIFY_TEXT, tol=tol, checks=[])
+    out = dict(text=texts[0], long=len(texts) > 1, tol=tol, checks=[])
     ok = True
-    for dev in devices:
-        v, wall = run_albert(["fill", "--model", folder, "--text", VERIFY_TEXT, "--json", "--logits", "--device", dev])
+    for dev, text in ((d, t) for t in texts for d in devices):
+        v, wall = run_albert(["fill", "--model", folder, "--text", text, "--json", "--logits", "--device", dev])
         ids = torch.tensor([v["ids"]])
         tt = torch.tensor([v["token_type_ids"]])
         with torch.inference_mode():
@@ -257,7 +261,7 @@ def verify(dirs, devices, tol):
             ok &= good
             out["checks"].append(dict(device=dev, adapter=v.get("device"), tokens=len(v["ids"]), position=m["position"], max_abs_diff=diff,
                                       max_abs_logit=theirs.abs().max().item(), top5_equal=top_ours == top_theirs, ok=good, fill_wall_s=wall))
-            log(f"verify {dev}: max |ours - torch| = {diff:.2e} over {len(ours)} logits (max |logit| {theirs.abs().max().item():.3f}), top-5 equal: {top_ours == top_theirs}")
+            log(f"verify {dev}, {len(v['ids'])} tokens: max |ours - torch| = {diff:.2e} over {len(ours)} logits (max |logit| {theirs.abs().max().item():.3f}), top-5 equal: {top_ours == top_theirs}")
     out["ok"] = ok
     return out
 
@@ -448,8 +452,11 @@ def render(res):
     v = res.get("verify") or {}
     if v.get("ok") is not None:
         worst = max((c["max_abs_diff"] for c in v["checks"]), default=float("nan"))
-        L.append(f"- **Same weights:** `albert fill --json --logits` vs torch on \"{v['text']}\" — max |Δlogit| {worst:.1e} "
-                 f"({'≤' if v['ok'] else 'NOT ≤'} {v['tol']}), top-5 equal on " + ", ".join(c["device"] for c in v["checks"]))
+        longest = max((c["tokens"] for c in v["checks"]), default=0)
+        also = f" and on a {longest}-token text (`--verify-long`)" if v.get("long") else ""
+        L.append(f"- **Same weights:** `albert fill --json --logits` vs torch on \"{v['text']}\"{also} — max |Δlogit| {worst:.1e} "
+                 f"({'≤' if v['ok'] else 'NOT ≤'} {v['tol']}), top-5 " + ("equal" if all(c["top5_equal"] for c in v["checks"]) else "NOT equal")
+                 + " on " + ", ".join(sorted({c["device"] for c in v["checks"]})))
     else:
         L.append(f"- **Same weights:** not verified ({v.get('reason', 'skipped')})")
     comp = [(o["dtype"], o["report"]) for o in res["ours"] if "report" in o and o["report"].get("gpu_pipeline_compile_ms") is not None]
@@ -560,6 +567,7 @@ def main():
     ap.add_argument("--max-cell-s", type=float, default=120.0, help="stop timing a torch cell early past this many seconds (default 120)")
     ap.add_argument("--tol", type=float, default=1e-3, help="same-weights check: max |ours - torch| logit (default 1e-3)")
     ap.add_argument("--no-verify", action="store_true", help="skip the same-weights check")
+    ap.add_argument("--verify-long", action="store_true", help="also check a ~400-token input (the kernels long inputs run)")
     ap.add_argument("--no-readme", action="store_true", help="do not touch bench/README.md")
     ap.add_argument("--out", help="results JSON path (default bench/results/<date>-<host>.json)")
     ap.add_argument("--render", metavar="RESULTS_JSON", help="only regenerate the README table from a results file")
@@ -618,7 +626,7 @@ def main():
     if not a.no_verify:
         t = time.perf_counter()
         torch.set_num_threads(1)
-        verify_res = verify(dirs, devices, a.tol)
+        verify_res = verify(dirs, devices, a.tol, (VERIFY_TEXT, VERIFY_LONG) if a.verify_long else (VERIFY_TEXT,))
         harness["same-weights check"] = time.perf_counter() - t
         if verify_res.get("ok") is False:
             log("the same-weights check FAILED: ours and torch disagree (see verify in the results)")

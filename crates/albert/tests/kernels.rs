@@ -26,10 +26,12 @@ fn report(what: &str, d: f32, tol: f32) {
 fn linear_on_awkward_shapes_and_every_activation() {
     let Some(g0) = gpu() else { return };
     // Emulated kernels: m ≤ 8 runs linear_gemv_short_k (k ≤ 256) or linear_gemv, 9..=48
-    // linear_small, more the 64×64 linear. Real GPUs' kernels: m ≤ 64 linear_gemv_wide, more
-    // the 64×64 linear. Each on odd sizes, across workgroup edges (64, 16 and 4 columns; 8
+    // linear_small, more the 64×64 linear. Real GPUs' kernels: m ≤ 256 linear_gemv_wide, more
+    // the 64×64 linear, split over K (linear_split + linear_split_sum) when few tiles cover the
+    // output and K is long: (300, 520, 70) in 4 slices, the last shorter; (257, 3000, 33) in 21;
+    // (270, 64, 3) unsplit. Each on odd sizes, across workgroup edges (64, 16 and 4 columns; 8
     // rows) and K below, at and past the wide kernel's 64 lanes.
-    let shapes = [(1, 1, 1), (1, 128, 768), (3, 17, 5), (2, 256, 130), (8, 1000, 9), (5, 257, 17), (9, 40, 70), (48, 33, 65), (65, 33, 130), (128, 16, 64), (7, 300, 1000), (200, 64, 3), (64, 64, 7), (17, 129, 6)];
+    let shapes = [(1, 1, 1), (1, 128, 768), (3, 17, 5), (2, 256, 130), (8, 1000, 9), (5, 257, 17), (9, 40, 70), (48, 33, 65), (65, 33, 130), (128, 16, 64), (7, 300, 1000), (200, 64, 3), (64, 64, 7), (17, 129, 6), (300, 520, 70), (257, 3000, 33), (270, 64, 3)];
     for ((si, &(m, k, n)), tuning) in shapes.iter().enumerate().flat_map(|s| [(s, albert::gpu::Tuning::Emulated), (s, albert::gpu::Tuning::Gpu)]) {
         let g = &g0.with_tuning(tuning);
         for dtype in [DType::F32, DType::F16] {
@@ -99,8 +101,12 @@ fn fused_attention_on_awkward_shapes() {
     let Some(g) = gpu() else { return };
     // Head dims that split the 128 threads evenly (8, 64), unevenly (7, 48) or not at all
     // (130 > 128); sequences of 1 token, beyond one workgroup, and at the kernel's MAX_T.
-    let cases = [(1, 1, 1, 1), (2, 5, 3, 7), (1, 130, 2, 8), (3, 17, 4, 64), (2, 9, 2, 48), (1, 6, 1, 130), (1, albert::gpu::ATTENTION_MAX_T, 1, 4)];
-    for (b, t, heads, d) in cases {
+    // Real GPUs' kernel (attention_tiled, heads up to 64 wide) too: sequences within, at and
+    // across its 16-key tiles.
+    let cases = [(1, 1, 1, 1), (2, 5, 3, 7), (1, 130, 2, 8), (3, 17, 4, 64), (2, 9, 2, 48), (1, 6, 1, 130), (1, albert::gpu::ATTENTION_MAX_T, 1, 4), (1, 16, 2, 64), (2, 33, 1, 65), (1, albert::gpu::ATTENTION_MAX_T, 2, 64)];
+    let g0 = g;
+    for ((b, t, heads, d), tuning) in cases.into_iter().flat_map(|c| [(c, albert::gpu::Tuning::Emulated), (c, albert::gpu::Tuning::Gpu)]) {
+        let g = &g0.with_tuning(tuning);
         let h = heads * d;
         let q = rand_vec(b * t * h, 31, 2.0);
         let k = rand_vec(b * t * h, 32, 2.0);
@@ -108,14 +114,16 @@ fn fused_attention_on_awkward_shapes() {
         let mask: Vec<u32> = (0..b * t).map(|i| u32::from(!(i / t == b - 1 && b > 1 && i % t >= t - 2))).collect();
         let want = cpu::ops::attention(&q, &k, &v, &mask, b, t, heads, d);
         let got = pollster::block_on(ops::attention(g, &q, &k, &v, &mask, b, t, heads, d)).unwrap();
-        report(&format!("attention (fused) b={b} t={t} heads={heads} d={d}"), max_abs_diff(&got, &want), KERNEL);
+        report(&format!("attention (fused) b={b} t={t} heads={heads} d={d} {tuning:?}"), max_abs_diff(&got, &want), KERNEL);
     }
     // Every key masked: uniform probabilities, so the context is the mean of v, as in torch.
     let (t, d) = (3, 2);
     let (q, v) = (rand_vec(t * d, 1, 1.0), rand_vec(t * d, 2, 1.0));
-    let got = pollster::block_on(ops::attention(g, &q, &q, &v, &[0, 0, 0], 1, t, 1, d)).unwrap();
     let want = cpu::ops::attention(&q, &q, &v, &[0, 0, 0], 1, t, 1, d);
-    report("attention (fused) all masked", max_abs_diff(&got, &want), 1e-6);
+    for tuning in [albert::gpu::Tuning::Emulated, albert::gpu::Tuning::Gpu] {
+        let got = pollster::block_on(ops::attention(&g0.with_tuning(tuning), &q, &q, &v, &[0, 0, 0], 1, t, 1, d)).unwrap();
+        report(&format!("attention (fused) all masked {tuning:?}"), max_abs_diff(&got, &want), 1e-6);
+    }
 }
 
 #[test]

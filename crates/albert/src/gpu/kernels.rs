@@ -47,6 +47,11 @@ uniform!(
     LinearParams as "Params" { m: u32, n: u32, k: u32, act: u32 }
 );
 uniform!(
+    /// linear_split.wgsl and linear_split_sum.wgsl: the linear's shape, K in `splits` slices of
+    /// `k_len` inputs (the last may be shorter).
+    LinearSplitParams as "Params" { m: u32, n: u32, k: u32, act: u32, k_len: u32, splits: u32, _a: u32, _b: u32 }
+);
+uniform!(
     /// add_layer_norm.wgsl: LayerNorm(x + residual) over `rows` rows of `n`.
     LayerNormParams as "Params" { rows: u32, n: u32, eps: f32, has_residual: u32 }
 );
@@ -99,6 +104,9 @@ pub const WIDE_LANES: u32 = 64;
 const _: () = assert!(WIDE_COLS * WIDE_LANES == 256 && GEMV_ROWS * 256 == 2048 && WIDE_LANES.is_power_of_two());
 /// Query rows a fused attention workgroup takes.
 pub const ATTENTION_ROWS: u32 = 4;
+/// Widest head `attention_tiled` takes (its tiles are TILE_D + 1 words a row; every ALBERT's
+/// head is 64 wide); wider heads run `attention` on any tuning.
+pub const ATTENTION_TILE_D: u32 = 64;
 /// Longest sequence the fused attention kernel takes: every ALBERT's max_position_embeddings;
 /// longer inputs run attention_probs + attention_context.
 pub const ATTENTION_MAX_T: u32 = 512;
@@ -151,10 +159,13 @@ kernels! {
     LinearSmall => "linear_small", LinearParams, [LINEAR_BINDINGS], ["TM" = SMALL_ROWS, "TN" = SMALL_COLS];
     LinearGemv => "linear_gemv", LinearParams, [LINEAR_BINDINGS], ["COLS" = GEMV_COLS, "RM" = GEMV_ROWS];
     LinearGemvShortK => "linear_gemv_short_k", LinearParams, [LINEAR_BINDINGS], ["COLS" = SHORT_K_COLS, "RM" = GEMV_ROWS];
+    LinearSplit => "linear_split", LinearSplitParams, [LINEAR_BINDINGS], ["TILE" = LINEAR_TILE];
+    LinearSplitSum => "linear_split_sum", LinearSplitParams, [LINEAR_BINDINGS], [];
     LinearGemvWide => "linear_gemv_wide", LinearParams, [LINEAR_BINDINGS], ["COLS" = WIDE_COLS, "LANES" = WIDE_LANES, "RM" = GEMV_ROWS];
     AttentionProbs => "attention_probs", AttentionParams, [REDUCE, ATTENTION_PARAMS], [];
     AttentionContext => "attention_context", AttentionParams, [ATTENTION_PARAMS], ["WG" = ELEMENT_WG];
     Attention => "attention", AttentionParams, [ATTENTION_PARAMS], ["ROWS" = ATTENTION_ROWS, "MAX_T" = ATTENTION_MAX_T];
+    AttentionTiled => "attention_tiled", AttentionParams, [ATTENTION_PARAMS], ["ROWS" = ATTENTION_ROWS, "MAX_T" = ATTENTION_MAX_T, "TILE_D" = ATTENTION_TILE_D];
     AddLayerNorm => "add_layer_norm", LayerNormParams, [REDUCE], [];
     GatherRows => "gather_rows", GatherParams, [], ["WG" = ELEMENT_WG];
     Drift => "drift", DriftParams, [REDUCE], [];

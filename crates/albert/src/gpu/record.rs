@@ -90,6 +90,9 @@ pub struct Recorder<'g> {
     gpu: &'g Gpu,
     pub(crate) pipes: Arc<Pipelines>,
     pub(crate) program: Vec<Op>,
+    /// The split linears' partial sums, grown to the largest asked for; the bind groups of a
+    /// recorded program keep the buffers they name alive.
+    split_scratch: Option<(wgpu::Buffer, usize)>,
 }
 
 /// Workgroup grids; rows beyond 65,535 spill into the next dimension (the kernels fold them back).
@@ -106,12 +109,32 @@ const GEMV_M: usize = GEMV_ROWS as usize;
 /// Longest input (K) for which few rows use `linear_gemv_short_k` (one thread a column).
 const SHORT_K: usize = 256;
 /// Rows up to which real GPUs run `linear_gemv_wide` (8 rows a workgroup) rather than the
-/// 64×64 tiles; natively `ALBERT_GPU_WIDE_M` overrides it (bench/on-nvidia sweeps it).
-const WIDE_M: usize = 64;
+/// 64×64 tiles; natively `ALBERT_GPU_WIDE_M` overrides it. bench/on-nvidia swept it on an H200
+/// (bench/README.md): the wide kernel won up to 256 rows (n = 128: 14.7 → 6.8 ms a forward;
+/// n = 256: 19.9 → 15.6 ms) and lost at 512 (34 → 38 ms).
+const WIDE_M: usize = 256;
 
 fn wide_m() -> usize {
     static WIDE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *WIDE.get_or_init(|| std::env::var("ALBERT_GPU_WIDE_M").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(WIDE_M))
+}
+
+/// Workgroups a split linear aims for: two on each multiprocessor of a large GPU (an H200
+/// has 132). wgpu does not say how many a device has.
+const SPLIT_TARGET_WGS: usize = 256;
+/// Shortest K slice worth its own workgroup.
+const SPLIT_MIN_K: usize = 128;
+/// The K step of linear_split.wgsl: slices are multiples of it.
+const SPLIT_KT: usize = 16;
+
+/// K slices for the 64×64 tiles of `m` × `n` outputs on real GPUs: enough that the tiles and
+/// slices reach SPLIT_TARGET_WGS workgroups, each slice at least SPLIT_MIN_K long. Returns
+/// (slices, slice length); one slice means no split.
+fn k_split(m: usize, n: usize, k: usize) -> (usize, usize) {
+    let tiles = m.div_ceil(LINEAR_TILE as usize) * n.div_ceil(LINEAR_TILE as usize);
+    let want = SPLIT_TARGET_WGS.div_ceil(tiles.max(1)).min(k / SPLIT_MIN_K).max(1);
+    let k_len = k.div_ceil(want).div_ceil(SPLIT_KT) * SPLIT_KT;
+    (k.div_ceil(k_len.max(1)).max(1), k_len)
 }
 
 /// The linear kernel for `m` rows of `k` inputs and `n` outputs, and its grid.
@@ -137,7 +160,7 @@ fn linear_kernel(m: usize, n: usize, k: usize, tuning: Tuning) -> (Kernel, [u32;
 
 impl<'g> Recorder<'g> {
     pub fn new(gpu: &'g Gpu, pipes: Arc<Pipelines>) -> Self {
-        Recorder { gpu, pipes, program: Vec::new() }
+        Recorder { gpu, pipes, program: Vec::new(), split_scratch: None }
     }
 
     pub fn gpu(&self) -> &'g Gpu {
@@ -183,8 +206,32 @@ impl<'g> Recorder<'g> {
     /// `y = act(x · Wᵀ + b)` for `m` rows, on the kernel that suits `m` and K.
     pub fn linear(&mut self, stage: &'static str, l: &LinearBufs, x: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, act: Activation) {
         let (kernel, grid) = linear_kernel(m, l.out, l.inp, self.gpu.tuning);
-        let params = LinearParams { m: m as u32, n: l.out as u32, k: l.inp as u32, act: act.code() };
+        let (n, k) = (l.out, l.inp);
+        if kernel == Kernel::Linear && self.gpu.tuning == Tuning::Gpu {
+            let (splits, k_len) = k_split(m, n, k);
+            if splits > 1 {
+                let params = LinearSplitParams { m: m as u32, n: n as u32, k: k as u32, act: act.code(), k_len: k_len as u32, splits: splits as u32, _a: 0, _b: 0 };
+                let part = self.split_scratch(splits * m * n);
+                self.dispatch(stage, Kernel::LinearSplit, params, &[(1, x), (2, &l.w), (4, &part)], [grid[0], grid[1], splits as u32]);
+                let groups = (m * n).div_ceil(256) as u32;
+                self.dispatch(stage, Kernel::LinearSplitSum, params, &[(1, &part), (3, &l.b), (4, y)], [groups.min(65535), groups.div_ceil(65535), 1]);
+                return;
+            }
+        }
+        let params = LinearParams { m: m as u32, n: n as u32, k: k as u32, act: act.code() };
         self.dispatch(stage, kernel, params, &[(1, x), (2, &l.w), (3, &l.b), (4, y)], grid);
+    }
+
+    /// A buffer of at least `floats` f32 for split partial sums (see `split_scratch`).
+    fn split_scratch(&mut self, floats: usize) -> wgpu::Buffer {
+        match &self.split_scratch {
+            Some((b, n)) if *n >= floats => b.clone(),
+            _ => {
+                let b = self.gpu.storage("linear_split partial sums", floats * 4);
+                self.split_scratch = Some((b.clone(), floats));
+                b
+            }
+        }
     }
 
     /// `LayerNorm(x + residual)` (plain LayerNorm without a residual) over `rows` rows of `n`.
@@ -198,7 +245,9 @@ impl<'g> Recorder<'g> {
     /// Scores, scale, padding mask, softmax and probs · v in one dispatch: `ctx` `[B·T, H]`.
     pub fn attention(&mut self, stage: &'static str, qkv: &wgpu::Buffer, tokens: &wgpu::Buffer, ctx: &wgpu::Buffer, s: AttentionShape) {
         let grid = [(s.seq_len.max(1) as u32).div_ceil(ATTENTION_ROWS), (s.batch * s.heads) as u32, 1];
-        self.dispatch(stage, Kernel::Attention, s.params(), &[(1, qkv), (2, tokens), (3, ctx)], grid);
+        let tiled = self.gpu.tuning == Tuning::Gpu && s.head_dim <= ATTENTION_TILE_D as usize;
+        let kernel = if tiled { Kernel::AttentionTiled } else { Kernel::Attention };
+        self.dispatch(stage, kernel, s.params(), &[(1, qkv), (2, tokens), (3, ctx)], grid);
     }
 
     /// The probabilities alone, `[B, heads, T, T]` (when the maps are read back).
@@ -304,5 +353,22 @@ impl Gpu {
             enc.copy_buffer_to_buffer(&t.resolve, 0, &t.staging, t.staging_offset, 16);
         }
         self.queue.submit([enc.finish()]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k_split_reaches_the_workgroups_in_whole_steps() {
+        // ffn_output at 512 rows: 96 tiles, K = 3072 → 3 slices of 1024.
+        assert_eq!(k_split(512, 768, 3072), (3, 1024));
+        // The kernel test's shapes: 10 tiles → capped at K / 128 = 4 slices of 144 (the last 88).
+        assert_eq!(k_split(300, 70, 520), (4, 144));
+        assert_eq!(k_split(257, 33, 3000), (21, 144));
+        // K too short to split, or tiles enough already.
+        assert_eq!(k_split(270, 3, 64), (1, 64));
+        assert_eq!(k_split(4096, 3072, 768), (1, 768));
     }
 }

@@ -5,6 +5,7 @@
 mod common;
 use albert::config::Activation;
 use albert::weights::{Tensor, TensorData};
+use albert::gpu::Tuning;
 use albert::{cpu, gpu::ops, Batch, DType};
 use common::*;
 use half::f16;
@@ -26,13 +27,13 @@ fn report(what: &str, d: f32, tol: f32) {
 fn linear_on_awkward_shapes_and_every_activation() {
     let Some(g0) = gpu() else { return };
     // Emulated kernels: m ≤ 8 runs linear_gemv_short_k (k ≤ 256) or linear_gemv, 9..=48
-    // linear_small, more the 64×64 linear. Real GPUs' kernels: m ≤ 256 linear_gemv_wide, more
+    // linear_small, more the 64×64 linear. Real GPUs' kernels: m ≤ 64 linear_gemv_wide, more
     // the 64×64 linear, split over K (linear_split + linear_split_sum) when few tiles cover the
     // output and K is long: (300, 520, 70) in 4 slices, the last shorter; (257, 3000, 33) in 21;
-    // (270, 64, 3) unsplit. Each on odd sizes, across workgroup edges (64, 16 and 4 columns; 8
+    // (100, 300, 40) in 2; (270, 64, 3) unsplit. Each on odd sizes, across workgroup edges (64, 16 and 4 columns; 8
     // rows) and K below, at and past the wide kernel's 64 lanes.
-    let shapes = [(1, 1, 1), (1, 128, 768), (3, 17, 5), (2, 256, 130), (8, 1000, 9), (5, 257, 17), (9, 40, 70), (48, 33, 65), (65, 33, 130), (128, 16, 64), (7, 300, 1000), (200, 64, 3), (64, 64, 7), (17, 129, 6), (300, 520, 70), (257, 3000, 33), (270, 64, 3)];
-    for ((si, &(m, k, n)), tuning) in shapes.iter().enumerate().flat_map(|s| [(s, albert::gpu::Tuning::Emulated), (s, albert::gpu::Tuning::Gpu)]) {
+    let shapes = [(1, 1, 1), (1, 128, 768), (3, 17, 5), (2, 256, 130), (8, 1000, 9), (5, 257, 17), (9, 40, 70), (48, 33, 65), (65, 33, 130), (128, 16, 64), (7, 300, 1000), (200, 64, 3), (64, 64, 7), (17, 129, 6), (300, 520, 70), (257, 3000, 33), (100, 300, 40), (270, 64, 3)];
+    for ((si, &(m, k, n)), tuning) in shapes.iter().enumerate().flat_map(|s| [(s, Tuning::Emulated), (s, Tuning::Gpu)]) {
         let g = &g0.with_tuning(tuning);
         for dtype in [DType::F32, DType::F16] {
             let x = rand_vec(m * k, si as u64, 1.0);
@@ -101,11 +102,11 @@ fn fused_attention_on_awkward_shapes() {
     let Some(g) = gpu() else { return };
     // Head dims that split the 128 threads evenly (8, 64), unevenly (7, 48) or not at all
     // (130 > 128); sequences of 1 token, beyond one workgroup, and at the kernel's MAX_T.
-    // Real GPUs' kernel (attention_tiled, heads up to 64 wide) too: sequences within, at and
-    // across its 16-key tiles.
+    // Real GPUs' kernels (attention_tiled, and the candidate attention_flash; heads up to 64
+    // wide) too: sequences within, at and across their 16-key tiles and 8-row workgroups.
     let cases = [(1, 1, 1, 1), (2, 5, 3, 7), (1, 130, 2, 8), (3, 17, 4, 64), (2, 9, 2, 48), (1, 6, 1, 130), (1, albert::gpu::ATTENTION_MAX_T, 1, 4), (1, 16, 2, 64), (2, 33, 1, 65), (1, albert::gpu::ATTENTION_MAX_T, 2, 64)];
     let g0 = g;
-    for ((b, t, heads, d), tuning) in cases.into_iter().flat_map(|c| [(c, albert::gpu::Tuning::Emulated), (c, albert::gpu::Tuning::Gpu)]) {
+    for ((b, t, heads, d), tuning) in cases.into_iter().flat_map(|c| [(c, Tuning::Emulated), (c, Tuning::Gpu), (c, Tuning::GpuFlash)]) {
         let g = &g0.with_tuning(tuning);
         let h = heads * d;
         let q = rand_vec(b * t * h, 31, 2.0);
@@ -120,7 +121,7 @@ fn fused_attention_on_awkward_shapes() {
     let (t, d) = (3, 2);
     let (q, v) = (rand_vec(t * d, 1, 1.0), rand_vec(t * d, 2, 1.0));
     let want = cpu::ops::attention(&q, &q, &v, &[0, 0, 0], 1, t, 1, d);
-    for tuning in [albert::gpu::Tuning::Emulated, albert::gpu::Tuning::Gpu] {
+    for tuning in [Tuning::Emulated, Tuning::Gpu, Tuning::GpuFlash] {
         let got = pollster::block_on(ops::attention(&g0.with_tuning(tuning), &q, &q, &v, &[0, 0, 0], 1, t, 1, d)).unwrap();
         report(&format!("attention (fused) all masked {tuning:?}"), max_abs_diff(&got, &want), 1e-6);
     }

@@ -107,6 +107,8 @@ pub const ATTENTION_ROWS: u32 = 4;
 /// Widest head `attention_tiled` takes (its tiles are TILE_D + 1 words a row; every ALBERT's
 /// head is 64 wide); wider heads run `attention` on any tuning.
 pub const ATTENTION_TILE_D: u32 = 64;
+/// Query rows an `attention_flash` workgroup takes (16 threads each, 128 in all).
+pub const ATTENTION_FLASH_ROWS: u32 = 8;
 /// Longest sequence the fused attention kernel takes: every ALBERT's max_position_embeddings;
 /// longer inputs run attention_probs + attention_context.
 pub const ATTENTION_MAX_T: u32 = 512;
@@ -165,6 +167,7 @@ kernels! {
     AttentionProbs => "attention_probs", AttentionParams, [REDUCE, ATTENTION_PARAMS], [];
     AttentionContext => "attention_context", AttentionParams, [ATTENTION_PARAMS], ["WG" = ELEMENT_WG];
     Attention => "attention", AttentionParams, [ATTENTION_PARAMS], ["ROWS" = ATTENTION_ROWS, "MAX_T" = ATTENTION_MAX_T];
+    AttentionFlash => "attention_flash", AttentionParams, [ATTENTION_PARAMS], ["FR" = ATTENTION_FLASH_ROWS, "TILE_D" = ATTENTION_TILE_D];
     AttentionTiled => "attention_tiled", AttentionParams, [ATTENTION_PARAMS], ["ROWS" = ATTENTION_ROWS, "MAX_T" = ATTENTION_MAX_T, "TILE_D" = ATTENTION_TILE_D];
     AddLayerNorm => "add_layer_norm", LayerNormParams, [REDUCE], [];
     GatherRows => "gather_rows", GatherParams, [], ["WG" = ELEMENT_WG];

@@ -110,9 +110,10 @@ const GEMV_M: usize = GEMV_ROWS as usize;
 const SHORT_K: usize = 256;
 /// Rows up to which real GPUs run `linear_gemv_wide` (8 rows a workgroup) rather than the
 /// 64×64 tiles; natively `ALBERT_GPU_WIDE_M` overrides it. bench/on-nvidia swept it on an H200
-/// (bench/README.md): the wide kernel won up to 256 rows (n = 128: 14.7 → 6.8 ms a forward;
-/// n = 256: 19.9 → 15.6 ms) and lost at 512 (34 → 38 ms).
-const WIDE_M: usize = 256;
+/// (bench/README.md, "On an NVIDIA H200"): against unsplit tiles the wide kernel won up to 256
+/// rows; against tiles split over K, only up to 64 (n = 128: 6.35 ms a forward with the wide
+/// kernel, 4.68 with split tiles).
+const WIDE_M: usize = 64;
 
 fn wide_m() -> usize {
     static WIDE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
@@ -120,8 +121,14 @@ fn wide_m() -> usize {
 }
 
 /// Workgroups a split linear aims for: two on each multiprocessor of a large GPU (an H200
-/// has 132). wgpu does not say how many a device has.
+/// has 132). wgpu does not say how many a device has. Natively `ALBERT_GPU_SPLIT_WGS`
+/// overrides it (bench/on-nvidia sweeps it; 1 turns splitting off).
 const SPLIT_TARGET_WGS: usize = 256;
+
+fn split_target_wgs() -> usize {
+    static WGS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WGS.get_or_init(|| std::env::var("ALBERT_GPU_SPLIT_WGS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(SPLIT_TARGET_WGS))
+}
 /// Shortest K slice worth its own workgroup.
 const SPLIT_MIN_K: usize = 128;
 /// The K step of linear_split.wgsl: slices are multiples of it.
@@ -131,8 +138,12 @@ const SPLIT_KT: usize = 16;
 /// slices reach SPLIT_TARGET_WGS workgroups, each slice at least SPLIT_MIN_K long. Returns
 /// (slices, slice length); one slice means no split.
 fn k_split(m: usize, n: usize, k: usize) -> (usize, usize) {
+    k_split_to(split_target_wgs(), m, n, k)
+}
+
+fn k_split_to(target: usize, m: usize, n: usize, k: usize) -> (usize, usize) {
     let tiles = m.div_ceil(LINEAR_TILE as usize) * n.div_ceil(LINEAR_TILE as usize);
-    let want = SPLIT_TARGET_WGS.div_ceil(tiles.max(1)).min(k / SPLIT_MIN_K).max(1);
+    let want = target.div_ceil(tiles.max(1)).min(k / SPLIT_MIN_K).max(1);
     let k_len = k.div_ceil(want).div_ceil(SPLIT_KT) * SPLIT_KT;
     (k.div_ceil(k_len.max(1)).max(1), k_len)
 }
@@ -141,7 +152,7 @@ fn k_split(m: usize, n: usize, k: usize) -> (usize, usize) {
 fn linear_kernel(m: usize, n: usize, k: usize, tuning: Tuning) -> (Kernel, [u32; 3]) {
     let (m, n) = (m.max(1) as u32, n.max(1) as u32);
     let rows = m as usize;
-    if tuning == Tuning::Gpu {
+    if tuning.real_gpu() {
         if rows <= wide_m() {
             (Kernel::LinearGemvWide, [n.div_ceil(WIDE_COLS), m.div_ceil(GEMV_ROWS), 1])
         } else {
@@ -207,7 +218,7 @@ impl<'g> Recorder<'g> {
     pub fn linear(&mut self, stage: &'static str, l: &LinearBufs, x: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, act: Activation) {
         let (kernel, grid) = linear_kernel(m, l.out, l.inp, self.gpu.tuning);
         let (n, k) = (l.out, l.inp);
-        if kernel == Kernel::Linear && self.gpu.tuning == Tuning::Gpu {
+        if kernel == Kernel::Linear && self.gpu.tuning.real_gpu() {
             let (splits, k_len) = k_split(m, n, k);
             if splits > 1 {
                 let params = LinearSplitParams { m: m as u32, n: n as u32, k: k as u32, act: act.code(), k_len: k_len as u32, splits: splits as u32, _a: 0, _b: 0 };
@@ -244,9 +255,13 @@ impl<'g> Recorder<'g> {
 
     /// Scores, scale, padding mask, softmax and probs · v in one dispatch: `ctx` `[B·T, H]`.
     pub fn attention(&mut self, stage: &'static str, qkv: &wgpu::Buffer, tokens: &wgpu::Buffer, ctx: &wgpu::Buffer, s: AttentionShape) {
-        let grid = [(s.seq_len.max(1) as u32).div_ceil(ATTENTION_ROWS), (s.batch * s.heads) as u32, 1];
-        let tiled = self.gpu.tuning == Tuning::Gpu && s.head_dim <= ATTENTION_TILE_D as usize;
-        let kernel = if tiled { Kernel::AttentionTiled } else { Kernel::Attention };
+        let tiled = self.gpu.tuning.real_gpu() && s.head_dim <= ATTENTION_TILE_D as usize;
+        let (kernel, rows) = match (tiled, self.gpu.tuning == Tuning::GpuFlash) {
+            (true, true) => (Kernel::AttentionFlash, ATTENTION_FLASH_ROWS),
+            (true, false) => (Kernel::AttentionTiled, ATTENTION_ROWS),
+            (false, _) => (Kernel::Attention, ATTENTION_ROWS),
+        };
+        let grid = [(s.seq_len.max(1) as u32).div_ceil(rows), (s.batch * s.heads) as u32, 1];
         self.dispatch(stage, kernel, s.params(), &[(1, qkv), (2, tokens), (3, ctx)], grid);
     }
 
@@ -363,12 +378,14 @@ mod tests {
     #[test]
     fn k_split_reaches_the_workgroups_in_whole_steps() {
         // ffn_output at 512 rows: 96 tiles, K = 3072 → 3 slices of 1024.
-        assert_eq!(k_split(512, 768, 3072), (3, 1024));
+        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 512, 768, 3072), (3, 1024));
+        assert_eq!(k_split_to(1, 512, 768, 3072), (1, 3072));
         // The kernel test's shapes: 10 tiles → capped at K / 128 = 4 slices of 144 (the last 88).
-        assert_eq!(k_split(300, 70, 520), (4, 144));
-        assert_eq!(k_split(257, 33, 3000), (21, 144));
+        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 300, 70, 520), (4, 144));
+        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 257, 33, 3000), (21, 144));
+        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 100, 40, 300), (2, 160));
         // K too short to split, or tiles enough already.
-        assert_eq!(k_split(270, 3, 64), (1, 64));
-        assert_eq!(k_split(4096, 3072, 768), (1, 768));
+        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 270, 3, 64), (1, 64));
+        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 4096, 3072, 768), (1, 768));
     }
 }

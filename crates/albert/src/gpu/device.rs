@@ -34,19 +34,15 @@ pub struct Gpu {
 pub enum Tuning {
     Emulated,
     Gpu,
-    /// `Gpu` with attention_flash (an online softmax, 8 query rows a workgroup) instead of
-    /// attention_tiled: a candidate, timed on a real GPU before it may become `Gpu`'s.
-    GpuFlash,
 }
 
 impl Tuning {
-    /// From the adapter's type; natively `ALBERT_GPU_TUNING=emulated|gpu|gpu-flash` overrides
-    /// it, so one benchmark run can time the sets on the same GPU (bench/on-nvidia).
+    /// From the adapter's type; natively `ALBERT_GPU_TUNING=emulated|gpu` overrides it, so one
+    /// benchmark run can time both sets on the same GPU (bench/on-nvidia).
     pub fn for_adapter(info: &wgpu::AdapterInfo) -> Tuning {
         match std::env::var("ALBERT_GPU_TUNING").ok().as_deref().map(str::trim) {
             Some("emulated") => Tuning::Emulated,
             Some("gpu") => Tuning::Gpu,
-            Some("gpu-flash") => Tuning::GpuFlash,
             _ if info.device_type == wgpu::DeviceType::Cpu => Tuning::Emulated,
             _ => Tuning::Gpu,
         }

@@ -104,7 +104,7 @@ pub const WIDE_LANES: u32 = 64;
 const _: () = assert!(WIDE_COLS * WIDE_LANES == 256 && GEMV_ROWS * 256 == 2048 && WIDE_LANES.is_power_of_two());
 /// Query rows a fused attention workgroup takes.
 pub const ATTENTION_ROWS: u32 = 4;
-/// Widest head `attention_tiled` takes (its tiles are TILE_D + 1 words a row; every ALBERT's
+/// Widest head `attention_flash` takes (its tiles are TILE_D + 1 words a row; every ALBERT's
 /// head is 64 wide); wider heads run `attention` on any tuning.
 pub const ATTENTION_TILE_D: u32 = 64;
 /// Query rows an `attention_flash` workgroup takes (16 threads each, 128 in all).
@@ -168,7 +168,6 @@ kernels! {
     AttentionContext => "attention_context", AttentionParams, [ATTENTION_PARAMS], ["WG" = ELEMENT_WG];
     Attention => "attention", AttentionParams, [ATTENTION_PARAMS], ["ROWS" = ATTENTION_ROWS, "MAX_T" = ATTENTION_MAX_T];
     AttentionFlash => "attention_flash", AttentionParams, [ATTENTION_PARAMS], ["FR" = ATTENTION_FLASH_ROWS, "TILE_D" = ATTENTION_TILE_D];
-    AttentionTiled => "attention_tiled", AttentionParams, [ATTENTION_PARAMS], ["ROWS" = ATTENTION_ROWS, "MAX_T" = ATTENTION_MAX_T, "TILE_D" = ATTENTION_TILE_D];
     AddLayerNorm => "add_layer_norm", LayerNormParams, [REDUCE], [];
     GatherRows => "gather_rows", GatherParams, [], ["WG" = ELEMENT_WG];
     Drift => "drift", DriftParams, [REDUCE], [];

@@ -111,19 +111,20 @@ const SHORT_K: usize = 256;
 /// Rows up to which real GPUs run `linear_gemv_wide` (8 rows a workgroup) rather than the
 /// 64×64 tiles; natively `ALBERT_GPU_WIDE_M` overrides it. bench/on-nvidia swept it on an H200
 /// (bench/README.md, "On an NVIDIA H200"): against unsplit tiles the wide kernel won up to 256
-/// rows; against tiles split over K, only up to 64 (n = 128: 6.35 ms a forward with the wide
-/// kernel, 4.68 with split tiles).
-const WIDE_M: usize = 64;
+/// rows; against tiles split over K, only up to 32 (n = 128: 6.24 ms a forward with the wide
+/// kernel, 4.74 with split tiles; n = 64: 3.65 against 3.08).
+const WIDE_M: usize = 32;
 
 fn wide_m() -> usize {
     static WIDE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *WIDE.get_or_init(|| std::env::var("ALBERT_GPU_WIDE_M").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(WIDE_M))
 }
 
-/// Workgroups a split linear aims for: two on each multiprocessor of a large GPU (an H200
-/// has 132). wgpu does not say how many a device has. Natively `ALBERT_GPU_SPLIT_WGS`
+/// Workgroups a split linear aims for: about four on each multiprocessor of a large GPU (an
+/// H200 has 132); wgpu does not say how many a device has. On the H200, 512 beat 256 and 128
+/// (n = 128: 4.36, 4.74 and 5.71 ms a forward; unsplit 14.68). Natively `ALBERT_GPU_SPLIT_WGS`
 /// overrides it (bench/on-nvidia sweeps it; 1 turns splitting off).
-const SPLIT_TARGET_WGS: usize = 256;
+const SPLIT_TARGET_WGS: usize = 512;
 
 fn split_target_wgs() -> usize {
     static WGS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
@@ -255,12 +256,8 @@ impl<'g> Recorder<'g> {
 
     /// Scores, scale, padding mask, softmax and probs · v in one dispatch: `ctx` `[B·T, H]`.
     pub fn attention(&mut self, stage: &'static str, qkv: &wgpu::Buffer, tokens: &wgpu::Buffer, ctx: &wgpu::Buffer, s: AttentionShape) {
-        let tiled = self.gpu.tuning.real_gpu() && s.head_dim <= ATTENTION_TILE_D as usize;
-        let (kernel, rows) = match (tiled, self.gpu.tuning == Tuning::GpuFlash) {
-            (true, true) => (Kernel::AttentionFlash, ATTENTION_FLASH_ROWS),
-            (true, false) => (Kernel::AttentionTiled, ATTENTION_ROWS),
-            (false, _) => (Kernel::Attention, ATTENTION_ROWS),
-        };
+        let flash = self.gpu.tuning.real_gpu() && s.head_dim <= ATTENTION_TILE_D as usize;
+        let (kernel, rows) = if flash { (Kernel::AttentionFlash, ATTENTION_FLASH_ROWS) } else { (Kernel::Attention, ATTENTION_ROWS) };
         let grid = [(s.seq_len.max(1) as u32).div_ceil(rows), (s.batch * s.heads) as u32, 1];
         self.dispatch(stage, kernel, s.params(), &[(1, qkv), (2, tokens), (3, ctx)], grid);
     }
@@ -377,15 +374,18 @@ mod tests {
 
     #[test]
     fn k_split_reaches_the_workgroups_in_whole_steps() {
-        // ffn_output at 512 rows: 96 tiles, K = 3072 → 3 slices of 1024.
-        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 512, 768, 3072), (3, 1024));
+        // ffn_output at 512 rows: 96 tiles, K = 3072 → 6 slices of 512 for 512 workgroups, 3 of
+        // 1024 for 256, none for 1.
+        assert_eq!(k_split_to(512, 512, 768, 3072), (6, 512));
+        assert_eq!(k_split_to(256, 512, 768, 3072), (3, 1024));
         assert_eq!(k_split_to(1, 512, 768, 3072), (1, 3072));
-        // The kernel test's shapes: 10 tiles → capped at K / 128 = 4 slices of 144 (the last 88).
+        // The kernel test's shapes, at the default: 10 tiles → capped at K / 128 = 4 slices of
+        // 144 (the last 88); 21 slices of 144; 2 of 160.
         assert_eq!(k_split_to(SPLIT_TARGET_WGS, 300, 70, 520), (4, 144));
         assert_eq!(k_split_to(SPLIT_TARGET_WGS, 257, 33, 3000), (21, 144));
         assert_eq!(k_split_to(SPLIT_TARGET_WGS, 100, 40, 300), (2, 160));
         // K too short to split, or tiles enough already.
         assert_eq!(k_split_to(SPLIT_TARGET_WGS, 270, 3, 64), (1, 64));
-        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 4096, 3072, 768), (1, 768));
+        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 8192, 3072, 768), (1, 768));
     }
 }

@@ -47,6 +47,11 @@ pub async fn gpu() -> albert::Result<Gpu> {
         return Ok(g);
     }
     let g = Gpu::new().await?;
+    // `?kernels=`: the browser tests run real GPUs' kernels on SwiftShader this way.
+    let g = match crate::view_model::params::kernels_choice(&crate::web::location_search()) {
+        Some(t) => g.with_tuning(t),
+        None => g,
+    };
     GPU.with(|slot| *slot.borrow_mut() = Some(g.clone()));
     Ok(g)
 }

@@ -100,7 +100,7 @@ pub async fn load_model(state: AppState, source: Source) {
                         state.gpu.update(|v| {
                             let v = v.get_or_insert_with(GpuView::default);
                             v.device = if g.info.name.trim().is_empty() {
-                                format!("wgpu {:?} backend, {:?} device", g.info.backend, g.info.device_type)
+                                format!("wgpu {:?} backend, {:?} device, {:?} kernels", g.info.backend, g.info.device_type, g.tuning)
                             } else {
                                 g.describe()
                             };

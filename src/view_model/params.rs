@@ -16,6 +16,7 @@
 //! | `ca=` / `cb=` | the side-by-side card's sentences A and B (either opens the card) |
 //! | `layer=3` / `layer=3.1` and `head=2` / `head=mean` | the attention heatmap's layer (from 1; `.inner` with inner groups) and head |
 //! | `view=<section>` | scroll to this view once the first prediction is in (`SHARE_VIEWS`) |
+//! | `kernels=gpu` / `kernels=emulated` | WebGPU: run real GPUs' kernels or the CPU emulators' whatever the adapter (`albert::gpu::Tuning`; by default SwiftShader gets the emulators'): lets the browser tests run real GPUs' WGSL through Chromium's compiler |
 //! | `threads=<1..16>` | the CPU path's threads (the worker and its helpers); default: the device's cores, at most 4, where the page is cross-origin isolated, else 1 |
 
 /// Which backend the user asked for.
@@ -168,6 +169,15 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `?kernels=`: the kernel set to force on WebGPU (`None`: the adapter's own, the default).
+pub fn kernels_choice(query: &str) -> Option<albert::gpu::Tuning> {
+    query_pairs(query).into_iter().find(|(k, _)| k == "kernels").and_then(|(_, v)| match v.trim() {
+        "gpu" => Some(albert::gpu::Tuning::Gpu),
+        "emulated" => Some(albert::gpu::Tuning::Emulated),
+        _ => None,
+    })
+}
+
 /// Parses the page's query string. Unknown keys are ignored; bad values fall back to defaults.
 pub fn parse_query(query: &str) -> Params {
     let mut p = Params::default();
@@ -318,6 +328,15 @@ mod tests {
         assert_eq!(p.bench_lengths, vec![8, 64]);
         assert_eq!((p.bench_runs, p.bench_warmup), (5, 0));
         assert!(p.bench_profile);
+    }
+
+    #[test]
+    fn kernels_choice_forces_a_set_or_leaves_the_adapters() {
+        use albert::gpu::Tuning;
+        assert_eq!(kernels_choice("?kernels=gpu&text=x"), Some(Tuning::Gpu));
+        assert_eq!(kernels_choice("kernels=emulated"), Some(Tuning::Emulated));
+        assert_eq!(kernels_choice("kernels=fast"), None);
+        assert_eq!(kernels_choice("text=kernels%3Dgpu"), None);
     }
 
     #[test]

@@ -34,7 +34,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let i = wg.x * FR + rr;
     let live = i < p.seq_len;
     let r = attention_row(vec3<u32>(min(i, p.seq_len - 1u), wg.y, 0u));
-    let t = r.t;
+    // From the uniform, not r.t (the same number): the key loop holds barriers, and browsers'
+    // uniformity analysis sees r as depending on the thread's row.
+    let t = p.seq_len;
     let d = p.head_dim;
     let v_base = r.b * t * p.stride + p.v_off + r.hd * d;
 

@@ -8,11 +8,13 @@
 //! every dispatch in one command encoder, submits once, and maps one staging buffer holding
 //! only what the caller asked for.
 //!
-//! By concern: `device` (adapter, buffers, readback), `kernels` (the WGSL table, uniforms,
-//! pipelines), `record` (typed dispatches, kernel choice, submission), `model` (each module's
-//! dispatches), `plan` (the model, its plans and forward), `profile` (per-dispatch timing),
-//! `ops` (single kernels for the kernel tests).
+//! By concern: `device` (adapter, buffers, readback, `Tuning`), `kernels` (the WGSL table,
+//! uniforms, pipelines), `choice` (which kernel and grid for a shape and tuning), `record`
+//! (typed dispatches, submission), `model` (each module's dispatches), `plan` (the model, its
+//! plans and forward), `profile` (per-dispatch timing), `ops` (single kernels for the kernel
+//! tests).
 
+mod choice;
 mod device;
 pub mod kernels;
 mod model;

@@ -1,10 +1,11 @@
 //! Recording dispatches: one typed method per kernel that binds its buffers (binding 0 is its
-//! uniform, written from the kernel's `Uniform` struct), picks the kernel variant and grid, and
+//! uniform, written from the kernel's `Uniform` struct), takes the kernel variant and grid from `choice`, and
 //! appends a `Step` to a program. The model's plans and the single-kernel `ops` the tests call
 //! both record through here, so a kernel test exercises the model's binding code; a program
 //! is then submitted as one queue submission.
 
-use super::device::{Gpu, Tuning};
+use super::choice::{attention_kernel, k_split, linear_kernel};
+use super::device::Gpu;
 use super::kernels::*;
 use crate::activation::Activation;
 use std::sync::Arc;
@@ -101,75 +102,6 @@ fn grid_rows(rows: usize) -> [u32; 3] {
     [r.min(65535), r.div_ceil(65535), 1]
 }
 
-/// Rows below which `linear_small` (16-row tiles) beats `linear` (64-row tiles) on
-/// CPU-emulated adapters.
-const SMALL_M: usize = 48;
-/// Rows up to which the gemv kernels are used.
-const GEMV_M: usize = GEMV_ROWS as usize;
-/// Longest input (K) for which few rows use `linear_gemv_short_k` (one thread a column).
-const SHORT_K: usize = 256;
-/// Rows up to which real GPUs run `linear_gemv_wide` (8 rows a workgroup) rather than the
-/// 64×64 tiles; natively `ALBERT_GPU_WIDE_M` overrides it. bench/on-nvidia swept it on an H200
-/// (bench/README.md, "On an NVIDIA H200"): against unsplit tiles the wide kernel won up to 256
-/// rows; against tiles split over K, only up to 32 (n = 128: 6.24 ms a forward with the wide
-/// kernel, 4.74 with split tiles; n = 64: 3.65 against 3.08).
-const WIDE_M: usize = 32;
-
-fn wide_m() -> usize {
-    static WIDE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *WIDE.get_or_init(|| std::env::var("ALBERT_GPU_WIDE_M").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(WIDE_M))
-}
-
-/// Workgroups a split linear aims for: about four on each multiprocessor of a large GPU (an
-/// H200 has 132); wgpu does not say how many a device has. On the H200, 512 beat 256 and 128
-/// (n = 128: 4.36, 4.74 and 5.71 ms a forward; unsplit 14.68). Natively `ALBERT_GPU_SPLIT_WGS`
-/// overrides it (bench/on-nvidia sweeps it; 1 turns splitting off).
-const SPLIT_TARGET_WGS: usize = 512;
-
-fn split_target_wgs() -> usize {
-    static WGS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *WGS.get_or_init(|| std::env::var("ALBERT_GPU_SPLIT_WGS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(SPLIT_TARGET_WGS))
-}
-/// Shortest K slice worth its own workgroup.
-const SPLIT_MIN_K: usize = 128;
-/// The K step of linear_split.wgsl: slices are multiples of it.
-const SPLIT_KT: usize = 16;
-
-/// K slices for the 64×64 tiles of `m` × `n` outputs on real GPUs: enough that the tiles and
-/// slices reach SPLIT_TARGET_WGS workgroups, each slice at least SPLIT_MIN_K long. Returns
-/// (slices, slice length); one slice means no split.
-fn k_split(m: usize, n: usize, k: usize) -> (usize, usize) {
-    k_split_to(split_target_wgs(), m, n, k)
-}
-
-fn k_split_to(target: usize, m: usize, n: usize, k: usize) -> (usize, usize) {
-    let tiles = m.div_ceil(LINEAR_TILE as usize) * n.div_ceil(LINEAR_TILE as usize);
-    let want = target.div_ceil(tiles.max(1)).min(k / SPLIT_MIN_K).max(1);
-    let k_len = k.div_ceil(want).div_ceil(SPLIT_KT) * SPLIT_KT;
-    (k.div_ceil(k_len.max(1)).max(1), k_len)
-}
-
-/// The linear kernel for `m` rows of `k` inputs and `n` outputs, and its grid.
-fn linear_kernel(m: usize, n: usize, k: usize, tuning: Tuning) -> (Kernel, [u32; 3]) {
-    let (m, n) = (m.max(1) as u32, n.max(1) as u32);
-    let rows = m as usize;
-    if tuning.real_gpu() {
-        if rows <= wide_m() {
-            (Kernel::LinearGemvWide, [n.div_ceil(WIDE_COLS), m.div_ceil(GEMV_ROWS), 1])
-        } else {
-            (Kernel::Linear, [n.div_ceil(LINEAR_TILE), m.div_ceil(LINEAR_TILE), 1])
-        }
-    } else if rows <= GEMV_M && k <= SHORT_K {
-        (Kernel::LinearGemvShortK, [n.div_ceil(SHORT_K_COLS), m.div_ceil(GEMV_ROWS), 1])
-    } else if rows <= GEMV_M {
-        (Kernel::LinearGemv, [n.div_ceil(GEMV_COLS), m.div_ceil(GEMV_ROWS), 1])
-    } else if rows <= SMALL_M {
-        (Kernel::LinearSmall, [n.div_ceil(SMALL_COLS), m.div_ceil(SMALL_ROWS), 1])
-    } else {
-        (Kernel::Linear, [n.div_ceil(LINEAR_TILE), m.div_ceil(LINEAR_TILE), 1])
-    }
-}
-
 impl<'g> Recorder<'g> {
     pub fn new(gpu: &'g Gpu, pipes: Arc<Pipelines>) -> Self {
         Recorder { gpu, pipes, program: Vec::new(), split_scratch: None }
@@ -256,8 +188,7 @@ impl<'g> Recorder<'g> {
 
     /// Scores, scale, padding mask, softmax and probs · v in one dispatch: `ctx` `[B·T, H]`.
     pub fn attention(&mut self, stage: &'static str, qkv: &wgpu::Buffer, tokens: &wgpu::Buffer, ctx: &wgpu::Buffer, s: AttentionShape) {
-        let flash = self.gpu.tuning.real_gpu() && s.head_dim <= ATTENTION_TILE_D as usize;
-        let (kernel, rows) = if flash { (Kernel::AttentionFlash, ATTENTION_FLASH_ROWS) } else { (Kernel::Attention, ATTENTION_ROWS) };
+        let (kernel, rows) = attention_kernel(s.head_dim, self.gpu.tuning);
         let grid = [(s.seq_len.max(1) as u32).div_ceil(rows), (s.batch * s.heads) as u32, 1];
         self.dispatch(stage, kernel, s.params(), &[(1, qkv), (2, tokens), (3, ctx)], grid);
     }
@@ -365,27 +296,5 @@ impl Gpu {
             enc.copy_buffer_to_buffer(&t.resolve, 0, &t.staging, t.staging_offset, 16);
         }
         self.queue.submit([enc.finish()]);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn k_split_reaches_the_workgroups_in_whole_steps() {
-        // ffn_output at 512 rows: 96 tiles, K = 3072 → 6 slices of 512 for 512 workgroups, 3 of
-        // 1024 for 256, none for 1.
-        assert_eq!(k_split_to(512, 512, 768, 3072), (6, 512));
-        assert_eq!(k_split_to(256, 512, 768, 3072), (3, 1024));
-        assert_eq!(k_split_to(1, 512, 768, 3072), (1, 3072));
-        // The kernel test's shapes, at the default: 10 tiles → capped at K / 128 = 4 slices of
-        // 144 (the last 88); 21 slices of 144; 2 of 160.
-        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 300, 70, 520), (4, 144));
-        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 257, 33, 3000), (21, 144));
-        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 100, 40, 300), (2, 160));
-        // K too short to split, or tiles enough already.
-        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 270, 3, 64), (1, 64));
-        assert_eq!(k_split_to(SPLIT_TARGET_WGS, 8192, 3072, 768), (1, 768));
     }
 }

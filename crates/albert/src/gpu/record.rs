@@ -1,8 +1,8 @@
 //! Recording dispatches: one typed method per kernel that binds its buffers (binding 0 is its
 //! uniform, written from the kernel's `Uniform` struct), takes the kernel variant and grid from
-//! `choice`, and appends a `Step` to a program. The model's plans and the single-kernel `ops` the tests call
-//! both record through here, so a kernel test exercises the model's binding code; a program
-//! is then submitted as one queue submission.
+//! `choice`, and appends a `Step` to a program. The model's plans and the single-kernel `ops`
+//! the tests call both record through here, so a kernel test exercises the model's binding
+//! code; a program is then submitted as one queue submission.
 
 use super::choice::{attention_kernel, k_split, linear_kernel};
 use super::device::Gpu;

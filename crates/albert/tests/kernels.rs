@@ -28,7 +28,7 @@ fn linear_on_awkward_shapes_and_every_activation() {
     let Some(g0) = gpu() else { return };
     // Emulated kernels: m ≤ 8 runs linear_gemv_short_k (k ≤ 256) or linear_gemv, 9..=48
     // linear_small, more the 64×64 linear. Real GPUs' kernels: m ≤ 64 linear_gemv_wide, more
-    // the 64×64 linear, split over K (linear_split + linear_split_sum) when few tiles cover the
+    // the 64×64 linear, split over K (slices, then linear_split_sum) when few tiles cover the
     // output and K is long: (300, 520, 70) in 4 slices, the last shorter; (257, 3000, 33) in 21;
     // (100, 300, 40) in 2; (270, 64, 3) unsplit. Each on odd sizes, across workgroup edges (64, 16 and 4 columns; 8
     // rows) and K below, at and past the wide kernel's 64 lanes.

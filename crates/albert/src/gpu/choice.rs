@@ -36,8 +36,6 @@ fn split_target_wgs() -> usize {
 }
 /// Shortest K slice worth its own workgroup.
 const SPLIT_MIN_K: usize = 128;
-/// The K step of linear_split.wgsl: slices are multiples of it.
-const SPLIT_KT: usize = 16;
 
 /// K slices for the 64×64 tiles of `m` × `n` outputs on real GPUs: enough that the tiles and
 /// slices reach SPLIT_TARGET_WGS workgroups, each slice at least SPLIT_MIN_K long. Returns
@@ -49,7 +47,7 @@ pub(super) fn k_split(m: usize, n: usize, k: usize) -> (usize, usize) {
 fn k_split_to(target: usize, m: usize, n: usize, k: usize) -> (usize, usize) {
     let tiles = m.div_ceil(LINEAR_TILE as usize) * n.div_ceil(LINEAR_TILE as usize);
     let want = target.div_ceil(tiles.max(1)).min(k / SPLIT_MIN_K).max(1);
-    let k_len = k.div_ceil(want).div_ceil(SPLIT_KT) * SPLIT_KT;
+    let k_len = k.div_ceil(want).next_multiple_of(LINEAR_KT as usize);
     (k.div_ceil(k_len.max(1)).max(1), k_len)
 }
 

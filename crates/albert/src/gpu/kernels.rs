@@ -47,9 +47,9 @@ uniform!(
     LinearParams as "Params" { m: u32, n: u32, k: u32, act: u32 }
 );
 uniform!(
-    /// linear_split.wgsl and linear_split_sum.wgsl: the linear's shape, K in `splits` slices of
-    /// `k_len` inputs (the last may be shorter).
-    LinearSplitParams as "Params" { m: u32, n: u32, k: u32, act: u32, k_len: u32, splits: u32, _a: u32, _b: u32 }
+    /// linear.wgsl (the 64×64 tiles) and linear_split_sum.wgsl: the linear's shape, K in
+    /// `splits` slices of `k_len` inputs (the last may be shorter; one slice of K: no split).
+    TileParams as "Params" { m: u32, n: u32, k: u32, act: u32, k_len: u32, splits: u32, _a: u32, _b: u32 }
 );
 uniform!(
     /// add_layer_norm.wgsl: LayerNorm(x + residual) over `rows` rows of `n`.
@@ -88,6 +88,9 @@ uniform!(
 
 /// Output tile of `linear` (rows and columns).
 pub const LINEAR_TILE: u32 = 64;
+/// The K step of `linear` (its workgroup tiles are [KT][TILE + 1]); a split's slices are
+/// multiples of it.
+pub const LINEAR_KT: u32 = 16;
 /// Output tile of `linear_small`: rows, columns.
 pub const SMALL_ROWS: u32 = 16;
 pub const SMALL_COLS: u32 = 64;
@@ -157,12 +160,11 @@ macro_rules! kernels {
 
 kernels! {
     Embeddings => "embeddings", EmbeddingsParams, [REDUCE], [];
-    Linear => "linear", LinearParams, [LINEAR_BINDINGS], ["TILE" = LINEAR_TILE];
+    Linear => "linear", TileParams, [LINEAR_BINDINGS], ["TILE" = LINEAR_TILE, "KT" = LINEAR_KT];
     LinearSmall => "linear_small", LinearParams, [LINEAR_BINDINGS], ["TM" = SMALL_ROWS, "TN" = SMALL_COLS];
     LinearGemv => "linear_gemv", LinearParams, [LINEAR_BINDINGS], ["COLS" = GEMV_COLS, "RM" = GEMV_ROWS];
     LinearGemvShortK => "linear_gemv_short_k", LinearParams, [LINEAR_BINDINGS], ["COLS" = SHORT_K_COLS, "RM" = GEMV_ROWS];
-    LinearSplit => "linear_split", LinearSplitParams, [LINEAR_BINDINGS], ["TILE" = LINEAR_TILE];
-    LinearSplitSum => "linear_split_sum", LinearSplitParams, [LINEAR_BINDINGS], [];
+    LinearSplitSum => "linear_split_sum", TileParams, [LINEAR_BINDINGS], [];
     LinearGemvWide => "linear_gemv_wide", LinearParams, [LINEAR_BINDINGS], ["COLS" = WIDE_COLS, "LANES" = WIDE_LANES, "RM" = GEMV_ROWS];
     AttentionProbs => "attention_probs", AttentionParams, [REDUCE, ATTENTION_PARAMS], [];
     AttentionContext => "attention_context", AttentionParams, [ATTENTION_PARAMS], ["WG" = ELEMENT_WG];

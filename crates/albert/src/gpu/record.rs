@@ -151,16 +151,18 @@ impl<'g> Recorder<'g> {
     pub fn linear(&mut self, stage: &'static str, l: &LinearBufs, x: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, act: Activation) {
         let (kernel, grid) = linear_kernel(m, l.out, l.inp, self.gpu.tuning);
         let (n, k) = (l.out, l.inp);
-        if kernel == Kernel::Linear && self.gpu.tuning.real_gpu() {
-            let (splits, k_len) = k_split(m, n, k);
-            if splits > 1 {
-                let params = LinearSplitParams { m: m as u32, n: n as u32, k: k as u32, act: act.code(), k_len: k_len as u32, splits: splits as u32, _a: 0, _b: 0 };
-                let part = self.split_scratch(splits * m * n);
-                self.dispatch(stage, Kernel::LinearSplit, params, &[(1, x), (2, &l.w), (4, &part)], [grid[0], grid[1], splits as u32]);
-                let groups = (m * n).div_ceil(256) as u32;
-                self.dispatch(stage, Kernel::LinearSplitSum, params, &[(1, &part), (3, &l.b), (4, y)], [groups.min(65535), groups.div_ceil(65535), 1]);
+        if kernel == Kernel::Linear {
+            let (splits, k_len) = if self.gpu.tuning.real_gpu() { k_split(m, n, k) } else { (1, k) };
+            let params = TileParams { m: m as u32, n: n as u32, k: k as u32, act: act.code(), k_len: k_len as u32, splits: splits as u32, _a: 0, _b: 0 };
+            if splits == 1 {
+                self.dispatch(stage, kernel, params, &[(1, x), (2, &l.w), (3, &l.b), (4, y)], grid);
                 return;
             }
+            let part = self.split_scratch(splits * m * n);
+            self.dispatch(stage, kernel, params, &[(1, x), (2, &l.w), (3, &l.b), (4, &part)], [grid[0], grid[1], splits as u32]);
+            let groups = (m * n).div_ceil(256) as u32;
+            self.dispatch(stage, Kernel::LinearSplitSum, params, &[(1, &part), (3, &l.b), (4, y)], [groups.min(65535), groups.div_ceil(65535), 1]);
+            return;
         }
         let params = LinearParams { m: m as u32, n: n as u32, k: k as u32, act: act.code() };
         self.dispatch(stage, kernel, params, &[(1, x), (2, &l.w), (3, &l.b), (4, y)], grid);
@@ -171,7 +173,7 @@ impl<'g> Recorder<'g> {
         match &self.split_scratch {
             Some((b, n)) if *n >= floats => b.clone(),
             _ => {
-                let b = self.gpu.storage("linear_split partial sums", floats * 4);
+                let b = self.gpu.storage("linear partial sums (split over K)", floats * 4);
                 self.split_scratch = Some((b.clone(), floats));
                 b
             }

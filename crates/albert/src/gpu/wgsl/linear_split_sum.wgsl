@@ -1,5 +1,6 @@
-// The end of a split linear (linear_split.wgsl): y[i] = act(Σ_slice part[slice, i] + b), the
-// slices added in order so results are deterministic. `x` holds the [splits, m, n] partials.
+// The end of a linear split over K (linear.wgsl with p.splits > 1): y[i] = act(Σ_slice
+// part[slice, i] + b), the slices added in order so results are deterministic. `x` holds the
+// [splits, m, n] partials.
 
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -89,7 +89,7 @@ pub async fn load_model(state: AppState, source: Source) {
                     LoadState::Loading,
                     format!(
                         "Compiling {} WGSL compute pipelines for {} weights…",
-                        Kernel::ALL.len(),
+                        Kernel::ALL.iter().filter(|k| k.used_by(g.tuning)).count(),
                         if dtype == DType::F16 { "f16" } else { "f32" }
                     ),
                 );

@@ -101,4 +101,25 @@ mod tests {
         assert_eq!(k_split_to(SPLIT_TARGET_WGS, 270, 3, 64), (1, 64));
         assert_eq!(k_split_to(SPLIT_TARGET_WGS, 8192, 3072, 768), (1, 768));
     }
+
+    #[test]
+    fn every_choice_is_compiled_for_its_tuning() {
+        // Pipelines compile only `Kernel::used_by` kernels; a choice outside them would panic in
+        // `Pipelines::get`.
+        for tuning in [Tuning::Emulated, Tuning::Gpu] {
+            for m in [1, 8, 9, 32, 33, 48, 49, 64, 65, 256, 257, 512, 4096] {
+                for (n, k) in [(1, 1), (30000, 128), (768, 3072), (2304, 768), (2, 768)] {
+                    let (kernel, _) = linear_kernel(m, n, k, tuning);
+                    assert!(kernel.used_by(tuning), "{kernel:?} for m={m} n={n} k={k} under {tuning:?}");
+                    if kernel == Kernel::Linear && tuning.real_gpu() && k_split(m, n, k).0 > 1 {
+                        assert!(Kernel::LinearSplitSum.used_by(tuning));
+                    }
+                }
+            }
+            for d in [1, 64, 65, 128] {
+                let (kernel, _) = attention_kernel(d, tuning);
+                assert!(kernel.used_by(tuning), "{kernel:?} for head_dim {d} under {tuning:?}");
+            }
+        }
+    }
 }

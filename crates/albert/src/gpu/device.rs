@@ -54,8 +54,8 @@ impl Tuning {
     }
 }
 
-/// Compiled pipelines per weight dtype, shared by every clone of a `Gpu`.
-type PipelineCache = Arc<Mutex<Vec<(DType, Arc<Pipelines>)>>>;
+/// Compiled pipelines per weight dtype and kernel set, shared by every clone of a `Gpu`.
+type PipelineCache = Arc<Mutex<Vec<((DType, Tuning), Arc<Pipelines>)>>>;
 
 /// Buffers this process has created on any GPU (weights, plans' activations and uniforms,
 /// readback and timestamp buffers). Plans are built once per input shape and cached, so after
@@ -166,14 +166,16 @@ impl Gpu {
         }
     }
 
-    /// Pipelines for a weight dtype, compiled on first use.
+    /// Pipelines for a weight dtype and this device's `tuning`, compiled on first use: only the
+    /// kernels that tuning's plans pick (`Kernel::used_by`).
     pub async fn pipelines(&self, dtype: DType) -> Result<Arc<Pipelines>> {
-        if let Some(p) = self.pipelines.lock().ok().and_then(|v| v.iter().find(|(d, _)| *d == dtype).map(|(_, p)| p.clone())) {
+        let key = (dtype, self.tuning);
+        if let Some(p) = self.pipelines.lock().ok().and_then(|v| v.iter().find(|(k, _)| *k == key).map(|(_, p)| p.clone())) {
             return Ok(p);
         }
-        let p = Arc::new(Pipelines::new(&self.device, dtype).await?);
+        let p = Arc::new(Pipelines::new(&self.device, dtype, self.tuning).await?);
         if let Ok(mut v) = self.pipelines.lock() {
-            v.push((dtype, p.clone()));
+            v.push((key, p.clone()));
         }
         Ok(p)
     }

@@ -8,6 +8,7 @@
 //! To add a kernel: its `.wgsl` file, a `uniform!` struct if it needs new parameters, a row in
 //! `kernels!` below, and a method on `record::Recorder` that binds and dispatches it.
 
+use super::device::Tuning;
 use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::weights::DType;
@@ -179,6 +180,18 @@ kernels! {
 }
 
 impl Kernel {
+    /// Whether `tuning`'s plans can pick this kernel (`gpu::choice`); pipelines are compiled for
+    /// those only. SwiftShader compiles on the CPU: the page's first load on it took 7.3 s of
+    /// pipeline compilation with every kernel, 3.1–3.4 s before real GPUs' kernels existed
+    /// (tests/e2e/first-prediction.test.mjs).
+    pub fn used_by(self, tuning: Tuning) -> bool {
+        match self {
+            Kernel::LinearGemvWide | Kernel::LinearSplitSum | Kernel::AttentionFlash => tuning.real_gpu(),
+            Kernel::LinearSmall | Kernel::LinearGemv | Kernel::LinearGemvShortK => !tuning.real_gpu(),
+            _ => true,
+        }
+    }
+
     /// Full WGSL for this kernel and weight dtype.
     pub fn wgsl(self, dtype: DType) -> String {
         let f16 = dtype == DType::F16;
@@ -220,10 +233,11 @@ pub struct Pipelines {
 }
 
 impl Pipelines {
-    /// Compiles every kernel; shader errors come back as `Error::Gpu` naming the kernel.
-    pub async fn new(device: &wgpu::Device, dtype: DType) -> Result<Self> {
+    /// Compiles the kernels `tuning` uses; shader errors come back as `Error::Gpu` naming the
+    /// kernel.
+    pub async fn new(device: &wgpu::Device, dtype: DType, tuning: Tuning) -> Result<Self> {
         let mut pipelines = Vec::new();
-        for &k in Kernel::ALL {
+        for &k in Kernel::ALL.iter().filter(|k| k.used_by(tuning)) {
             let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(k.name()),
@@ -246,8 +260,9 @@ impl Pipelines {
     }
 
     pub fn get(&self, k: Kernel) -> &wgpu::ComputePipeline {
-        // Every kernel is compiled in `new`, so the lookup cannot miss.
-        &self.pipelines.iter().find(|(kk, _)| *kk == k).expect("all kernels compiled").1
+        // `new` compiled every kernel its tuning's plans pick (`gpu::choice` and `used_by` agree:
+        // the kernel and golden tests run each tuning's plans), so the lookup cannot miss.
+        &self.pipelines.iter().find(|(kk, _)| *kk == k).expect("the tuning's kernels are compiled").1
     }
 }
 

@@ -143,12 +143,12 @@ impl Gpu {
         }
     }
 
-    /// "name (backend, device type)" for people.
     /// The same device (queue, pipelines, loss detection) picking `tuning`'s kernels.
     pub fn with_tuning(&self, tuning: Tuning) -> Gpu {
         Gpu { tuning, ..self.clone() }
     }
 
+    /// "name (backend, device type, kernel set)" for people.
     pub fn describe(&self) -> String {
         format!("{} ({:?}, {:?}, {:?} kernels)", self.info.name, self.info.backend, self.info.device_type, self.tuning)
     }

@@ -6,7 +6,8 @@
 //! without the `shader-f16` feature). Pipelines are built once per device and dtype.
 //!
 //! To add a kernel: its `.wgsl` file, a `uniform!` struct if it needs new parameters, a row in
-//! `kernels!` below, and a method on `record::Recorder` that binds and dispatches it.
+//! `kernels!` below, and a method on `record::Recorder` that binds and dispatches it; if only
+//! one `Tuning` picks it (`gpu::choice`), a line in `Kernel::used_by`.
 
 use super::device::Tuning;
 use crate::activation::Activation;
@@ -44,7 +45,8 @@ uniform!(
     EmbeddingsParams as "Params" { rows: u32, seq_len: u32, e: u32, eps: f32 }
 );
 uniform!(
-    /// The four linear kernels: y[m, n] = act(x[m, k] · Wᵀ + b), `act` an `Activation` code.
+    /// The gemv and 16-row linear kernels: y[m, n] = act(x[m, k] · Wᵀ + b), `act` an
+    /// `Activation` code (the 64×64 tiles take `TileParams`).
     LinearParams as "Params" { m: u32, n: u32, k: u32, act: u32 }
 );
 uniform!(

@@ -64,8 +64,9 @@ BASE_V2 = dict(
 )
 SEED = 0
 VERIFY_TEXT = "The capital of France is [MASK]."
-# --verify-long: about 400 tokens, so the same-weights check also covers the kernels that only
-# long inputs run (on real GPUs: the split 64×64 linears past 256 rows).
+# --verify-long: 371 tokens with albert-base-v2's tokenizer, so the same-weights check also
+# covers the kernels only long inputs run (on real GPUs: the 64×64 tiles split over K, past the
+# wide gemv's rows; crates/albert/src/gpu/choice.rs).
 VERIFY_LONG = " ".join(["The river that runs through the old city is wide and slow, and its bridges are made of stone."] * 17
                        + ["In the end the travellers reached the [MASK] before night fell."])
 CLS, SEP, MASK = 2, 3, 4
@@ -567,7 +568,7 @@ def main():
     ap.add_argument("--max-cell-s", type=float, default=120.0, help="stop timing a torch cell early past this many seconds (default 120)")
     ap.add_argument("--tol", type=float, default=1e-3, help="same-weights check: max |ours - torch| logit (default 1e-3)")
     ap.add_argument("--no-verify", action="store_true", help="skip the same-weights check")
-    ap.add_argument("--verify-long", action="store_true", help="also check a ~400-token input (the kernels long inputs run)")
+    ap.add_argument("--verify-long", action="store_true", help="also check a 371-token input (the kernels long inputs run)")
     ap.add_argument("--no-readme", action="store_true", help="do not touch bench/README.md")
     ap.add_argument("--out", help="results JSON path (default bench/results/<date>-<host>.json)")
     ap.add_argument("--render", metavar="RESULTS_JSON", help="only regenerate the README table from a results file")

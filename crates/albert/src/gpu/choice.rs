@@ -4,6 +4,7 @@
 
 use super::device::Tuning;
 use super::kernels::*;
+use std::sync::OnceLock;
 
 /// Rows below which `linear_small` (16-row tiles) beats `linear` (64-row tiles) on
 /// CPU-emulated adapters.
@@ -20,8 +21,8 @@ const SHORT_K: usize = 256;
 const WIDE_M: usize = 32;
 
 fn wide_m() -> usize {
-    static WIDE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *WIDE.get_or_init(|| std::env::var("ALBERT_GPU_WIDE_M").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(WIDE_M))
+    static WIDE: OnceLock<usize> = OnceLock::new();
+    overridable(&WIDE, "ALBERT_GPU_WIDE_M", WIDE_M)
 }
 
 /// Workgroups a split linear aims for: about four on each multiprocessor of a large GPU (an
@@ -31,8 +32,14 @@ fn wide_m() -> usize {
 const SPLIT_TARGET_WGS: usize = 512;
 
 fn split_target_wgs() -> usize {
-    static WGS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *WGS.get_or_init(|| std::env::var("ALBERT_GPU_SPLIT_WGS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(SPLIT_TARGET_WGS))
+    static WGS: OnceLock<usize> = OnceLock::new();
+    overridable(&WGS, "ALBERT_GPU_SPLIT_WGS", SPLIT_TARGET_WGS)
+}
+
+/// A measured threshold, or natively the environment's `var` (a number) instead, read once:
+/// bench/on-nvidia sweeps them on a lent GPU without a rebuild. Browsers have no environment.
+fn overridable(cell: &'static OnceLock<usize>, var: &str, default: usize) -> usize {
+    *cell.get_or_init(|| std::env::var(var).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default))
 }
 /// Shortest K slice worth its own workgroup.
 const SPLIT_MIN_K: usize = 128;

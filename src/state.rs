@@ -69,6 +69,8 @@ pub struct LoadTimings {
     pub compile_ms: Option<f64>,
     pub init_ms: f64,
     pub first_forward_ms: Option<f64>,
+    /// The CPU bridge's model, answering while WebGPU gets ready (`view_model::bridge`).
+    pub bridge: bool,
 }
 
 /// The loaded model, as the page describes it.

@@ -4,7 +4,9 @@
 //! flat over hundreds of forwards; anyone can call it in the console). Reading costs nothing.
 //! It also carries the page's first prediction, broken down (`firstPrediction`: wasm start,
 //! files, pipeline compilation, parse and upload, the first forward and the total since
-//! navigation), which tests/e2e/first-prediction.test.mjs reports, and how many forwards of the
+//! navigation; `bridge` when the CPU answered while WebGPU got ready, and then `gpuReadyMs` and
+//! `gpuCompileMs` say when WebGPU took over and how long its pipelines took), which
+//! tests/e2e/first-prediction.test.mjs reports, and how many forwards of the
 //! sentence finished and the longest (`forwards`, `longestForwardMs`: tests/e2e/responsive.test.mjs
 //! compares the page's long tasks with them), and the bytes the latest of them returned
 //! (`lastForwardBytes`: GPU readback or the CPU worker's reply, issue 13 item 3), and the
@@ -33,6 +35,14 @@ thread_local! {
     /// The threads the CPU worker's forwards use (itself and its helpers), and the products it
     /// handed to its helpers, as its latest reply said.
     static WORKER_THREADS: Cell<Option<(f64, f64)>> = const { Cell::new(None) };
+    /// When (ms since navigation) the latest load's WebGPU model was installed, and its
+    /// pipelines' compilation time.
+    static GPU_READY: Cell<Option<(f64, f64)>> = const { Cell::new(None) };
+}
+
+/// A load's WebGPU model is installed (after the CPU bridge, or without one).
+pub fn gpu_ready(compile_ms: f64) {
+    GPU_READY.with(|g| g.set(Some((crate::web::now_ms(), compile_ms))));
 }
 
 /// The CPU worker's threads and shared products, as its latest reply said.
@@ -84,6 +94,7 @@ pub fn first_prediction(t: &LoadTimings, from_cache: bool) {
         set(&o, "firstForwardMs", t.first_forward_ms);
         set(&o, "totalMs", Some(crate::web::now_ms()));
         let _ = js_sys::Reflect::set(&o, &"fromCache".into(), &JsValue::from_bool(from_cache));
+        let _ = js_sys::Reflect::set(&o, &"bridge".into(), &JsValue::from_bool(t.bridge));
         *f.borrow_mut() = Some(o);
     });
 }
@@ -96,6 +107,9 @@ fn stats() -> JsValue {
     let _ = js_sys::Reflect::set(&o, &"gpuBuffersCreated".into(), &JsValue::from_f64(albert::gpu::buffers_created() as f64));
     let first = FIRST.with(|f| f.borrow().clone().map_or(JsValue::NULL, JsValue::from));
     let _ = js_sys::Reflect::set(&o, &"firstPrediction".into(), &first);
+    let gpu = GPU_READY.with(Cell::get);
+    set(&o, "gpuReadyMs", gpu.map(|g| g.0));
+    set(&o, "gpuCompileMs", gpu.map(|g| g.1));
     let _ = js_sys::Reflect::set(&o, &"forwards".into(), &JsValue::from_f64(FORWARDS.with(Cell::get).into()));
     let _ = js_sys::Reflect::set(&o, &"longestForwardMs".into(), &JsValue::from_f64(LONGEST_FORWARD_MS.with(Cell::get)));
     set(&o, "lastForwardBytes", LAST_FORWARD_BYTES.with(Cell::get));

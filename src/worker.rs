@@ -40,6 +40,30 @@ const HELPERS_BUDGET_BYTES: usize = 1 << 30;
 thread_local! {
     /// `?threads=`, as the page's parameters gave it.
     static ASKED_THREADS: Cell<Option<usize>> = const { Cell::new(None) };
+    /// A worker started ahead of the first load ([`prestart`]), for it to take.
+    static SPARE: RefCell<Option<Inner>> = const { RefCell::new(None) };
+}
+
+/// Starts a worker now, so its script and wasm load while the model's files are read; the next
+/// CPU load (the bridge, or the CPU path) takes it. Nothing happens when the browser refuses:
+/// that load will try again and say why.
+pub fn prestart() {
+    SPARE.with(|s| {
+        if s.borrow().is_none() {
+            *s.borrow_mut() = Inner::spawn().ok();
+        }
+    });
+}
+
+/// Ends the worker started ahead if no load took it (WebGPU answers alone: a model too big for
+/// the bridge, or the bridge turned off).
+pub fn drop_spare() {
+    SPARE.with(|s| s.borrow_mut().take());
+}
+
+/// The worker started ahead, else a new one.
+fn spare_or_spawn() -> Result<Inner, String> {
+    SPARE.with(|s| s.borrow_mut().take()).map_or_else(Inner::spawn, Ok)
 }
 
 /// `?threads=`: the CPU path's threads (1: no helpers); `None`: the device's cores, at most 4.
@@ -110,6 +134,9 @@ impl Shared {
 struct Inner {
     worker: Worker,
     shared: Rc<Shared>,
+    /// Where its Ready will arrive: waited for from the start, so a worker started ahead
+    /// ([`prestart`]) cannot say it before anyone listens.
+    ready: RefCell<Option<oneshot::Receiver<Answer>>>,
     next_id: Cell<u32>,
     _on_message: Closure<dyn Fn(MessageEvent)>,
     _on_error: Closure<dyn Fn(web_sys::Event)>,
@@ -145,12 +172,13 @@ impl Inner {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(Inner { worker, shared, next_id: Cell::new(1), _on_message: on_message, _on_error: on_error })
+        let ready = RefCell::new(Some(shared.wait(0)));
+        Ok(Inner { worker, shared, ready, next_id: Cell::new(1), _on_message: on_message, _on_error: on_error })
     }
 
     /// Waits for the worker to say Ready (call id 0) once it listens: a call sent before could be lost.
     async fn started(&self) -> Result<(), String> {
-        let ready = self.shared.wait(0);
+        let Some(ready) = self.ready.borrow_mut().take() else { return Ok(()) };
         let timeout = Box::pin(crate::web::sleep(START_TIMEOUT.as_millis() as i32));
         match select(ready, timeout).await {
             Either::Left((Ok(Ok(wire::Reply::Ready)), _)) => Ok(()),
@@ -261,14 +289,13 @@ pub enum LoadError {
 }
 
 impl CpuWorker {
-    /// Starts a worker and loads `files` into it.
-    pub async fn load(files: &ModelFiles) -> Result<Self, LoadError> {
-        let inner = Inner::spawn().map_err(LoadError::NoWorker)?;
+    /// Starts a worker and loads `files` into it, with helpers up to `asked` threads in all.
+    pub async fn load(files: &ModelFiles, asked: usize) -> Result<Self, LoadError> {
+        let inner = spare_or_spawn().map_err(LoadError::NoWorker)?;
         inner.started().await.map_err(LoadError::NoWorker)?;
         // Encoded once: the helpers get copies of the worker's call.
         let id = inner.next_id();
         let load = wire::encode_load(id, files);
-        let asked = threads();
         // A config that does not parse gets no helpers: the worker's load says what is wrong.
         let parts = albert::Config::from_json(&files.config_json).map_or(1, |cfg| albert::cpu::team::helpers(asked, &cfg, HELPERS_BUDGET_BYTES) + 1);
         if parts < asked {
@@ -328,13 +355,27 @@ impl RemoteForward for CpuWorker {
 
 /// The CPU path for `files`: in a worker, else on the page's thread with a note saying why.
 pub async fn cpu_model(files: &ModelFiles) -> (albert::Result<FillMask>, Option<String>) {
-    match CpuWorker::load(files).await {
+    match CpuWorker::load(files, threads()).await {
         Ok(w) => (FillMask::remote(files, Box::new(w)), None),
         Err(LoadError::Model(e)) => (Err(albert::Error::Io(e)), None),
         Err(LoadError::NoWorker(why)) => {
             web_sys::console::warn_1(&format!("albert-lens: the CPU worker did not start ({why}); running the CPU path on the page's thread").into());
             let note = format!("The CPU worker did not start ({why}), so forwards run on the page's thread and typing may stutter while one runs.");
             (FillMask::new(files, None).await, Some(note))
+        }
+    }
+}
+
+/// The CPU bridge's model (`view_model::bridge`): a worker on one thread (helpers would each
+/// copy every linear, for a model that answers for a few seconds). `None` when no worker
+/// starts or the model does not load in it: then the page simply waits for WebGPU, whose own
+/// load says what is wrong with the model.
+pub async fn bridge_model(files: &ModelFiles) -> Option<FillMask> {
+    match CpuWorker::load(files, 1).await {
+        Ok(w) => FillMask::remote(files, Box::new(w)).ok(),
+        Err(LoadError::NoWorker(why) | LoadError::Model(why)) => {
+            web_sys::console::info_1(&format!("albert-lens: no CPU answers while WebGPU gets ready ({why})").into());
+            None
         }
     }
 }

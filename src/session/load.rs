@@ -1,20 +1,24 @@
-//! Loading a model: its files (network, cache or disk), the WebGPU device and this dtype's
-//! pipelines, then the weights; a GPU failure falls back to the CPU, and a load that is no longer
-//! the newest drops its result.
+//! Loading a model: its files (network, cache or disk), then WebGPU (`gpu`: the device, this
+//! dtype's pipelines, the weights) with the CPU bridge answering meanwhile
+//! (`view_model::bridge`), or the CPU path; a GPU failure falls back to the CPU, and a load that
+//! is no longer the newest drops its result.
 
-use albert::gpu::kernels::Kernel;
-use albert::{DType, FillMask};
+use std::cell::Cell;
+
+use albert::FillMask;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::bench::run_bench;
 use super::fill::request_now;
+use super::gpu::{self, OnGpu};
 use super::set_status;
 use super::storage::refresh_storage;
 use crate::cache::ModelCache;
-use crate::loader::{self, Again, Confirm, LoadError, Source};
-use crate::state::{AppState, BenchState, GpuView, LoadTimings, ModelView};
-use crate::view_model::{gpu_failed, Backend, LoadState};
+use crate::loader::{self, Again, Confirm, LoadError, Loaded, Source};
+use crate::state::{AppState, BenchState, LoadTimings, ModelView};
+use crate::view_model::bridge::{self, GpuStep};
+use crate::view_model::{gpu_failed, Backend, LoadState, Status};
 use crate::{engine, web};
 
 /// Starts loading a model (from a button, the Hub picker or the drop zone). The model already
@@ -22,6 +26,9 @@ use crate::{engine, web};
 pub fn load(state: AppState, source: Source) {
     spawn_local(load_model(state, source));
 }
+
+/// How often [`first_answer`] looks (a few frames).
+const POLL_MS: i32 = 20;
 
 fn backend_name(b: Option<Backend>) -> &'static str {
     match b {
@@ -76,80 +83,60 @@ pub async fn load_model(state: AppState, source: Source) {
     state.model.set(None);
     state.result.set(None);
 
-    // The GPU: device once, then this dtype's pipelines (compiled asynchronously, error-scoped).
-    let mut gpu = None;
-    let mut compile_ms = None;
+    // WebGPU (device, pipelines, upload: session::gpu). A small model first answers from a
+    // one-thread CPU worker (view_model::bridge), and keeps answering while WebGPU gets ready,
+    // or, if the GPU fails, until the CPU path proper is loaded.
+    let bridged = Cell::new(false);
+    let say = |s: GpuStep| {
+        let backend = if bridged.get() { Some(Backend::Cpu) } else { state.backend() };
+        state.status.set(Status::new(backend, LoadState::Loading, bridge::step_status(s, bridged.get())));
+    };
+    let mut outcome = None;
     if state.backend() == Some(Backend::WebGpu) {
-        set_status(state, LoadState::Loading, "Opening the WebGPU device…");
-        match engine::gpu().await {
-            Ok(g) => {
-                let dtype = albert::weights::header_dtype(loaded.files.weights.iter().map(|(_, b)| b.as_slice())).unwrap_or(DType::F32);
-                set_status(
-                    state,
-                    LoadState::Loading,
-                    format!(
-                        "Compiling {} WGSL compute pipelines for {} weights…",
-                        Kernel::ALL.iter().filter(|k| k.used_by(g.tuning)).count(),
-                        if dtype == DType::F16 { "f16" } else { "f32" }
-                    ),
-                );
-                let t = web::now_ms();
-                match g.pipelines(dtype).await {
-                    Ok(_) => {
-                        compile_ms = Some(web::now_ms() - t);
-                        state.gpu.update(|v| {
-                            let v = v.get_or_insert_with(GpuView::default);
-                            v.device = if g.info.name.trim().is_empty() {
-                                format!("wgpu {:?} backend, {:?} device, {:?} kernels", g.info.backend, g.info.device_type, g.tuning)
-                            } else {
-                                g.describe()
-                            };
-                            v.limits = limits(&g);
-                        });
-                        gpu = Some(g);
-                    }
-                    Err(e) => {
-                        engine::drop_gpu();
-                        state.decision.set(Some(gpu_failed(&e.to_string())));
-                    }
+        if state.params.with_value(|p| bridge::wanted(p, state.backend(), loaded.files.weights_bytes())) {
+            set_status(state, LoadState::Loading, "Starting the CPU worker, which answers while WebGPU gets ready…");
+            let t = web::now_ms();
+            if let Some(fm) = crate::worker::bridge_model(&loaded.files).await.filter(|_| !stale()) {
+                if bridge_in(state, &loaded, fm, files_ms, web::now_ms() - t).await {
+                    bridged.set(true);
+                    first_answer(state, bridge::FIRST_ANSWER_MS).await;
                 }
             }
-            Err(e) => {
-                engine::drop_gpu();
-                state.decision.set(Some(gpu_failed(&e.to_string())));
+            if stale() {
+                return;
             }
         }
+        outcome = Some(gpu::open(state, &loaded.files, &say).await);
         if stale() {
             return;
         }
     }
-
-    let on_gpu = gpu.is_some();
-    set_status(
-        state,
-        LoadState::Loading,
-        if on_gpu { "Parsing the weights and uploading them to the GPU…" } else { "Parsing the weights for the CPU…" },
-    );
-    web::yield_now().await;
-    let t = web::now_ms();
-    // The CPU path runs in a Web Worker (crate::worker), so its forwards never block the page.
-    let (mut fm, mut cpu_note) = match &gpu {
-        Some(g) => (FillMask::new(&loaded.files, Some(g)).await, None),
-        None => crate::worker::cpu_model(&loaded.files).await,
-    };
-    if let (Err(e), true) = (&fm, on_gpu) {
-        // Not a model problem but a GPU one (limits, device lost): the CPU can still run it.
-        if matches!(e, albert::Error::Gpu(_)) {
-            state.decision.set(Some(gpu_failed(&e.to_string())));
-            set_status(state, LoadState::Loading, "WebGPU failed; parsing the weights for the CPU…");
+    let (fm, cpu_note, compile_ms, init_ms) = match outcome {
+        Some(OnGpu::Ready { fm, compile_ms, init_ms }) => (Ok(*fm), None, Some(compile_ms), init_ms),
+        Some(OnGpu::Model(e)) => (Err(e), None, None, 0.0),
+        failed_or_cpu => {
+            let failed = matches!(failed_or_cpu, Some(OnGpu::Failed(_)));
+            if let Some(OnGpu::Failed(why)) = failed_or_cpu {
+                state.decision.set(Some(gpu_failed(&why)));
+            }
+            let detail = match (failed, bridged.get()) {
+                (_, true) => bridge::GPU_FAILED_BRIDGED,
+                (true, false) => "WebGPU failed; parsing the weights for the CPU…",
+                (false, false) => "Parsing the weights for the CPU…",
+            };
+            set_status(state, LoadState::Loading, detail);
             web::yield_now().await;
-            (fm, cpu_note) = crate::worker::cpu_model(&loaded.files).await;
+            let t = web::now_ms();
+            // The CPU path runs in a Web Worker (crate::worker), so its forwards never block the page.
+            let (fm, note) = crate::worker::cpu_model(&loaded.files).await;
+            (fm, note, None, web::now_ms() - t)
         }
-    }
+    };
+    // The worker started ahead (worker::prestart) is not needed when WebGPU answered alone.
+    crate::worker::drop_spare();
     if let Some(note) = cpu_note {
         downloads.notice.update(|n| *n = Some(n.take().map_or(note.clone(), |n| format!("{n} {note}"))));
     }
-    let init_ms = web::now_ms() - t;
     if stale() {
         return;
     }
@@ -157,6 +144,11 @@ pub async fn load_model(state: AppState, source: Source) {
         Ok(fm) => fm,
         Err(e) => {
             loaded.discard().await;
+            if bridged.get() {
+                engine::clear();
+                state.model.set(None);
+                state.result.set(None);
+            }
             return fail(state, e.to_string());
         }
     };
@@ -193,6 +185,9 @@ pub async fn load_model(state: AppState, source: Source) {
     if stale() || !engine::install(fm, files).await {
         return;
     }
+    if let Some(ms) = compile_ms {
+        crate::stats::gpu_ready(ms);
+    }
     state.model.set(Some(ModelView {
         label: loaded.label.clone(),
         source: loaded.source.clone(),
@@ -200,9 +195,17 @@ pub async fn load_model(state: AppState, source: Source) {
         download_bytes: loaded.bytes,
         gpu_weight_bytes,
         from_cache: loaded.from_cache,
-        timings: LoadTimings { files_ms, compile_ms, init_ms, first_forward_ms: None },
+        timings: LoadTimings { files_ms, compile_ms, init_ms, first_forward_ms: None, bridge: false },
         crosscheck_off,
     }));
+    if bridged.get() {
+        // The bridge's predictions stay until WebGPU's replace them; "Ready" then says who answered.
+        request_now(state);
+        first_answer(state, bridge::TAKEOVER_ANSWER_MS).await;
+        if stale() {
+            return;
+        }
+    }
     state.loading.set(false);
     set_status(state, LoadState::Ready, format!("Ready: {summary}, on {}", backend_name(state.backend())));
     spawn_local(refresh_storage(state));
@@ -212,8 +215,44 @@ pub async fn load_model(state: AppState, source: Source) {
             // Then the page works as usual.
             request_now(state);
         });
-    } else {
+    } else if !bridged.get() {
+        // (After the bridge, WebGPU's first forward was asked for above.)
         request_now(state);
+    }
+}
+
+/// Installs the CPU bridge's model (`init_ms`: its worker's start and parse) and runs the
+/// sentence on it; WebGPU's model replaces it once ready. `false` when a newer load came first.
+async fn bridge_in(state: AppState, loaded: &Loaded, fm: FillMask, files_ms: f64, init_ms: f64) -> bool {
+    let info = fm.info.clone();
+    if !engine::install(fm, None).await {
+        return false;
+    }
+    state.model.set(Some(ModelView {
+        label: loaded.label.clone(),
+        source: loaded.source.clone(),
+        info,
+        download_bytes: loaded.bytes,
+        gpu_weight_bytes: None,
+        from_cache: loaded.from_cache,
+        timings: LoadTimings { files_ms, compile_ms: None, init_ms, first_forward_ms: None, bridge: true },
+        crosscheck_off: Some(bridge::CROSSCHECK_WAITS.to_string()),
+    }));
+    request_now(state);
+    true
+}
+
+/// Waits (up to `cap_ms`) until the installed model's first forward has finished: the bridge's,
+/// before WebGPU compiles (on a machine with few cores the compiler would otherwise share them
+/// with it), and WebGPU's, before the status says it is ready.
+async fn first_answer(state: AppState, cap_ms: f64) {
+    let t = web::now_ms();
+    let answered = move || {
+        state.fill_error.with_untracked(Option::is_some)
+            || state.model.with_untracked(|m| m.as_ref().is_none_or(|m| m.timings.first_forward_ms.is_some()))
+    };
+    while !answered() && web::now_ms() - t < cap_ms {
+        web::sleep(POLL_MS).await;
     }
 }
 
@@ -290,17 +329,4 @@ fn fail(state: AppState, e: String) {
         state.bench.set(BenchState::Failed(e));
     }
     spawn_local(refresh_storage(state));
-}
-
-fn limits(g: &albert::gpu::Gpu) -> Vec<(&'static str, String)> {
-    let l = &g.limits;
-    vec![
-        ("maxStorageBufferBindingSize", crate::view_model::format::bytes(l.max_storage_buffer_binding_size)),
-        ("maxBufferSize", crate::view_model::format::bytes(l.max_buffer_size)),
-        ("maxStorageBuffersPerShaderStage", l.max_storage_buffers_per_shader_stage.to_string()),
-        ("maxComputeWorkgroupStorageSize", crate::view_model::format::bytes(l.max_compute_workgroup_storage_size as u64)),
-        ("maxComputeInvocationsPerWorkgroup", l.max_compute_invocations_per_workgroup.to_string()),
-        ("maxComputeWorkgroupSizeX", l.max_compute_workgroup_size_x.to_string()),
-        ("maxComputeWorkgroupsPerDimension", l.max_compute_workgroups_per_dimension.to_string()),
-    ]
 }

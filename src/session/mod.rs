@@ -7,6 +7,7 @@
 mod bench;
 mod crosscheck;
 mod fill;
+mod gpu;
 mod load;
 mod lost;
 mod storage;
@@ -28,7 +29,8 @@ use crate::cache::ModelCache;
 use crate::view_model::hub::{hub_base, repo_base, CATALOG, CHOSEN_KEY, DEFAULT_HUB};
 use crate::view_model::params::{self, BackendChoice};
 use crate::web;
-use crate::view_model::{decide_backend, LoadState, Probe, Status};
+use crate::view_model::bridge::possible as bridge_possible;
+use crate::view_model::{decide_backend, Backend, LoadState, Probe, Status};
 
 /// Sets the status line for the backend chosen so far.
 fn set_status(state: AppState, s: LoadState, detail: impl Into<String>) {
@@ -47,6 +49,10 @@ pub async fn start(state: AppState) {
     let decision = decide_backend(params.backend, &probe);
     if let Probe::Adapter(info) = &probe {
         state.gpu.set(Some(GpuView { adapter: info.summary(), shader_f16, ..Default::default() }));
+    }
+    // The CPU worker's script and wasm load while the model's files are read (view_model::bridge).
+    if decision.backend == Backend::Cpu || bridge_possible(&params) {
+        crate::worker::prestart();
     }
     state.decision.set(Some(decision));
     let hub = hub_base(params.hub.as_deref()).unwrap_or_else(|_| DEFAULT_HUB.to_string());

@@ -119,9 +119,10 @@ fn ModelFacts(
         format::millis(t.init_ms),
         t.first_forward_ms.map(format::millis).unwrap_or_else(|| "…".into()),
     );
-    let timing = match t.compile_ms {
-        Some(cm) => format!("{timing} · pipelines {}", format::millis(cm)),
-        None => timing,
+    let timing = match (t.compile_ms, t.bridge) {
+        (Some(cm), _) => format!("{timing} · pipelines {}", format::millis(cm)),
+        (None, true) => format!("{timing} · on the CPU while WebGPU gets ready"),
+        (None, false) => timing,
     };
     view! {
         <dl class="facts">

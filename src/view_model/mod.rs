@@ -1,10 +1,12 @@
 //! Pure, target-independent logic behind the page, kept free of browser types so it is
 //! unit-tested natively by `cargo test --workspace`: the status line and backend choice, URL
-//! parameters, editing the sentence, number formatting, ALBERT's savings, inference scheduling,
-//! the benchmark's statistics, the cache records, and everything the attention views compute.
+//! parameters, the CPU bridge while WebGPU compiles, editing the sentence, number formatting,
+//! ALBERT's savings, inference scheduling, the benchmark's statistics, the cache records, and
+//! everything the attention views compute.
 
 pub mod attention;
 pub mod bench;
+pub mod bridge;
 pub mod calc;
 pub mod compare;
 pub mod crosscheck;

@@ -17,6 +17,7 @@
 //! | `layer=3` / `layer=3.1` and `head=2` / `head=mean` | the attention heatmap's layer (from 1; `.inner` with inner groups) and head |
 //! | `view=<section>` | scroll to this view once the first prediction is in (`SHARE_VIEWS`) |
 //! | `kernels=gpu` / `kernels=emulated` | WebGPU: run real GPUs' kernels or the CPU emulators' whatever the adapter (`albert::gpu::Tuning`; by default SwiftShader gets the emulators'): lets the browser tests run real GPUs' WGSL through Chromium's compiler |
+//! | `bridge=0` | WebGPU: wait for the GPU's pipelines before the first prediction instead of answering from the CPU meanwhile (`view_model::bridge`) |
 //! | `threads=<1..16>` | the CPU path's threads (the worker and its helpers); default: the device's cores, at most 4, where the page is cross-origin isolated, else 1 |
 
 /// Which backend the user asked for.
@@ -57,6 +58,8 @@ pub struct Params {
     pub view: Option<String>,
     /// `?threads=`: the CPU path's threads, 1 to `MAX_THREADS`.
     pub threads: Option<usize>,
+    /// `?bridge=0` turns it off: the CPU answers while WebGPU compiles (`view_model::bridge`).
+    pub bridge: bool,
 }
 
 /// The views a shared link can open at: (`data-testid` of the section, its name).
@@ -118,6 +121,7 @@ impl Default for Params {
             head: None,
             view: None,
             threads: None,
+            bridge: true,
         }
     }
 }
@@ -196,6 +200,7 @@ pub fn parse_query(query: &str) -> Params {
             }
             "bench" => p.bench = !matches!(v.trim(), "0" | "false" | "no"),
             "profile" => p.bench_profile = !matches!(v.trim(), "0" | "false" | "no"),
+            "bridge" => p.bridge = !matches!(v.trim(), "0" | "false" | "no"),
             "n" | "seq" => {
                 let lens: Vec<usize> =
                     v.split(',').filter_map(|s| s.trim().parse::<usize>().ok()).filter(|&n| n >= 1).collect();
@@ -350,6 +355,8 @@ mod tests {
         assert!(!p.bench);
         assert!(!p.bench_profile, "off unless asked");
         assert!(!parse_query("bench=1&profile=0").bench_profile);
+        assert!(p.bridge, "the bridge is on unless turned off");
+        assert!(!parse_query("bridge=0").bridge && !parse_query("bridge=no").bridge && parse_query("bridge=1").bridge);
         assert_eq!(p.model, None);
         assert_eq!(parse_query("k=999").top_k, MAX_TOP_K);
         // A stray % is kept.

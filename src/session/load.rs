@@ -4,6 +4,7 @@
 //! is no longer the newest drops its result.
 
 use std::cell::Cell;
+use std::future::Future;
 
 use albert::FillMask;
 use leptos::prelude::*;
@@ -39,6 +40,12 @@ fn backend_name(b: Option<Backend>) -> &'static str {
 }
 
 pub async fn load_model(state: AppState, source: Source) {
+    load_model_when(state, source, async {}).await
+}
+
+/// [`load_model`], once `decided` (the page's start: the WebGPU probe, run while the files are
+/// read) has chosen the backend.
+pub async fn load_model_when(state: AppState, source: Source, decided: impl Future<Output = ()>) {
     let generation = state.load_generation.try_update_value(|g| {
         *g += 1;
         *g
@@ -76,6 +83,10 @@ pub async fn load_model(state: AppState, source: Source) {
     };
     downloads.notice.set(loaded.notice.clone());
     let files_ms = web::now_ms() - t0;
+    decided.await;
+    if stale() {
+        return;
+    }
     // The current model answered while the files downloaded (a Hub model takes minutes); it gives
     // way now, before the new weights are parsed and uploaded, so the GPU never holds both.
     state.scheduler.update_value(|s| s.invalidate());

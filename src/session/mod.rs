@@ -19,7 +19,8 @@ pub use lost::install_hook as install_lost_device_hook;
 pub use storage::{delete_all_cached, delete_cached};
 
 use leptos::prelude::*;
-use load::load_model;
+use futures::FutureExt;
+use load::load_model_when;
 use storage::refresh_storage;
 
 use crate::gpu_probe;
@@ -29,8 +30,7 @@ use crate::cache::ModelCache;
 use crate::view_model::hub::{hub_base, repo_base, CATALOG, CHOSEN_KEY, DEFAULT_HUB};
 use crate::view_model::params::{self, BackendChoice};
 use crate::web;
-use crate::view_model::bridge::possible as bridge_possible;
-use crate::view_model::{decide_backend, Backend, LoadState, Probe, Status};
+use crate::view_model::{decide_backend, LoadState, Probe, Status};
 
 /// Sets the status line for the backend chosen so far.
 fn set_status(state: AppState, s: LoadState, detail: impl Into<String>) {
@@ -38,40 +38,43 @@ fn set_status(state: AppState, s: LoadState, detail: impl Into<String>) {
     state.status.set(Status::new(backend, s, detail));
 }
 
-/// Page start: probe WebGPU (unless `?backend=cpu`), then load the requested or embedded model.
+/// Page start: probe WebGPU (unless `?backend=cpu`) while the requested or embedded model's
+/// files are read, then load it on the backend the probe chose.
 pub async fn start(state: AppState) {
     let params = state.params.get_value();
-    let (probe, shader_f16) = if params.backend == BackendChoice::Cpu {
-        (Probe::NoAdapter, false)
-    } else {
-        gpu_probe::probe().await
+    // The CPU worker's script and wasm load meanwhile too: the CPU bridge (view_model::bridge)
+    // or the CPU path takes it, and a load that needs neither ends it.
+    crate::worker::prestart();
+    let decided = decide(state, params.backend).shared();
+    let load = async {
+        let hub = hub_base(params.hub.as_deref()).unwrap_or_else(|_| DEFAULT_HUB.to_string());
+        let source = match params.model.as_deref().map(|m| params::normalize_model_url(m, &hub)) {
+            // A link's model on another origin waits for the user's OK (load::ask_first).
+            Some(Ok(url)) if load::ask_first(state, &url).await => {
+                refresh_storage(state).await;
+                return;
+            }
+            Some(Ok(url)) => Source::Url(url),
+            Some(Err(e)) => {
+                state.load_error.set(Some(e.clone()));
+                set_status(state, LoadState::Error, format!("?model= is not usable: {e}"));
+                refresh_storage(state).await;
+                return;
+            }
+            None => remembered(&hub).await.unwrap_or(Source::Embedded),
+        };
+        load_model_when(state, source, decided.clone()).await;
     };
-    let decision = decide_backend(params.backend, &probe);
+    futures::join!(decided.clone(), load);
+}
+
+/// Probes WebGPU (unless `?backend=cpu`) and records the backend decision.
+async fn decide(state: AppState, choice: BackendChoice) {
+    let (probe, shader_f16) = if choice == BackendChoice::Cpu { (Probe::NoAdapter, false) } else { gpu_probe::probe().await };
     if let Probe::Adapter(info) = &probe {
         state.gpu.set(Some(GpuView { adapter: info.summary(), shader_f16, ..Default::default() }));
     }
-    // The CPU worker's script and wasm load while the model's files are read (view_model::bridge).
-    if decision.backend == Backend::Cpu || bridge_possible(&params) {
-        crate::worker::prestart();
-    }
-    state.decision.set(Some(decision));
-    let hub = hub_base(params.hub.as_deref()).unwrap_or_else(|_| DEFAULT_HUB.to_string());
-    let source = match params.model.as_deref().map(|m| params::normalize_model_url(m, &hub)) {
-        // A link's model on another origin waits for the user's OK (load::ask_first).
-        Some(Ok(url)) if load::ask_first(state, &url).await => {
-            refresh_storage(state).await;
-            return;
-        }
-        Some(Ok(url)) => Source::Url(url),
-        Some(Err(e)) => {
-            state.load_error.set(Some(e.clone()));
-            set_status(state, LoadState::Error, format!("?model= is not usable: {e}"));
-            refresh_storage(state).await;
-            return;
-        }
-        None => remembered(&hub).await.unwrap_or(Source::Embedded),
-    };
-    load_model(state, source).await;
+    state.decision.set(Some(decide_backend(choice, &probe)));
 }
 
 

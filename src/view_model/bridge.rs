@@ -15,17 +15,11 @@ use super::Backend;
 /// 235 MB, a second or more on one thread) would not beat the compiler by much.
 pub const MAX_BYTES: usize = 128 << 20;
 
-/// Whether any load of this page can take the bridge (before the model's size is known): the
-/// page then starts the CPU worker while the files are read.
-pub fn possible(params: &Params) -> bool {
-    params.bridge && !params.bench
-}
-
 /// Whether a load answers from the CPU while WebGPU gets ready: only for WebGPU, not for
 /// `?bench=1` (it times the GPU and wants the page to itself), not with `?bridge=0`, and only for
 /// weights up to [`MAX_BYTES`].
 pub fn wanted(params: &Params, backend: Option<Backend>, weights_bytes: usize) -> bool {
-    possible(params) && backend == Some(Backend::WebGpu) && weights_bytes <= MAX_BYTES
+    params.bridge && !params.bench && backend == Some(Backend::WebGpu) && weights_bytes <= MAX_BYTES
 }
 
 /// How long WebGPU waits for the bridge's first forward before it compiles anyway (a long
@@ -82,7 +76,6 @@ mod tests {
         assert!(!wanted(&p, None, 12 << 20));
         assert!(!wanted(&parse_query("bench=1"), Some(Backend::WebGpu), 12 << 20), "the benchmark times the GPU alone");
         assert!(!wanted(&parse_query("bridge=0"), Some(Backend::WebGpu), 12 << 20));
-        assert!(possible(&p) && !possible(&parse_query("bench=1")) && !possible(&parse_query("bridge=0")));
     }
 
     #[test]

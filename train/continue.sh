@@ -11,7 +11,8 @@
 #   train/continue.sh                   # runs until stopped (or until the token budget is spent)
 #   SESSION_SECONDS=7200 train/continue.sh
 #
-# The recipe is fixed here so every session runs the same one; train/README.md says why.
+# The recipe is fixed in recipe.sh so every session runs the same one (train/on-nvidia too);
+# train/README.md says why.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
@@ -34,13 +35,8 @@ valid_cache="$here/data/valid-$stamp.npz"
 # recipe was measured on), else f32 (`--amp auto`, train/model.py's resolve_amp): emulated bf16
 # ran a [8192, 384] × [384, 1536] linear in 19.5 s instead of f32's 0.43 s on an AMD EPYC (Zen 3)
 # VM, where a session with `--amp bf16` trained no step in an hour. AMP=bf16|none overrides.
+source "$here/recipe.sh"
 exec nice -n 19 "$PY" train.py --tokenizer "$tok" --train-cache "$train_cache" --valid-cache "$valid_cache" \
-  --out runs/default --commit-dir "$resume" --resume \
-  --embedding 128 --hidden 384 --heads 6 --ffn 1536 --max-pos 512 \
-  --init-range 0.05 --pos-init sinusoidal --pos-init-std 0.1 \
-  --phases "1x64x64t@0.02,2x128x64t@0.06,4x128x64t@0.9,4x256x32t@1" --budget-tokens 300e6 \
-  --lr 1e-3 --warmup-steps 1000 --decay wsd --decay-fraction 0.15 --rewarm-steps 300 \
-  --mask-prob 0.2 --mask-replace mask --eval-masking single \
+  --out runs/default --commit-dir "$resume" --resume "${RECIPE[@]}" \
   --threads 2 --amp "${AMP:-auto}" \
-  --log-every 50 --eval-every 1000 --eval-examples 512 --eval-seq 128 --ckpt-every 200 \
   ${SESSION_SECONDS:+--session-seconds "$SESSION_SECONDS"} "$@"

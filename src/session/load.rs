@@ -125,23 +125,12 @@ pub async fn load_model_when(state: AppState, source: Source, decided: impl Futu
     let (fm, cpu_note, compile_ms, init_ms) = match outcome {
         Some(OnGpu::Ready { fm, compile_ms, init_ms }) => (Ok(*fm), None, Some(compile_ms), init_ms),
         Some(OnGpu::Model(e)) => (Err(e), None, None, 0.0),
-        failed_or_cpu => {
-            let failed = matches!(failed_or_cpu, Some(OnGpu::Failed(_)));
-            if let Some(OnGpu::Failed(why)) = failed_or_cpu {
-                state.decision.set(Some(gpu_failed(&why)));
-            }
-            let detail = match (failed, bridged.get()) {
-                (_, true) => bridge::GPU_FAILED_BRIDGED,
-                (true, false) => "WebGPU failed; parsing the weights for the CPU…",
-                (false, false) => "Parsing the weights for the CPU…",
-            };
-            set_status(state, LoadState::Loading, detail);
-            web::yield_now().await;
-            let t = web::now_ms();
-            // The CPU path runs in a Web Worker (crate::worker), so its forwards never block the page.
-            let (fm, note) = crate::worker::cpu_model(&loaded.files).await;
-            (fm, note, None, web::now_ms() - t)
+        Some(OnGpu::Failed(why)) => {
+            state.decision.set(Some(gpu_failed(&why)));
+            let detail = if bridged.get() { bridge::GPU_FAILED_BRIDGED } else { "WebGPU failed; parsing the weights for the CPU…" };
+            on_cpu(state, &loaded.files, detail).await
         }
+        None => on_cpu(state, &loaded.files, "Parsing the weights for the CPU…").await,
     };
     // The worker started ahead (worker::prestart) is not needed when WebGPU answered alone.
     crate::worker::drop_spare();
@@ -199,16 +188,8 @@ pub async fn load_model_when(state: AppState, source: Source, decided: impl Futu
     if let Some(ms) = compile_ms {
         crate::stats::gpu_ready(ms);
     }
-    state.model.set(Some(ModelView {
-        label: loaded.label.clone(),
-        source: loaded.source.clone(),
-        info,
-        download_bytes: loaded.bytes,
-        gpu_weight_bytes,
-        from_cache: loaded.from_cache,
-        timings: LoadTimings { files_ms, compile_ms, init_ms, first_forward_ms: None, bridge: false },
-        crosscheck_off,
-    }));
+    let timings = LoadTimings { files_ms, compile_ms, init_ms, first_forward_ms: None, bridge: false };
+    state.model.set(Some(model_view(&loaded, info, gpu_weight_bytes, timings, crosscheck_off)));
     if bridged.get() {
         // The bridge's predictions stay until WebGPU's replace them; "Ready" then says who answered.
         request_now(state);
@@ -239,18 +220,35 @@ async fn bridge_in(state: AppState, loaded: &Loaded, fm: FillMask, files_ms: f64
     if !engine::install(fm, None).await {
         return false;
     }
-    state.model.set(Some(ModelView {
+    let timings = LoadTimings { files_ms, compile_ms: None, init_ms, first_forward_ms: None, bridge: true };
+    state.model.set(Some(model_view(loaded, info, None, timings, Some(bridge::CROSSCHECK_WAITS.to_string()))));
+    request_now(state);
+    true
+}
+
+/// The page's description of a loaded model.
+fn model_view(loaded: &Loaded, info: albert::ModelInfo, gpu_weight_bytes: Option<u64>, timings: LoadTimings, crosscheck_off: Option<String>) -> ModelView {
+    ModelView {
         label: loaded.label.clone(),
         source: loaded.source.clone(),
         info,
         download_bytes: loaded.bytes,
-        gpu_weight_bytes: None,
+        gpu_weight_bytes,
         from_cache: loaded.from_cache,
-        timings: LoadTimings { files_ms, compile_ms: None, init_ms, first_forward_ms: None, bridge: true },
-        crosscheck_off: Some(bridge::CROSSCHECK_WAITS.to_string()),
-    }));
-    request_now(state);
-    true
+        timings,
+        crosscheck_off,
+    }
+}
+
+/// The CPU path for `files` (after a GPU failure, or without WebGPU), with `detail` on the status
+/// line meanwhile: (the model, a note for the user, no compilation, its load time in ms).
+async fn on_cpu(state: AppState, files: &albert::ModelFiles, detail: &str) -> (albert::Result<FillMask>, Option<String>, Option<f64>, f64) {
+    set_status(state, LoadState::Loading, detail);
+    web::yield_now().await;
+    let t = web::now_ms();
+    // The CPU path runs in a Web Worker (crate::worker), so its forwards never block the page.
+    let (fm, note) = crate::worker::cpu_model(files).await;
+    (fm, note, None, web::now_ms() - t)
 }
 
 /// Waits (up to `cap_ms`) until the installed model's first forward has finished: the bridge's,

@@ -352,6 +352,22 @@ describe('CPU fallback', () => {
     assert.match(await page.getByTestId('notice').innerText(), /adapter request refused by test/);
     await waitPredictions(page, 1);
   });
+
+  test('WebGPU failing after the CPU bridge answered: the CPU path takes over, says why, same predictions as the CLI', async (t) => {
+    const { page, problems } = await openTiny(t, {
+      initScript: () => {
+        // The probe's adapter is granted; the device that load asks of it is not.
+        if (globalThis.GPUAdapter) GPUAdapter.prototype.requestDevice = () => Promise.reject(new Error('device refused by test'));
+      },
+    });
+    const status = await readyStatus(page);
+    assert.equal(status.backend, 'cpu');
+    assert.match(await page.getByTestId('notice').innerText(), /WebGPU failed.*device refused by test/);
+    const first = await page.evaluate(() => window.albertLensStats().firstPrediction);
+    assert.equal(first.bridge, true, `the bridge answered first: ${JSON.stringify(first)}`);
+    assertSameTopK(await waitPredictions(page, 1), cliFill(TINY, 'The capital of France is [MASK].', 8), 1e-5);
+    assert.deepEqual(problems, []);
+  });
 });
 
 describe('pay for what is shown (issue 13 item 3)', () => {

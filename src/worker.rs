@@ -176,7 +176,8 @@ impl Inner {
         Ok(Inner { worker, shared, ready, next_id: Cell::new(1), _on_message: on_message, _on_error: on_error })
     }
 
-    /// Waits for the worker to say Ready (call id 0) once it listens: a call sent before could be lost.
+    /// Waits for the worker to say Ready (call id 0) once it listens: a call sent before could be
+    /// lost. Called once per worker, right after it is taken; a second call has nothing to wait for.
     async fn started(&self) -> Result<(), String> {
         let Some(ready) = self.ready.borrow_mut().take() else { return Ok(()) };
         let timeout = Box::pin(crate::web::sleep(START_TIMEOUT.as_millis() as i32));

@@ -87,7 +87,8 @@ def pack(a):
     for f in os.listdir(LEASE):
         os.remove(os.path.join(LEASE, f))
     valid_bytes = write_xz(os.path.join(LEASE, "valid.xz"), dict(np.load(valid_cache)))
-    room = CARRY_LIMIT - tracked_bytes() - valid_bytes - int(a.margin_mb * 1e6)
+    tracked = tracked_bytes()
+    room = CARRY_LIMIT - tracked - valid_bytes - int(a.margin_mb * 1e6)
     z = np.load(train_cache)
     # xz takes uint16 token streams to about 0.52 of their size (measured here on this cache).
     budget = int(room / (2 * 0.55))
@@ -104,7 +105,7 @@ def pack(a):
                    "of_tokens": int(len(z["ids"]))}, f)
     print(f"lease.py: {LEASE}: {kept} of {n_doc} documents, {n / 1e6:.1f} M of {len(z['ids']) / 1e6:.1f} M tokens "
           f"({size / 1e6:.1f} MB xz) and the validation cache ({valid_bytes / 1e6:.1f} MB); "
-          f"with the tracked files {(tracked_bytes() + size + valid_bytes) / 2**20:.1f} MiB of the call's 64")
+          f"with the tracked files {(tracked + size + valid_bytes) / 2**20:.1f} MiB of the call's 64")
 
 
 def unxz(a):

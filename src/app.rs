@@ -26,6 +26,7 @@ use crate::web;
 pub fn App() -> impl IntoView {
     let params = parse_query(&web::location_search());
     crate::worker::ask_threads(params.threads);
+    crate::cpu_module::ask_plain(params.plain_simd);
     let bench = params.bench;
     let state = AppState::new(params);
     provide_context(state);

@@ -11,7 +11,8 @@
 //! compares the page's long tasks with them), and the bytes the latest of them returned
 //! (`lastForwardBytes`: GPU readback or the CPU worker's reply, issue 13 item 3), and the
 //! threads the CPU worker's forwards use (`workerThreads`: it and its helpers, issue 15 item 3)
-//! and how many products it handed to its helpers (`workerSharedProducts`).
+//! and how many products it handed to its helpers (`workerSharedProducts`), and the build its
+//! products ran on, as it said (`cpuKernel`: `relaxed-simd` or `simd128`, `cpu_module`).
 
 use std::cell::{Cell, RefCell};
 
@@ -35,6 +36,8 @@ thread_local! {
     /// The threads the CPU worker's forwards use (itself and its helpers), and the products it
     /// handed to its helpers, as its latest reply said.
     static WORKER_THREADS: Cell<Option<(f64, f64)>> = const { Cell::new(None) };
+    /// The CPU worker's build, as its latest reply said (`simd128`, `relaxed-simd`).
+    static WORKER_KERNEL: RefCell<Option<String>> = const { RefCell::new(None) };
     /// When (ms since navigation) the latest load's WebGPU model was installed, and its
     /// pipelines' compilation time.
     static GPU_READY: Cell<Option<(f64, f64)>> = const { Cell::new(None) };
@@ -48,6 +51,20 @@ pub fn gpu_ready(compile_ms: f64) {
 /// The CPU worker's threads and shared products, as its latest reply said.
 pub fn worker_threads(n: f64, shared_products: f64) {
     WORKER_THREADS.with(|w| w.set(Some((n, shared_products))));
+}
+
+/// The CPU worker's build, as its latest reply said.
+pub fn worker_kernel(kernel: &str) {
+    WORKER_KERNEL.with(|k| {
+        if k.borrow().as_deref() != Some(kernel) {
+            *k.borrow_mut() = Some(kernel.to_string());
+        }
+    });
+}
+
+/// The CPU worker's build (`None`: no worker has answered).
+pub fn cpu_kernel() -> Option<String> {
+    WORKER_KERNEL.with(|k| k.borrow().clone())
 }
 
 /// The CPU worker's threads (`None`: no worker has answered).
@@ -118,6 +135,8 @@ fn stats() -> JsValue {
     let threads = WORKER_THREADS.with(Cell::get);
     set(&o, "workerThreads", threads.map(|t| t.0));
     set(&o, "workerSharedProducts", threads.map(|t| t.1));
+    let kernel = WORKER_KERNEL.with(|k| k.borrow().clone()).map_or(JsValue::NULL, JsValue::from);
+    let _ = js_sys::Reflect::set(&o, &"cpuKernel".into(), &kernel);
     o.into()
 }
 

@@ -27,8 +27,6 @@ use web_sys::{ErrorEvent, MessageEvent, Worker};
 
 use crate::web::describe;
 
-/// The worker's loader, written by Trunk next to index.html (`data-loader-shim`).
-const SCRIPT: &str = "albert-worker_loader.js";
 /// A worker that has not said it is listening by then is taken as not starting.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Threads the CPU path takes by default, at most: the device's cores up to this.
@@ -145,7 +143,9 @@ struct Inner {
 impl Inner {
     /// A new worker with its handlers.
     fn spawn() -> Result<Self, String> {
-        let url = web_sys::Url::new_with_base(SCRIPT, &crate::web::document_base()).map_err(|e| format!("no URL for {SCRIPT}: {}", describe(&e)))?;
+        // The worker's build (plain or relaxed SIMD): `cpu_module`.
+        let script = crate::cpu_module::script();
+        let url = web_sys::Url::new_with_base(script, &crate::web::document_base()).map_err(|e| format!("no URL for {script}: {}", describe(&e)))?;
         let worker = Worker::new(&url.href()).map_err(|e| format!("the browser refused to start it ({})", describe(&e)))?;
         let shared = Rc::new(Shared::default());
         let on_message = Closure::<dyn Fn(MessageEvent)>::new({
@@ -158,6 +158,9 @@ impl Inner {
                 if let (Some(n), Some(shared)) = (crate::web::get(&data, "threads").as_f64(), crate::web::get(&data, "sharedProducts").as_f64()) {
                     crate::stats::worker_threads(n, shared);
                 }
+                if let Some(kernel) = crate::web::get(&data, "kernel").as_string() {
+                    crate::stats::worker_kernel(&kernel);
+                }
                 shared.deliver(&js_sys::Uint8Array::new(&crate::web::get(&data, "reply")).to_vec())
             }
         });
@@ -166,7 +169,7 @@ impl Inner {
             move |e: web_sys::Event| {
                 // A wasm trap (a panic, memory exhausted) is an ErrorEvent with a message; a script
                 // that could not be fetched is a bare Event.
-                let why = e.dyn_ref::<ErrorEvent>().map(|e| e.message()).filter(|m| !m.is_empty()).unwrap_or_else(|| format!("its script {SCRIPT} could not be loaded or run"));
+                let why = e.dyn_ref::<ErrorEvent>().map(|e| e.message()).filter(|m| !m.is_empty()).unwrap_or_else(|| format!("its script {script} could not be loaded or run"));
                 shared.stop(why);
             }
         });

@@ -4,7 +4,10 @@
 //
 //   ours-webgpu   our app (dist/) with ?bench=1, WebGPU
 //   ours-cpu      our app with ?bench=1&backend=cpu&threads=N (the engine's CPU path compiled to wasm,
-//                 in a Web Worker with N − 1 helper workers: --threads, default 1)
+//                 in a Web Worker with N − 1 helper workers: --threads, default 1; the worker
+//                 built with relaxed SIMD where this Chromium has it, src/cpu_module.rs)
+//   ours-cpu-simd128  the same with ?simd=128: the worker built for plain WebAssembly SIMD (not
+//                 in the default columns; name it to measure what relaxed SIMD buys)
 //   tjs-webgpu    transformers.js (@huggingface/transformers, ONNX Runtime Web) device 'webgpu'
 //   tjs-wasm      transformers.js device 'wasm' (--threads, as ours)
 //
@@ -45,6 +48,10 @@ const RESULTS = join(root, 'bench/results');
 const START = '<!-- browser-table:start -->';
 const END = '<!-- browser-table:end -->';
 const COLUMNS = ['ours-webgpu', 'ours-cpu', 'tjs-webgpu', 'tjs-wasm'];
+/** Columns --columns may also name. */
+const EXTRA_COLUMNS = ['ours-cpu-simd128'];
+/** Our CPU columns: the page's URL parameters beyond backend=cpu. */
+const OURS_CPU = { 'ours-cpu': {}, 'ours-cpu-simd128': { simd: '128' } };
 
 const log = (msg) => console.error(`[browser ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -115,7 +122,7 @@ export function parse(argv) {
   if (!opts.modelDir) throw new Error('--model-dir is required (or --render)');
   opts.onnxDir = resolve(values['onnx-dir'] || join(opts.modelDir, 'onnx'));
   opts.reference = resolve(values.reference || join(dirname(opts.onnxDir), 'reference.json'));
-  for (const c of opts.columns) if (!COLUMNS.includes(c)) throw new Error(`unknown column ${c} (${COLUMNS.join(', ')})`);
+  for (const c of opts.columns) if (![...COLUMNS, ...EXTRA_COLUMNS].includes(c)) throw new Error(`unknown column ${c} (${[...COLUMNS, ...EXTRA_COLUMNS].join(', ')})`);
   for (const v of opts.variants) if (!['row', 'full'].includes(v)) throw new Error(`unknown variant ${v} (row, full)`);
   if (!opts.seq.length || opts.seq.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--seq: positive integers, e.g. 8,32,128');
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new Error('--rounds: a positive integer');
@@ -176,7 +183,7 @@ function pkgVersion(name) {
 }
 
 /** Our page: ?bench=1 on the model, then (after the report) its predictions for the verify text. */
-async function runOurs(browser, servers, opts, ref, backend) {
+async function runOurs(browser, servers, opts, ref, backend, extra = {}) {
   const context = await browser.newContext();
   // The model server is another origin: the page asks before downloading (download-confirm).
   await context.addInitScript(() =>
@@ -198,6 +205,7 @@ async function runOurs(browser, servers, opts, ref, backend) {
     if (backend === 'cpu') {
       params.set('backend', 'cpu');
       params.set('threads', String(opts.tjsThreads));
+      for (const [k, v] of Object.entries(extra)) params.set(k, v);
     }
     else if (opts.profile !== false) params.set('profile', '1');
     const t0 = Date.now();
@@ -350,11 +358,11 @@ export async function runBench(opts, columns = opts.columns) {
   try {
     for (const col of columns) {
       const t = Date.now();
-      const cpuCol = col === 'ours-cpu' || col === 'tjs-wasm';
+      const cpuCol = col in OURS_CPU || col === 'tjs-wasm';
       log(`${col}: n=${opts.seq.join(',')}, ${cpuCol ? opts.cpuWarmup : opts.warmup} warm-up + ${cpuCol ? opts.cpuRuns : opts.runs} runs${col.startsWith('tjs') ? `, variants ${opts.variants.join(',')}` : ''}`);
       try {
         if (col.startsWith('ours')) {
-          const r = await runOurs(browser, servers, opts, ref, col === 'ours-cpu' ? 'cpu' : 'webgpu');
+          const r = await runOurs(browser, servers, opts, ref, col in OURS_CPU ? 'cpu' : 'webgpu', OURS_CPU[col]);
           res.columns[col] = r;
           if (r.verify.ok === false) res.errors.push(`${col}: the page's predictions differ from torch's: ${JSON.stringify(r.verify)}`);
           for (const row of r.report.rows) log(`${col} n=${row.seq_len}: p50 ${row.p50_ms.toFixed(1)} ms (p90 ${row.p90_ms.toFixed(1)})`);
@@ -406,10 +414,18 @@ export function tableRows(res) {
   };
   ours('ours-webgpu', 'ours WebGPU, [MASK] row');
   const oursThreads = res.columns['ours-cpu']?.report?.rows?.[0]?.threads ?? 1;
-  ours('ours-cpu', `ours CPU-wasm (${oursThreads} thread${oursThreads === 1 ? '' : 's'}), [MASK] row`);
+  ours('ours-cpu', `ours CPU-wasm (${oursThreads} thread${oursThreads === 1 ? '' : 's'}${kernelOf(res, 'ours-cpu')}), [MASK] row`);
+  ours('ours-cpu-simd128', `ours CPU-wasm (${oursThreads} thread${oursThreads === 1 ? '' : 's'}${kernelOf(res, 'ours-cpu-simd128')}), [MASK] row`);
   tjs('tjs-webgpu', 'transformers.js WebGPU');
   tjs('tjs-wasm', `transformers.js wasm (${res.settings.tjs_threads} thread${res.settings.tjs_threads === 1 ? '' : 's'})`);
   return rows;
+}
+
+/** ", relaxed-simd" or ", simd128": the worker's build, from the page's adapter line (runs before
+ *  the two builds say nothing). */
+function kernelOf(res, col) {
+  const m = /wasm (relaxed-simd|simd128)/.exec(res.columns[col]?.report?.rows?.[0]?.adapter ?? '');
+  return m ? `, ${m[1]}` : '';
 }
 
 export function ratioRows(res) {
@@ -421,6 +437,8 @@ export function ratioRows(res) {
     ['ours-webgpu', 'tjs-wasm:full', 'ours WebGPU ÷ transformers.js wasm (theirs: all n×V logits)'],
     ['ours-cpu', 'tjs-wasm:row', 'ours CPU-wasm ÷ transformers.js wasm (same work: [MASK] row)'],
     ['ours-cpu', 'tjs-wasm:full', 'ours CPU-wasm ÷ transformers.js wasm (theirs: all n×V logits)'],
+    ['ours-cpu-simd128', 'tjs-wasm:row', 'ours CPU-wasm simd128 ÷ transformers.js wasm (same work: [MASK] row)'],
+    ['ours-cpu', 'ours-cpu-simd128', 'ours CPU-wasm default ÷ ours simd128 (what relaxed SIMD buys)'],
   ];
   const out = [];
   for (const [a, b, label] of pairs) {
@@ -474,7 +492,8 @@ export function renderSummary(runs, files) {
     const t = Object.fromEntries(tableRows(res).map((r) => [r.key, r.cells]));
     const pair = (a, b) => seq.map((n) => `n=${n} ${fmt(t[a]?.[n]?.p50_ms)} / ${fmt(t[b]?.[n]?.p50_ms)}`).join(', ');
     const same = t['ours-cpu'] && t['tjs-wasm:row'] ? pair('ours-cpu', 'tjs-wasm:row') : pair('ours-webgpu', 'tjs-webgpu:row');
-    L.push(`- ${files[i] ?? `run ${i + 1}`} (${(res.settings.column_order ?? res.settings.columns).join(' → ')}, ${res.date.slice(11, 16)} UTC): ${same}`);
+    const plain = t['ours-cpu-simd128'] ? `; ours simd128 ${seq.map((n) => `n=${n} ${fmt(t['ours-cpu-simd128'][n]?.p50_ms)}`).join(', ')}` : '';
+    L.push(`- ${files[i] ?? `run ${i + 1}`} (${(res.settings.column_order ?? res.settings.columns).join(' → ')}, ${res.date.slice(11, 16)} UTC): ${same}${plain}`);
   });
   return L.join('\n');
 }
@@ -511,7 +530,7 @@ export function render(res, resultsFile) {
   for (const col of ['tjs-webgpu', 'tjs-wasm']) {
     for (const v of res.columns[col]?.variants ?? []) pageChecks.push(`${col} ${v.variant} ${Math.max(...v.verify.map((x) => x.max_abs_diff)).toExponential(1)}`);
   }
-  const oursChecks = ['ours-webgpu', 'ours-cpu'].filter((k) => res.columns[k]?.verify?.ok).map((k) => `${k} max |Δ log p| ${res.columns[k].verify.max_abs_diff_logprob.toExponential(1)}`);
+  const oursChecks = ['ours-webgpu', 'ours-cpu', 'ours-cpu-simd128'].filter((k) => res.columns[k]?.verify?.ok).map((k) => `${k} max |Δ log p| ${res.columns[k].verify.max_abs_diff_logprob.toExponential(1)}`);
   const d = new Date(res.date);
   const L = [];
   L.push(`### ${res.model.name}: ${c.num_hidden_layers} layers, H ${c.hidden_size}`);

@@ -23,8 +23,9 @@ pub async fn run_bench(state: AppState) {
     let adapter = match backend {
         Backend::WebGpu => state.gpu.with_untracked(|g| g.as_ref().map(|g| format!("{} ({})", g.adapter, g.device)).unwrap_or_default()),
         Backend::Cpu => {
-            let place = if on_page { "on the page's thread" } else { "in a Web Worker" };
-            format!("albert cpu (f32, wasm, {threads} thread{}), {place}", if threads == 1 { "" } else { "s" })
+            // The page's own module is plain simd128; the worker says which build it is.
+            let (place, kernel) = if on_page { ("on the page's thread", "simd128".to_string()) } else { ("in a Web Worker", crate::stats::cpu_kernel().unwrap_or_else(|| "simd128".into())) };
+            format!("albert cpu (f32, wasm {kernel}, {threads} thread{}), {place}", if threads == 1 { "" } else { "s" })
         }
     };
     let device = backend.as_str().to_string();

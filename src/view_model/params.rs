@@ -18,6 +18,7 @@
 //! | `view=<section>` | scroll to this view once the first prediction is in (`SHARE_VIEWS`) |
 //! | `kernels=gpu` / `kernels=emulated` | WebGPU: run real GPUs' kernels or the CPU emulators' whatever the adapter (`albert::gpu::Tuning`; by default SwiftShader gets the emulators'): lets the browser tests run real GPUs' WGSL through Chromium's compiler |
 //! | `bridge=0` | WebGPU: wait for the GPU's pipelines before the first prediction instead of answering from the CPU meanwhile (`view_model::bridge`) |
+//! | `simd=128` | the CPU path: the worker built for WebAssembly SIMD only, even where the browser has relaxed SIMD (whose fused multiply-add the default takes there: `cpu_module`) |
 //! | `threads=<1..16>` | the CPU path's threads (the worker and its helpers); default: the device's cores, at most 4, where the page is cross-origin isolated, else 1 |
 
 /// Which backend the user asked for.
@@ -58,6 +59,8 @@ pub struct Params {
     pub view: Option<String>,
     /// `?threads=`: the CPU path's threads, 1 to `MAX_THREADS`.
     pub threads: Option<usize>,
+    /// `?simd=128`: the CPU worker without relaxed SIMD.
+    pub plain_simd: bool,
     /// `?bridge=0` turns it off: the CPU answers while WebGPU compiles (`view_model::bridge`).
     pub bridge: bool,
 }
@@ -121,6 +124,7 @@ impl Default for Params {
             head: None,
             view: None,
             threads: None,
+            plain_simd: false,
             bridge: true,
         }
     }
@@ -219,6 +223,7 @@ pub fn parse_query(query: &str) -> Params {
             "view" => p.view = SHARE_VIEWS.iter().find(|(id, _)| *id == v.trim()).map(|(id, _)| id.to_string()),
             "cb" => p.compare_b = Some(v),
             "depth" => p.depth = v.trim().parse::<usize>().ok().filter(|&d| d >= 1),
+            "simd" => p.plain_simd = v.trim() == "128",
             "threads" => p.threads = v.trim().parse::<usize>().ok().filter(|&n| n >= 1).map(|n| n.min(MAX_THREADS)),
             "off" => p.off = crate::view_model::inside::switches::parse_list(&v),
             "warmup" => {
@@ -437,5 +442,11 @@ mod tests {
         assert_eq!(parse_query("threads=0").threads, None);
         assert_eq!(parse_query("threads=two").threads, None);
         assert_eq!(parse_query("").threads, None);
+    }
+
+    #[test]
+    fn simd() {
+        assert!(parse_query("simd=128").plain_simd);
+        assert!(!parse_query("").plain_simd && !parse_query("simd=relaxed").plain_simd && !parse_query("simd=12").plain_simd);
     }
 }

@@ -1,15 +1,20 @@
 //! albert-worker: the CPU path in a Web Worker, so a forward (about 150 ms for albert-base at 128
 //! tokens in wasm) never runs on the page's thread. A shell around `albert::remote::Server`: each
 //! message is one call's bytes (an ArrayBuffer), each answer one reply's, transferred back as
-//! `{reply, wasmMemoryBytes, threads, sharedProducts}` (the worker's memory, for the page's
-//! long-session checks, the threads its forwards use and how many products its helpers
-//! shared). Where the page is cross-origin isolated, the page starts helpers too, from this same
+//! `{reply, wasmMemoryBytes, threads, sharedProducts, kernel}` (the worker's memory, for the
+//! page's long-session checks, the threads its forwards use, how many products its helpers
+//! shared, and which build this is: `simd128`, or `relaxed-simd` when Trunk built it as
+//! `albert-worker-relaxed` with the fused multiply-add kernel, see src/cpu_module.rs). Where the page is cross-origin isolated, the page starts helpers too, from this same
 //! script: a `{team: {buffer, part, parts}}` message makes part 0 the worker that answers and
 //! every other part a helper (`team`). Trunk builds it (`data-type="worker"` in index.html) next
 //! to the app; natively it does nothing.
 
 #[cfg(target_arch = "wasm32")]
 mod team;
+
+/// The products' kernel this build runs (the page's stats and bench report say it).
+#[cfg(target_arch = "wasm32")]
+const KERNEL: &str = if cfg!(feature = "relaxed-simd") { "relaxed-simd" } else { "simd128" };
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -39,6 +44,7 @@ fn main() {
             let _ = js_sys::Reflect::set(&message, &"wasmMemoryBytes".into(), &f64::from(memory).into());
             let _ = js_sys::Reflect::set(&message, &"threads".into(), &(albert::cpu::team::threads() as f64).into());
             let _ = js_sys::Reflect::set(&message, &"sharedProducts".into(), &team::shared_products().into());
+            let _ = js_sys::Reflect::set(&message, &"kernel".into(), &KERNEL.into());
             // Transferred, not copied: the page receives the buffer itself.
             if let Err(e) = scope.post_message_with_transfer(&message, &js_sys::Array::of1(&buffer)) {
                 web_sys::console::error_2(&"albert-worker: could not post a reply".into(), &e);

@@ -14,6 +14,13 @@
 //! The tile is written with plain arrays that LLVM vectorizes (simd128 in the browser, SSE
 //! natively) and raw pointers: in a probe with bounds checks in the inner loop it ran at 10 G
 //! instead of 16.
+//!
+//! With the `relaxed-simd` feature, in wasm only, the tile is relaxed SIMD's
+//! `f32x4.relaxed_madd` instead (`fused`): one instruction where there were two, fused where the
+//! CPU has FMA (V8 on x86 with FMA3, on arm64), so each product is rounded once, not twice. That
+//! build is a second worker module (`albert-worker-relaxed`), loaded only where the browser
+//! validates relaxed SIMD; its outputs differ from the plain kernel's in the last bits, so a
+//! team's threads must all run the same module (they do: the page starts them from one script).
 
 use std::ops::Range;
 
@@ -136,10 +143,16 @@ impl Panels {
     }
 }
 
+#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+mod fused;
+#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+use fused::rows;
+
 /// One panel's `PANEL` columns of y for all `m` rows, weight rows k0..k1: tiles of `ROWS` rows.
 ///
 /// # Safety
 /// x holds m rows of k, the panel k rows of `PANEL`, y m rows `ys` apart with `PANEL` columns.
+#[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
 #[inline(always)]
 unsafe fn rows(x: *const f32, m: usize, k: usize, (k0, k1): (usize, usize), panel: *const f32, y: *mut f32, ys: usize) {
     let mut i = 0;
@@ -157,6 +170,7 @@ unsafe fn rows(x: *const f32, m: usize, k: usize, (k0, k1): (usize, usize), pane
 ///
 /// # Safety
 /// x holds R rows of k, the panel k rows of `PANEL`, y R rows `ys` apart with `PANEL` columns.
+#[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
 #[inline(always)]
 unsafe fn tile<const R: usize>(x: *const f32, k: usize, (k0, k1): (usize, usize), panel: *const f32, y: *mut f32, ys: usize) {
     let mut acc = [[0.0f32; PANEL]; R];

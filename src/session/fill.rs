@@ -66,13 +66,18 @@ fn pump(state: AppState) {
         if latest && state.sentence.get_untracked() == job.text {
             match out {
                 Some(Ok(view)) => {
+                    // Only the model's first forward changes it: an update notifies every reader of
+                    // the model, and a new model clears what belongs to the old one (the
+                    // cross-check's verdict), so later forwards must not touch it.
                     let ms = view.elapsed_ms;
-                    state.model.update(|m| {
-                        if let Some(m) = m {
-                            m.timings.first_forward_ms.get_or_insert(ms);
-                            crate::stats::first_prediction(&m.timings, m.from_cache);
-                        }
-                    });
+                    if state.model.with_untracked(|m| m.as_ref().is_some_and(|m| m.timings.first_forward_ms.is_none())) {
+                        state.model.update(|m| {
+                            if let Some(m) = m {
+                                m.timings.first_forward_ms = Some(ms);
+                                crate::stats::first_prediction(&m.timings, m.from_cache);
+                            }
+                        });
+                    }
                     state.fill_error.set(None);
                     state.result.set(Some(view));
                 }

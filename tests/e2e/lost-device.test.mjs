@@ -39,6 +39,9 @@ async function predictionsFor(page, text, { loseDevice = false } = {}) {
 describe('lost device', () => {
   test('the page recovers from a lost WebGPU device and the next input works', async (t) => {
     const { page } = await launch(t);
+    // The page's console, for the failure message: what the page said before a wait ran out.
+    const consoleLines = [];
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     await page.goto(appUrl(s.app, { model: s.modelUrl('groups'), text: 'the cat sat on the [MASK].' }));
     const st = await readyStatus(page);
     assert.equal(st.backend, 'webgpu', JSON.stringify(st));
@@ -62,7 +65,14 @@ describe('lost device', () => {
 
     // The rebuilt model serves the other cards too: the cross-check passes on the new device.
     await page.getByTestId('crosscheck').click();
-    await page.locator('[data-testid="crosscheck-result"]').waitFor({ timeout: 60_000 });
+    await page
+      .locator('[data-testid="crosscheck-result"]')
+      .waitFor({ timeout: 60_000 })
+      .catch(async (e) => {
+        const card = await page.getByTestId('crosscheck-card').innerText();
+        const status = await page.getByTestId('status').innerText();
+        throw new Error(`no cross-check result: ${e.message}\ncard: ${card}\nstatus: ${status}\nconsole:\n${consoleLines.join('\n')}`);
+      });
     assert.equal(await page.getByTestId('crosscheck-result').getAttribute('data-state'), 'pass');
   });
 });

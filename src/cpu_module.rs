@@ -34,7 +34,11 @@ pub fn script() -> &'static str {
 }
 
 fn relaxed() -> bool {
-    !PLAIN_ASKED.with(Cell::get) && HAS_RELAXED.with(|h| *h.get().get_or_insert_with(|| js_sys::WebAssembly::validate(&js_sys::Uint8Array::from(&probe()[..]).into()).unwrap_or(false)))
+    !PLAIN_ASKED.with(Cell::get) && HAS_RELAXED.with(|h| {
+        let has = h.get().unwrap_or_else(|| js_sys::WebAssembly::validate(&js_sys::Uint8Array::from(&probe()[..]).into()).unwrap_or(false));
+        h.set(Some(has));
+        has
+    })
 }
 
 /// `() -> v128 { f32x4.relaxed_madd(v128.const 0, v128.const 0, v128.const 0) }` as a module.

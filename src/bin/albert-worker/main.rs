@@ -1,13 +1,13 @@
 //! albert-worker: the CPU path in a Web Worker, so a forward (about 150 ms for albert-base at 128
 //! tokens in wasm) never runs on the page's thread. A shell around `albert::remote::Server`: each
 //! message is one call's bytes (an ArrayBuffer), each answer one reply's, transferred back as
-//! `{reply, wasmMemoryBytes, threads, sharedProducts, kernel}` (the worker's memory, for the
-//! page's long-session checks, the threads its forwards use, how many products its helpers
-//! shared, and which build this is: `simd128`, or `relaxed-simd` when Trunk built it as
-//! `albert-worker-relaxed` with the fused multiply-add kernel, see src/cpu_module.rs). Where the page is cross-origin isolated, the page starts helpers too, from this same
-//! script: a `{team: {buffer, part, parts}}` message makes part 0 the worker that answers and
-//! every other part a helper (`team`). Trunk builds it (`data-type="worker"` in index.html) next
-//! to the app; natively it does nothing.
+//! `{reply, wasmMemoryBytes, threads, sharedProducts, kernel}` (the worker's memory, for the page's
+//! long-session checks, the threads its forwards use, how many products its helpers shared, and
+//! which build this is: `simd128`, or `relaxed-simd` when Trunk built it as `albert-worker-relaxed`
+//! with the fused multiply-add kernel, see src/cpu_module.rs). Where the page is cross-origin
+//! isolated, the page starts helpers too, from this same script: a `{team: {buffer, part, parts}}`
+//! message makes part 0 the worker that answers and every other part a helper (`team`). Trunk
+//! builds it (`data-type="worker"` in index.html) next to the app; natively it does nothing.
 
 #[cfg(target_arch = "wasm32")]
 mod team;

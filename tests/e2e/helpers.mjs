@@ -294,6 +294,24 @@ export async function enterSentence(page, text) {
   return waitPredictions(page, n);
 }
 
+/**
+ * Opens `modelUrl` on the CPU path with URL `params` (e.g. `threads`, `simd`), fills `text`, and
+ * returns its predictions, the CPU worker's stats (its build, threads, shared products, and
+ * whether the page is cross-origin isolated) and the page's problems. `opts` go to `launch`.
+ */
+export async function openOnCpu(t, app, modelUrl, text, params = {}, opts = {}) {
+  const { page, problems } = await launch(t, { webgpu: false, ...opts });
+  await page.goto(appUrl(app, { model: modelUrl, backend: 'cpu', ...params }));
+  const status = await readyStatus(page, 180_000);
+  assert.equal(status.backend, 'cpu');
+  const preds = await enterSentence(page, text);
+  const stats = await page.evaluate(() => {
+    const st = window.albertLensStats();
+    return { kernel: st.cpuKernel, threads: st.workerThreads, shared: st.workerSharedProducts, isolated: globalThis.crossOriginIsolated };
+  });
+  return { preds, stats, problems };
+}
+
 let cliBin;
 /**
  * The `albert` CLI, the reference the page is held against: the release build, else the debug

@@ -6,7 +6,7 @@
 // a worker that fails to compile.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appUrl, assertSameTopK, baseShapedModelDir, cliFill, enterSentence, launch, readyStatus, startServers } from './helpers.mjs';
+import { assertSameTopK, baseShapedModelDir, cliFill, openOnCpu, startServers } from './helpers.mjs';
 
 let s;
 let modelUrl;
@@ -21,19 +21,8 @@ after(async () => {
 
 const TEXT = 'She opened the [MASK] and read the letter that had come from her brother in the city.';
 
-/** The base-shaped model on the CPU: predictions for TEXT and the worker's stats. */
-async function run(t, params = {}, opts = {}) {
-  const { page, problems } = await launch(t, { webgpu: false, ...opts });
-  await page.goto(appUrl(s.app, { model: modelUrl, backend: 'cpu', threads: '1', ...params }));
-  const status = await readyStatus(page, 180_000);
-  assert.equal(status.backend, 'cpu');
-  const preds = await enterSentence(page, TEXT);
-  const stats = await page.evaluate(() => {
-    const st = window.albertLensStats();
-    return { kernel: st.cpuKernel, threads: st.workerThreads, shared: st.workerSharedProducts };
-  });
-  return { preds, stats, problems };
-}
+/** The base-shaped model on the CPU (one thread unless `params` say): predictions for TEXT and the worker's stats. */
+const run = (t, params = {}, opts = {}) => openOnCpu(t, s.app, modelUrl, TEXT, { threads: '1', ...params }, opts);
 
 /** The largest difference of probability between two runs' predictions of the same ids. */
 function maxProbDiff(a, b) {

@@ -7,7 +7,7 @@
 // that cannot share memory runs on one thread.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appUrl, assertSameTopK, baseShapedModelDir, cliFill, enterSentence, launch, readyStatus, startServers } from './helpers.mjs';
+import { assertSameTopK, baseShapedModelDir, cliFill, openOnCpu, startServers } from './helpers.mjs';
 
 let s;
 let modelUrl;
@@ -23,18 +23,7 @@ after(async () => {
 const TEXT = 'The old man walked slowly along the [MASK] and looked at the sea, where the boats came home in the evening light.';
 
 /** Opens the base-shaped model on the CPU with `threads` (and `params`), fills TEXT; returns predictions and the worker's stats. */
-async function run(t, threads, opts = {}, params = {}) {
-  const { page, problems } = await launch(t, { webgpu: false, ...opts });
-  await page.goto(appUrl(s.app, { model: modelUrl, backend: 'cpu', threads: String(threads), ...params }));
-  const status = await readyStatus(page, 180_000);
-  assert.equal(status.backend, 'cpu');
-  const preds = await enterSentence(page, TEXT);
-  const stats = await page.evaluate(() => {
-    const st = window.albertLensStats();
-    return { threads: st.workerThreads, shared: st.workerSharedProducts, isolated: globalThis.crossOriginIsolated };
-  });
-  return { preds, stats, problems };
-}
+const run = (t, threads, opts = {}, params = {}) => openOnCpu(t, s.app, modelUrl, TEXT, { threads: String(threads), ...params }, opts);
 
 describe('CPU threads (issue 15 item 3)', () => {
   test('?threads=2: the products are handed to a helper; the predictions are one thread\'s, bit for bit, and the CLI\'s', async (t) => {

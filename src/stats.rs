@@ -135,7 +135,7 @@ fn stats() -> JsValue {
     let threads = WORKER_THREADS.with(Cell::get);
     set(&o, "workerThreads", threads.map(|t| t.0));
     set(&o, "workerSharedProducts", threads.map(|t| t.1));
-    let kernel = WORKER_KERNEL.with(|k| k.borrow().clone()).map_or(JsValue::NULL, JsValue::from);
+    let kernel = cpu_kernel().map_or(JsValue::NULL, JsValue::from);
     let _ = js_sys::Reflect::set(&o, &"cpuKernel".into(), &kernel);
     o.into()
 }

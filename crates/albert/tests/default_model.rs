@@ -1,8 +1,10 @@
 //! The model the app and the CLI ship by default (`assets/model`, trained by `train/`): the
 //! engine's logits and sentence-order logits on CPU and GPU against transformers'
 //! `AlbertForPreTraining` on the exported f16 files (`golden.safetensors`, written by
-//! `train/export.py`), the tokenizer's ids against transformers' `AlbertTokenizerFast`, and the
-//! fill-mask answer to the model card's sentence. Prints the max differences and the predictions.
+//! `train/export.py`), the tokenizer's ids against transformers' `AlbertTokenizerFast`, the
+//! fill-mask answer to the model card's sentence, and every answer the card prints (its probe
+//! sentences and sentence-order probabilities), so the card cannot drift from the shipped weights.
+//! Prints the max differences and the predictions.
 
 mod common;
 use albert::{cpu, gpu, FillMask, FillOptions, LogitsRequest, ModelFiles, Request, Tokenizer};
@@ -152,6 +154,70 @@ fn default_model_fills_the_model_card_sentence() {
         let mut fm_gpu = pollster::block_on(FillMask::new(&files, Some(gpu))).unwrap();
         let rg = pollster::block_on(fm_gpu.fill(text, &FillOptions::default())).unwrap();
         check("gpu", &rg, &GPU);
+    }
+}
+
+/// The card's "Probe sentences" section: `- <sentence> → a, **b**, ",", d, e` lines (the top 5 in
+/// order; bold marks the word the sentence wants, quotes a punctuation piece), and the
+/// sentence-order numbers after `P(in order) = ` and `swapped: `.
+struct CardProbes {
+    fills: Vec<(String, Vec<String>)>,
+    in_order: f32,
+    swapped: f32,
+    /// The section with its line breaks as spaces (the card wraps its lines).
+    text: String,
+}
+
+fn card_probes() -> CardProbes {
+    let card = std::fs::read_to_string(model_dir().join("README.md")).expect("assets/model/README.md");
+    let start = card.find("\n## Probe sentences").expect("the card has a '## Probe sentences' section");
+    let section = &card[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let fills = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("- ")?.split_once(" → "))
+        .map(|(text, answers)| {
+            let words = answers.split(", ").map(|w| w.trim().trim_matches('*').trim_matches('"').to_string()).collect();
+            (text.trim().to_string(), words)
+        })
+        .collect();
+    let number_after = |key: &str| -> f32 {
+        let at = section.find(key).unwrap_or_else(|| panic!("the card's probe section has no {key:?}")) + key.len();
+        let digits: String = section[at..].trim_start_matches('*').chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        digits.parse().unwrap_or_else(|e| panic!("the number after {key:?} in the card: {digits:?}: {e}"))
+    };
+    CardProbes { fills, in_order: number_after("P(in order) = "), swapped: number_after("swapped: "), text: section.split_whitespace().collect::<Vec<_>>().join(" ") }
+}
+
+/// What the card prints is what the engine answers: each probe sentence's top 5 (as the app shows
+/// them, without the word-start mark `▁`) on both paths, and P(in order) of the card's pair both
+/// ways to the card's three decimals. A re-exported model with a stale card fails here.
+#[test]
+fn default_model_gives_the_model_cards_answers() {
+    let files = ModelFiles::from_dir(model_dir()).expect("assets/model loads");
+    let card = card_probes();
+    assert!(card.fills.len() >= 5, "the card lists {} probe sentences; expected at least 5", card.fills.len());
+    let (_, pair) = golden_with_meta("sop");
+    let (a, b) = (pair["a"].as_str().expect("sop.a"), pair["b"].as_str().expect("sop.b"));
+    assert!(card.text.contains(a) && card.text.contains(b), "the card's sentence-order pair is the golden file's: {a:?}, {b:?}");
+    let check = |device: &str, fm: &mut FillMask| {
+        for (text, want) in &card.fills {
+            let r = pollster::block_on(fm.fill(text, &FillOptions::default())).unwrap_or_else(|e| panic!("{device}: {text}: {e}"));
+            assert_eq!(r.masks.len(), 1, "{device}: {text}: one [MASK]");
+            let got: Vec<String> = r.masks[0].top_k.iter().take(5).map(|p| p.token.trim_start_matches('\u{2581}').to_string()).collect();
+            eprintln!("{device}: {text} → {}", got.join(", "));
+            assert_eq!(&got, want, "{device}: the card's answer to {text:?}");
+        }
+        // The card prints three decimals: a rounding leaves at most 5e-4.
+        let ab = pollster::block_on(fm.order(a, b)).unwrap().in_order_prob;
+        let ba = pollster::block_on(fm.order(b, a)).unwrap().in_order_prob;
+        eprintln!("{device}: P(in order) {ab:.4} in order, {ba:.4} swapped; the card: {} and {}", card.in_order, card.swapped);
+        assert!((ab - card.in_order).abs() <= 5e-4, "{device}: P(in order) {ab} against the card's {}", card.in_order);
+        assert!((ba - card.swapped).abs() <= 5e-4, "{device}: swapped P(in order) {ba} against the card's {}", card.swapped);
+    };
+    check("cpu", &mut pollster::block_on(FillMask::new(&files, None)).unwrap());
+    if let Some(gpu) = gpu() {
+        check("gpu", &mut pollster::block_on(FillMask::new(&files, Some(gpu))).unwrap());
     }
 }
 

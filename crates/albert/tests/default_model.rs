@@ -191,7 +191,10 @@ fn card_probes() -> CardProbes {
 
 /// What the card prints is what the engine answers: each probe sentence's top 5 (as the app shows
 /// them, without the word-start mark `▁`) on both paths, and P(in order) of the card's pair both
-/// ways to the card's three decimals. A re-exported model with a stale card fails here.
+/// ways to the card's three decimals. A re-exported model with a stale card fails here. The card
+/// prints transformers' order; two neighbours may trade places only where the engine's
+/// probabilities for them are within the path's tolerance (the card's "room, table" differ by
+/// 5e-5 in transformers, under `GPU`'s 1e-4).
 #[test]
 fn default_model_gives_the_model_cards_answers() {
     let files = ModelFiles::from_dir(model_dir()).expect("assets/model loads");
@@ -200,24 +203,39 @@ fn default_model_gives_the_model_cards_answers() {
     let (_, pair) = golden_with_meta("sop");
     let (a, b) = (pair["a"].as_str().expect("sop.a"), pair["b"].as_str().expect("sop.b"));
     assert!(card.text.contains(a) && card.text.contains(b), "the card's sentence-order pair is the golden file's: {a:?}, {b:?}");
-    let check = |device: &str, fm: &mut FillMask| {
+    let check = |device: &str, fm: &mut FillMask, tol: &Tol| {
+        let options = FillOptions { top_k: 10, ..Default::default() };
         for (text, want) in &card.fills {
-            let r = pollster::block_on(fm.fill(text, &FillOptions::default())).unwrap_or_else(|e| panic!("{device}: {text}: {e}"));
+            let r = pollster::block_on(fm.fill(text, &options)).unwrap_or_else(|e| panic!("{device}: {text}: {e}"));
             assert_eq!(r.masks.len(), 1, "{device}: {text}: one [MASK]");
-            let got: Vec<String> = r.masks[0].top_k.iter().take(5).map(|p| p.token.trim_start_matches('\u{2581}').to_string()).collect();
+            let top: Vec<(String, f32)> = r.masks[0].top_k.iter().map(|p| (p.token.trim_start_matches('\u{2581}').to_string(), p.prob)).collect();
+            let got: Vec<&str> = top.iter().take(5).map(|(t, _)| t.as_str()).collect();
             eprintln!("{device}: {text} → {}", got.join(", "));
-            assert_eq!(&got, want, "{device}: the card's answer to {text:?}");
+            let prob = |t: &str| top.iter().find(|(w, _)| w == t).map(|p| p.1);
+            for (rank, (g, w)) in got.iter().zip(want).enumerate() {
+                if g == w {
+                    continue;
+                }
+                let (pg, pw) = (prob(g).unwrap_or(f32::NAN), prob(w).unwrap_or(f32::NAN));
+                assert!(
+                    (pg - pw).abs() <= tol.probs,
+                    "{device}: the card's answer to {text:?} is {want:?}; the engine's is {got:?} (rank {}: {g} {pg:.6} against the card's {w} {pw:.6}, beyond {} {:e})",
+                    rank + 1,
+                    tol.name,
+                    tol.probs
+                );
+            }
         }
         // The card prints three decimals: a rounding leaves at most 5e-4.
         let ab = pollster::block_on(fm.order(a, b)).unwrap().in_order_prob;
         let ba = pollster::block_on(fm.order(b, a)).unwrap().in_order_prob;
         eprintln!("{device}: P(in order) {ab:.4} in order, {ba:.4} swapped; the card: {} and {}", card.in_order, card.swapped);
-        assert!((ab - card.in_order).abs() <= 5e-4, "{device}: P(in order) {ab} against the card's {}", card.in_order);
-        assert!((ba - card.swapped).abs() <= 5e-4, "{device}: swapped P(in order) {ba} against the card's {}", card.swapped);
+        assert!((ab - card.in_order).abs() <= 5e-4 + tol.probs, "{device}: P(in order) {ab} against the card's {}", card.in_order);
+        assert!((ba - card.swapped).abs() <= 5e-4 + tol.probs, "{device}: swapped P(in order) {ba} against the card's {}", card.swapped);
     };
-    check("cpu", &mut pollster::block_on(FillMask::new(&files, None)).unwrap());
+    check("cpu", &mut pollster::block_on(FillMask::new(&files, None)).unwrap(), &STRICT);
     if let Some(gpu) = gpu() {
-        check("gpu", &mut pollster::block_on(FillMask::new(&files, Some(gpu))).unwrap());
+        check("gpu", &mut pollster::block_on(FillMask::new(&files, Some(gpu))).unwrap(), &GPU);
     }
 }
 

@@ -105,10 +105,12 @@ def draw(runs, labels, xkey, title, width=1000, height=720):
                 if key in r:
                     svg.append(f'<circle cx="{X(r[xkey]):.1f}" cy="{Y(r[key]):.1f}" r="3" fill="white" stroke="{c}" stroke-width="1.5"/>')
             if key == "lr":
+                row, last = 0, -1e9  # phases a few pixels apart (the curriculum's first ones) stack
                 for r, (layers, seq) in phases:
                     x = X(r[xkey])
+                    row, last = (row + 1 if x - last < 50 else 0), x
                     svg.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{oy}" y2="{oy + ph}" stroke="{c}" stroke-dasharray="2 3"/>')
-                    svg.append(f'<text x="{x + 3:.1f}" y="{oy + 14 + 13 * ri}" fill="{c}" font-size="11">L{layers} T{seq}</text>')
+                    svg.append(f'<text x="{x + 3:.1f}" y="{oy + 14 + 13 * (ri + row)}" fill="{c}" font-size="11">L{layers} T{seq}</text>')
     xl = "training tokens" if xkey == "tokens" else "training seconds"
     svg.append(f'<text x="{width / 2}" y="{height - 34}" text-anchor="middle">{xl}; lines: training batches (smoothed), circles: gutenberg-valid</text>')
     for ri, lab in enumerate(labels):

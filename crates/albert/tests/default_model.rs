@@ -211,6 +211,7 @@ fn default_model_gives_the_model_cards_answers() {
             let top: Vec<(String, f32)> = r.masks[0].top_k.iter().map(|p| (p.token.trim_start_matches('\u{2581}').to_string(), p.prob)).collect();
             let got: Vec<&str> = top.iter().take(5).map(|(t, _)| t.as_str()).collect();
             eprintln!("{device}: {text} → {}", got.join(", "));
+            assert_eq!(want.len(), got.len(), "{device}: the card lists {} answers to {text:?}; the engine gives a top 5", want.len());
             let prob = |t: &str| top.iter().find(|(w, _)| w == t).map(|p| p.1);
             for (rank, (g, w)) in got.iter().zip(want).enumerate() {
                 if g == w {

@@ -147,7 +147,7 @@ def get_args(argv=None):
     ap.add_argument("--workers", type=int, default=None,
                     help="processes that draw examples in the background (default: 0 on CPU, 6 on CUDA, where "
                          "drawing 256 examples in the main process would take longer than a step)")
-    ap.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the training step (Inductor; on a CPU it needs a C++ compiler)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--eval-every", type=int, default=200, help="steps between validation evals")

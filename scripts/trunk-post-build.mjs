@@ -1,8 +1,9 @@
 // Trunk post_build hook (see Trunk.toml): finishes the staged dist/ before Trunk moves it in place.
 //
 //   1. Copies the embedded default model, assets/model/ (Hugging Face layout), to model/ and writes
-//      model/manifest.json: its name and every file's size and SHA-256. The app compares its
-//      cached copy with this manifest, so a changed model is downloaded again. A build without
+//      model/manifest.json: its name, every file's size and SHA-256, and its held-out scores
+//      (from assets/model/eval.json). The app compares its cached copy with this manifest, so a
+//      changed model is downloaded again. A build without
 //      assets/model still succeeds: the page then says that no default model is embedded.
 //   2. Fills the service worker's list of app-shell files (the hashed JS/wasm/CSS names of this
 //      build) and a version derived from their contents, so a new build replaces the old shell.
@@ -47,7 +48,24 @@ if (existsSync(join(modelSrc, 'config.json'))) {
     const heading = text.replace(/^---\n[\s\S]*?\n---\n/, '').match(/^#\s+(.+)$/m);
     if (heading) name = heading[1].trim();
   }
-  writeFileSync(join(modelDst, 'manifest.json'), JSON.stringify({ name, files }, null, 2) + '\n');
+  // The held-out scores the card reports (train/evaluate.py's eval.json, not copied itself): the
+  // app prints them beside its answers. Absent or unreadable: the manifest has none.
+  let heldout = null;
+  const evalPath = join(modelSrc, 'eval.json');
+  if (existsSync(evalPath)) {
+    try {
+      const e = JSON.parse(readFileSync(evalPath, 'utf8'));
+      const ok = (x) => typeof x === 'number' && x >= 0 && x <= 1;
+      if (Number.isInteger(e.examples) && e.examples > 0 && ok(e.single_token_mlm_top1) && ok(e.sop_acc)) {
+        heldout = { examples: e.examples, masked_top1: e.single_token_mlm_top1, sop: e.sop_acc };
+      } else {
+        console.warn('trunk-post-build: assets/model/eval.json lacks examples, single_token_mlm_top1 or sop_acc: no held-out scores in the manifest');
+      }
+    } catch (err) {
+      console.warn(`trunk-post-build: assets/model/eval.json is not JSON (${err.message}): no held-out scores in the manifest`);
+    }
+  }
+  writeFileSync(join(modelDst, 'manifest.json'), JSON.stringify({ name, files, heldout }, null, 2) + '\n');
   const bytes = files.reduce((a, f) => a + f.size, 0);
   console.log(`trunk-post-build: embedded model "${name || 'assets/model'}" (${files.length} files, ${bytes} bytes)`);
 } else {

@@ -12,7 +12,7 @@ use crate::cache::{ModelCache, PutError};
 use crate::state::{FileProgress, FileState};
 use crate::view_model::hub::repo_label;
 use crate::view_model::params::query_pairs;
-use crate::view_model::store::{verify, FileRecord, Manifest, ModelRecord};
+use crate::view_model::store::{verify, FileRecord, Heldout, Manifest, ModelRecord};
 use crate::web::{self, Cancel, FetchError, FetchOptions, Partial};
 
 /// Tries of one file when the connection breaks (the first included): each later one asks for the
@@ -139,6 +139,8 @@ pub struct Loaded {
     pub cache: Option<ModelCache>,
     /// Worth telling the user although the model loaded (the browser's storage was full).
     pub notice: Option<String>,
+    /// The embedded model's held-out scores, from the build's manifest (other sources: none).
+    pub heldout: Option<Heldout>,
 }
 
 impl Loaded {
@@ -346,6 +348,7 @@ async fn load_url(
         written: b.written,
         cache,
         notice,
+        heldout: manifest.and_then(|m| m.heldout),
     })
 }
 
@@ -521,5 +524,6 @@ async fn load_local(files: Vec<web_sys::File>, progress: RwSignal<Vec<FileProgre
         written: vec![],
         cache: None,
         notice: None,
+        heldout: None,
     })
 }

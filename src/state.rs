@@ -89,6 +89,8 @@ pub struct ModelView {
     pub timings: LoadTimings,
     /// Why the CPU–GPU cross-check cannot run for this model (`None`: it can).
     pub crosscheck_off: Option<String>,
+    /// Its held-out scores where the build knows them (the embedded model).
+    pub heldout: Option<crate::view_model::store::Heldout>,
 }
 
 /// One prediction for display.

@@ -237,6 +237,7 @@ fn model_view(loaded: &Loaded, info: albert::ModelInfo, gpu_weight_bytes: Option
         from_cache: loaded.from_cache,
         timings,
         crosscheck_off,
+        heldout: loaded.heldout.clone(),
     }
 }
 

@@ -7,6 +7,7 @@ use super::Card;
 use crate::session;
 use crate::state::{use_app, BenchState, ModelView};
 use crate::view_model::format;
+use crate::view_model::inside::order::heldout_facts;
 use crate::view_model::savings::{comparisons, config_summary, parts};
 use crate::view_model::Backend;
 
@@ -142,6 +143,9 @@ fn ModelFacts(
                 }}
             </dd>
             <dt>"Load time"</dt><dd>{timing}</dd>
+            {m.heldout.as_ref().map(|h| view! {
+                <dt>"Held-out scores"</dt><dd data-testid="heldout">{heldout_facts(h)} " (its model card)"</dd>
+            })}
         </dl>
         <h3>"Parameters by part"</h3>
         <div class="table-scroll"><table class="parts">

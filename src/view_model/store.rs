@@ -79,12 +79,40 @@ pub fn verify(expected: &FileRecord, size: u64, sha256: &str) -> Result<(), Stri
 }
 
 /// `model/manifest.json`, written at build time next to the embedded model
-/// (scripts/trunk-post-build.mjs): its name and every file's size and SHA-256.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+/// (scripts/trunk-post-build.mjs): its name, every file's size and SHA-256, and the held-out
+/// scores its card reports (from assets/model/eval.json, when the build had one).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
 pub struct Manifest {
     #[serde(default)]
     pub name: String,
     pub files: Vec<ManifestFile>,
+    /// Missing, malformed or implausible scores read as none: they never cost the file checks.
+    #[serde(default, deserialize_with = "lenient_heldout")]
+    pub heldout: Option<Heldout>,
+}
+
+fn lenient_heldout<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Heldout>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value::<Heldout>(v).ok().filter(Heldout::valid))
+}
+
+/// How the embedded model scored on books it never trained on (train/evaluate.py): what the page
+/// says beside an answer, so one answer is read against the model's accuracy.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Heldout {
+    /// Held-out examples (sentence pairs) scored.
+    pub examples: u32,
+    /// Masked-word top-1: 15 % of tokens masked one by one, each replaced by [MASK].
+    pub masked_top1: f64,
+    /// Sentence-order accuracy on the same pairs, half of them swapped.
+    pub sop: f64,
+}
+
+impl Heldout {
+    /// Only plausible scores are shown: a manifest from a broken build is ignored, not printed.
+    pub fn valid(&self) -> bool {
+        self.examples > 0 && (0.0..=1.0).contains(&self.masked_top1) && (0.0..=1.0).contains(&self.sop)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -151,6 +179,7 @@ mod tests {
         let same = Manifest {
             name: "m".into(),
             files: r.files.iter().map(|f| ManifestFile { name: f.name.clone(), size: f.size, sha256: f.sha256.clone() }).collect(),
+            heldout: None,
         };
         assert!(!r.is_stale(&same));
         let mut changed = same.clone();
@@ -168,6 +197,27 @@ mod tests {
         assert!(!r.is_stale(&extra));
         assert_eq!(Manifest::parse("{\"files\": []}").unwrap().name, "");
         assert_eq!(Manifest::parse("nope"), None);
+    }
+
+    #[test]
+    fn manifest_keeps_plausible_heldout_scores_only() {
+        let with = |h: &str| format!("{{\"name\": \"m\", \"files\": [], \"heldout\": {h}}}");
+        let m = Manifest::parse(&with("{\"examples\": 2000, \"masked_top1\": 0.2763, \"sop\": 0.6545}")).unwrap();
+        assert_eq!(m.heldout, Some(Heldout { examples: 2000, masked_top1: 0.2763, sop: 0.6545 }));
+        assert_eq!(Manifest::parse("{\"files\": []}").unwrap().heldout, None, "older builds wrote none");
+        assert_eq!(Manifest::parse(&with("null")).unwrap().heldout, None);
+        for bad in [
+            "{\"examples\": 0, \"masked_top1\": 0.2, \"sop\": 0.6}",
+            "{\"examples\": 10, \"masked_top1\": 27.6, \"sop\": 0.6}",
+            "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": -0.1}",
+        ] {
+            let m = Manifest::parse(&with(bad)).expect("the manifest itself is still read");
+            assert_eq!(m.heldout, None, "{bad}");
+            assert_eq!(m.name, "m");
+        }
+        // A malformed entry too: the file checks still work.
+        let m = Manifest::parse(&with("{\"examples\": \"many\"}")).expect("the manifest itself is still read");
+        assert_eq!((m.heldout, m.name.as_str()), (None, "m"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 // one shared block (so depth runs 1..6), 4 heads.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   appUrl,
@@ -217,6 +218,9 @@ describe('Inside ALBERT on WebGPU (SwiftShader), pretraining fixture', () => {
       assert.notEqual(ab.toFixed(4), ba.toFixed(4), 'the two orders differ (else swapping proves nothing)');
     };
     await check(a, b);
+    // A model whose held-out accuracy the build does not know gets no accuracy line.
+    assert.equal(await page.getByTestId('order-heldout').count(), 0);
+    assert.equal(await page.getByTestId('heldout').count(), 0);
     await page.getByTestId('order-swap').click();
     assert.equal(await page.getByTestId('order-a').inputValue(), b);
     await check(b, a);
@@ -241,7 +245,7 @@ describe('Inside ALBERT on WebGPU (SwiftShader), pretraining fixture', () => {
 });
 
 describe('the embedded default model', { skip: !hasDefaultModel && 'SKIPPED: this build has no embedded default model' }, () => {
-  test('judges sentence order out of the box, as `albert order` does on assets/model', async (t) => {
+  test('judges sentence order out of the box, as `albert order` does on assets/model, with its held-out accuracy', async (t) => {
     const { page, problems } = await launch(t);
     await page.goto(appUrl(s.app, {}));
     await readyStatus(page);
@@ -254,6 +258,18 @@ describe('the embedded default model', { skip: !hasDefaultModel && 'SKIPPED: thi
     assert.ok(Math.abs(Number(await o.getAttribute('data-in-order-prob')) - ab) < TOL, `in order: app ${await o.getAttribute('data-in-order-prob')}, CLI ${ab}`);
     assert.ok(Math.abs(Number(await o.getAttribute('data-swapped-prob')) - ba) < TOL, `swapped: app ${await o.getAttribute('data-swapped-prob')}, CLI ${ba}`);
     t.diagnostic(`embedded model: P(in order) ${ab.toFixed(3)}, swapped ${ba.toFixed(3)}`);
+    // Which order it prefers, and how often it is right on held-out pairs: the card's numbers
+    // (assets/model/eval.json, carried by the build's manifest), printed as the app rounds them.
+    const verdict = Math.abs(ab - ba) < 0.01 ? /cannot tell/ : ab > ba ? /takes A then B/ : /takes B then A/;
+    assert.match(await page.getByTestId('order-verdict').innerText(), verdict);
+    const ev = JSON.parse(readFileSync(join(model, 'eval.json'), 'utf8'));
+    const pct = (x) => `${(Math.fround(x) * 100).toFixed(1)}%`;
+    const note = await page.getByTestId('order-heldout').innerText();
+    assert.ok(note.includes(`picks the original order ${pct(ev.sop_acc)} of the time`), note);
+    assert.ok(note.includes(`On ${ev.examples.toLocaleString('en-US')} pairs`), note);
+    const facts = await page.getByTestId('heldout').innerText();
+    assert.ok(facts.startsWith(`${pct(ev.single_token_mlm_top1)} of masked words right at the first guess · ${pct(ev.sop_acc)} of sentence orders`), facts);
+    t.diagnostic(note);
     assert.deepEqual(problems, []);
   });
 });

@@ -1,6 +1,7 @@
 //! Sentence order (SOP): ALBERT's second pretraining task. Two sentences, the probability the
 //! model gives to "A then B is the original order" for both orders, and a swap button. A
-//! checkpoint without the pooler and `sop_classifier` gets a note saying what is missing.
+//! checkpoint without the pooler and `sop_classifier` gets a note saying what is missing. Under
+//! the bars: which order the model prefers, and for the embedded model, how often it is right.
 
 use albert::FillMask;
 use leptos::prelude::*;
@@ -13,6 +14,7 @@ use crate::view_model::export;
 use crate::view_model::export::compare::pair_sentence;
 use crate::view_model::export::Caption;
 use crate::view_model::format;
+use crate::view_model::inside::order;
 use crate::{engine, web};
 
 /// Typing pause before the two forwards.
@@ -100,11 +102,16 @@ pub fn OrderCard() -> impl IntoView {
         OrderView::Failed(e) => view! { <p class="fill-error" data-testid="order-error" role="alert">{e}</p> }.into_any(),
         _ => {
             let (p, q) = probs();
+            let verdict = p.zip(q).map(|(p, q)| order::preference(p, q));
+            // A known held-out accuracy (the embedded model) says how much one answer is worth.
+            let heldout = state.model.with(|m| m.as_ref().and_then(|m| m.heldout.as_ref()).map(order::reliability));
             view! {
                 <div class="order-result" aria-live="polite">
                     {bar(p, "A then B", "order-ab")}
                     {bar(q, "B then A", "order-ba")}
+                    {verdict.map(|v| view! { <p class="order-verdict" data-testid="order-verdict">{v}</p> })}
                     <p class="help">"P(original order) from the SOP head on " <code>"[CLS] A [SEP] B [SEP]"</code> ". A model that learned discourse gives the real order the higher number."</p>
+                    {heldout.map(|h| view! { <p class="help" data-testid="order-heldout">{h}</p> })}
                 </div>
             }
             .into_any()

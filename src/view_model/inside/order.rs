@@ -1,0 +1,89 @@
+//! What the sentence-order card says beside one pair's two numbers: which order the model takes
+//! for the original, and, for a model whose held-out accuracy is known (the embedded one), how
+//! often such an answer is wrong. A small model's answer on one pair is close to a coin toss; the
+//! card says so instead of leaving a wrong answer to look like the model's considered view.
+
+use crate::view_model::format;
+use crate::view_model::store::Heldout;
+
+/// Below this gap between the two orders' P(original order) the card calls it a tie: the numbers
+/// print to 0.1 %, and a gap under 1 % is no preference worth a sentence.
+pub const TIE: f32 = 0.01;
+
+/// Which order the model takes for the original: the one given the higher P(original order).
+pub fn preference(in_order: f32, swapped: f32) -> &'static str {
+    if (in_order - swapped).abs() < TIE {
+        "The model cannot tell the two orders apart."
+    } else if in_order > swapped {
+        "The model takes A then B for the original order."
+    } else {
+        "The model takes B then A for the original order."
+    }
+}
+
+/// How often the model is right on pairs it never saw, in words: "On 2,000 pairs from books it
+/// never trained on, this model picks the original order 65.5% of the time (chance: 50%), so
+/// about one answer in 3 is wrong."
+pub fn reliability(h: &Heldout) -> String {
+    let wrong = 1.0 - h.sop;
+    let tail = if wrong < 0.005 {
+        "so it is almost never wrong.".to_string()
+    } else if h.sop <= 0.5 {
+        "no better than a coin toss.".to_string()
+    } else {
+        format!("so about one answer in {} is wrong.", (1.0 / wrong).round() as u64)
+    };
+    format!(
+        "On {} pairs from books it never trained on, this model picks the original order {} of the time (chance: 50%), {tail}",
+        format::thousands(h.examples as u64),
+        format::percent(h.sop as f32),
+    )
+}
+
+/// The model card's "Held-out" line: both pretraining tasks' scores, on the same examples.
+pub fn heldout_facts(h: &Heldout) -> String {
+    format!(
+        "{} of masked words right at the first guess · {} of sentence orders · on {} examples from books it never trained on",
+        format::percent(h.masked_top1 as f32),
+        format::percent(h.sop as f32),
+        format::thousands(h.examples as u64),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(sop: f64) -> Heldout {
+        Heldout { examples: 2000, masked_top1: 0.2763, sop }
+    }
+
+    #[test]
+    fn preference_follows_the_higher_number() {
+        assert_eq!(preference(0.56, 0.45), "The model takes A then B for the original order.");
+        assert_eq!(preference(0.377, 0.410), "The model takes B then A for the original order.");
+        assert_eq!(preference(0.500, 0.505), "The model cannot tell the two orders apart.");
+        assert_eq!(preference(0.505, 0.500), "The model cannot tell the two orders apart.");
+    }
+
+    #[test]
+    fn reliability_reads_the_accuracy() {
+        assert_eq!(
+            reliability(&h(0.6545)),
+            "On 2,000 pairs from books it never trained on, this model picks the original order 65.5% of the time \
+             (chance: 50%), so about one answer in 3 is wrong."
+        );
+        assert!(reliability(&h(0.865)).ends_with("so about one answer in 7 is wrong."));
+        assert!(reliability(&h(0.998)).ends_with("so it is almost never wrong."));
+        assert!(reliability(&h(0.5)).ends_with("(chance: 50%), no better than a coin toss."));
+        assert!(reliability(&h(0.41)).contains("41.0% of the time"));
+    }
+
+    #[test]
+    fn facts_give_both_tasks() {
+        assert_eq!(
+            heldout_facts(&h(0.6545)),
+            "27.6% of masked words right at the first guess · 65.5% of sentence orders · on 2,000 examples from books it never trained on"
+        );
+    }
+}

@@ -40,6 +40,11 @@ step "train 30 steps (depth 1 → 2, length 32 → 64)"
 "$PY" train.py "${common[@]}" --out "$tmp/run" --max-steps 30
 step "resume to 40 steps"
 "$PY" train.py "${common[@]}" --out "$tmp/run" --max-steps 40 --resume
+step "torch.compile that cannot compile (no working C++ compiler): the run says so and trains eagerly"
+CXX=/nonexistent/c++ "$PY" train.py "${common[@]}" --out "$tmp/nocc" --max-steps 3 --eval-every 0 --compile > "$tmp/nocc.log" 2>&1 \
+  || { cat "$tmp/nocc.log" >&2; echo "smoke: the run with a failing torch.compile stopped" >&2; exit 1; }
+grep -q "torch.compile failed .*training eagerly" "$tmp/nocc.log" && grep -q "paused\|done" "$tmp/nocc.log" \
+  || { cat "$tmp/nocc.log" >&2; echo "smoke: a failing torch.compile did not fall back to eager" >&2; exit 1; }
 step "evaluate"
 "$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
   --examples 64 --layers 2,3 --out "$tmp/run/eval.json"

@@ -274,6 +274,11 @@ def main(argv=None):
             f"{state['train_seconds']:.0f} s trained")
 
     wrapper = Pretrain(model)
+    eager = wrapper
+    # Inductor compiles lazily, at the first steps (and again once the masked-row count varies):
+    # if that fails (no C++ compiler or Python headers on this machine), say so and train eagerly
+    # rather than lose the session's run. A failure after these steps is a real error.
+    compile_trial = 10 if a.compile and not distributed else 0
     if a.compile:
         wrapper = torch.compile(wrapper)
     if distributed:
@@ -406,7 +411,16 @@ def main(argv=None):
         batch = {k: v.to(device, non_blocking=True) for k, v in next_batch(ph).items()}
         n_tok = int(batch["attention_mask"].sum()) * world
         with autocast(device, amp):
-            loss, stats = wrapper(**batch)
+            try:
+                loss, stats = wrapper(**batch)
+            except Exception as e:
+                if not compile_trial:
+                    raise
+                log(f"[train] torch.compile failed ({type(e).__name__}: {' '.join(str(e).split())[:300]}); training eagerly")
+                wrapper, compile_trial = eager, 0
+                opt.zero_grad(set_to_none=True)
+                loss, stats = wrapper(**batch)
+        compile_trial = max(compile_trial - 1, 0)
         loss.backward()
         if a.clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)

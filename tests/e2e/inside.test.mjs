@@ -265,7 +265,7 @@ describe('the embedded default model', { skip: !hasDefaultModel && 'SKIPPED: thi
     const ev = JSON.parse(readFileSync(join(model, 'eval.json'), 'utf8'));
     const pct = (x) => `${(Math.fround(x) * 100).toFixed(1)}%`;
     const note = await page.getByTestId('order-heldout').innerText();
-    assert.ok(note.includes(`picks the original order ${pct(ev.sop_acc)} of the time`), note);
+    assert.ok(note.includes(`tells the original order from the swapped one ${pct(ev.sop_acc)} of the time`), note);
     assert.ok(note.includes(`On ${ev.examples.toLocaleString('en-US')} pairs`), note);
     const facts = await page.getByTestId('heldout').innerText();
     assert.ok(facts.startsWith(`${pct(ev.single_token_mlm_top1)} of masked words right at the first guess · ${pct(ev.sop_acc)} of sentence orders`), facts);

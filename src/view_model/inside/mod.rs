@@ -1,7 +1,7 @@
 //! What the "Inside ALBERT" views compute, natively tested: head switches as the URL keeps them,
 //! the logit lens's rows and chart, the drift chart (the paper's Figure 2) and its reading, the
-//! neuron view's products, scores and softmax, and the sentence-order card's words. The numbers themselves come from the engine
-//! (`albert::Inside`); these files only arrange them.
+//! neuron view's products, scores and softmax, and the sentence-order card's words. The numbers
+//! themselves come from the engine (`albert::Inside`); these files only arrange them.
 
 pub mod drift;
 pub mod lens;

@@ -22,8 +22,9 @@ pub fn preference(in_order: f32, swapped: f32) -> &'static str {
 }
 
 /// How often the model is right on pairs it never saw, in words: "On 2,000 pairs from books it
-/// never trained on, this model picks the original order 65.5% of the time (chance: 50%), so
-/// about one answer in 3 is wrong."
+/// never trained on, this model tells the original order from the swapped one 65.5% of the time
+/// (chance: 50%), so about one answer in 3 is wrong." (SOP accuracy: each pair is shown once, in
+/// order or swapped, and judged alone.)
 pub fn reliability(h: &Heldout) -> String {
     let wrong = 1.0 - h.sop;
     let tail = if wrong < 0.005 {
@@ -34,7 +35,8 @@ pub fn reliability(h: &Heldout) -> String {
         format!("so about one answer in {} is wrong.", (1.0 / wrong).round() as u64)
     };
     format!(
-        "On {} pairs from books it never trained on, this model picks the original order {} of the time (chance: 50%), {tail}",
+        "On {} pairs from books it never trained on, this model tells the original order from the swapped one {} of the time \
+         (chance: 50%), {tail}",
         format::thousands(h.examples as u64),
         format::percent(h.sop as f32),
     )
@@ -70,8 +72,8 @@ mod tests {
     fn reliability_reads_the_accuracy() {
         assert_eq!(
             reliability(&h(0.6545)),
-            "On 2,000 pairs from books it never trained on, this model picks the original order 65.5% of the time \
-             (chance: 50%), so about one answer in 3 is wrong."
+            "On 2,000 pairs from books it never trained on, this model tells the original order from the swapped one \
+             65.5% of the time (chance: 50%), so about one answer in 3 is wrong."
         );
         assert!(reliability(&h(0.865)).ends_with("so about one answer in 7 is wrong."));
         assert!(reliability(&h(0.998)).ends_with("so it is almost never wrong."));

@@ -3,9 +3,10 @@
 # recipe's MLM head runs on the masked rows, whose number changes every batch (a graph break and
 # dynamic shapes), so this runs the real training step twice from the same checkpoint, the same
 # batches (the sampler state is in the checkpoint) and the same phase: once eager, once with
-# `--compile`. It prints the steady tokens/s of each (the log windows after the first two, so
-# Inductor's compile and its first recompilations are not counted), each run's wall time (the
-# difference is mostly compiling) and how far the losses drift apart; results/compile-check.json keeps the numbers.
+# `--compile` (continue.sh with COMPILE=0, then 1). It prints the steady tokens/s of each (the
+# log windows after the first two, so Inductor's compile and its first recompilations are not
+# counted), each run's wall time (the difference is mostly compiling) and how far the losses
+# drift apart; results/compile-check.json keeps the numbers.
 # Pause other work first (a training run: `pkill -STOP -f "python train.py"`, then -CONT).
 #
 #   train/compile_check.sh [STEPS] [CKPT_DIR]     # default: 150 steps from runs/default
@@ -19,11 +20,11 @@ for mode in eager compiled; do
   out="runs/compile-check-$mode"
   rm -rf "$out" && mkdir -p "$out"
   cp "$src/ckpt.pt" "$src/run.json" "$out/"
-  extra=() flag=0
-  [ "$mode" = compiled ] && extra=(--compile) flag=1
+  flag=0
+  [ "$mode" = compiled ] && flag=1
   start=$(date +%s)
   COMPILE=$flag ./continue.sh --out "$out" --commit-dir "" --session-steps "$steps" --log-every 25 --eval-every 0 \
-    --ckpt-every 0 --phases "1x64x64t@0.02,2x128x64t@0.06,4x128x64t@1" "${extra[@]}" > "$out/stdout.log" 2>&1
+    --ckpt-every 0 --phases "1x64x64t@0.02,2x128x64t@0.06,4x128x64t@1" > "$out/stdout.log" 2>&1
   echo "$mode: $(( $(date +%s) - start )) s wall for $steps steps" | tee "$out/wall.txt"
 done
 .venv/bin/python - "$steps" <<'EOF'

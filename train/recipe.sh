@@ -5,7 +5,7 @@
 RECIPE=(
   --embedding 128 --hidden 384 --heads 6 --ffn 1536 --max-pos 512
   --init-range 0.05 --pos-init sinusoidal --pos-init-std 0.1
-  --phases "1x64x64t@0.02,2x128x64t@0.06,4x128x64t@0.9,4x256x32t@1" --budget-tokens 300e6
+  --phases "1x64x64t@0.02,2x128x64t@0.06,4x128x64t@1" --budget-tokens 300e6
   --lr 1e-3 --warmup-steps 1000 --decay wsd --decay-fraction 0.15 --rewarm-steps 300
   --mask-prob 0.2 --mask-replace mask --eval-masking single
   --log-every 50 --eval-every 1000 --eval-examples 512 --eval-seq 128 --ckpt-every 200

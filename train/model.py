@@ -112,11 +112,13 @@ def set_depth(model: AlbertForPreTraining, layers: int) -> None:
 
 class Pretrain(nn.Module):
     """MLM + SOP loss. The MLM head (E×V, the largest matmul for a small model) runs only on the
-    masked positions, not all T; the math is `AlbertForPreTraining`'s."""
+    masked positions, not all T; the math is `AlbertForPreTraining`'s. `sop_weight` scales the SOP
+    term (1 is ALBERT's sum; the stats report both losses unweighted)."""
 
-    def __init__(self, model: AlbertForPreTraining):
+    def __init__(self, model: AlbertForPreTraining, sop_weight: float = 1.0):
         super().__init__()
         self.model = model
+        self.sop_weight = sop_weight
 
     def forward(self, input_ids, token_type_ids, attention_mask, labels, sentence_order_label):
         m = self.model
@@ -136,7 +138,7 @@ class Pretrain(nn.Module):
                 (sop_logits.argmax(-1) == sentence_order_label).sum().float(),
                 torch.tensor(float(sop_logits.shape[0]), device=logits.device),
             ])
-        return mlm_loss + sop_loss, stats
+        return mlm_loss + self.sop_weight * sop_loss, stats
 
 
 def autocast(device: torch.device, amp: str):

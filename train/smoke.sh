@@ -2,9 +2,9 @@
 # The short CPU smoke run of the whole pipeline (part of the test command): a tiny tokenizer on a
 # slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
 # checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the
-# curves, a one-process torchrun (DDP over gloo, with attention-only sharing), a unit check of the
-# sharing modes (check_sharing.py), and the check of the shipped model in
-# assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero on
+# curves, a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the
+# sharing modes (check_sharing.py) and of the loss (check_loss.py), and the check of the shipped
+# model in assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero on
 # any failure. Everything is written to a temporary folder (kept with KEEP=1).
 #
 #   train/smoke.sh                               # uses train/.venv (created by setup.sh)
@@ -72,6 +72,8 @@ tail -n 1 "$tmp/commit-sig/log.jsonl" | grep -q '"event": "session_end"' || { ec
 [ -f "$tmp/sig/ckpt.pt" ] && [ -f "$tmp/commit-sig/model.safetensors" ] || { echo "smoke: no checkpoint after SIGTERM" >&2; exit 1; }
 step "sharing: unit check (attention-only ties attention, not FFN; FFN-only the reverse; counts; reload; untied export)"
 "$PY" -m check_sharing
+step "loss: unit check (the masked-rows loss equals AlbertForPreTraining's; --sop-weight scales SOP only)"
+"$PY" -m check_loss
 step "checks"
 "$PY" - "$tmp" <<'PY'
 import json, os, sys

@@ -131,6 +131,8 @@ def get_args(argv=None):
                     help="after resuming from --commit-dir (no optimizer moments), warm the learning rate up over N steps")
     # Masking.
     ap.add_argument("--mask-prob", type=float, default=0.15, help="fraction of tokens predicted")
+    ap.add_argument("--sop-weight", type=float, default=1.0,
+                    help="weight of the SOP loss against the MLM loss (ALBERT: 1)")
     ap.add_argument("--mask-replace", choices=data.REPLACE_MODES, default="bert",
                     help="bert: [MASK] 80%%, random 10%%, kept 10%%; mask: always [MASK]")
     ap.add_argument("--eval-masking", choices=["ngram", "single"], default="ngram",
@@ -172,6 +174,8 @@ def main(argv=None):
     phases = parse_phases(a.phases)
     if not (a.budget_seconds or a.budget_tokens or a.max_steps):
         sys.exit("give a budget: --budget-seconds, --budget-tokens and/or --max-steps")
+    if not 0 <= a.sop_weight < float("inf"):
+        sys.exit(f"--sop-weight: expected a finite weight ≥ 0, found {a.sop_weight}")
 
     # Distributed (torchrun sets these); a plain `python train.py` is a world of one.
     distributed = "LOCAL_RANK" in os.environ
@@ -273,7 +277,7 @@ def main(argv=None):
         log(f"[train] resumed from {ckpt_path} at step {state['step']}, {state['tokens'] / 1e6:.2f} M tokens, "
             f"{state['train_seconds']:.0f} s trained")
 
-    wrapper = Pretrain(model)
+    wrapper = Pretrain(model, a.sop_weight)
     eager = wrapper
     # Inductor compiles lazily, at the first steps (and again once the masked-row count varies):
     # if that fails (no C++ compiler or Python headers on this machine), say so and train eagerly

@@ -129,10 +129,11 @@ def get_args(argv=None):
     ap.add_argument("--decay-fraction", type=float, default=0.15, help="wsd: the last fraction of the budget that decays")
     ap.add_argument("--rewarm-steps", type=int, default=300,
                     help="after resuming from --commit-dir (no optimizer moments), warm the learning rate up over N steps")
-    # Masking.
-    ap.add_argument("--mask-prob", type=float, default=0.15, help="fraction of tokens predicted")
+    # Loss: MLM + sop_weight · SOP.
     ap.add_argument("--sop-weight", type=float, default=1.0,
                     help="weight of the SOP loss against the MLM loss (ALBERT: 1)")
+    # Masking.
+    ap.add_argument("--mask-prob", type=float, default=0.15, help="fraction of tokens predicted")
     ap.add_argument("--mask-replace", choices=data.REPLACE_MODES, default="bert",
                     help="bert: [MASK] 80%%, random 10%%, kept 10%%; mask: always [MASK]")
     ap.add_argument("--eval-masking", choices=["ngram", "single"], default="ngram",

@@ -24,6 +24,11 @@ def read(path):
             r = json.loads(line)
             if "split" in r:  # session_start / session_end lines carry no metrics
                 (valid if r["split"] == "valid" else train).append(r)
+            elif r.get("event") == "session_start":
+                # A session resumes from the last checkpoint; lines logged past it by a session
+                # that was cut off before its next checkpoint belong to steps done again now.
+                train[:] = [x for x in train if x["step"] <= r["step"]]
+                valid[:] = [x for x in valid if x["step"] <= r["step"]]
     for r in train:  # phase changes (depth, sequence length)
         key = (r.get("layers"), r.get("seq"))
         if not phases or phases[-1][1] != key:

@@ -55,13 +55,13 @@ step "curves"
 "$PY" plot.py "$tmp/run/log.jsonl" --out "$tmp/run/curves.svg"
 # A session cut off after step 20 but before its next checkpoint (step 10): the next one resumes at
 # 10, and the curve keeps its steps 11-20, not the lost ones.
-"$PY" - <<'PYEOF' || { echo "smoke: plot.py kept log lines of steps done again after a resume" >&2; exit 1; }
-import json, tempfile, plot
+"$PY" - "$tmp/cutoff-log.jsonl" <<'PYEOF' || { echo "smoke: plot.py kept log lines of steps done again after a resume" >&2; exit 1; }
+import json, sys, plot
 lines = [{"event": "session_start", "step": 0}] + [{"split": "train", "step": s, "lost": s > 10} for s in (5, 10, 15, 20)] \
     + [{"event": "session_start", "step": 10}] + [{"split": "train", "step": s, "lost": False} for s in (15, 20)]
-with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+with open(sys.argv[1], "w") as f:
     f.write("".join(json.dumps(r) + "\n" for r in lines))
-train, _, _ = plot.read(f.name)
+train, _, _ = plot.read(sys.argv[1])
 assert [r["step"] for r in train] == [5, 10, 15, 20] and not any(r["lost"] for r in train), train
 PYEOF
 step "torchrun --nproc_per_node 1 (DDP, gloo) with a background example worker, attention-only sharing"

@@ -1,4 +1,4 @@
-//! The CPU path in a Web Worker (src/bin/albert-worker.rs), as the page sees it: [`CpuWorker`]
+//! The CPU path in a Web Worker (src/bin/albert-worker/main.rs), as the page sees it: [`CpuWorker`]
 //! is an `albert::remote::RemoteForward`, so `FillMask` tokenizes and ranks here while the
 //! forward runs there. A CPU forward of albert-base at 128 tokens takes about 150 ms; on the
 //! page's thread it froze typing for that long. When no worker starts (the script is missing,

@@ -4,7 +4,8 @@
 //! `{reply, wasmMemoryBytes, threads, sharedProducts, kernel}` (the worker's memory, for the page's
 //! long-session checks, the threads its forwards use, how many products its helpers shared, and
 //! which build this is: `simd128`, or `relaxed-simd` when Trunk built it as `albert-worker-relaxed`
-//! with the fused multiply-add kernel, see src/cpu_module.rs). Where the page is cross-origin
+//! with the fused multiply-add kernel, see src/cpu_module.rs; that build's root,
+//! src/bin/albert-worker-relaxed.rs, includes this file as a module). Where the page is cross-origin
 //! isolated, the page starts helpers too, from this same script: a `{team: {buffer, part, parts}}`
 //! message makes part 0 the worker that answers and every other part a helper (`team`). Trunk
 //! builds it (`data-type="worker"` in index.html) next to the app; natively it does nothing.
@@ -17,7 +18,7 @@ mod team;
 const KERNEL: &str = if cfg!(feature = "relaxed-simd") { "relaxed-simd" } else { "simd128" };
 
 #[cfg(target_arch = "wasm32")]
-fn main() {
+pub fn main() {
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -84,4 +85,4 @@ fn main() {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn main() {}
+pub fn main() {}

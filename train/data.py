@@ -33,6 +33,10 @@ PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
 SPECIAL_TOKENS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
 # What a picked token becomes: BERT's 80% [MASK] / 10% random / 10% kept, or always [MASK].
 REPLACE_MODES = ("bert", "mask")
+# Where an SOP pair's two segments meet (ExampleSampler.last_split): at a sentence boundary, or
+# inside one sentence too long for the pair (ALBERT's create_pretraining_data.py splits it at a
+# random token).
+SPLIT_KINDS = ("sentences", "within")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "corpus"))
@@ -202,6 +206,9 @@ class ExampleSampler:
         e = s
         while e < doc_end and c.sent_starts[e] - c.sent_starts[s] < target:
             e += 1
+        # Where A and B meet: between two sentences, or (below) inside one long sentence, where
+        # a segment that starts mid-sentence gives the order away without reading the discourse.
+        split = SPLIT_KINDS[0] if e - s >= 2 else SPLIT_KINDS[1]
         if e - s >= 2:
             a_end = int(rng.integers(s + 1, e))  # A = sentences s..a_end-1, B = a_end..e-1
             a = c.ids[c.sent_starts[s] : c.sent_starts[a_end]]
@@ -225,6 +232,7 @@ class ExampleSampler:
         swapped = rng.random() < 0.5
         if swapped:
             a, b = b, a
+        self.last_split = split
         return a, b, int(swapped)
 
     def mask(self, ids: np.ndarray, maskable: np.ndarray, ngram: bool = True):
@@ -327,10 +335,17 @@ def collate(examples):
     }
 
 
-def fixed_eval_set(cache: TokenCache, vocab_size: int, n: int, max_seq_len: int, seed: int = 1234):
-    """A deterministic list of examples (the same for every model with this tokenizer)."""
+def fixed_eval_set(cache: TokenCache, vocab_size: int, n: int, max_seq_len: int, seed: int = 1234,
+                   splits: list | None = None):
+    """A deterministic list of examples (the same for every model with this tokenizer). `splits`,
+    when given, receives each example's SPLIT_KINDS entry (where its segments meet)."""
     s = ExampleSampler(cache, vocab_size, seed)
-    return [s.example(max_seq_len) for _ in range(n)]
+    out = []
+    for _ in range(n):
+        out.append(s.example(max_seq_len))
+        if splits is not None:
+            splits.append(s.last_split)
+    return out
 
 
 def single_token_examples(examples, seed=4321):

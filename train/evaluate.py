@@ -4,9 +4,13 @@ MLM top-1 is measured exactly as the model is trained: ALBERT n-gram masking (15
 whole-word n-grams n ≤ 3, 80/10/10), over every predicted position of a fixed, seeded sample of
 examples (128 tokens, two segments); SOP accuracy over the same examples. A second MLM number
 masks single tokens (BERT-style, 15%, always [MASK]) for comparison with BERT-style reports.
+SOP accuracy is also given by where the pair's segments meet (`sop_by_split`): between two
+sentences, where only the discourse tells the order (as in the app's two-sentence demo), or
+inside one long sentence, where a segment that starts mid-sentence gives it away.
 
     python evaluate.py --ckpt runs/base/ckpt.pt --tokenizer data/tok8k/tokenizer.json \
         --valid-cache data/valid8k.npz --out runs/base/eval.json
+    python evaluate.py --model ../assets/model --valid-cache data/valid-<stamp>.npz   # as shipped
 """
 
 from __future__ import annotations
@@ -58,8 +62,11 @@ def fill_mask(model, tok, texts, k=5, device="cpu"):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ckpt", required=True)
-    ap.add_argument("--tokenizer", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--ckpt", help="a train.py checkpoint")
+    src.add_argument("--model", help="an exported model folder (HF layout, export.py's): scored as shipped, "
+                     "its f16 weights computed in f32; its tokenizer.json unless --tokenizer")
+    ap.add_argument("--tokenizer", default=None, help="tokenizer.json (required with --ckpt)")
     ap.add_argument("--valid-cache", default="data/valid8k.npz")
     ap.add_argument("--valid-max-chars", type=int, default=None)
     ap.add_argument("--examples", type=int, default=2000)
@@ -71,6 +78,12 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--log", default=None, help="append the scores as one JSON line (e.g. train/resume/log.jsonl)")
     a = ap.parse_args()
+    if a.model and a.tokenizer is None:
+        a.tokenizer = os.path.join(a.model, "tokenizer.json")
+    if a.tokenizer is None:
+        ap.error("--ckpt needs --tokenizer (the tokenizer.json the checkpoint was trained with)")
+    if a.model and a.log:
+        ap.error("--log records a training checkpoint's scores in its run's log: use --out with --model")
     torch.set_num_threads(a.threads)
     from tokenizers import Tokenizer
 
@@ -80,14 +93,22 @@ def main():
     cache = data.TokenCache.load(a.valid_cache)
     device = torch.device(a.device)
     amp = resolve_amp(a.amp, device)
-    model, ck = load_checkpoint(a.ckpt)
+    if a.ckpt:
+        model, ck = load_checkpoint(a.ckpt)
+        state = ck["state"]
+    else:
+        from transformers import AlbertForPreTraining
+
+        model = AlbertForPreTraining.from_pretrained(a.model, torch_dtype=torch.float32)
+        state = {"step": None, "tokens": None, "train_seconds": None}
     model.to(device)
     trained_layers = model.config.num_hidden_layers
-    examples = data.fixed_eval_set(cache, tok.get_vocab_size(), a.examples, a.seq)
+    splits: list[str] = []
+    examples = data.fixed_eval_set(cache, tok.get_vocab_size(), a.examples, a.seq, splits=splits)
     single = data.single_token_examples(examples)
     depths = [int(x) for x in a.layers.split(",")] if a.layers else [trained_layers]
-    result = {"checkpoint": a.ckpt, "step": ck["state"]["step"], "tokens": ck["state"]["tokens"],
-              "train_seconds": round(ck["state"]["train_seconds"], 1), "valid_tokens": cache.n_tokens,
+    result = {"checkpoint": a.ckpt or a.model, "step": state["step"], "tokens": state["tokens"],
+              "train_seconds": state["train_seconds"] and round(state["train_seconds"], 1), "valid_tokens": cache.n_tokens,
               "examples": a.examples, "seq": a.seq, "trained_layers": trained_layers, "by_depth": {}}
     for d in depths:
         t0 = time.time()
@@ -98,10 +119,21 @@ def main():
         print(f"[eval] depth {d}: MLM top-1 {ev['mlm_acc']:.4f} (loss {ev['mlm_loss']:.3f}, {ev['masked_tokens']} n-gram-masked tokens), "
               f"single-token MLM top-1 {ev1['mlm_acc']:.4f}, SOP acc {ev['sop_acc']:.4f} ({ev['examples']} examples) "
               f"({time.time() - t0:.0f} s)")
-    set_depth(model, trained_layers)
-    main_ev = result["by_depth"][str(trained_layers)] if str(trained_layers) in result["by_depth"] else next(iter(result["by_depth"].values()))
+    main_depth = trained_layers if trained_layers in depths else depths[0]
+    main_ev = result["by_depth"][str(main_depth)]
     result.update({"mlm_top1": main_ev["ngram"]["mlm_acc"], "mlm_loss": main_ev["ngram"]["mlm_loss"],
                    "sop_acc": main_ev["ngram"]["sop_acc"], "single_token_mlm_top1": main_ev["single_token_mlm_acc"]})
+    set_depth(model, main_depth)
+    result["sop_by_split"] = {}
+    for kind in data.SPLIT_KINDS:
+        subset = [x for x, k in zip(examples, splits) if k == kind]
+        if not subset:  # none of this kind in a small sample: no accuracy to give
+            result["sop_by_split"][kind] = {"examples": 0, "sop_acc": None, "sop_loss": None}
+            continue
+        ev = evaluate(model, subset, device, amp)
+        result["sop_by_split"][kind] = {"examples": len(subset), "sop_acc": ev["sop_acc"], "sop_loss": ev["sop_loss"]}
+        print(f"[eval] depth {main_depth}: SOP acc {ev['sop_acc']:.4f} where the segments meet {kind} ({len(subset)} examples)")
+    set_depth(model, trained_layers)
     result["fill_mask"] = fill_mask(model, tok, FILL_MASK, device=device)
     for r in result["fill_mask"]:
         print(f"[fill] {r['text']}  →  " + " | ".join(f"{p['token']} {p['prob']:.2f}" for p in r["predictions"][0]))

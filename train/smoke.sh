@@ -48,6 +48,36 @@ grep -q "torch.compile failed .*training eagerly" "$tmp/nocc.log" && grep -q "pa
 step "evaluate"
 "$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
   --examples 64 --layers 2,3 --out "$tmp/run/eval.json"
+# Where an SOP pair's segments meet, on a made-up cache (a document that is one 300-token sentence,
+# one of sixty 6-token sentences): inside a sentence exactly when all the pair's tokens are from one.
+"$PY" - <<'PYEOF' || { echo "smoke: ExampleSampler.last_split names the wrong kind of pair" >&2; exit 1; }
+import numpy as np, data
+long_doc, short_doc = np.arange(100, 400), np.arange(1000, 1360)
+cache = data.TokenCache(np.concatenate([long_doc, short_doc]).astype(np.int32),
+                        np.concatenate([[0], 300 + np.arange(0, 361, 6)]).astype(np.int64),
+                        np.array([0, 1, 61], dtype=np.int64), np.ones(2000, dtype=bool))
+splits = []
+examples = data.fixed_eval_set(cache, 2000, 400, 64, splits=splits)
+seen = set()
+for (ids, _, lab, _), kind in zip(examples, splits):
+    orig = np.where(lab != -100, lab, ids)
+    words = orig[orig >= 100]
+    assert words.min() >= 1000 or words.max() < 400, "a pair crosses documents"
+    sentences = set(np.where(words < 400, -1, (words - 1000) // 6))
+    assert kind == ("within" if len(sentences) == 1 else "sentences"), (kind, words)
+    seen.add(kind)
+assert seen == set(data.SPLIT_KINDS), seen
+PYEOF
+# SOP by where the segments meet: every example is of one kind, and the kinds' hits add up to the
+# whole set's.
+"$PY" - "$tmp/run/eval.json" <<'PYEOF' || { echo "smoke: evaluate.py's sop_by_split does not add up to its SOP accuracy" >&2; exit 1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+by = r["sop_by_split"]
+assert sum(v["examples"] for v in by.values()) == r["examples"], by
+hits = sum(round(v["sop_acc"] * v["examples"]) for v in by.values() if v["examples"])
+assert hits == round(r["sop_acc"] * r["examples"]), (hits, r["sop_acc"], by)
+PYEOF
 step "export (HF layout, f16) + transformers reload check"
 "$PY" export.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --out "$tmp/export" --eval-json "$tmp/run/eval.json"
 "$PY" export.py --verify "$tmp/export"

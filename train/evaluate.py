@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 import data
-from model import evaluate, load_checkpoint, resolve_amp, set_depth
+from model import evaluate, load_checkpoint, per_example, resolve_amp, set_depth
 
 FILL_MASK = [
     "She wrote a [MASK] to her mother.",
@@ -76,12 +76,17 @@ def main():
     ap.add_argument("--amp", default="none", choices=["auto", "bf16", "none"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--per-example", action="store_true",
+                    help="also write each example's single-token hits and SOP answer to --out (at the main depth), "
+                         "for compare.py's paired comparison of two models")
     ap.add_argument("--log", default=None, help="append the scores as one JSON line (e.g. train/resume/log.jsonl)")
     a = ap.parse_args()
     if a.model and a.tokenizer is None:
         a.tokenizer = os.path.join(a.model, "tokenizer.json")
     if a.tokenizer is None:
         ap.error("--ckpt needs --tokenizer (the tokenizer.json the checkpoint was trained with)")
+    if a.per_example and not a.out:
+        ap.error("--per-example writes into the --out file: give --out")
     if a.model and a.log:
         ap.error("--log records a training checkpoint's scores in its run's log: use --out with --model")
     torch.set_num_threads(a.threads)
@@ -109,7 +114,8 @@ def main():
     depths = [int(x) for x in a.layers.split(",")] if a.layers else [trained_layers]
     result = {"checkpoint": a.ckpt or a.model, "step": state["step"], "tokens": state["tokens"],
               "train_seconds": state["train_seconds"] and round(state["train_seconds"], 1), "valid_tokens": cache.n_tokens,
-              "examples": a.examples, "seq": a.seq, "trained_layers": trained_layers, "by_depth": {}}
+              "valid_cache": os.path.basename(a.valid_cache), "examples": a.examples, "seq": a.seq,
+              "trained_layers": trained_layers, "by_depth": {}}
     for d in depths:
         t0 = time.time()
         set_depth(model, d)
@@ -133,6 +139,12 @@ def main():
         ev = evaluate(model, subset, device, amp)
         result["sop_by_split"][kind] = {"examples": len(subset), "sop_acc": ev["sop_acc"], "sop_loss": ev["sop_loss"]}
         print(f"[eval] depth {main_depth}: SOP acc {ev['sop_acc']:.4f} where the segments meet {kind} ({len(subset)} examples)")
+    if a.per_example:
+        t0 = time.time()
+        single_rows = per_example(model, single, device, amp)
+        result["per_example"] = {"depth": main_depth, "single_masked": single_rows["masked"], "single_hits": single_rows["hits"],
+                                 "sop_right": per_example(model, examples, device, amp)["sop_right"]}
+        print(f"[eval] depth {main_depth}: per-example rows for compare.py ({time.time() - t0:.0f} s)")
     set_depth(model, trained_layers)
     result["fill_mask"] = fill_mask(model, tok, FILL_MASK, device=device)
     for r in result["fill_mask"]:

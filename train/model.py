@@ -182,6 +182,30 @@ def evaluate(model: AlbertForPreTraining, examples, device: torch.device, amp: s
     }
 
 
+@torch.no_grad()
+def per_example(model: AlbertForPreTraining, examples, device: torch.device, amp: str = "none", batch_size: int = 64):
+    """For each example: masked tokens, masked tokens predicted right (top-1), SOP answer right (0/1).
+    `evaluate` sums these; two models scored on the same examples are compared pair by pair
+    (compare.py), which is far more exact than comparing their sums."""
+    was_training = model.training
+    model.eval()
+    masked, hits, sop_right = [], [], []
+    for i in range(0, len(examples), batch_size):
+        b = {k: v.to(device) for k, v in data.collate(examples[i : i + batch_size]).items()}
+        with autocast(device, amp):
+            out = model.albert(input_ids=b["input_ids"], attention_mask=b["attention_mask"], token_type_ids=b["token_type_ids"])
+            sel = b["labels"] != -100
+            logits = model.predictions(out.last_hidden_state[sel]).float()
+            sop_logits = model.sop_classifier(out.pooler_output).float()
+        rows = sel.nonzero()[:, 0]
+        right = (logits.argmax(-1) == b["labels"][sel]).float()
+        masked += sel.sum(1).tolist()
+        hits += torch.bincount(rows, weights=right, minlength=sel.shape[0]).long().tolist()
+        sop_right += (sop_logits.argmax(-1) == b["sentence_order_label"]).long().tolist()
+    model.train(was_training)
+    return {"masked": masked, "hits": hits, "sop_right": sop_right}
+
+
 def load_checkpoint(path: str, map_location="cpu"):
     """Returns (model, checkpoint dict) from a train.py checkpoint."""
     ck = torch.load(path, map_location=map_location, weights_only=False)

@@ -47,7 +47,24 @@ grep -q "torch.compile failed .*training eagerly" "$tmp/nocc.log" && grep -q "pa
   || { cat "$tmp/nocc.log" >&2; echo "smoke: a failing torch.compile did not fall back to eager" >&2; exit 1; }
 step "evaluate"
 "$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
-  --examples 64 --layers 2,3 --out "$tmp/run/eval.json"
+  --examples 64 --layers 2,3 --out "$tmp/run/eval.json" --per-example
+step "compare two models pair by pair (compare.py)"
+"$PY" evaluate.py --ckpt "$tmp/nocc/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
+  --examples 64 --out "$tmp/nocc/eval.json" --per-example > /dev/null
+"$PY" evaluate.py --ckpt "$tmp/nocc/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
+  --examples 32 --out "$tmp/nocc/eval32.json" --per-example > /dev/null
+"$PY" - "$tmp/run/eval.json" "$tmp/nocc/eval.json" "$tmp/nocc/eval32.json" <<'PYEOF' || { echo "smoke: compare.py's paired differences do not match evaluate.py's scores" >&2; exit 1; }
+import json, sys, compare
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+rows = compare.compare(a, b)
+# The per-example rows add up to evaluate.py's own scores, and the difference is B's minus A's.
+for row, key in zip(rows, ("single_token_mlm_top1", "sop_acc")):
+    assert abs(row["a"] - a[key]) < 1e-9 and abs(row["b"] - b[key]) < 1e-9, (row, a[key], b[key])
+    assert abs(row["diff"] - (b[key] - a[key])) < 1e-9, row
+assert rows[0]["se"] > 0, rows[0]  # a 40-step and a 3-step model disagree on some masked tokens
+assert all(r["diff"] == 0 and r["se"] == 0 for r in compare.compare(a, a))
+assert compare.main([sys.argv[1], sys.argv[3]]) == 2  # 64 examples against 32: refused
+PYEOF
 # Where an SOP pair's segments meet, on a made-up cache (a document that is one 300-token sentence,
 # one of sixty 6-token sentences): inside a sentence exactly when all the pair's tokens are from one.
 "$PY" - <<'PYEOF' || { echo "smoke: ExampleSampler.last_split names the wrong kind of pair" >&2; exit 1; }

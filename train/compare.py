@@ -1,0 +1,79 @@
+"""Compares two models scored on the same held-out examples, pair by pair.
+
+`evaluate.py --per-example --out A.json` writes each example's single-token hits and SOP answer;
+given two such files (the same validation cache, examples and length), this prints both models'
+single-token top-1 and SOP accuracy, the difference B − A and its paired standard error. Paired,
+because both models answer the same examples: what one example makes easy or hard for both cancels,
+so a difference is judged against how often the two disagree, not against the spread of all
+examples.
+
+    python compare.py results/heldout10k-shipped.json runs/<candidate>/eval10k.json
+
+Exit status 0; 2 when the files cannot be compared (not the same examples, no per-example rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+
+def load(path: str) -> dict:
+    with open(path) as f:
+        r = json.load(f)
+    if "per_example" not in r:
+        raise ValueError(f"{path}: no per-example rows (run evaluate.py with --per-example)")
+    return r
+
+
+def paired(a: list[int], b: list[int], weights: list[int]) -> tuple[float, float, float, float]:
+    """Accuracy of A and B as sum(hits) / sum(weights), the difference B − A and its standard error
+    (the ratio estimator's: per-example differences, scaled by the total weight)."""
+    n, w = len(a), sum(weights)
+    d = [y - x for x, y in zip(a, b)]
+    mean = sum(d) / n
+    var = sum((x - mean) ** 2 for x in d) / (n - 1) if n > 1 else 0.0
+    return sum(a) / w, sum(b) / w, sum(d) / w, math.sqrt(n * var) / w
+
+
+def compare(ra: dict, rb: dict) -> list[dict]:
+    for key in ("valid_cache", "examples", "seq"):
+        if ra.get(key) != rb.get(key):
+            raise ValueError(f"not the same held-out examples: {key} is {ra.get(key)!r} in one file and {rb.get(key)!r} in the other")
+    pa, pb = ra["per_example"], rb["per_example"]
+    if pa["single_masked"] != pb["single_masked"]:
+        raise ValueError("not the same held-out examples: the masked positions per example differ")
+    rows = []
+    for name, key, weights in (("single-token top-1", "single_hits", pa["single_masked"]),
+                               ("SOP accuracy", "sop_right", [1] * len(pa["sop_right"]))):
+        acc_a, acc_b, diff, se = paired(pa[key], pb[key], weights)
+        rows.append({"measure": name, "a": acc_a, "b": acc_b, "diff": diff, "se": se,
+                     "z": diff / se if se > 0 else (0.0 if diff == 0 else math.inf)})
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("a", help="evaluate.py --per-example output (the reference, e.g. the shipped model)")
+    ap.add_argument("b", help="the same for the candidate")
+    ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = ap.parse_args(argv)
+    try:
+        rows = compare(load(args.a), load(args.b))
+    except (OSError, ValueError, KeyError) as e:
+        print(f"compare.py: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"A = {args.a}\nB = {args.b}")
+    for r in rows:
+        print(f"{r['measure']:>20}: A {100 * r['a']:.2f} %, B {100 * r['b']:.2f} %, "
+              f"B − A {100 * r['diff']:+.2f} points (paired standard error {100 * r['se']:.2f}, z {r['z']:+.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -159,8 +159,19 @@ def main():
     if a.out:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as f:
-            json.dump(result, f, indent=1, ensure_ascii=False)
+            f.write(result_json(result))
     return result
+
+
+def result_json(result: dict) -> str:
+    """The result, indented, with each per-example list on one line (10 000 rows would otherwise take
+    a line each)."""
+    rows = result.get("per_example")
+    if rows is None:
+        return json.dumps(result, indent=1, ensure_ascii=False)
+    text = json.dumps({k: v for k, v in result.items() if k != "per_example"}, indent=1, ensure_ascii=False)
+    lists = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in rows.items())
+    return text[:-2] + ',\n "per_example": {\n' + lists + "\n }\n}"
 
 
 if __name__ == "__main__":

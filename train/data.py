@@ -181,6 +181,7 @@ class ExampleSampler:
         self.mask_prob = mask_prob
         self.replace = replace
         self.short_seq_prob = short_seq_prob
+        self.last_split: str | None = None  # the last pair's SPLIT_KINDS entry
         n = np.arange(1, max_ngram + 1)
         self.ngram_p = (1.0 / n) / (1.0 / n).sum()
         # Sentence → document index, for document ends.

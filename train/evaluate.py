@@ -130,20 +130,19 @@ def main():
     result.update({"mlm_top1": main_ev["ngram"]["mlm_acc"], "mlm_loss": main_ev["ngram"]["mlm_loss"],
                    "sop_acc": main_ev["ngram"]["sop_acc"], "single_token_mlm_top1": main_ev["single_token_mlm_acc"]})
     set_depth(model, main_depth)
+    sop_right = per_example(model, examples, device, amp)["sop_right"]
     result["sop_by_split"] = {}
     for kind in data.SPLIT_KINDS:
-        subset = [x for x, k in zip(examples, splits) if k == kind]
-        if not subset:  # none of this kind in a small sample: no accuracy to give
-            result["sop_by_split"][kind] = {"examples": 0, "sop_acc": None, "sop_loss": None}
-            continue
-        ev = evaluate(model, subset, device, amp)
-        result["sop_by_split"][kind] = {"examples": len(subset), "sop_acc": ev["sop_acc"], "sop_loss": ev["sop_loss"]}
-        print(f"[eval] depth {main_depth}: SOP acc {ev['sop_acc']:.4f} where the segments meet {kind} ({len(subset)} examples)")
+        right = [r for r, k in zip(sop_right, splits) if k == kind]
+        # None where a small sample has no pair of this kind: no accuracy to give.
+        result["sop_by_split"][kind] = {"examples": len(right), "sop_acc": sum(right) / len(right) if right else None}
+        if right:
+            print(f"[eval] depth {main_depth}: SOP acc {sum(right) / len(right):.4f} where the segments meet {kind} ({len(right)} examples)")
     if a.per_example:
         t0 = time.time()
         single_rows = per_example(model, single, device, amp)
         result["per_example"] = {"depth": main_depth, "single_masked": single_rows["masked"], "single_hits": single_rows["hits"],
-                                 "sop_right": per_example(model, examples, device, amp)["sop_right"]}
+                                 "sop_right": sop_right}
         print(f"[eval] depth {main_depth}: per-example rows for compare.py ({time.time() - t0:.0f} s)")
     set_depth(model, trained_layers)
     result["fill_mask"] = fill_mask(model, tok, FILL_MASK, device=device)

@@ -65,7 +65,7 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--ckpt", help="a train.py checkpoint")
     src.add_argument("--model", help="an exported model folder (HF layout, export.py's): scored as shipped, "
-                     "its f16 weights computed in f32; its tokenizer.json unless --tokenizer")
+                     "its f16 weights loaded into f32 (--amp as for a checkpoint); its tokenizer.json unless --tokenizer")
     ap.add_argument("--tokenizer", default=None, help="tokenizer.json (required with --ckpt)")
     ap.add_argument("--valid-cache", default="data/valid8k.npz")
     ap.add_argument("--valid-max-chars", type=int, default=None)

@@ -207,14 +207,15 @@ class ExampleSampler:
         e = s
         while e < doc_end and c.sent_starts[e] - c.sent_starts[s] < target:
             e += 1
-        # Where A and B meet: between two sentences, or (below) inside one long sentence, where
-        # a segment that starts mid-sentence gives the order away without reading the discourse.
-        split = SPLIT_KINDS[0] if e - s >= 2 else SPLIT_KINDS[1]
+        # Where A and B meet (SPLIT_KINDS): between two sentences, or inside one long sentence,
+        # where a segment that starts mid-sentence gives the order away without the discourse.
         if e - s >= 2:
+            split = SPLIT_KINDS[0]
             a_end = int(rng.integers(s + 1, e))  # A = sentences s..a_end-1, B = a_end..e-1
             a = c.ids[c.sent_starts[s] : c.sent_starts[a_end]]
             b = c.ids[c.sent_starts[a_end] : c.sent_starts[e]]
         else:  # one long sentence (or a one-sentence document): split it at a random token
+            split = SPLIT_KINDS[1]
             toks = c.ids[c.sent_starts[s] : c.sent_starts[e]]
             if len(toks) < 2:
                 return None

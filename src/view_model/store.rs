@@ -106,12 +106,29 @@ pub struct Heldout {
     pub masked_top1: f64,
     /// Sentence-order accuracy on the same pairs, half of them swapped.
     pub sop: f64,
+    /// Sentence-order accuracy on the pairs whose two segments meet between sentences (the kind
+    /// the app's two typed sentences make); the rest meet inside a sentence too long for the pair,
+    /// where a segment starting mid-sentence gives the order away. Absent from older evaluations.
+    #[serde(default)]
+    pub sop_sentences: Option<SopSplit>,
+}
+
+/// Sentence-order accuracy on one kind of held-out pair (train/evaluate.py's `sop_by_split`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SopSplit {
+    /// Pairs of this kind among the held-out examples.
+    pub examples: u32,
+    pub sop: f64,
 }
 
 impl Heldout {
     /// Only plausible scores are shown: a manifest from a broken build is ignored, not printed.
     pub fn valid(&self) -> bool {
-        self.examples > 0 && (0.0..=1.0).contains(&self.masked_top1) && (0.0..=1.0).contains(&self.sop)
+        let split_ok = self
+            .sop_sentences
+            .as_ref()
+            .is_none_or(|s| s.examples > 0 && s.examples <= self.examples && (0.0..=1.0).contains(&s.sop));
+        self.examples > 0 && (0.0..=1.0).contains(&self.masked_top1) && (0.0..=1.0).contains(&self.sop) && split_ok
     }
 }
 
@@ -203,13 +220,21 @@ mod tests {
     fn manifest_keeps_plausible_heldout_scores_only() {
         let with = |h: &str| format!("{{\"name\": \"m\", \"files\": [], \"heldout\": {h}}}");
         let m = Manifest::parse(&with("{\"examples\": 2000, \"masked_top1\": 0.2763, \"sop\": 0.6545}")).unwrap();
-        assert_eq!(m.heldout, Some(Heldout { examples: 2000, masked_top1: 0.2763, sop: 0.6545 }));
+        assert_eq!(m.heldout, Some(Heldout { examples: 2000, masked_top1: 0.2763, sop: 0.6545, sop_sentences: None }));
+        let split = "{\"examples\": 2000, \"masked_top1\": 0.2763, \"sop\": 0.6545, \"sop_sentences\": {\"examples\": 1885, \"sop\": 0.602}}";
+        assert_eq!(
+            Manifest::parse(&with(split)).unwrap().heldout.and_then(|h| h.sop_sentences),
+            Some(SopSplit { examples: 1885, sop: 0.602 })
+        );
         assert_eq!(Manifest::parse("{\"files\": []}").unwrap().heldout, None, "older builds wrote none");
         assert_eq!(Manifest::parse(&with("null")).unwrap().heldout, None);
         for bad in [
             "{\"examples\": 0, \"masked_top1\": 0.2, \"sop\": 0.6}",
             "{\"examples\": 10, \"masked_top1\": 27.6, \"sop\": 0.6}",
             "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": -0.1}",
+            "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": 0.6, \"sop_sentences\": {\"examples\": 11, \"sop\": 0.6}}",
+            "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": 0.6, \"sop_sentences\": {\"examples\": 0, \"sop\": 0.6}}",
+            "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": 0.6, \"sop_sentences\": {\"examples\": 9, \"sop\": 60.2}}",
         ] {
             let m = Manifest::parse(&with(bad)).expect("the manifest itself is still read");
             assert_eq!(m.heldout, None, "{bad}");

@@ -1,11 +1,13 @@
 # The default model's recipe: its shape, schedule, masking and logging, sourced by
 # train/continue.sh (these CPUs) and train/on-nvidia (a lent GPU), so that both continue the same
 # run; each adds its paths and machinery (threads, amp, device), and on-nvidia its batch sizes.
-# train/README.md says why each choice.
+# train/README.md says why each choice. The budget was 300 M tokens (decay from 255 M) until
+# session 22, which raised it to 500 M (decay from 425 M) at 255.4 M tokens and decayed a branch
+# instead, so the main run keeps its flat rate and later decays start from it.
 RECIPE=(
   --embedding 128 --hidden 384 --heads 6 --ffn 1536 --max-pos 512
   --init-range 0.05 --pos-init sinusoidal --pos-init-std 0.1
-  --phases "1x64x64t@0.02,2x128x64t@0.06,4x128x64t@1" --budget-tokens 300e6
+  --phases "1x64x64t@0.02,2x128x64t@0.06,4x128x64t@1" --budget-tokens 500e6
   --lr 1e-3 --warmup-steps 1000 --decay wsd --decay-fraction 0.15 --rewarm-steps 300
   --mask-prob 0.2 --mask-replace mask --eval-masking single
   --log-every 50 --eval-every 1000 --eval-examples 512 --eval-seq 128 --ckpt-every 200

@@ -5,7 +5,8 @@ given two such files (the same validation cache, examples and length), this prin
 single-token top-1 and SOP accuracy, the difference B − A and its paired standard error. Paired,
 because both models answer the same examples: what one example makes easy or hard for both cancels,
 so a difference is judged against how often the two disagree, not against the spread of all
-examples.
+examples. Where either file names each pair's kind (`split`: where its segments meet, between
+sentences or inside one; evaluate.py since session 22), SOP accuracy is also compared per kind.
 
     python compare.py results/heldout10k-shipped.json runs/<candidate>/eval10k.json
 
@@ -45,12 +46,23 @@ def compare(ra: dict, rb: dict) -> list[dict]:
     pa, pb = ra["per_example"], rb["per_example"]
     if pa["single_masked"] != pb["single_masked"]:
         raise ValueError("not the same held-out examples: the masked positions per example differ")
+    if "split" in pa and "split" in pb and pa["split"] != pb["split"]:
+        raise ValueError("not the same held-out examples: the pairs' kinds (split) differ")
+    # The kinds are a property of the examples, so one file that names them serves both.
+    kinds = pa.get("split") or pb.get("split")
+    measures = [("single-token top-1", "single_hits", None, pa["single_masked"]),
+                ("SOP accuracy", "sop_right", None, [1] * len(pa["sop_right"]))]
+    if kinds is not None:
+        if len(kinds) != len(pa["sop_right"]):
+            raise ValueError(f"{len(kinds)} pair kinds (split) for {len(pa['sop_right'])} examples")
+        for kind in sorted(set(kinds), key=lambda k: (k != "sentences", k)):
+            measures.append((f"SOP, meeting {kind}", "sop_right", kind, [1] * kinds.count(kind)))
     rows = []
-    for name, key, weights in (("single-token top-1", "single_hits", pa["single_masked"]),
-                               ("SOP accuracy", "sop_right", [1] * len(pa["sop_right"]))):
-        acc_a, acc_b, diff, se = paired(pa[key], pb[key], weights)
+    for name, key, kind, weights in measures:
+        pick = (lambda xs: xs) if kind is None else (lambda xs, k=kind: [x for x, s in zip(xs, kinds) if s == k])
+        acc_a, acc_b, diff, se = paired(pick(pa[key]), pick(pb[key]), weights)
         rows.append({"measure": name, "a": acc_a, "b": acc_b, "diff": diff, "se": se,
-                     "z": diff / se if se > 0 else (0.0 if diff == 0 else math.inf)})
+                     "z": diff / se if se > 0 else (0.0 if diff == 0 else math.inf), "examples": len(weights)})
     return rows
 
 
@@ -70,8 +82,9 @@ def main(argv=None) -> int:
         return 0
     print(f"A = {args.a}\nB = {args.b}")
     for r in rows:
-        print(f"{r['measure']:>20}: A {100 * r['a']:.2f} %, B {100 * r['b']:.2f} %, "
-              f"B − A {100 * r['diff']:+.2f} points (paired standard error {100 * r['se']:.2f}, z {r['z']:+.1f})")
+        print(f"{r['measure']:>22}: A {100 * r['a']:.2f} %, B {100 * r['b']:.2f} %, "
+              f"B − A {100 * r['diff']:+.2f} points (paired standard error {100 * r['se']:.2f}, z {r['z']:+.1f}; "
+              f"{r['examples']} examples)")
     return 0
 
 

@@ -142,7 +142,7 @@ def main():
         t0 = time.time()
         single_rows = per_example(model, single, device, amp)
         result["per_example"] = {"depth": main_depth, "single_masked": single_rows["masked"], "single_hits": single_rows["hits"],
-                                 "sop_right": sop_right}
+                                 "sop_right": sop_right, "split": splits}
         print(f"[eval] depth {main_depth}: per-example rows for compare.py ({time.time() - t0:.0f} s)")
     set_depth(model, trained_layers)
     result["fill_mask"] = fill_mask(model, tok, FILL_MASK, device=device)

@@ -64,6 +64,21 @@ for row, key in zip(rows, ("single_token_mlm_top1", "sop_acc")):
 assert rows[0]["se"] > 0, rows[0]  # a 40-step and a 3-step model disagree on some masked tokens
 assert all(r["diff"] == 0 and r["se"] == 0 for r in compare.compare(a, a))
 assert compare.main([sys.argv[1], sys.argv[3]]) == 2  # 64 examples against 32: refused
+# SOP per kind of pair: each kind's rows are evaluate.py's sop_by_split, for both models, also when
+# only one file names the kinds (files scored before session 22 do not).
+for x, y in ((a, b), ({**a, "per_example": {k: v for k, v in a["per_example"].items() if k != "split"}}, b)):
+    per_kind = {r["measure"].removeprefix("SOP, meeting "): r for r in compare.compare(x, y)[2:]}
+    assert set(per_kind) == {k for k, v in a["sop_by_split"].items() if v["examples"]}, per_kind
+    for kind, row in per_kind.items():
+        assert row["examples"] == a["sop_by_split"][kind]["examples"], (kind, row)
+        assert abs(row["a"] - a["sop_by_split"][kind]["sop_acc"]) < 1e-9, (kind, row)
+        assert abs(row["b"] - b["sop_by_split"][kind]["sop_acc"]) < 1e-9, (kind, row)
+flipped = {**b, "per_example": {**b["per_example"], "split": ["within"] * len(b["per_example"]["split"])}}
+try:
+    compare.compare(a, flipped)
+    raise SystemExit("pairs of different kinds were compared")
+except ValueError:
+    pass
 PYEOF
 # Where an SOP pair's segments meet, on a made-up cache (a document that is one 300-token sentence,
 # one of sixty 6-token sentences): inside a sentence exactly when all the pair's tokens are from one.

@@ -64,7 +64,7 @@ if (existsSync(join(modelSrc, 'config.json'))) {
         if (s && Number.isInteger(s.examples) && s.examples > 0 && s.examples <= e.examples && ok(s.sop_acc)) {
           heldout.sop_sentences = { examples: s.examples, sop: s.sop_acc };
         } else if (e.sop_by_split) {
-          console.warn('trunk-post-build: assets/model/eval.json has a malformed sop_by_split.sentences: the manifest quotes SOP over all pairs');
+          console.warn('trunk-post-build: assets/model/eval.json has sop_by_split but no plausible sop_by_split.sentences (expected 1 to examples pairs and sop_acc in [0, 1]): the manifest quotes SOP over all pairs');
         }
       } else {
         console.warn('trunk-post-build: assets/model/eval.json lacks examples, single_token_mlm_top1 or sop_acc: no held-out scores in the manifest');

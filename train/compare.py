@@ -50,19 +50,21 @@ def compare(ra: dict, rb: dict) -> list[dict]:
         raise ValueError("not the same held-out examples: the pairs' kinds (split) differ")
     # The kinds are a property of the examples, so one file that names them serves both.
     kinds = pa.get("split") or pb.get("split")
-    measures = [("single-token top-1", "single_hits", None, pa["single_masked"]),
-                ("SOP accuracy", "sop_right", None, [1] * len(pa["sop_right"]))]
+    n = len(pa["sop_right"])
+    # (name, per-example key, the examples it counts: None for all)
+    measures = [("single-token top-1", "single_hits", None), ("SOP accuracy", "sop_right", None)]
     if kinds is not None:
-        if len(kinds) != len(pa["sop_right"]):
-            raise ValueError(f"{len(kinds)} pair kinds (split) for {len(pa['sop_right'])} examples")
+        if len(kinds) != n:
+            raise ValueError(f"{len(kinds)} pair kinds (split) for {n} examples")
         for kind in sorted(set(kinds), key=lambda k: (k != "sentences", k)):
-            measures.append((f"SOP, meeting {kind}", "sop_right", kind, [1] * kinds.count(kind)))
+            measures.append((f"SOP, meeting {kind}", "sop_right", [i for i, s in enumerate(kinds) if s == kind]))
     rows = []
-    for name, key, kind, weights in measures:
-        pick = (lambda xs: xs) if kind is None else (lambda xs, k=kind: [x for x, s in zip(xs, kinds) if s == k])
-        acc_a, acc_b, diff, se = paired(pick(pa[key]), pick(pb[key]), weights)
+    for name, key, idx in measures:
+        idx = range(n) if idx is None else idx
+        weights = [pa["single_masked"][i] for i in idx] if key == "single_hits" else [1] * len(idx)
+        acc_a, acc_b, diff, se = paired([pa[key][i] for i in idx], [pb[key][i] for i in idx], weights)
         rows.append({"measure": name, "a": acc_a, "b": acc_b, "diff": diff, "se": se,
-                     "z": diff / se if se > 0 else (0.0 if diff == 0 else math.inf), "examples": len(weights)})
+                     "z": diff / se if se > 0 else (0.0 if diff == 0 else math.inf), "examples": len(idx)})
     return rows
 
 

@@ -4,7 +4,7 @@
 //! (vectorized, within 1 ulp) and one comparison pass for the top k, not a sort or a second
 //! pass of exps (issue 13 item 2).
 
-use crate::cpu::ops::exp_accurate;
+use crate::cpu::math::exp_accurate;
 
 /// Logits per f32 partial sum: each lane adds at most this many terms ≤ 1 before the total,
 /// which is kept in f64, so the sum's relative error stays near 1e-7 however long the row is.

@@ -3,11 +3,14 @@
 //! with unit stride); this file gives each its `forward`, as transformers' modeling_albert.py
 //! does. It is the oracle for the GPU path and the fallback without WebGPU.
 
+pub mod math;
+pub mod matmul;
 pub mod ops;
 pub mod panels;
+mod parallel;
 pub mod team;
 
-pub use ops::threads;
+pub use parallel::threads;
 
 /// Runs `f` with the CPU path's parallel work (matmul column blocks, attention heads, LayerNorm
 /// rows) on a pool of `threads` threads, so a thread count is explicit (`albert bench
@@ -41,7 +44,7 @@ pub struct Cpu {
 /// in that kernel's layout).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
-    /// matrixmultiply on the weight transposed to `[in, out]` (`ops::linear_t`): natively, where
+    /// matrixmultiply on the weight transposed to `[in, out]` (`matmul::linear_t`): natively, where
     /// it has AVX2/FMA kernels and packs for the cache on every call.
     Gemm,
     /// Panels packed once at load (`panels`): the browser's, where its products run 1.25–1.35×
@@ -70,7 +73,7 @@ impl Weight {
     /// From torch's `[out, in]` weight.
     pub fn new(rows: &[f32], out: usize, inp: usize, kernel: Kernel) -> Self {
         match kernel {
-            Kernel::Gemm => Weight::Transposed(ops::transpose(rows, out, inp)),
+            Kernel::Gemm => Weight::Transposed(matmul::transpose(rows, out, inp)),
             Kernel::Panels => Weight::Panels(panels::Panels::from_rows(rows, out, inp)),
         }
     }
@@ -87,7 +90,7 @@ impl Weight {
     #[allow(clippy::too_many_arguments)]
     pub fn linear_columns(&self, x: &[f32], m: usize, inp: usize, b: &[f32], out: usize, cols: std::ops::Range<usize>, a: Activation) -> Vec<f32> {
         match self {
-            Weight::Transposed(wt) => ops::linear_t_columns(x, m, inp, wt, b, out, cols, a),
+            Weight::Transposed(wt) => matmul::linear_t_columns(x, m, inp, wt, b, out, cols, a),
             Weight::Panels(p) => p.linear_columns(x, m, b, cols, a),
         }
     }

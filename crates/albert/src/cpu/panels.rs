@@ -24,7 +24,9 @@
 
 use std::ops::Range;
 
-use super::ops::{self, SyncPtr};
+use super::matmul::{block_range, column_blocks};
+use super::ops;
+use super::parallel::{par_for, SyncPtr};
 use crate::activation::Activation;
 
 /// Output columns a panel holds: two simd128 vectors. With `ROWS` rows a tile keeps 8 vector
@@ -91,10 +93,10 @@ impl Panels {
         let width = cols.len();
         assert!(width <= ys && (m == 0 || (m - 1) * ys + width <= y.len()), "{m} rows of {width} columns, {ys} apart, in {}", y.len());
         // Blocks of whole panels (multiples of 16 columns), one a thread natively.
-        let blocks = ops::column_blocks(m, k, width);
+        let blocks = column_blocks(m, k, width);
         let yp = SyncPtr(y.as_mut_ptr());
-        ops::par_for(blocks, |blk| {
-            let (j0, j1) = ops::block_range(width, blocks, blk);
+        par_for(blocks, |blk| {
+            let (j0, j1) = block_range(width, blocks, blk);
             // SAFETY: x is m×k and y holds m rows ys apart with room for width columns, as
             // asserted; blocks are disjoint column ranges of y.
             unsafe { self.block(x, m, b, (cols.start + j0, cols.start + j1), yp.get().add(j0), ys, a) };

@@ -29,7 +29,7 @@ use std::rc::Rc;
 pub use attention::AttentionJob;
 pub(crate) use attention::attention;
 
-use super::{ops, Kernel, Weight};
+use super::{Kernel, Weight};
 use crate::activation::Activation;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -132,9 +132,9 @@ pub fn install(team: Option<Rc<dyn Team>>) {
     TEAM.with(|t| *t.borrow_mut() = team);
 }
 
-/// How many threads a CPU forward on this thread uses: its team's parts, else `ops::threads()`.
+/// How many threads a CPU forward on this thread uses: its team's parts, else `cpu::threads()`.
 pub fn threads() -> usize {
-    TEAM.with(|t| t.borrow().as_ref().map(|t| t.parts())).unwrap_or_else(ops::threads)
+    TEAM.with(|t| t.borrow().as_ref().map(|t| t.parts())).unwrap_or_else(super::threads)
 }
 
 /// `y = act(x · Wᵀ + b)`, split over this thread's team when it has one and the product is

@@ -13,7 +13,8 @@ use crate::state::{FileProgress, FileState};
 use crate::view_model::hub::repo_label;
 use crate::view_model::params::query_pairs;
 use crate::view_model::store::{verify, FileRecord, Heldout, Manifest, ModelRecord};
-use crate::web::{self, Cancel, FetchError, FetchOptions, Partial};
+use crate::web::fetch::{self, Cancel, FetchError, FetchOptions, Partial};
+use crate::web;
 
 /// Tries of one file when the connection breaks (the first included): each later one asks for the
 /// rest with a Range request. A stall is not retried by itself: it is an error with a Retry button.
@@ -33,14 +34,14 @@ pub fn cancel_current() {
     }
 }
 
-/// How long a download may receive nothing: `?stall_ms=` (at least 100), or `web::STALL_MS`.
+/// How long a download may receive nothing: `?stall_ms=` (at least 100), or `fetch::STALL_MS`.
 pub fn stall_ms() -> u32 {
     query_pairs(&web::location_search())
         .into_iter()
         .find(|(k, _)| k == "stall_ms")
         .and_then(|(_, v)| v.trim().parse::<u32>().ok())
         .map(|ms| ms.max(100))
-        .unwrap_or(web::STALL_MS)
+        .unwrap_or(fetch::STALL_MS)
 }
 
 /// A model link (`?model=`) on another origin, waiting for the user's OK before downloading.
@@ -225,7 +226,7 @@ async fn load_source(
         Source::Local(files) => load_local(files, progress).await,
         Source::Embedded => {
             let base = web::absolute_url("model/")?;
-            let manifest = match web::fetch_text_fresh(&format!("{base}manifest.json")).await {
+            let manifest = match fetch::fetch_text_fresh(&format!("{base}manifest.json")).await {
                 Some(text) => Manifest::parse(&text),
                 None => None,
             };
@@ -404,7 +405,7 @@ async fn get_file(f: &Fetch<'_>, name: &str) -> Result<Option<Vec<u8>>, String> 
         tries += 1;
         let before = resume.as_ref().map_or(0, |p| p.bytes.len());
         let opts = FetchOptions { name, stall_ms, cancel, resume: resume.take() };
-        let result = web::fetch_with_progress(&url, opts, |loaded, total| {
+        let result = fetch::fetch_with_progress(&url, opts, |loaded, total| {
             set_progress(progress, name, loaded, total, FileState::Downloading);
         })
         .await;
@@ -489,8 +490,8 @@ async fn load_local(files: Vec<web_sys::File>, progress: RwSignal<Vec<FileProgre
     names.sort();
     // Refused before anything is read: a file past the cap would not fit in wasm32 memory.
     for f in by_name.values() {
-        if f.size() > web::MAX_FILE_BYTES as f64 {
-            let why = web::over_cap(&f.name(), f.size() as u64);
+        if f.size() > fetch::MAX_FILE_BYTES as f64 {
+            let why = fetch::over_cap(&f.name(), f.size() as u64);
             set_progress(progress, &f.name(), 0, Some(f.size() as u64), FileState::Failed(why.clone()));
             return Err(why);
         }

@@ -213,3 +213,13 @@ def load_checkpoint(path: str, map_location="cpu"):
     model = new_model(cfg)
     model.load_state_dict(ck["model"])
     return model, ck
+
+
+def sinusoids(n: int, d: int) -> torch.Tensor:
+    """Vaswani et al.'s position encodings (each column has std 1/sqrt(2))."""
+    pos = torch.arange(n, dtype=torch.float64)[:, None]
+    freq = torch.exp(-torch.arange(0, d, 2, dtype=torch.float64) * (torch.log(torch.tensor(10000.0)) / d))
+    out = torch.zeros(n, d, dtype=torch.float64)
+    out[:, 0::2] = torch.sin(pos * freq)
+    out[:, 1::2] = torch.cos(pos * freq)
+    return out.float()

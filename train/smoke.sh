@@ -3,9 +3,9 @@
 # slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
 # checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the
 # curves, a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the
-# sharing modes (check_sharing.py) and of the loss (check_loss.py), and the check of the shipped
-# model in assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero on
-# any failure. Everything is written to a temporary folder (kept with KEEP=1).
+# sharing modes (check_sharing.py), the loss (check_loss.py) and the schedule (check_schedule.py),
+# and the check of the shipped model in assets/model against its golden file. About 1-2 minutes on
+# one CPU core; exits non-zero on any failure. Everything is written to a temporary folder (kept with KEEP=1).
 #
 #   train/smoke.sh                               # uses train/.venv (created by setup.sh)
 #   TRAIN_VENV=tools/golden/.venv train/smoke.sh # any environment with the same pins
@@ -147,6 +147,8 @@ step "sharing: unit check (attention-only ties attention, not FFN; FFN-only the 
 "$PY" -m check_sharing
 step "loss: unit check (the masked-rows loss equals AlbertForPreTraining's; --sop-weight scales SOP only)"
 "$PY" -m check_loss
+step "schedule: unit check (warmup, warmup-stable-decay and a decay branch's rate, re-warm, phases)"
+"$PY" -m check_schedule
 step "checks"
 "$PY" - "$tmp" <<'PY'
 import json, os, sys

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import signal
@@ -34,58 +33,8 @@ import torch.distributed as dist
 
 import compact
 import data
-from model import Pretrain, SHARE_KEY, build_config, evaluate, new_model, param_counts, resolve_amp, set_depth, share_config, autocast
-
-
-def sinusoids(n: int, d: int) -> torch.Tensor:
-    """Vaswani et al.'s position encodings (each column has std 1/sqrt(2))."""
-    pos = torch.arange(n, dtype=torch.float64)[:, None]
-    freq = torch.exp(-torch.arange(0, d, 2, dtype=torch.float64) * (torch.log(torch.tensor(10000.0)) / d))
-    out = torch.zeros(n, d, dtype=torch.float64)
-    out[:, 0::2] = torch.sin(pos * freq)
-    out[:, 1::2] = torch.cos(pos * freq)
-    return out.float()
-
-
-def parse_phases(s: str):
-    phases = []
-    for part in s.split(","):
-        shape, until = part.split("@")
-        ngram = not shape.endswith("t")
-        layers, seq, batch = (int(x) for x in shape.rstrip("t").split("x"))
-        phases.append({"layers": layers, "seq": seq, "batch": batch, "ngram": ngram, "until": float(until)})
-    if phases[-1]["until"] < 1:
-        phases[-1]["until"] = 1.0
-    return phases
-
-
-def phase_at(phases, progress: float):
-    for p in phases:
-        if progress < p["until"]:
-            return p
-    return phases[-1]
-
-
-def lr_at(a, step: int, progress: float, rewarm_from: int | None = None) -> float:
-    """Warmup, then the decay shape over progress in [0, 1]. `wsd` (warmup-stable-decay) holds the
-    peak until the last --decay-fraction of the budget and decays linearly there, so a run can be
-    resumed and its budget raised any time before the decay starts. After a resume without the
-    optimizer's moments (a compact checkpoint), `rewarm_from` warms the rate up again over
-    --rewarm-steps while Adam's moments refill."""
-    warm = min(1.0, (step + 1) / max(1, a.warmup_steps))
-    if rewarm_from is not None:
-        warm *= min(1.0, (step - rewarm_from + 1) / max(1, a.rewarm_steps))
-    p = min(1.0, progress)
-    if a.decay == "linear":
-        f = 1.0 - (1.0 - a.final_lr_ratio) * p
-    elif a.decay == "cosine":
-        f = a.final_lr_ratio + (1 - a.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p))
-    elif a.decay == "wsd":
-        start = 1.0 - a.decay_fraction
-        f = 1.0 if p <= start else 1.0 - (1.0 - a.final_lr_ratio) * (p - start) / max(1e-9, a.decay_fraction)
-    else:
-        f = 1.0
-    return a.lr * warm * f
+from model import Pretrain, SHARE_KEY, build_config, evaluate, new_model, param_counts, resolve_amp, set_depth, share_config, autocast, sinusoids
+from schedule import lr_at, parse_phases, phase_at
 
 
 def get_args(argv=None):

@@ -379,17 +379,23 @@ pub fn private_request(method: &str, controller: &web_sys::AbortController) -> w
     init
 }
 
-/// Asks a server, before any download, how big a file is: a HEAD request (no referrer, no
-/// credentials, redirects followed) and its `Content-Length`, within `ms`.
-pub async fn head_size(url: &str, ms: u32) -> Option<u64> {
+/// A private `method` request (no referrer, no credentials, redirects followed) answered within
+/// `ms`: the response and its controller, which aborts the body; `None` when no answer came in
+/// time (the request is aborted) or it failed.
+async fn answer_within(method: &str, url: &str, ms: u32) -> Option<(web_sys::Response, web_sys::AbortController)> {
     let controller = web_sys::AbortController::new().ok()?;
-    let init = private_request("HEAD", &controller);
-    let resp = within(&window().fetch_with_str_and_init(url, &init), ms).await;
-    let Ok(Some(resp)) = resp else {
+    let init = private_request(method, &controller);
+    let Ok(Some(resp)) = within(&window().fetch_with_str_and_init(url, &init), ms).await else {
         controller.abort();
         return None;
     };
-    let resp: web_sys::Response = resp.dyn_into().ok()?;
+    Some((resp.dyn_into().ok()?, controller))
+}
+
+/// Asks a server, before any download, how big a file is: a HEAD request and its
+/// `Content-Length`, within `ms`.
+pub async fn head_size(url: &str, ms: u32) -> Option<u64> {
+    let (resp, _) = answer_within("HEAD", url, ms).await?;
     if !resp.ok() {
         return None;
     }
@@ -398,14 +404,7 @@ pub async fn head_size(url: &str, ms: u32) -> Option<u64> {
 
 /// GETs a small JSON file within `ms` (no referrer, no credentials); `None` on any failure.
 pub async fn fetch_small_text(url: &str, ms: u32) -> Option<String> {
-    let controller = web_sys::AbortController::new().ok()?;
-    let init = private_request("GET", &controller);
-    let resp = within(&window().fetch_with_str_and_init(url, &init), ms).await;
-    let Ok(Some(resp)) = resp else {
-        controller.abort();
-        return None;
-    };
-    let resp: web_sys::Response = resp.dyn_into().ok()?;
+    let (resp, controller) = answer_within("GET", url, ms).await?;
     let len = header(&resp.headers(), "content-length").and_then(|v| v.parse::<u64>().ok());
     if !resp.ok() || len.is_some_and(|l| l > 1 << 20) {
         controller.abort();

@@ -1,4 +1,5 @@
-"""The model: transformers' `AlbertForPreTraining`, a loss wrapper and evaluation helpers."""
+"""The model: transformers' `AlbertForPreTraining` (config, initialization, sharing modes), a loss wrapper
+and evaluation helpers."""
 
 from __future__ import annotations
 

@@ -261,7 +261,11 @@ describe('attention views on the groups fixture (8 maps, 3 heads, 2 shared group
     assert.deepEqual([hm.layer, hm.head], ['1', '1']);
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'heatmap-canvas');
 
-    // A longer input (50 tokens) changes no view's size: the areas scroll instead.
+    // A longer input (50 tokens) changes no view's size: the areas scroll instead. Sizes are
+    // measured laid out: a view out of sight (`content-visibility: auto`) reports its remembered
+    // size, or 30rem if it was never on screen, so which views the scrolling had shown decided
+    // the numbers, not the layout.
+    await page.addStyleTag({ content: '.att-view { content-visibility: visible !important; }' });
     const heights = () =>
       page.evaluate(() =>
         ['head-view', 'model-view', 'heatmap', 'rollout'].map((id) => [id, document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect().height]),

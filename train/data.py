@@ -37,6 +37,9 @@ REPLACE_MODES = ("bert", "mask")
 # inside one sentence too long for the pair (ALBERT's create_pretraining_data.py splits it at a
 # random token).
 SPLIT_KINDS = ("sentences", "within")
+# Which SOP pairs the sampler makes: ALBERT's (both kinds), or only pairs that meet between two
+# sentences, the kind whose order only the discourse tells (and the kind two typed sentences are).
+PAIR_MODES = ("any", "between")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "corpus"))
@@ -172,9 +175,12 @@ class ExampleSampler:
     """Draws ALBERT pretraining examples (two segments, SOP label, n-gram masks) from a cache."""
 
     def __init__(self, cache: TokenCache, vocab_size: int, seed: int, mask_prob: float = 0.15,
-                 max_ngram: int = 3, short_seq_prob: float = 0.1, replace: str = "bert"):
+                 max_ngram: int = 3, short_seq_prob: float = 0.1, replace: str = "bert", pairs: str = "any"):
         if replace not in REPLACE_MODES:
             raise ValueError(f"mask replacement {replace!r}: expected one of {REPLACE_MODES}")
+        if pairs not in PAIR_MODES:
+            raise ValueError(f"SOP pairs {pairs!r}: expected one of {PAIR_MODES}")
+        self.pairs = pairs
         self.c = cache
         self.vocab_size = vocab_size
         self.rng = np.random.default_rng(seed)
@@ -214,6 +220,8 @@ class ExampleSampler:
             a_end = int(rng.integers(s + 1, e))  # A = sentences s..a_end-1, B = a_end..e-1
             a = c.ids[c.sent_starts[s] : c.sent_starts[a_end]]
             b = c.ids[c.sent_starts[a_end] : c.sent_starts[e]]
+        elif self.pairs == "between":  # draw again: this start gives no sentence boundary
+            return None
         else:  # one long sentence (or a one-sentence document): split it at a random token
             split = SPLIT_KINDS[1]
             toks = c.ids[c.sent_starts[s] : c.sent_starts[e]]

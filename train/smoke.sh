@@ -126,9 +126,23 @@ with open(sys.argv[1], "w") as f:
 train, _, _ = plot.read(sys.argv[1])
 assert [r["step"] for r in train] == [5, 10, 15, 20] and not any(r["lost"] for r in train), train
 PYEOF
-step "torchrun --nproc_per_node 1 (DDP, gloo) with a background example worker, attention-only sharing"
+step "torchrun --nproc_per_node 1 (DDP, gloo) with a background example worker, attention-only sharing, between-sentences SOP pairs"
 "$PY" -m torch.distributed.run --standalone --nproc_per_node 1 train.py "${common[@]}" --out "$tmp/ddp" --max-steps 10 --eval-every 0 --workers 1 \
-  --share attention --phases "2x32x16@1"
+  --share attention --phases "2x32x16@1" --sop-pairs between
+step "SOP pairs: 'between' makes only pairs that meet between sentences; 'any' also splits long sentences"
+"$PY" - "$tmp/train.npz" <<'PYEOF' || { echo "smoke: --sop-pairs does not pick the pairs it names" >&2; exit 1; }
+import sys, data
+cache = data.TokenCache.load(sys.argv[1])
+for pairs, seq in (("between", 32), ("between", 64), ("any", 32)):
+    s = data.ExampleSampler(cache, 1000, seed=3, pairs=pairs)
+    kinds = []
+    for _ in range(400):
+        s.example(seq)
+        kinds.append(s.last_split)
+    n_within = kinds.count("within")
+    print(f"pairs={pairs} seq={seq}: {n_within} of 400 meet inside a sentence")
+    assert (n_within == 0) if pairs == "between" else (n_within > 0), (pairs, seq, n_within)
+PYEOF
 step "compact checkpoint across sessions (--commit-dir), WSD schedule, single-token all-[MASK] masking"
 compact=(--out "$tmp/wsd" --commit-dir "$tmp/commit" --decay wsd --decay-fraction 0.3 --rewarm-steps 5 --mask-prob 0.2
          --mask-replace mask --eval-masking single --phases "2x32x16t@1" --budget-tokens 1000000)

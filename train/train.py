@@ -81,6 +81,9 @@ def get_args(argv=None):
     # Loss: MLM + sop_weight · SOP.
     ap.add_argument("--sop-weight", type=float, default=1.0,
                     help="weight of the SOP loss against the MLM loss (ALBERT: 1)")
+    ap.add_argument("--sop-pairs", choices=data.PAIR_MODES, default="any",
+                    help="any: ALBERT's pairs (segments meet between sentences or inside a long one); "
+                         "between: only pairs that meet between two sentences")
     # Masking.
     ap.add_argument("--mask-prob", type=float, default=0.15, help="fraction of tokens predicted")
     ap.add_argument("--mask-replace", choices=data.REPLACE_MODES, default="bert",
@@ -215,7 +218,7 @@ def main(argv=None):
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, a.beta2), eps=1e-6, fused=device.type == "cuda")
     workers = a.workers if a.workers is not None else (6 if device.type == "cuda" else 0)
-    sampler_args = {"mask_prob": a.mask_prob, "replace": a.mask_replace}
+    sampler_args = {"mask_prob": a.mask_prob, "replace": a.mask_replace, "pairs": a.sop_pairs}
     sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank + 7919 * state["step"], **sampler_args)
     if resumed is not None:
         opt.load_state_dict(resumed["optimizer"])

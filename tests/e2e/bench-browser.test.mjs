@@ -12,7 +12,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkPrerequisites, fixtures, root } from './helpers.mjs';
-import { parse, profileRows, ratioRows, ratioSummary, render, renderSummary, runBench, tableRows, writeReadme } from '../../bench/browser.d/driver.mjs';
+import { parse, runBench } from '../../bench/browser.d/driver.mjs';
+import { profileRows, ratioRows, ratioSummary, render, renderSummary, tableRows, writeReadme } from '../../bench/browser.d/table.mjs';
 
 const TINY = join(fixtures, 'tiny');
 const ONNX = join(root, 'tests/e2e/fixtures/tiny-onnx');

@@ -48,6 +48,16 @@ grep -q "torch.compile failed .*training eagerly" "$tmp/nocc.log" && grep -q "pa
 step "evaluate"
 "$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
   --examples 64 --layers 2,3 --out "$tmp/run/eval.json" --per-example
+step "SOP threshold fitted on training books, scored on held-out ones (sop_threshold.py)"
+"$PY" sop_threshold.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --train-cache "$tmp/train.npz" \
+  --valid-cache "$tmp/valid.npz" --train-examples 64 --valid-examples 64 --amp none --out "$tmp/run/sop-threshold.json"
+"$PY" - "$tmp/run/sop-threshold.json" "$tmp/run/eval.json" <<'PYEOF' || { echo "smoke: sop_threshold.py's accuracy at shift 0 is not evaluate.py's" >&2; exit 1; }
+import json, sys
+t, e = (json.load(open(p)) for p in sys.argv[1:3])
+# At shift 0 the held-out accuracy is the model's own answer: evaluate.py's on the same 64 pairs.
+assert abs(t["at"]["+0.00"]["valid"]["acc"] - e["sop_acc"]) < 1e-9, (t["at"]["+0.00"]["valid"]["acc"], e["sop_acc"])
+assert -1.5 <= t["fitted_on_train"] <= 1.5
+PYEOF
 step "compare two models pair by pair (compare.py)"
 "$PY" evaluate.py --ckpt "$tmp/nocc/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
   --examples 64 --out "$tmp/nocc/eval.json" --per-example > /dev/null

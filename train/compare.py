@@ -58,6 +58,10 @@ def compare(ra: dict, rb: dict) -> list[dict]:
             raise ValueError(f"{len(kinds)} pair kinds (split) for {n} examples")
         for kind in sorted(set(kinds), key=lambda k: (k != "sentences", k)):
             measures.append((f"SOP, meeting {kind}", "sop_right", [i for i, s in enumerate(kinds) if s == kind]))
+    # The cue-free SOP measures (evaluate.py since session 24), on pairs of their own.
+    for name, key in (("SOP, symmetric pairs", "sop_symmetric_right"), ("SOP, two sentences", "sop_sentence_pairs_right")):
+        if key in pa and key in pb:
+            measures.append((name, key, range(len(pa[key]))))
     rows = []
     for name, key, idx in measures:
         idx = range(n) if idx is None else idx

@@ -37,9 +37,11 @@ REPLACE_MODES = ("bert", "mask")
 # inside one sentence too long for the pair (ALBERT's create_pretraining_data.py splits it at a
 # random token).
 SPLIT_KINDS = ("sentences", "within")
-# Which SOP pairs the sampler makes: ALBERT's (both kinds), or only pairs that meet between two
-# sentences, the kind whose order only the discourse tells (and the kind two typed sentences are).
-PAIR_MODES = ("any", "between")
+# Which SOP pairs the sampler makes: ALBERT's (both kinds), only pairs that meet between two
+# sentences, or symmetric pairs: whole sentences grown alternately from one sentence boundary, the
+# side that starts drawn at random, so neither the segments' lengths nor a cut sentence tells the
+# order (see `length_rule`: ALBERT's pairs give both away).
+PAIR_MODES = ("any", "between", "symmetric")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "corpus"))
@@ -206,6 +208,8 @@ class ExampleSampler:
         c, rng = self.c, self.rng
         max_tokens = max_seq_len - 3
         target = max_tokens if rng.random() >= self.short_seq_prob else int(rng.integers(2, max_tokens + 1))
+        if self.pairs == "symmetric":
+            return self._symmetric_pair(target)
         # Start at the sentence holding a uniformly random token.
         pos = int(rng.integers(0, c.n_tokens))
         s = int(np.searchsorted(c.sent_starts, pos, side="right")) - 1
@@ -243,6 +247,41 @@ class ExampleSampler:
         if swapped:
             a, b = b, a
         self.last_split = split
+        return a, b, int(swapped)
+
+    def _symmetric_pair(self, target: int):
+        """A ends and B starts at a sentence boundary drawn uniformly among boundaries; whole
+        sentences are added alternately before A and after B, the side that starts at random,
+        while they fit in `target` tokens and the document. Both segments are whole sentences and
+        their lengths are alike in distribution, so only the text tells the order."""
+        c, rng = self.c, self.rng
+        j = int(rng.integers(1, len(c.sent_starts) - 1))  # B starts at sentence j, A ends before it
+        doc = self.sent_doc[j]
+        if self.sent_doc[j - 1] != doc:
+            return None
+        first, last = int(c.doc_starts[doc]), int(c.doc_starts[doc + 1])  # the document's sentences
+        size = lambda k: int(c.sent_starts[k + 1] - c.sent_starts[k])
+        lo, hi = j - 1, j + 1  # A = sentences lo..j-1, B = j..hi-1
+        used = size(lo) + size(j)
+        if used > target:
+            return None
+        side = int(rng.integers(0, 2))  # 0: A grows first, 1: B
+        blocked = [False, False]
+        while not all(blocked):
+            if not blocked[side]:
+                k = lo - 1 if side == 0 else hi
+                if k < first or k >= last or used + size(k) > target:
+                    blocked[side] = True
+                else:
+                    used += size(k)
+                    lo, hi = (k, hi) if side == 0 else (lo, k + 1)
+            side = 1 - side
+        a = list(c.ids[c.sent_starts[lo] : c.sent_starts[j]])
+        b = list(c.ids[c.sent_starts[j] : c.sent_starts[hi]])
+        swapped = rng.random() < 0.5
+        if swapped:
+            a, b = b, a
+        self.last_split = SPLIT_KINDS[0]
         return a, b, int(swapped)
 
     def mask(self, ids: np.ndarray, maskable: np.ndarray, ngram: bool = True):
@@ -346,16 +385,55 @@ def collate(examples):
 
 
 def fixed_eval_set(cache: TokenCache, vocab_size: int, n: int, max_seq_len: int, seed: int = 1234,
-                   splits: list | None = None):
+                   splits: list | None = None, pairs: str = "any"):
     """A deterministic list of examples (the same for every model with this tokenizer). `splits`,
     when given, receives each example's SPLIT_KINDS entry (where its segments meet)."""
-    s = ExampleSampler(cache, vocab_size, seed)
+    s = ExampleSampler(cache, vocab_size, seed, pairs=pairs)
     out = []
     for _ in range(n):
         out.append(s.example(max_seq_len))
         if splits is not None:
             splits.append(s.last_split)
     return out
+
+
+def sentence_pairs(cache: TokenCache, n: int, max_seq_len: int = 128, seed: int = 2024):
+    """Two consecutive whole sentences of one document, as someone types two sentences into the
+    app's sentence-order view: (ids, token types, no masks, swapped), swapped half of the time.
+    The first sentence is drawn uniformly among sentences, not through a random token, which
+    would favour long ones (see `length_rule`)."""
+    rng = np.random.default_rng(seed)
+    starts, n_sent = cache.sent_starts, len(cache.sent_starts) - 1
+    sent_doc = np.repeat(np.arange(len(cache.doc_starts) - 1), np.diff(cache.doc_starts))
+    out = []
+    while len(out) < n:
+        s = int(rng.integers(0, n_sent - 1))
+        if sent_doc[s] != sent_doc[s + 1]:
+            continue
+        a, b = list(cache.ids[starts[s] : starts[s + 1]]), list(cache.ids[starts[s + 1] : starts[s + 2]])
+        if not a or not b or len(a) + len(b) > max_seq_len - 3:
+            continue
+        swapped = rng.random() < 0.5
+        if swapped:
+            a, b = b, a
+        ids = np.array([CLS] + a + [SEP] + b + [SEP], dtype=np.int64)
+        tt = np.zeros(len(ids), dtype=np.int64)
+        tt[len(a) + 2 :] = 1
+        out.append((ids, tt, np.full(len(ids), -100, dtype=np.int64), int(swapped)))
+    return out
+
+
+def length_rule(examples) -> float:
+    """SOP accuracy of a rule that reads no word: "in order" when the first segment is at least as
+    long as the second. The sampler starts a pair at the sentence holding a uniformly random token,
+    which favours long sentences, so the true first segment tends to be the longer one; a model can
+    score this much without telling discourse order at all."""
+    right = 0
+    for ids, tt, _, sop in examples:
+        first = int((tt == 0).sum()) - 2  # [CLS] and the middle [SEP]
+        second = int((tt == 1).sum()) - 1
+        right += int((first < second) == bool(sop))
+    return right / len(examples)
 
 
 def single_token_examples(examples, seed=4321):

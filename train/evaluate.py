@@ -8,6 +8,14 @@ SOP accuracy is also given by where the pair's segments meet (`sop_by_split`): b
 sentences, where only the discourse tells the order (as in the app's two-sentence demo), or
 inside one long sentence, where a segment that starts mid-sentence gives it away.
 
+Those pairs also leak their order through length: they start at the sentence holding a random
+token, which favours long sentences, so the true first segment tends to be the longer one, and a
+rule that reads no word ("in order when the first segment is the longer") scores
+`sop_length_rule` on them. Two more SOP measures have no such cue: `sop_symmetric`, on pairs of
+whole sentences grown alike from one sentence boundary (`data.py`'s symmetric pairs, the same
+length), and `sop_sentence_pairs`, on two consecutive single sentences, as someone types them into
+the app's sentence-order view. Each on as many pairs as --examples, at the main depth.
+
     python evaluate.py --ckpt runs/base/ckpt.pt --tokenizer data/tok8k/tokenizer.json \
         --valid-cache data/valid8k.npz --out runs/base/eval.json
     python evaluate.py --model ../assets/model --valid-cache data/valid-<stamp>.npz   # as shipped
@@ -138,11 +146,26 @@ def main():
         result["sop_by_split"][kind] = {"examples": len(right), "sop_acc": sum(right) / len(right) if right else None}
         if right:
             print(f"[eval] depth {main_depth}: SOP acc {sum(right) / len(right):.4f} where the segments meet {kind} ({len(right)} examples)")
+    result["sop_length_rule"] = data.length_rule(examples)
+    t0 = time.time()
+    symmetric = data.fixed_eval_set(cache, tok.get_vocab_size(), a.examples, a.seq, pairs="symmetric")
+    sym_right = per_example(model, symmetric, device, amp)["sop_right"]
+    two = data.sentence_pairs(cache, a.examples, a.seq)
+    two_right = per_example(model, two, device, amp)["sop_right"]
+    result["sop_symmetric"] = {"examples": len(sym_right), "sop_acc": sum(sym_right) / len(sym_right),
+                               "length_rule": data.length_rule(symmetric)}
+    result["sop_sentence_pairs"] = {"examples": len(two_right), "sop_acc": sum(two_right) / len(two_right),
+                                    "length_rule": data.length_rule(two)}
+    print(f"[eval] depth {main_depth}: SOP acc {result['sop_symmetric']['sop_acc']:.4f} on symmetric pairs, "
+          f"{result['sop_sentence_pairs']['sop_acc']:.4f} on two single sentences; the length rule "
+          f"{result['sop_length_rule']:.4f} on the pairs above, {result['sop_symmetric']['length_rule']:.4f} and "
+          f"{result['sop_sentence_pairs']['length_rule']:.4f} on these ({time.time() - t0:.0f} s)")
     if a.per_example:
         t0 = time.time()
         single_rows = per_example(model, single, device, amp)
         result["per_example"] = {"depth": main_depth, "single_masked": single_rows["masked"], "single_hits": single_rows["hits"],
-                                 "sop_right": sop_right, "split": splits}
+                                 "sop_right": sop_right, "split": splits, "sop_symmetric_right": sym_right,
+                                 "sop_sentence_pairs_right": two_right}
         print(f"[eval] depth {main_depth}: per-example rows for compare.py ({time.time() - t0:.0f} s)")
     set_depth(model, trained_layers)
     result["fill_mask"] = fill_mask(model, tok, FILL_MASK, device=device)
@@ -154,7 +177,9 @@ def main():
                                 "step": result["step"], "tokens": result["tokens"], "train_seconds": result["train_seconds"],
                                 "examples": a.examples, "seq": a.seq, "depth": trained_layers,
                                 "single_token_mlm_top1": result["single_token_mlm_top1"], "sop_acc": result["sop_acc"],
-                                "ngram_mlm_top1": result["mlm_top1"], "mlm_loss": result["mlm_loss"]}) + "\n")
+                                "ngram_mlm_top1": result["mlm_top1"], "mlm_loss": result["mlm_loss"],
+                                "sop_symmetric": result["sop_symmetric"]["sop_acc"],
+                                "sop_sentence_pairs": result["sop_sentence_pairs"]["sop_acc"]}) + "\n")
     if a.out:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as f:

@@ -77,12 +77,17 @@ assert compare.main([sys.argv[1], sys.argv[3]]) == 2  # 64 examples against 32: 
 # SOP per kind of pair: each kind's rows are evaluate.py's sop_by_split, for both models, also when
 # only one file names the kinds (files scored before session 22 do not).
 for x, y in ((a, b), ({**a, "per_example": {k: v for k, v in a["per_example"].items() if k != "split"}}, b)):
-    per_kind = {r["measure"].removeprefix("SOP, meeting "): r for r in compare.compare(x, y)[2:]}
+    per_kind = {r["measure"].removeprefix("SOP, meeting "): r for r in compare.compare(x, y) if r["measure"].startswith("SOP, meeting ")}
     assert set(per_kind) == {k for k, v in a["sop_by_split"].items() if v["examples"]}, per_kind
     for kind, row in per_kind.items():
         assert row["examples"] == a["sop_by_split"][kind]["examples"], (kind, row)
         assert abs(row["a"] - a["sop_by_split"][kind]["sop_acc"]) < 1e-9, (kind, row)
         assert abs(row["b"] - b["sop_by_split"][kind]["sop_acc"]) < 1e-9, (kind, row)
+# The cue-free SOP measures (symmetric pairs, two single sentences): evaluate.py's, for both models.
+rows = {r["measure"]: r for r in compare.compare(a, b)}
+for name, key in (("SOP, symmetric pairs", "sop_symmetric"), ("SOP, two sentences", "sop_sentence_pairs")):
+    assert rows[name]["examples"] == a[key]["examples"] == 64, (name, rows[name])
+    assert abs(rows[name]["a"] - a[key]["sop_acc"]) < 1e-9 and abs(rows[name]["b"] - b[key]["sop_acc"]) < 1e-9, (name, rows[name])
 flipped = {**b, "per_example": {**b["per_example"], "split": ["within"] * len(b["per_example"]["split"])}}
 try:
     compare.compare(a, flipped)
@@ -139,19 +144,43 @@ PYEOF
 step "torchrun --nproc_per_node 1 (DDP, gloo) with a background example worker, attention-only sharing, between-sentences SOP pairs"
 "$PY" -m torch.distributed.run --standalone --nproc_per_node 1 train.py "${common[@]}" --out "$tmp/ddp" --max-steps 10 --eval-every 0 --workers 1 \
   --share attention --phases "2x32x16@1" --sop-pairs between
-step "SOP pairs: 'between' makes only pairs that meet between sentences; 'any' also splits long sentences"
-"$PY" - "$tmp/train.npz" <<'PYEOF' || { echo "smoke: --sop-pairs does not pick the pairs it names" >&2; exit 1; }
-import sys, data
+step "SOP pairs: 'between' meets only between sentences; 'any' also inside one; 'symmetric' leaks no order through length"
+"$PY" - "$tmp/train.npz" <<'PYEOF' || { echo "smoke: --sop-pairs does not make the pairs it names" >&2; exit 1; }
+import sys, numpy as np, data
 cache = data.TokenCache.load(sys.argv[1])
-for pairs, seq in (("between", 32), ("between", 64), ("any", 32)):
+starts = set(cache.sent_starts.tolist())
+for pairs, seq in (("between", 32), ("between", 64), ("any", 32), ("symmetric", 64), ("any", 64)):
     s = data.ExampleSampler(cache, 1000, seed=3, pairs=pairs)
-    kinds = []
-    for _ in range(400):
-        s.example(seq)
+    kinds, examples = [], []
+    for _ in range(400 if pairs != "symmetric" else 3000):
+        examples.append(s.example(seq))
         kinds.append(s.last_split)
     n_within = kinds.count("within")
-    print(f"pairs={pairs} seq={seq}: {n_within} of 400 meet inside a sentence")
-    assert (n_within == 0) if pairs == "between" else (n_within > 0), (pairs, seq, n_within)
+    rule = data.length_rule(examples)
+    print(f"pairs={pairs} seq={seq}: {n_within} of {len(kinds)} meet inside a sentence; the length rule scores {rule:.3f}")
+    assert (n_within == 0) if pairs in ("between", "symmetric") else (n_within > 0), (pairs, seq, n_within)
+    if pairs == "any" and seq == 64:
+        assert rule > 0.56, rule  # the leak the symmetric pairs remove: if this fails, update data.length_rule's story
+    if pairs == "symmetric":
+        # No order in the lengths (4 standard errors of 3 000 pairs: 0.037), and at most seq tokens.
+        assert abs(rule - 0.5) < 0.037, rule
+        assert all(len(ids) <= seq for ids, *_ in examples)
+# Symmetric pairs are whole sentences: the segments' token runs start and end at sentence starts.
+s = data.ExampleSampler(cache, 1000, seed=4, pairs="symmetric")
+orig = s._symmetric_pair
+def check(target):
+    p = orig(target)
+    if p is not None:
+        a, b, swapped = p
+        first, second = (b, a) if swapped else (a, b)
+        joined = np.array(first + second)
+        hits = [i for i in sorted(starts) if i + len(joined) <= cache.n_tokens and cache.ids[i] == joined[0]]
+        assert any(np.array_equal(cache.ids[i : i + len(joined)], joined) and (i + len(first)) in starts
+                   and (i + len(joined)) in starts for i in hits), "a symmetric pair is not whole sentences"
+    return p
+s._symmetric_pair = check
+for _ in range(50):
+    s.example(64)
 PYEOF
 step "compact checkpoint across sessions (--commit-dir), WSD schedule, single-token all-[MASK] masking"
 compact=(--out "$tmp/wsd" --commit-dir "$tmp/commit" --decay wsd --decay-fraction 0.3 --rewarm-steps 5 --mask-prob 0.2

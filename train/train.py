@@ -83,7 +83,8 @@ def get_args(argv=None):
                     help="weight of the SOP loss against the MLM loss (ALBERT: 1)")
     ap.add_argument("--sop-pairs", choices=data.PAIR_MODES, default="any",
                     help="any: ALBERT's pairs (segments meet between sentences or inside a long one); "
-                         "between: only pairs that meet between two sentences")
+                         "between: only pairs that meet between two sentences; symmetric: whole sentences grown "
+                         "alternately from a boundary, so the segments' lengths do not tell the order")
     # Masking.
     ap.add_argument("--mask-prob", type=float, default=0.15, help="fraction of tokens predicted")
     ap.add_argument("--mask-replace", choices=data.REPLACE_MODES, default="bert",

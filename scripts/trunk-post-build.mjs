@@ -66,6 +66,15 @@ if (existsSync(join(modelSrc, 'config.json'))) {
         } else if (e.sop_by_split) {
           console.warn('trunk-post-build: assets/model/eval.json has sop_by_split but no plausible sop_by_split.sentences (expected 1 to examples pairs and sop_acc in [0, 1]): the manifest quotes SOP over all pairs');
         }
+        // SOP on two single consecutive sentences, as the app's view gets them, and what the
+        // segments' lengths alone score on the pairs above (evaluate.py since session 24).
+        const p = e.sop_sentence_pairs;
+        if (p && Number.isInteger(p.examples) && p.examples > 0 && ok(p.sop_acc)) {
+          heldout.sop_pairs = { examples: p.examples, sop: p.sop_acc };
+        } else if (p) {
+          console.warn('trunk-post-build: assets/model/eval.json has sop_sentence_pairs but not a plausible one (expected examples > 0 and sop_acc in [0, 1]): the card quotes the longer pairs');
+        }
+        if (ok(e.sop_length_rule)) heldout.sop_length_rule = e.sop_length_rule;
       } else {
         console.warn('trunk-post-build: assets/model/eval.json lacks examples, single_token_mlm_top1 or sop_acc: no held-out scores in the manifest');
       }

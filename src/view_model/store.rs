@@ -111,6 +111,15 @@ pub struct Heldout {
     /// where a segment starting mid-sentence gives the order away. Absent from older evaluations.
     #[serde(default)]
     pub sop_sentences: Option<SopSplit>,
+    /// Sentence-order accuracy on two consecutive single sentences (evaluate.py's
+    /// `sop_sentence_pairs`): what the sentence-order view gets when someone types two sentences.
+    /// Absent from evaluations before session 24.
+    #[serde(default)]
+    pub sop_pairs: Option<SopSplit>,
+    /// How often a rule that reads no word ("in order when the first segment is the longer") is
+    /// right on the pairs `sop` counts: how much of `sop` the segments' lengths alone give.
+    #[serde(default)]
+    pub sop_length_rule: Option<f64>,
 }
 
 /// Sentence-order accuracy on one kind of held-out pair (train/evaluate.py's `sop_by_split`).
@@ -128,7 +137,14 @@ impl Heldout {
             .sop_sentences
             .as_ref()
             .is_none_or(|s| s.examples > 0 && s.examples <= self.examples && (0.0..=1.0).contains(&s.sop));
-        self.examples > 0 && (0.0..=1.0).contains(&self.masked_top1) && (0.0..=1.0).contains(&self.sop) && split_ok
+        let pairs_ok = self.sop_pairs.as_ref().is_none_or(|s| s.examples > 0 && (0.0..=1.0).contains(&s.sop));
+        let rule_ok = self.sop_length_rule.is_none_or(|r| (0.0..=1.0).contains(&r));
+        self.examples > 0
+            && (0.0..=1.0).contains(&self.masked_top1)
+            && (0.0..=1.0).contains(&self.sop)
+            && split_ok
+            && pairs_ok
+            && rule_ok
     }
 }
 
@@ -220,12 +236,18 @@ mod tests {
     fn manifest_keeps_plausible_heldout_scores_only() {
         let with = |h: &str| format!("{{\"name\": \"m\", \"files\": [], \"heldout\": {h}}}");
         let m = Manifest::parse(&with("{\"examples\": 2000, \"masked_top1\": 0.2763, \"sop\": 0.6545}")).unwrap();
-        assert_eq!(m.heldout, Some(Heldout { examples: 2000, masked_top1: 0.2763, sop: 0.6545, sop_sentences: None }));
+        assert_eq!(
+            m.heldout,
+            Some(Heldout { examples: 2000, masked_top1: 0.2763, sop: 0.6545, sop_sentences: None, sop_pairs: None, sop_length_rule: None })
+        );
         let split = "{\"examples\": 2000, \"masked_top1\": 0.2763, \"sop\": 0.6545, \"sop_sentences\": {\"examples\": 1885, \"sop\": 0.602}}";
         assert_eq!(
             Manifest::parse(&with(split)).unwrap().heldout.and_then(|h| h.sop_sentences),
             Some(SopSplit { examples: 1885, sop: 0.602 })
         );
+        let cue_free = "{\"examples\": 2000, \"masked_top1\": 0.2763, \"sop\": 0.6545, \"sop_pairs\": {\"examples\": 2000, \"sop\": 0.512}, \"sop_length_rule\": 0.607}";
+        let h = Manifest::parse(&with(cue_free)).unwrap().heldout.unwrap();
+        assert_eq!((h.sop_pairs, h.sop_length_rule), (Some(SopSplit { examples: 2000, sop: 0.512 }), Some(0.607)));
         assert_eq!(Manifest::parse("{\"files\": []}").unwrap().heldout, None, "older builds wrote none");
         assert_eq!(Manifest::parse(&with("null")).unwrap().heldout, None);
         for bad in [
@@ -235,6 +257,9 @@ mod tests {
             "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": 0.6, \"sop_sentences\": {\"examples\": 11, \"sop\": 0.6}}",
             "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": 0.6, \"sop_sentences\": {\"examples\": 0, \"sop\": 0.6}}",
             "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": 0.6, \"sop_sentences\": {\"examples\": 9, \"sop\": 60.2}}",
+            "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": 0.6, \"sop_pairs\": {\"examples\": 0, \"sop\": 0.5}}",
+            "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": 0.6, \"sop_pairs\": {\"examples\": 10, \"sop\": 51.2}}",
+            "{\"examples\": 10, \"masked_top1\": 0.2, \"sop\": 0.6, \"sop_length_rule\": 60.7}",
         ] {
             let m = Manifest::parse(&with(bad)).expect("the manifest itself is still read");
             assert_eq!(m.heldout, None, "{bad}");

@@ -58,8 +58,8 @@ if (existsSync(join(modelSrc, 'config.json'))) {
       const ok = (x) => typeof x === 'number' && x >= 0 && x <= 1;
       if (Number.isInteger(e.examples) && e.examples > 0 && ok(e.single_token_mlm_top1) && ok(e.sop_acc)) {
         heldout = { examples: e.examples, masked_top1: e.single_token_mlm_top1, sop: e.sop_acc };
-        // SOP on the pairs that meet between sentences (evaluate.py since session 21), the kind
-        // the app's two typed sentences make: what its sentence-order card quotes when present.
+        // SOP on the pairs that meet between sentences (evaluate.py since session 21): what the
+        // sentence-order card quotes when the evaluation has no two-sentence pairs (below).
         const s = e.sop_by_split?.sentences;
         if (s && Number.isInteger(s.examples) && s.examples > 0 && s.examples <= e.examples && ok(s.sop_acc)) {
           heldout.sop_sentences = { examples: s.examples, sop: s.sop_acc };

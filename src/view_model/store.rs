@@ -106,9 +106,10 @@ pub struct Heldout {
     pub masked_top1: f64,
     /// Sentence-order accuracy on the same pairs, half of them swapped.
     pub sop: f64,
-    /// Sentence-order accuracy on the pairs whose two segments meet between sentences (the kind
-    /// the app's two typed sentences make); the rest meet inside a sentence too long for the pair,
-    /// where a segment starting mid-sentence gives the order away. Absent from older evaluations.
+    /// Sentence-order accuracy on the pairs whose two segments meet between sentences (segments of
+    /// several sentences each, up to 128 tokens); the rest meet inside a sentence too long for the
+    /// pair, where a segment starting mid-sentence gives the order away. Absent from older
+    /// evaluations.
     #[serde(default)]
     pub sop_sentences: Option<SopSplit>,
     /// Sentence-order accuracy on two consecutive single sentences (evaluate.py's

@@ -182,6 +182,10 @@ s._symmetric_pair = check
 for _ in range(50):
     s.example(64)
 PYEOF
+"$PY" pair_cues.py --cache "$tmp/train.npz" --pairs 300 --seq 64 > "$tmp/cues.txt"
+grep -q "pairs symmetric: the length rule 0\.[0-9]*; .* 0 of 300 meet inside a sentence" "$tmp/cues.txt" \
+  && grep -q "two single sentences: the length rule" "$tmp/cues.txt" \
+  || { cat "$tmp/cues.txt" >&2; echo "smoke: pair_cues.py does not describe every kind of pair" >&2; exit 1; }
 step "compact checkpoint across sessions (--commit-dir), WSD schedule, single-token all-[MASK] masking"
 compact=(--out "$tmp/wsd" --commit-dir "$tmp/commit" --decay wsd --decay-fraction 0.3 --rewarm-steps 5 --mask-prob 0.2
          --mask-replace mask --eval-masking single --phases "2x32x16t@1" --budget-tokens 1000000)

@@ -228,6 +228,7 @@ assert ddp[-1]["step"] == 10, ddp[-1]
 clog = [json.loads(l) for l in open(f"{tmp}/commit/log.jsonl")]
 starts = [r for r in clog if r.get("event") == "session_start"]
 assert [r["step"] for r in starts] == [0, 12] and starts[1]["tokens"] > 0, starts
+assert all(r["sop_pairs"] == "any" and r["sop_weight"] == 1.0 for r in starts), starts  # what ran each session
 ctrain = [r for r in clog if r.get("split") == "train"]
 assert ctrain[-1]["step"] == 20 and all(r["layers"] == 2 and not r["ngram"] for r in ctrain), ctrain
 lr = {r["step"]: r["lr"] for r in ctrain}

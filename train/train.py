@@ -299,7 +299,8 @@ def main(argv=None):
         write_log({"event": event, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "step": state["step"],
                    "tokens": state["tokens"], "train_seconds": round(state["train_seconds"], 1),
                    "wall_seconds": round(time.time() - wall_start, 1), "threads": a.threads, "world_size": world,
-                   "amp": amp, "torch": torch.__version__, "cpus": os.cpu_count()})
+                   "amp": amp, "torch": torch.__version__, "cpus": os.cpu_count(),
+                   "sop_pairs": a.sop_pairs, "sop_weight": a.sop_weight})
 
     wall_start = time.time()
     session_record("session_start")

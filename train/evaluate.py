@@ -5,16 +5,16 @@ whole-word n-grams n ≤ 3, 80/10/10), over every predicted position of a fixed,
 examples (128 tokens, two segments); SOP accuracy over the same examples. A second MLM number
 masks single tokens (BERT-style, 15%, always [MASK]) for comparison with BERT-style reports.
 SOP accuracy is also given by where the pair's segments meet (`sop_by_split`): between two
-sentences, where only the discourse tells the order (as in the app's two-sentence demo), or
-inside one long sentence, where a segment that starts mid-sentence gives it away.
+sentences, or inside one long sentence, where a segment that starts mid-sentence gives it away.
 
-Those pairs also leak their order through length: they start at the sentence holding a random
+Both kinds also leak their order through length: a pair starts at the sentence holding a random
 token, which favours long sentences, so the true first segment tends to be the longer one, and a
 rule that reads no word ("in order when the first segment is the longer") scores
 `sop_length_rule` on them. Two more SOP measures have no such cue: `sop_symmetric`, on pairs of
-whole sentences grown alike from one sentence boundary (`data.py`'s symmetric pairs, the same
-length), and `sop_sentence_pairs`, on two consecutive single sentences, as someone types them into
-the app's sentence-order view. Each on as many pairs as --examples, at the main depth.
+whole sentences grown alike from one sentence boundary (`data.py`'s symmetric pairs, at the same
+--seq, masked as the others), and `sop_sentence_pairs`, on two consecutive single sentences
+without masks, as someone types them into the app's sentence-order view. Each on as many pairs as
+--examples, at the main depth.
 
     python evaluate.py --ckpt runs/base/ckpt.pt --tokenizer data/tok8k/tokenizer.json \
         --valid-cache data/valid8k.npz --out runs/base/eval.json

@@ -123,6 +123,10 @@ class TokenCache:
     def n_tokens(self) -> int:
         return int(self.ids.shape[0])
 
+    def sentence_documents(self) -> np.ndarray:
+        """Each sentence's document index (len n_sent), to keep a pair inside one document."""
+        return np.repeat(np.arange(len(self.doc_starts) - 1), np.diff(self.doc_starts))
+
     def save(self, path: str) -> None:
         np.savez(path, ids=self.ids, sent_starts=self.sent_starts, doc_starts=self.doc_starts, is_word_start=self.is_word_start)
 
@@ -194,7 +198,7 @@ class ExampleSampler:
         self.ngram_p = (1.0 / n) / (1.0 / n).sum()
         # Sentence → document index, for document ends.
         n_sent = len(cache.sent_starts) - 1
-        self.sent_doc = np.repeat(np.arange(len(cache.doc_starts) - 1), np.diff(cache.doc_starts))
+        self.sent_doc = cache.sentence_documents()
         assert len(self.sent_doc) == n_sent
 
     # RNG state, for checkpoints.
@@ -404,7 +408,7 @@ def sentence_pairs(cache: TokenCache, n: int, max_seq_len: int = 128, seed: int 
     would favour long ones (see `length_rule`)."""
     rng = np.random.default_rng(seed)
     starts, n_sent = cache.sent_starts, len(cache.sent_starts) - 1
-    sent_doc = np.repeat(np.arange(len(cache.doc_starts) - 1), np.diff(cache.doc_starts))
+    sent_doc = cache.sentence_documents()
     out = []
     while len(out) < n:
         s = int(rng.integers(0, n_sent - 1))

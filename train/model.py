@@ -185,12 +185,13 @@ def evaluate(model: AlbertForPreTraining, examples, device: torch.device, amp: s
 
 @torch.no_grad()
 def per_example(model: AlbertForPreTraining, examples, device: torch.device, amp: str = "none", batch_size: int = 64):
-    """For each example: masked tokens, masked tokens predicted right (top-1), SOP answer right (0/1).
+    """For each example: masked tokens, masked tokens predicted right (top-1), SOP answer right (0/1),
+    and the SOP logit margin, swapped − in order (> 0: the model answers "swapped").
     `evaluate` sums these; two models scored on the same examples are compared pair by pair
     (compare.py), which is far more exact than comparing their sums."""
     was_training = model.training
     model.eval()
-    masked, hits, sop_right = [], [], []
+    masked, hits, sop_right, sop_margin = [], [], [], []
     for i in range(0, len(examples), batch_size):
         b = {k: v.to(device) for k, v in data.collate(examples[i : i + batch_size]).items()}
         with autocast(device, amp):
@@ -203,8 +204,9 @@ def per_example(model: AlbertForPreTraining, examples, device: torch.device, amp
         masked += sel.sum(1).tolist()
         hits += torch.bincount(rows, weights=right, minlength=sel.shape[0]).long().tolist()
         sop_right += (sop_logits.argmax(-1) == b["sentence_order_label"]).long().tolist()
+        sop_margin += (sop_logits[:, 1] - sop_logits[:, 0]).tolist()
     model.train(was_training)
-    return {"masked": masked, "hits": hits, "sop_right": sop_right}
+    return {"masked": masked, "hits": hits, "sop_right": sop_right, "sop_margin": sop_margin}
 
 
 def load_checkpoint(path: str, map_location="cpu"):

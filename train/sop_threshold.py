@@ -27,20 +27,7 @@ import torch
 from tokenizers import Tokenizer
 
 import data
-from model import autocast, load_checkpoint, resolve_amp
-
-
-def sop_margins(model, examples, device, amp: str, batch_size: int = 64) -> np.ndarray:
-    """Each pair's SOP logit difference, swapped − in order (> 0: the model answers "swapped")."""
-    out = []
-    model.eval()
-    for i in range(0, len(examples), batch_size):
-        b = {k: v.to(device) for k, v in data.collate(examples[i : i + batch_size]).items()}
-        with torch.no_grad(), autocast(device, amp):
-            o = model.albert(input_ids=b["input_ids"], attention_mask=b["attention_mask"], token_type_ids=b["token_type_ids"])
-            s = model.sop_classifier(o.pooler_output).float()
-        out += (s[:, 1] - s[:, 0]).tolist()
-    return np.array(out)
+from model import load_checkpoint, per_example, resolve_amp
 
 
 def scores(margin: np.ndarray, label: np.ndarray, kind: np.ndarray, t: float) -> dict:
@@ -80,7 +67,8 @@ def main():
         t0 = time.time()
         splits: list[str] = []
         ex = data.fixed_eval_set(data.TokenCache.load(path), vocab, n, a.seq, seed=seed, splits=splits)
-        sets[name] = (sop_margins(model, ex, device, amp), np.array([e[3] for e in ex]), np.array(splits))
+        margin = np.array(per_example(model, ex, device, amp)["sop_margin"])
+        sets[name] = (margin, np.array([e[3] for e in ex]), np.array(splits))
         print(f"[sop-threshold] {name}: {n} pairs scored in {time.time() - t0:.0f} s", flush=True)
     grid = np.round(np.linspace(-1.5, 1.5, 301), 4)
     fitted = best_shift(*sets["train"][:2], grid)

@@ -22,10 +22,8 @@ Steps (each timed; the timings land in the results JSON under "harness"):
 import argparse
 import datetime
 import json
-import math
 import os
 import platform
-import re
 import shutil
 import socket
 import subprocess
@@ -37,7 +35,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CACHE = os.path.join(HERE, ".cache")
 RESULTS = os.path.join(HERE, "results")
-README = os.path.join(HERE, "README.md")
 # ALBERT_BIN: a binary built elsewhere (e.g. with its own CARGO_TARGET_DIR; with BENCH_NO_BUILD=1).
 BIN = os.environ.get("ALBERT_BIN") or os.path.join(REPO, "target", "release", "albert")
 SHARED = os.environ.get("ALBERT_SHARED_DATA", os.path.abspath(os.path.join(REPO, "..", "shared", "data")))
@@ -45,32 +42,19 @@ TOKENIZER_DIRS = [
     os.path.join(SHARED, "albert-base-v2-tokenizer"),  # the real albert-base-v2 vocabulary
     os.path.join(REPO, "crates", "albert", "tests", "fixtures", "vocab"),  # tiny fallback (ids < 1000)
 ]
-START, END = "<!-- table:start -->", "<!-- table:end -->"
 
-# albert-base-v2's config (hub values); must match BASE_V2 in crates/albert-cli/src/bench.rs.
-BASE_V2 = dict(
-    vocab_size=30000,
-    embedding_size=128,
-    hidden_size=768,
-    num_hidden_layers=12,
-    num_hidden_groups=1,
-    num_attention_heads=12,
-    intermediate_size=3072,
-    inner_group_num=1,
-    hidden_act="gelu_new",
-    max_position_embeddings=512,
-    type_vocab_size=2,
-    layer_norm_eps=1e-12,
-)
-SEED = 0
+# The workload (shared with bench.rs), the machine's facts and the table live in bench/compare.d/.
+sys.path.insert(0, os.path.join(HERE, "compare.d"))
+from machine import all_cores, cpu_model, loadavg, mem_gib, real_gpu_present, sh  # noqa: E402
+from table import render, write_readme  # noqa: E402
+from workload import BASE_V2, SEED, bench_ids, flops, stats  # noqa: E402
+
 VERIFY_TEXT = "The capital of France is [MASK]."
 # --verify-long: 371 tokens with albert-base-v2's tokenizer, so the same-weights check also
 # covers the kernels only long inputs run (on real GPUs: the 64×64 tiles split over K, past the
 # wide gemv's rows; crates/albert/src/gpu/choice.rs).
 VERIFY_LONG = " ".join(["The river that runs through the old city is wide and slow, and its bridges are made of stone."] * 17
                        + ["In the end the travellers reached the [MASK] before night fell."])
-CLS, SEP, MASK = 2, 3, 4
-
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -78,86 +62,6 @@ CLS, SEP, MASK = 2, 3, 4
 
 def log(msg):
     print(f"[compare {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def bench_ids(n, vocab):
-    """bench.rs `batch()`: [CLS] ids spread over the vocabulary, [MASK] at n/2, [SEP] last."""
-    ids = [5 + (i * 7919) % (vocab - 5) for i in range(n)]
-    ids[0] = CLS
-    if n > 1:
-        ids[n - 1] = SEP
-    ids[n // 2] = MASK
-    return ids
-
-
-def flops(n, rows=1, c=BASE_V2):
-    """bench.rs `flops()`: one forward with `rows` logits rows, multiply-add = 2."""
-    e, h, i, v = c["embedding_size"], c["hidden_size"], c["intermediate_size"], c["vocab_size"]
-    per_layer = 2.0 * n * (4.0 * h * h + 2.0 * h * i) + 2.0 * 2.0 * n * n * h
-    layers = c["num_hidden_layers"] * c["inner_group_num"]
-    return 2.0 * n * e * h + layers * per_layer + rows * 2.0 * (h * e + e * v)
-
-
-def stats(samples):
-    """bench.rs `stats()`: nearest rank at round((len-1)·p) on the sorted samples."""
-    s = sorted(samples)
-    pct = lambda p: s[int(math.floor((len(s) - 1) * p + 0.5))]  # noqa: E731  (Rust rounds half away from 0)
-    return dict(p50_ms=pct(0.5), p90_ms=pct(0.9), mean_ms=sum(s) / len(s), min_ms=s[0])
-
-
-def sh(cmd, **kw):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, **kw).stdout.strip()
-    except Exception:
-        return ""
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def mem_gib():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal"):
-                    return round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return None
-
-
-def loadavg():
-    try:
-        return list(os.getloadavg())
-    except OSError:
-        return None
-
-
-def all_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def real_gpu_present():
-    """A CUDA GPU torch can use, or one nvidia-smi lists. (lavapipe / llvmpipe do not count.)"""
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return True
-    except Exception:
-        pass
-    return bool(shutil.which("nvidia-smi")) and "GPU" in sh(["nvidia-smi", "-L"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,182 +274,6 @@ def torch_rows(dirs, dtypes, attns, seq, runs, warmup, threads, cuda, full_head,
     if threads:
         torch.set_num_threads(max(threads))
     return rows
-
-
-# ---------------------------------------------------------------------------------------------
-# the table
-
-
-def fmt_ms(x):
-    return f"{x:.3f}" if x < 1 else f"{x:.2f}" if x < 100 else f"{x:.0f}"
-
-
-def columns(res):
-    """[(label, kind, {n: row or error}), ...] in table order."""
-    cols = []
-    for o in res["ours"]:
-        dev, dt = o["device"], o["dtype"]
-        if "skipped" in o:
-            continue
-        adapter = next((r["adapter"] for r in o.get("report", {}).get("rows", [])), "")
-        short = adapter.split(" (")[0] if dev == "gpu" else ""
-        m = re.search(r"(\d+) threads?\)", adapter)
-        nt = int(m.group(1)) if m else o.get("threads")
-        label = f"ours {dev} {dt}" + (f" ({short})" if short else "") + (f" {nt}t" if dev == "cpu" and nt else "")
-        meta = dict(o, threads=nt)
-        if "error" in o:
-            cols.append((label, "ours", {n: dict(error=o["error"]) for n in res["settings"]["seq"]}, meta))
-            continue
-        rows = {r["seq_len"]: r for r in o["report"]["rows"]}
-        cols.append((label, "ours", rows, meta))
-        gpu_time = {n: dict(r, p50_ms=r["gpu_p50_ms"], p90_ms=None, gflops=r["gflop"] / (r["gpu_p50_ms"] * 1e-3))
-                    for n, r in rows.items() if r.get("gpu_p50_ms")}
-        if gpu_time:
-            cols.append((label + ", GPU time (timestamps)", "ours-gpu-time", gpu_time, meta))
-    groups = {}
-    for r in res["torch"]:
-        key = (r["device"], r.get("dtype"), r.get("attn"), r.get("threads"))
-        groups.setdefault(key, {})
-        if "seq_len" in r:
-            groups[key][r["seq_len"]] = r
-        else:
-            for n in res["settings"]["seq"]:
-                groups[key][n] = r
-    for (dev, dt, attn, nt), rows in groups.items():
-        where = f"CPU {nt}t" if dev == "cpu" else dev.upper() if dev == "cuda" else dev
-        if dev == "cpu" and nt == res["machine"]["cores"] and nt != 1:
-            where = f"CPU {nt}t (all cores)"
-        cols.append((f"torch {attn} {dt} {where}" if attn else f"torch {where}", "torch", rows, dict(device=dev, dtype=dt, attn=attn, threads=nt)))
-    return cols
-
-
-def cell(r, what):
-    if r is None:
-        return "–"
-    if "error" in r:
-        return "n/a¹"
-    if what == "ms":
-        s = fmt_ms(r["p50_ms"]) + (f" ({fmt_ms(r['p90_ms'])})" if r.get("p90_ms") is not None else "")
-        return s + ("²" if "capped" in r else "")
-    return f"{r['gflops']:.1f}"
-
-
-def render(res):
-    s = res["settings"]
-    m = res["machine"]
-    seq = s["seq"]
-    cols = columns(res)
-    adapters = sorted({r["adapter"] for o in res["ours"] if "report" in o for r in o["report"]["rows"]})
-    L = []
-    L.append(f"Generated by `bench/compare` on {res['date']} — results file `{os.path.relpath(res['results_file'], HERE)}`.")
-    L.append("")
-    L.append(f"- **Command:** `{res['command']}`")
-    L.append(f"- **Machine:** {m['cpu']}, {m['cores']} cores usable ({m['logical_cpus']} logical), {m['mem_gib']} GiB RAM, {m['os']}; host `{m['host']}`")
-    L.append(f"- **Load average (1 min) before / after:** {m['loadavg_before'][0]:.2f} / {m['loadavg_after'][0]:.2f}" if m.get("loadavg_before") and m.get("loadavg_after") else "- **Load average:** unknown")
-    L.append("- **Devices (ours):** " + "; ".join(f"`{a}`" for a in adapters))
-    torch_dev = f"torch {res['versions']['torch']} CPU" + (f"; CUDA `{res['versions'].get('cuda_device')}`" if res["versions"].get("cuda_device") else "")
-    L.append(f"- **Reference:** {torch_dev}, transformers {res['versions']['transformers']}, Python {res['versions']['python']}")
-    L.append("- **Browser:** none — native wgpu (`albert bench`), no WebGPU/browser run")
-    L.append(f"- **Code:** `{res['versions']['git']}`")
-    L.append(f"- **Workload:** albert-base-v2 shapes (12 layers, H 768, V 30000), random weights (seed {SEED}), batch 1, "
-             f"[MASK] at n/2, {'full logits [n × V] for torch' if s['full_head'] else 'MLM head on the [MASK] row only (ours and torch)'}, "
-             f"warm-up {s['warmup']}, {s['runs']} timed runs, wall clock including the logits readback")
-    v = res.get("verify") or {}
-    if v.get("ok") is not None:
-        worst = max((c["max_abs_diff"] for c in v["checks"]), default=float("nan"))
-        longest = max((c["tokens"] for c in v["checks"]), default=0)
-        also = f" and on a {longest}-token text (`--verify-long`)" if v.get("long") else ""
-        L.append(f"- **Same weights:** `albert fill --json --logits` vs torch on \"{v['text']}\"{also} — max |Δlogit| {worst:.1e} "
-                 f"({'≤' if v['ok'] else 'NOT ≤'} {v['tol']}), top-5 " + ("equal" if all(c["top5_equal"] for c in v["checks"]) else "NOT equal")
-                 + " on " + ", ".join(sorted({c["device"] for c in v["checks"]})))
-    else:
-        L.append(f"- **Same weights:** not verified ({v.get('reason', 'skipped')})")
-    comp = [(o["dtype"], o["report"]) for o in res["ours"] if "report" in o and o["report"].get("gpu_pipeline_compile_ms") is not None]
-    if comp:
-        L.append("- **Ours, GPU setup (not in the latencies):** " + "; ".join(
-            f"{dt}: pipelines compiled in {r['gpu_pipeline_compile_ms']:.0f} ms, weights uploaded in {r['gpu_weight_upload_ms']:.0f} ms" for dt, r in comp))
-    L.append("")
-    L.append("p50 latency in ms (p90 in parentheses), per forward:")
-    L.append("")
-    L.append("| configuration | " + " | ".join(f"n={n}" for n in seq) + " |")
-    L.append("|---|" + "---:|" * len(seq))
-    for label, _, rows, _ in cols:
-        L.append(f"| {label} | " + " | ".join(cell(rows.get(n), "ms") for n in seq) + " |")
-    L.append("")
-    L.append("Effective GFLOP/s at p50 (" + ", ".join(f"n={n}: {flops(n, n if s['full_head'] else 1) / 1e9:.2f} GFLOP" for n in seq) + " per forward):")
-    L.append("")
-    L.append("| configuration | " + " | ".join(f"n={n}" for n in seq) + " |")
-    L.append("|---|" + "---:|" * len(seq))
-    for label, _, rows, _ in cols:
-        L.append(f"| {label} | " + " | ".join(cell(rows.get(n), "gf") for n in seq) + " |")
-    # Ratios: ours p50 / torch p50 on the same silicon and dtype (< 1: ours is faster).
-    ratio_lines = []
-    cuda_cols = [c for c in cols if c[1] == "torch" and c[3]["device"] == "cuda"]
-    for label, kind, rows, meta in cols:
-        if kind != "ours":
-            continue
-        dt = meta["dtype"]
-        gpu_is_cpu = any("Cpu)" in r.get("adapter", "") for r in rows.values() if isinstance(r, dict))
-        cpu_cols = [c for c in cols if c[1] == "torch" and c[3]["device"] == "cpu" and c[3]["dtype"] == dt]
-        if meta["device"] == "gpu" and cuda_cols and not gpu_is_cpu:
-            refs = [c for c in cuda_cols if c[3]["dtype"] == dt]
-        elif meta["device"] == "cpu":
-            # Same thread count; failing that, torch at its largest thread count.
-            refs = [c for c in cpu_cols if c[3]["threads"] == meta.get("threads")] or [
-                c for c in cpu_cols if c[3]["threads"] == max((x[3]["threads"] or 0) for x in cpu_cols)]
-        else:
-            refs = cpu_cols
-        for tl, _, trows, _ in refs:
-            cells = []
-            for n in seq:
-                a, b = rows.get(n), trows.get(n)
-                if not a or not b or "error" in a or "error" in b:
-                    cells.append("–")
-                else:
-                    cells.append(f"{a['p50_ms'] / b['p50_ms']:.2f}")
-            ratio_lines.append(f"| {label} ÷ {tl} | " + " | ".join(cells) + " |")
-    if ratio_lines:
-        L.append("")
-        L.append("Ratio ours / torch (p50 ÷ p50; below 1 = ours faster), same dtype; ours gpu is compared with torch CUDA when it ran, else with torch on the CPU:")
-        L.append("")
-        L.append("| ours ÷ torch | " + " | ".join(f"n={n}" for n in seq) + " |")
-        L.append("|---|" + "---:|" * len(seq))
-        L.extend(ratio_lines)
-    notes = []
-    errs = sorted({(lbl, r["error"]) for lbl, _, rows, _ in cols for r in rows.values() if isinstance(r, dict) and "error" in r})
-    for lbl, e in errs:
-        notes.append(f"¹ {lbl}: {e}")
-    if any("capped" in r for _, _, rows, _ in cols for r in rows.values() if isinstance(r, dict)):
-        notes.append(f"² fewer timed runs than asked: the cell would have exceeded --max-cell-s {s['max_cell_s']} s")
-    for o in res["ours"]:
-        if "skipped" in o:
-            notes.append(f"ours {o['device']} {o['dtype']} not run: {o['skipped']}")
-    spread = [(lbl, n, r["p90_ms"] / r["p50_ms"]) for lbl, _, rows, _ in cols for n, r in rows.items() if isinstance(r, dict) and r.get("p90_ms") and r.get("p50_ms")]
-    if spread:
-        worst = max(spread, key=lambda x: x[2])
-        notes.append(f"Noise: p90/p50 is {min(x[2] for x in spread):.2f}–{worst[2]:.2f} across cells (worst: {worst[0]}, n={worst[1]}).")
-    h = res.get("harness", {})
-    if h:
-        notes.append("Harness wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in h.items()) + ".")
-    if notes:
-        L.append("")
-        L.extend(f"- {x}" for x in notes)
-    return "\n".join(L)
-
-
-def write_readme(table):
-    if os.path.exists(README):
-        with open(README) as f:
-            text = f.read()
-    else:
-        text = f"# Benchmarks\n\n{START}\n{END}\n"
-    if START not in text or END not in text:
-        text = text.rstrip() + f"\n\n{START}\n{END}\n"
-    pre, rest = text.split(START, 1)
-    _, post = rest.split(END, 1)
-    with open(README, "w") as f:
-        f.write(pre + START + "\n" + table + "\n" + END + post)
-
 
 # ---------------------------------------------------------------------------------------------
 

@@ -32,12 +32,15 @@ import json
 import os
 
 import torch
+import transformers
 from safetensors.torch import save_file
 from transformers import AlbertForMaskedLM, AlbertForPreTraining
 
-import make_fixtures as mf
+import make_fixtures as mf  # also makes torch deterministic and single-threaded, as for the fixtures
+from common import FIX, write_json
+from tokenizer_fixtures import load_tiny_tokenizers
 
-OUT = os.path.join(mf.FIX, "inside")
+OUT = os.path.join(FIX, "inside")
 TEXT = "The [MASK] chased the [MASK] across the garden."
 SOP_A = "The capital of France is Paris."
 SOP_B = "It is a very big city."
@@ -112,7 +115,7 @@ def drift(hs, am):
 
 def make(name, slow, fast):
     cls, switch_specs, neuron_spec = CASES[name]
-    model, _ = mf.load_checkpoint_f32(cls, os.path.join(mf.FIX, name))
+    model, _ = mf.load_checkpoint_f32(cls, os.path.join(FIX, name))
     cfg = model.config
     L = cfg.num_hidden_layers
     inputs = mf.encode_batch(fast, slow, [(TEXT, None)])
@@ -165,9 +168,9 @@ def make(name, slow, fast):
         meta["sop"] = {"a": SOP_A, "b": SOP_B, "label_0": "in order (A then B)"}
     g = {k: v.detach().to(torch.float32 if v.is_floating_point() else torch.int64).contiguous() for k, v in g.items()}
     meta["tensors"] = {k: [str(v.dtype).replace("torch.", ""), list(v.shape)] for k, v in sorted(g.items())}
-    meta["transformers"], meta["torch"] = mf.transformers.__version__, torch.__version__
+    meta["transformers"], meta["torch"] = transformers.__version__, torch.__version__
     save_file(g, os.path.join(OUT, f"{name}.safetensors"), metadata={"format": "pt"})
-    mf.write_json(os.path.join(OUT, f"{name}.json"), meta)
+    write_json(os.path.join(OUT, f"{name}.json"), meta)
     print(f"{name:12s} {len(g)} tensors, depths {depths}, switches {switch_specs}, neuron {neuron_spec}")
 
 
@@ -175,7 +178,7 @@ def main():
     torch.manual_seed(0)
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
-    slow, fast = mf.load_tiny_tokenizers()
+    slow, fast = load_tiny_tokenizers()
     for name in CASES:
         make(name, slow, fast)
 

@@ -1,5 +1,5 @@
 //! Checks of a tokenizer.json's parts that the `tokenizers` library accepts when it reads them but
-//! panics on later (found by tests/fuzz.rs): a corrupt `Precompiled` charsmap, a template that
+//! panics on later (found by tests/fuzz/): a corrupt `Precompiled` charsmap, a template that
 //! places a special token it does not define. Each becomes a [`crate::Error::Tokenizer`] instead.
 
 use serde_json::Value;
@@ -36,7 +36,7 @@ pub(super) fn check_precompiled_in_json(normalizer: &Value) -> Result<()> {
 fn check_precompiled(normalizer: &Value) -> Result<()> {
     // `tokenizers` reads this normalizer with `spm_precompiled` and `.expect`s the result: a
     // charsmap that is not a string, not base64 or not a charsmap panicked inside
-    // `Tokenizer::from_bytes` (found by tests/fuzz.rs). Ask the same parser first, from text as
+    // `Tokenizer::from_bytes` (found by tests/fuzz/). Ask the same parser first, from text as
     // `tokenizers` does (the charsmap is read as a borrowed string).
     if let Err(e) = serde_json::from_str::<spm_precompiled::Precompiled>(&normalizer.to_string()) {
         let e: String = e.to_string().chars().take(200).collect();
@@ -55,7 +55,7 @@ fn check_precompiled(normalizer: &Value) -> Result<()> {
 /// each special token its templates place must be defined in its `special_tokens`, with as many
 /// `ids` as `tokens`. The `tokenizers` library checks this when a template is built in code but
 /// not when one is read from JSON, and then panics in the first `encode` (found by
-/// tests/fuzz.rs).
+/// tests/fuzz/).
 pub(super) fn check_template_in_json(post: &Value) -> Result<()> {
     let mut found = Vec::new();
     objects_of_type(post, "TemplateProcessing", &mut found);

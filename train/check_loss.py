@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import torch
 
+import corpus
 import data
 from model import Pretrain, build_config, new_model
 
@@ -26,7 +27,7 @@ def main() -> int:
     cfg = build_config(V, embedding=16, hidden=32, heads=2, ffn=64, layers=2, max_pos=64)
     model = new_model(cfg).eval()
     rng = np.random.default_rng(0)  # a random 400-token "corpus": 40 sentences of 10, 2 documents
-    cache = data.TokenCache(ids=rng.integers(5, V, 400).astype(np.int32), sent_starts=np.arange(0, 401, 10),
+    cache = corpus.TokenCache(ids=rng.integers(5, V, 400).astype(np.int32), sent_starts=np.arange(0, 401, 10),
                             doc_starts=np.array([0, 20, 40]), is_word_start=np.ones(V, dtype=bool))
     batch = data.ExampleSampler(cache, V, seed=0).batch(4, 32, False)
     fails = []

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from transformers import AlbertConfig, AlbertForMaskedLM
 
+import corpus
 import data
 from export import hf_config, pretraining_state_dict
 from model import SHARE_KEY, Pretrain, build_config, new_model, param_counts, share_config
@@ -74,7 +75,7 @@ def check(share, fails):
     # 2. still tied (and the others diverged) after training steps.
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     rng = np.random.default_rng(0)  # a random 400-token "corpus": 40 sentences of 10, 2 documents
-    sampler_cache = data.TokenCache(ids=rng.integers(5, V, 400).astype(np.int32), sent_starts=np.arange(0, 401, 10),
+    sampler_cache = corpus.TokenCache(ids=rng.integers(5, V, 400).astype(np.int32), sent_starts=np.arange(0, 401, 10),
                                     doc_starts=np.array([0, 20, 40]), is_word_start=np.ones(V, dtype=bool))
     sampler = data.ExampleSampler(sampler_cache, V, seed=0)
     for _ in range(2):

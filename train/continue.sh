@@ -29,8 +29,8 @@ fi
 stamp="$(sha256sum "$tok" | cut -c1-12)"
 train_cache="$here/data/train-$stamp.npz"
 valid_cache="$here/data/valid-$stamp.npz"
-[ -f "$train_cache" ] || "$PY" data.py --tokenizer "$tok" --fraction 1.0 --out "$train_cache"
-[ -f "$valid_cache" ] || "$PY" data.py --tokenizer "$tok" --corpus ../../shared/data/corpus/gutenberg-valid.txt.xz --out "$valid_cache"
+[ -f "$train_cache" ] || "$PY" corpus.py --tokenizer "$tok" --fraction 1.0 --out "$train_cache"
+[ -f "$valid_cache" ] || "$PY" corpus.py --tokenizer "$tok" --corpus ../../shared/data/corpus/gutenberg-valid.txt.xz --out "$valid_cache"
 # bf16 autocast where the CPU computes bf16 natively (AVX512-BF16 or AMX, as on the Intel VMs the
 # recipe was measured on), else f32 (`--amp auto`, train/model.py's resolve_amp): emulated bf16
 # ran a [8192, 384] × [384, 1536] linear in 19.5 s instead of f32's 0.43 s on an AMD EPYC (Zen 3)

@@ -31,6 +31,7 @@ import time
 import numpy as np
 import torch
 
+import corpus
 import data
 from model import evaluate, load_checkpoint, per_example, resolve_amp, set_depth
 
@@ -59,7 +60,7 @@ def fill_mask(model, tok, texts, k=5, device="cpu"):
         out = model(input_ids=ids, token_type_ids=torch.tensor([enc.type_ids], device=device))
         logits = out.prediction_logits[0].float()
         preds = []
-        for pos in [i for i, x in enumerate(enc.ids) if x == data.MASK]:
+        for pos in [i for i, x in enumerate(enc.ids) if x == corpus.MASK]:
             p = torch.softmax(logits[pos], -1)
             top = torch.topk(p, k)
             preds.append([{"token": tok.id_to_token(int(i)), "prob": round(float(v), 4)} for v, i in zip(top.values, top.indices)])
@@ -102,8 +103,8 @@ def main():
 
     tok = Tokenizer.from_file(a.tokenizer)
     if not os.path.exists(a.valid_cache):
-        data.build_cache(tok, data.VALID_XZ, 1.0, a.valid_cache, a.valid_max_chars)
-    cache = data.TokenCache.load(a.valid_cache)
+        corpus.build_cache(tok, corpus.VALID_XZ, 1.0, a.valid_cache, a.valid_max_chars)
+    cache = corpus.TokenCache.load(a.valid_cache)
     device = torch.device(a.device)
     amp = resolve_amp(a.amp, device)
     if a.ckpt:

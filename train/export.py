@@ -40,7 +40,7 @@ import torch
 from safetensors.torch import save_file
 from transformers import AlbertConfig, AlbertForPreTraining, AutoTokenizer
 
-import data
+import corpus
 from model import SHARE_KEY, load_checkpoint, param_counts, set_depth
 
 GOLDEN_TEXTS = [
@@ -57,7 +57,7 @@ SOP_B = "Then she closed it again and sat down by the fire."
 def tokenizer_config(max_len: int) -> dict:
     mask = {"content": "[MASK]", "lstrip": True, "normalized": False, "rstrip": False, "single_word": False, "special": True}
     decoder = {str(i): {"content": t, "lstrip": t == "[MASK]", "normalized": False, "rstrip": False, "single_word": False, "special": True}
-               for i, t in enumerate(data.SPECIAL_TOKENS)}
+               for i, t in enumerate(corpus.SPECIAL_TOKENS)}
     return {
         "tokenizer_class": "AlbertTokenizer",
         "added_tokens_decoder": decoder,
@@ -111,7 +111,7 @@ def golden_rows(batch) -> list[int]:
     rows = list(range(n0 + 1 if n0 < t else n0))
     for i in range(1, b):
         n = int(am[i].sum())
-        keep = {0, n - 1} | {j for j in range(t) if int(ids[i, j]) == data.MASK}
+        keep = {0, n - 1} | {j for j in range(t) if int(ids[i, j]) == corpus.MASK}
         if n < t:
             keep.add(n)
         rows += [i * t + j for j in sorted(keep)]
@@ -294,7 +294,7 @@ def main(argv=None):
     save_file(golden, os.path.join(a.out, "golden.safetensors"),
               metadata={"texts": json.dumps(texts), "torch_f32_vs_f64": json.dumps(f32_err), "sop": json.dumps({"a": SOP_A, "b": SOP_B, "label_0": "in order (A then B)"}),
                         "transformers": __import__("transformers").__version__})
-    mask_pos = (batch["input_ids"][0] == data.MASK).nonzero()[0, 0]
+    mask_pos = (batch["input_ids"][0] == corpus.MASK).nonzero()[0, 0]
     top = got[0, mask_pos].topk(5).indices.tolist()
     print(f"[export] '{GOLDEN_TEXTS[0]}' → {[hf_tok.convert_ids_to_tokens(i) for i in top]}")
     size = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))

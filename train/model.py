@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import AlbertConfig, AlbertForPreTraining
 
+import corpus
 import data
 
 
@@ -33,9 +34,9 @@ def build_config(vocab_size: int, embedding: int = 128, hidden: int = 256, heads
         hidden_dropout_prob=0.0,
         attention_probs_dropout_prob=0.0,
         classifier_dropout_prob=0.0,
-        pad_token_id=data.PAD,
-        bos_token_id=data.CLS,
-        eos_token_id=data.SEP,
+        pad_token_id=corpus.PAD,
+        bos_token_id=corpus.CLS,
+        eos_token_id=corpus.SEP,
         architectures=["AlbertForPreTraining"],
     )
 

@@ -14,17 +14,18 @@ import argparse
 
 import numpy as np
 
+import corpus
 import data
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cache", required=True, help="a token cache (.npz) from data.py")
+    ap.add_argument("--cache", required=True, help="a token cache (.npz) from corpus.py")
     ap.add_argument("--pairs", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--seq", default="64,128")
     a = ap.parse_args()
-    cache = data.TokenCache.load(a.cache)
+    cache = corpus.TokenCache.load(a.cache)
     for seq in (int(x) for x in a.seq.split(",")):
         for mode in data.PAIR_MODES:
             s = data.ExampleSampler(cache, 1 << 16, seed=a.seed, pairs=mode)

@@ -98,9 +98,9 @@ PYEOF
 # Where an SOP pair's segments meet, on a made-up cache (a document that is one 300-token sentence,
 # one of sixty 6-token sentences): inside a sentence exactly when all the pair's tokens are from one.
 "$PY" - <<'PYEOF' || { echo "smoke: ExampleSampler.last_split names the wrong kind of pair" >&2; exit 1; }
-import numpy as np, data
+import numpy as np, corpus, data
 long_doc, short_doc = np.arange(100, 400), np.arange(1000, 1360)
-cache = data.TokenCache(np.concatenate([long_doc, short_doc]).astype(np.int32),
+cache = corpus.TokenCache(np.concatenate([long_doc, short_doc]).astype(np.int32),
                         np.concatenate([[0], 300 + np.arange(0, 361, 6)]).astype(np.int64),
                         np.array([0, 1, 61], dtype=np.int64), np.ones(2000, dtype=bool))
 splits = []
@@ -146,8 +146,8 @@ step "torchrun --nproc_per_node 1 (DDP, gloo) with a background example worker, 
   --share attention --phases "2x32x16@1" --sop-pairs between
 step "SOP pairs: 'between' meets only between sentences; 'any' also inside one; 'symmetric' leaks no order through length"
 "$PY" - "$tmp/train.npz" <<'PYEOF' || { echo "smoke: --sop-pairs does not make the pairs it names" >&2; exit 1; }
-import sys, numpy as np, data
-cache = data.TokenCache.load(sys.argv[1])
+import sys, numpy as np, corpus, data
+cache = corpus.TokenCache.load(sys.argv[1])
 starts = set(cache.sent_starts.tolist())
 for pairs, seq in (("between", 32), ("between", 64), ("any", 32), ("symmetric", 64), ("any", 64)):
     s = data.ExampleSampler(cache, 1000, seed=3, pairs=pairs)

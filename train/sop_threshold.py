@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
+import corpus
 import data
 from model import load_checkpoint, per_example, resolve_amp
 
@@ -66,7 +67,7 @@ def main():
     for name, path, n, seed in (("train", a.train_cache, a.train_examples, a.train_seed), ("valid", a.valid_cache, a.valid_examples, 1234)):
         t0 = time.time()
         splits: list[str] = []
-        ex = data.fixed_eval_set(data.TokenCache.load(path), vocab, n, a.seq, seed=seed, splits=splits)
+        ex = data.fixed_eval_set(corpus.TokenCache.load(path), vocab, n, a.seq, seed=seed, splits=splits)
         margin = np.array(per_example(model, ex, device, amp)["sop_margin"])
         sets[name] = (margin, np.array([e[3] for e in ex]), np.array(splits))
         print(f"[sop-threshold] {name}: {n} pairs scored in {time.time() - t0:.0f} s", flush=True)

@@ -24,6 +24,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+import corpus
 import data
 from model import Pretrain, autocast, build_config, new_model
 
@@ -95,7 +96,7 @@ def main():
     from tokenizers import Tokenizer
 
     a.vocab = Tokenizer.from_file(a.tokenizer).get_vocab_size()
-    a.cache = data.TokenCache.load(a.train_cache)
+    a.cache = corpus.TokenCache.load(a.train_cache)
 
     if a.ddp:
         dist.init_process_group("gloo")

@@ -31,11 +31,11 @@ import unicodedata
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-import data
+import corpus
 
 ADDED_TOKENS = [
     {"id": i, "content": t, "single_word": False, "lstrip": t == "[MASK]", "rstrip": False, "normalized": False, "special": True}
-    for i, t in enumerate(data.SPECIAL_TOKENS)
+    for i, t in enumerate(corpus.SPECIAL_TOKENS)
 ]
 
 
@@ -60,8 +60,8 @@ def _regex(p):
 def finalize(tok: Tokenizer) -> Tokenizer:
     """Sets the post-processor, decoder and ALBERT's added tokens exactly (via the JSON)."""
     j = json.loads(tok.to_str())
-    assert [v[0] for v in j["model"]["vocab"][:5]] == data.SPECIAL_TOKENS, j["model"]["vocab"][:5]
-    j["model"]["unk_id"] = data.UNK
+    assert [v[0] for v in j["model"]["vocab"][:5]] == corpus.SPECIAL_TOKENS, j["model"]["vocab"][:5]
+    j["model"]["unk_id"] = corpus.UNK
     j["added_tokens"] = ADDED_TOKENS
     j["post_processor"] = {
         "type": "TemplateProcessing",
@@ -70,8 +70,8 @@ def finalize(tok: Tokenizer) -> Tokenizer:
         "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
                  {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
                  {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
-        "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [data.CLS], "tokens": ["[CLS]"]},
-                           "[SEP]": {"id": "[SEP]", "ids": [data.SEP], "tokens": ["[SEP]"]}},
+        "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [corpus.CLS], "tokens": ["[CLS]"]},
+                           "[SEP]": {"id": "[SEP]", "ids": [corpus.SEP], "tokens": ["[SEP]"]}},
     }
     j["decoder"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
     j["truncation"] = None
@@ -91,7 +91,7 @@ def is_punctuation(ch: str) -> bool:
 def mixed_pieces(tok: Tokenizer) -> list[str]:
     """Vocabulary entries (special tokens aside) that hold punctuation and other characters past
     their leading `▁`: there must be none."""
-    special = set(data.SPECIAL_TOKENS)
+    special = set(corpus.SPECIAL_TOKENS)
     out = []
     for p in tok.get_vocab():
         body = p.removeprefix("\u2581")
@@ -108,7 +108,7 @@ def prune(tok: Tokenizer, vocab_size: int) -> Tokenizer:
     vocab = [v for v in j["model"]["vocab"] if v[0] not in mixed]
     extra = len(vocab) - vocab_size
     if extra > 0:
-        multi = sorted((v[1], i) for i, v in enumerate(vocab) if i >= len(data.SPECIAL_TOKENS) and len(v[0]) > 1)
+        multi = sorted((v[1], i) for i, v in enumerate(vocab) if i >= len(corpus.SPECIAL_TOKENS) and len(v[0]) > 1)
         drop = {i for _, i in multi[:extra]}
         vocab = [v for i, v in enumerate(vocab) if i not in drop]
     j["model"]["vocab"] = vocab
@@ -127,7 +127,7 @@ def train(sentences, vocab_size: int, overshoot: int = 900) -> Tokenizer:
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
     trainer = trainers.UnigramTrainer(
         vocab_size=vocab_size + overshoot,
-        special_tokens=list(data.SPECIAL_TOKENS),
+        special_tokens=list(corpus.SPECIAL_TOKENS),
         unk_token="<unk>",
         max_piece_length=16,
         shrinking_factor=0.75,
@@ -144,7 +144,7 @@ def train(sentences, vocab_size: int, overshoot: int = 900) -> Tokenizer:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=data.TRAIN_XZ)
+    ap.add_argument("--corpus", default=corpus.TRAIN_XZ)
     ap.add_argument("--vocab-size", type=int, default=8192)
     ap.add_argument("--overshoot", type=int, default=900, help="train this many more pieces, then prune mixed ones")
     ap.add_argument("--fraction", type=float, default=0.1, help="evenly spread fraction of the corpus to train on")
@@ -152,9 +152,9 @@ def main():
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     t0 = time.time()
-    text = data.read_text(a.corpus, a.max_chars)
+    text = corpus.read_text(a.corpus, a.max_chars)
     # Paragraph-sized training sentences (SentencePiece trains on lines).
-    sents = [s for d in data.documents(text, a.fraction) for s in d]
+    sents = [s for d in corpus.documents(text, a.fraction) for s in d]
     del text
     print(f"[tokenizer] training Unigram {a.vocab_size} on {len(sents)} sentences, {sum(map(len, sents)) / 1e6:.1f} M chars")
     tok = train(sents, a.vocab_size, a.overshoot)

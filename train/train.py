@@ -32,6 +32,7 @@ import torch
 import torch.distributed as dist
 
 import compact
+import corpus
 import data
 from model import Pretrain, SHARE_KEY, build_config, evaluate, new_model, param_counts, resolve_amp, set_depth, share_config, autocast, sinusoids
 from schedule import lr_at, parse_phases, phase_at
@@ -40,7 +41,7 @@ from schedule import lr_at, parse_phases, phase_at
 def get_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokenizer", required=True)
-    ap.add_argument("--train-cache", required=True, help=".npz from data.py (built with --train-fraction if missing)")
+    ap.add_argument("--train-cache", required=True, help=".npz from corpus.py (built with --train-fraction if missing)")
     ap.add_argument("--train-fraction", type=float, default=0.25)
     ap.add_argument("--train-max-chars", type=int, default=None)
     ap.add_argument("--valid-cache", default=None, help=".npz of gutenberg-valid (built if missing)")
@@ -153,16 +154,16 @@ def main(argv=None):
     tok = Tokenizer.from_file(a.tokenizer)
     vocab = tok.get_vocab_size()
     if main_rank and not os.path.exists(a.train_cache):
-        data.build_cache(tok, data.TRAIN_XZ, a.train_fraction, a.train_cache, a.train_max_chars, log)
+        corpus.build_cache(tok, corpus.TRAIN_XZ, a.train_fraction, a.train_cache, a.train_max_chars, log)
     if main_rank and a.valid_cache and not os.path.exists(a.valid_cache):
-        data.build_cache(tok, data.VALID_XZ, 1.0, a.valid_cache, a.valid_max_chars, log)
+        corpus.build_cache(tok, corpus.VALID_XZ, 1.0, a.valid_cache, a.valid_max_chars, log)
     if distributed:
         dist.barrier()
-    train_cache = data.TokenCache.load(a.train_cache)
+    train_cache = corpus.TokenCache.load(a.train_cache)
     valid_examples = None
     eval_seq = a.eval_seq or max(p["seq"] for p in phases)
     if a.valid_cache and main_rank:
-        valid_examples = data.fixed_eval_set(data.TokenCache.load(a.valid_cache), vocab, a.eval_examples, eval_seq)
+        valid_examples = data.fixed_eval_set(corpus.TokenCache.load(a.valid_cache), vocab, a.eval_examples, eval_seq)
         if a.eval_masking == "single":
             valid_examples = data.single_token_examples(valid_examples)
 

@@ -109,6 +109,8 @@ def draw(runs, labels, xkey, title, width=1000, height=720):
             for r in va:
                 if key in r:
                     svg.append(f'<circle cx="{X(r[xkey]):.1f}" cy="{Y(r[key]):.1f}" r="3" fill="white" stroke="{c}" stroke-width="1.5"/>')
+                if key == "sop_acc" and "sop_symmetric" in r:  # pairs whose lengths do not tell the order
+                    svg.append(f'<circle cx="{X(r[xkey]):.1f}" cy="{Y(r["sop_symmetric"]):.1f}" r="3" fill="{c}"/>')
             if key == "lr":
                 row, last = 0, -1e9  # phases a few pixels apart (the curriculum's first ones) stack
                 for r, (layers, seq) in phases:
@@ -117,7 +119,7 @@ def draw(runs, labels, xkey, title, width=1000, height=720):
                     svg.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{oy}" y2="{oy + ph}" stroke="{c}" stroke-dasharray="2 3"/>')
                     svg.append(f'<text x="{x + 3:.1f}" y="{oy + 14 + 13 * (ri + row)}" fill="{c}" font-size="11">L{layers} T{seq}</text>')
     xl = "training tokens" if xkey == "tokens" else "training seconds"
-    svg.append(f'<text x="{width / 2}" y="{height - 34}" text-anchor="middle">{xl}; lines: training batches (smoothed), circles: gutenberg-valid</text>')
+    svg.append(f'<text x="{width / 2}" y="{height - 34}" text-anchor="middle">{xl}; lines: training batches (smoothed), circles: gutenberg-valid (SOP filled: symmetric pairs)</text>')
     for ri, lab in enumerate(labels):
         svg.append(f'<rect x="{60 + ri * 200}" y="{height - 18}" width="12" height="3" fill="{COLORS[ri % len(COLORS)]}"/>'
                    f'<text x="{76 + ri * 200}" y="{height - 12}">{escape(lab)}</text>')

@@ -48,6 +48,18 @@ grep -q "torch.compile failed .*training eagerly" "$tmp/nocc.log" && grep -q "pa
 step "evaluate"
 "$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
   --examples 64 --layers 2,3 --out "$tmp/run/eval.json" --per-example
+step "training's held-out SOP on symmetric pairs is evaluate.py's sop_symmetric on the same pairs"
+"$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
+  --examples 32 --seq 64 --amp auto --out "$tmp/run/eval-sym.json" > /dev/null
+"$PY" - "$tmp/run/log.jsonl" "$tmp/run/eval-sym.json" <<'PYEOF' || { echo "smoke: train.py's sop_symmetric is not evaluate.py's" >&2; exit 1; }
+import json, sys
+valid = [r for r in map(json.loads, open(sys.argv[1])) if r.get("split") == "valid"]
+e = json.load(open(sys.argv[2]))
+assert all("sop_symmetric" in r for r in valid), valid
+last = valid[-1]  # the final evaluation, at the checkpoint's step, 32 pairs of 64 tokens
+assert (last["step"], last["seq"], last["examples"]) == (e["step"], e["seq"], e["sop_symmetric"]["examples"]), (last, e["sop_symmetric"])
+assert abs(last["sop_symmetric"] - e["sop_symmetric"]["sop_acc"]) < 1e-9, (last["sop_symmetric"], e["sop_symmetric"])
+PYEOF
 step "SOP threshold fitted on training books, scored on held-out ones (sop_threshold.py)"
 "$PY" sop_threshold.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --train-cache "$tmp/train.npz" \
   --valid-cache "$tmp/valid.npz" --train-examples 64 --valid-examples 64 --amp none --out "$tmp/run/sop-threshold.json"

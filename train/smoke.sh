@@ -198,6 +198,31 @@ PYEOF
 grep -q "pairs symmetric: the length rule 0\.[0-9]*; .* 0 of 300 meet inside a sentence" "$tmp/cues.txt" \
   && grep -q "two single sentences: the length rule" "$tmp/cues.txt" \
   || { cat "$tmp/cues.txt" >&2; echo "smoke: pair_cues.py does not describe every kind of pair" >&2; exit 1; }
+step "order_by_mlm.py: every token masked once, the same tokens together in both orders; pair bookkeeping; the CLI"
+"$PY" - "$tmp/run/ckpt.pt" "$tmp/valid.npz" <<'PYEOF' || { echo "smoke: order_by_mlm.py's masks or bookkeeping are wrong" >&2; exit 1; }
+import sys, numpy as np
+import corpus, data, order_by_mlm as ob
+from model import load_checkpoint
+rng = np.random.default_rng(0)
+a, b = rng.integers(5, 1000, 7), rng.integers(5, 1000, 4)
+groups = lambda f, s, gf, gs: sorted(tuple(sorted(lab[lab != -100].tolist())) for _, _, lab, _ in ob.masked_copies(f, s, 5, gf, gs))
+for f, s, gf, gs in [(a, b, 0, len(a)), (b, a, len(a), 0)]:
+    masked = np.sum([lab != -100 for _, _, lab, _ in ob.masked_copies(f, s, 5, gf, gs)], axis=0)
+    assert masked.tolist() == [0] + [1] * len(f) + [0] + [1] * len(s) + [0], masked
+assert groups(a, b, 0, len(a)) == groups(b, a, len(a), 0)
+model, _ = load_checkpoint(sys.argv[1])
+pairs = data.sentence_pairs(corpus.TokenCache.load(sys.argv[2]), 10, 64)
+together = ob.order_by_mlm(model, pairs, "cpu", "none", 5)
+alone = np.array([ob.order_by_mlm(model, [p], "cpu", "none", 5)[0] for p in pairs])
+assert np.abs(together - alone).max() < 1e-3, (together, alone)
+assert np.abs(together).min() > 0, together
+PYEOF
+"$PY" order_by_mlm.py --ckpt "$tmp/run/ckpt.pt" --valid-cache "$tmp/valid.npz" --pairs 16 --seq 64 --kind cut --out "$tmp/order.json" > /dev/null
+"$PY" - "$tmp/order.json" <<'PYEOF' || { echo "smoke: order_by_mlm.py's result is malformed" >&2; exit 1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["pairs"] == 16 and r["kind"] == "cut" and all(0 <= r[k] <= 1 for k in ("mlm_order_acc", "sop_head_acc", "agree")), r
+PYEOF
 step "compact checkpoint across sessions (--commit-dir), WSD schedule, single-token all-[MASK] masking"
 compact=(--out "$tmp/wsd" --commit-dir "$tmp/commit" --decay wsd --decay-fraction 0.3 --rewarm-steps 5 --mask-prob 0.2
          --mask-replace mask --eval-masking single --phases "2x32x16t@1" --budget-tokens 1000000)

@@ -49,8 +49,9 @@ step "evaluate"
 "$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
   --examples 64 --layers 2,3 --out "$tmp/run/eval.json" --per-example
 step "training's held-out SOP on symmetric pairs is evaluate.py's sop_symmetric on the same pairs"
+amp="$("$PY" -c 'import json, sys; print([json.loads(l) for l in open(sys.argv[1]) if "session_start" in l][-1]["amp"])' "$tmp/run/log.jsonl")"
 "$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
-  --examples 32 --seq 64 --amp auto --out "$tmp/run/eval-sym.json" > /dev/null
+  --examples 32 --seq 64 --amp "$amp" --out "$tmp/run/eval-sym.json" > /dev/null   # as train.py's --amp auto chose
 "$PY" - "$tmp/run/log.jsonl" "$tmp/run/eval-sym.json" <<'PYEOF' || { echo "smoke: train.py's sop_symmetric is not evaluate.py's" >&2; exit 1; }
 import json, sys
 valid = [r for r in map(json.loads, open(sys.argv[1])) if r.get("split") == "valid"]

@@ -144,7 +144,11 @@ def main(argv=None):
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     main_rank = rank == 0
     log = print if main_rank else (lambda *x, **k: None)
-    amp = resolve_amp(a.amp, device)
+    amp = resolve_amp(a.amp, device, log)
+    if distributed and a.amp == "auto" and device.type == "cpu":  # every rank trains as rank 0 measured
+        choice = torch.tensor([int(amp == "bf16")])
+        dist.broadcast(choice, 0)
+        amp = "bf16" if choice.item() else "none"
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True

@@ -179,14 +179,15 @@ def resolve_amp(amp: str, device: torch.device, log=print) -> str:
 def bf16_speedup(device: torch.device, reps: int = 4) -> float:
     """f32 time / bf16-autocast time of the recipe's largest linear (H 384 → FFN 1536), forward and
     backward, at the current thread count: about a second of probing."""
-    torch.manual_seed(0)
-    lin = nn.Linear(384, 1536).to(device)
-    x = torch.randn(4096, 384, device=device, requires_grad=True)
+    g = torch.Generator().manual_seed(0)  # its own generator: the caller's random state is untouched
+    w = (torch.randn(1536, 384, generator=g) * 0.02).to(device).requires_grad_()
+    b = torch.zeros(1536, device=device, requires_grad=True)
+    x = torch.randn(4096, 384, generator=g).to(device).requires_grad_()
 
     def seconds(amp: str) -> float:
         def step():
             with autocast(device, amp):
-                y = lin(x)
+                y = F.linear(x, w, b)
             y.float().sum().backward()
         step()  # warm-up: kernel selection, allocation
         t0 = time.perf_counter()

@@ -32,9 +32,10 @@ valid_cache="$here/data/valid-$stamp.npz"
 [ -f "$train_cache" ] || "$PY" corpus.py --tokenizer "$tok" --fraction 1.0 --out "$train_cache"
 [ -f "$valid_cache" ] || "$PY" corpus.py --tokenizer "$tok" --corpus ../../shared/data/corpus/gutenberg-valid.txt.xz --out "$valid_cache"
 # bf16 autocast where it is faster than f32 on this CPU, else f32 (`--amp auto`, train/model.py's
-# resolve_amp, which times both at start where bf16 is native): with AMX bf16 ran the step 2.7×
-# faster, with AVX512-BF16 alone at 0.74× of f32 (session 26), and emulated (an AMD EPYC Zen 3 VM) a
-# [8192, 384] × [384, 1536] linear took 19.5 s instead of f32's 0.43 s. AMP=bf16|none overrides.
+# resolve_amp, which times both at start where bf16 is native): bf16 ran the step 2.7× as fast as
+# f32 on the throughput table's Xeon, 0.63× on session 26's (AVX512-BF16, no AMX), and emulated
+# (an AMD EPYC Zen 3 VM) a [8192, 384] × [384, 1536] linear took 19.5 s instead of f32's 0.43 s.
+# AMP=bf16|none overrides.
 source "$here/recipe.sh"
 # torch.compile (Inductor): 8 % more tokens/s on this recipe once compiled, about a minute to
 # compile, so it pays after a quarter of an hour (train/compile_check.sh; train/README.md). Where

@@ -159,9 +159,9 @@ def resolve_amp(amp: str, device: torch.device, log=print) -> str:
         return amp
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "none"
-    # On a CPU the flags do not say whether bf16 pays: with AMX (session 20's Xeon) the step ran
-    # 2.7× faster than f32, with AVX512-BF16 alone (session 26's Xeon) at 0.74× of f32, and
-    # emulated (session 13's Zen 3) a linear took 45× as long. So time it, where bf16 is native.
+    # On a CPU the flags do not say whether bf16 pays: the training step ran 2.7× as fast as f32 on
+    # the Xeon of train/README.md's throughput table, 0.63× on session 26's (AVX512-BF16, no AMX),
+    # and emulated (session 13's Zen 3) a linear took 45× as long. So time it, where bf16 is native.
     try:
         native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
     except Exception:

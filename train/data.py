@@ -36,6 +36,14 @@ PAIR_MODES = ("any", "between", "symmetric")
 # Examples
 
 
+def segment_pair(a, b) -> tuple[np.ndarray, np.ndarray]:
+    """[CLS] a [SEP] b [SEP] and its token types (0 up to the middle [SEP], 1 after it)."""
+    ids = np.array([CLS] + list(a) + [SEP] + list(b) + [SEP], dtype=np.int64)
+    tt = np.zeros(len(ids), dtype=np.int64)
+    tt[len(a) + 2 :] = 1
+    return ids, tt
+
+
 class ExampleSampler:
     """Draws ALBERT pretraining examples (two segments, SOP label, n-gram masks) from a cache."""
 
@@ -198,9 +206,7 @@ class ExampleSampler:
             if p is not None:
                 break
         a, b, sop = p
-        ids = np.array([CLS] + a + [SEP] + b + [SEP], dtype=np.int64)
-        tt = np.zeros(len(ids), dtype=np.int64)
-        tt[len(a) + 2 :] = 1
+        ids, tt = segment_pair(a, b)
         maskable = np.ones(len(ids), dtype=bool)
         maskable[[0, len(a) + 1, len(ids) - 1]] = False
         labels = self.mask(ids, maskable, ngram)
@@ -279,9 +285,7 @@ def sentence_pairs(cache: TokenCache, n: int, max_seq_len: int = 128, seed: int 
         swapped = rng.random() < 0.5
         if swapped:
             a, b = b, a
-        ids = np.array([CLS] + a + [SEP] + b + [SEP], dtype=np.int64)
-        tt = np.zeros(len(ids), dtype=np.int64)
-        tt[len(a) + 2 :] = 1
+        ids, tt = segment_pair(a, b)
         out.append((ids, tt, np.full(len(ids), -100, dtype=np.int64), int(swapped)))
     return out
 

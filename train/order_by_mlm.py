@@ -52,9 +52,7 @@ def cut_pairs(cache: corpus.TokenCache, n: int, max_seq_len: int = 128, seed: in
         swapped = rng.random() < 0.5  # for the SOP head's answer; the MLM scores both orders anyway
         if swapped:
             a, b = b, a
-        ids = np.array([corpus.CLS] + a + [corpus.SEP] + b + [corpus.SEP], dtype=np.int64)
-        tt = np.zeros(len(ids), dtype=np.int64)
-        tt[len(a) + 2 :] = 1
+        ids, tt = data.segment_pair(a, b)
         out.append((ids, tt, np.full(len(ids), -100, dtype=np.int64), int(swapped)))
     return out
 
@@ -70,9 +68,7 @@ def masked_copies(first: np.ndarray, second: np.ndarray, groups: int, first_grou
     """[CLS] first [SEP] second [SEP], masked in `groups` copies: token i of a passage is masked in
     copy (i + the passage's group offset) mod groups, so every token is masked exactly once and the
     same tokens are masked together whichever passage comes first."""
-    ids = np.concatenate([[corpus.CLS], first, [corpus.SEP], second, [corpus.SEP]]).astype(np.int64)
-    tt = np.zeros(len(ids), dtype=np.int64)
-    tt[len(first) + 2 :] = 1
+    ids, tt = data.segment_pair(first, second)
     copy_of = np.full(len(ids), -1)
     copy_of[1 : 1 + len(first)] = (np.arange(len(first)) + first_group) % groups
     copy_of[len(first) + 2 : -1] = (np.arange(len(second)) + second_group) % groups

@@ -3,9 +3,10 @@
 # slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
 # checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the
 # curves, a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the
-# sharing modes (check_sharing.py), the loss (check_loss.py) and the schedule (check_schedule.py),
-# and the check of the shipped model in assets/model against its golden file. About 1-2 minutes on
-# one CPU core; exits non-zero on any failure. Everything is written to a temporary folder (kept with KEEP=1).
+# sharing modes (check_sharing.py), the loss (check_loss.py), the schedule (check_schedule.py), --amp
+# auto's choice (check_amp.py), and the check of the shipped model in assets/model against its golden
+# file. About 1-2 minutes on one CPU core; exits non-zero on any failure. Everything is written to a
+# temporary folder (kept with KEEP=1).
 #
 #   train/smoke.sh                               # uses train/.venv (created by setup.sh)
 #   TRAIN_VENV=tools/golden/.venv train/smoke.sh # any environment with the same pins
@@ -244,6 +245,8 @@ step "loss: unit check (the masked-rows loss equals AlbertForPreTraining's; --so
 "$PY" -m check_loss
 step "schedule: unit check (warmup, warmup-stable-decay and a decay branch's rate, re-warm, phases)"
 "$PY" -m check_schedule
+step "amp: unit check (--amp auto's threshold, a CPU without native bf16, the probe leaves the RNG alone)"
+"$PY" -m check_amp
 step "checks"
 "$PY" - "$tmp" <<'PY'
 import json, os, sys

@@ -1,5 +1,5 @@
 // Browser tests of the fill-mask page: backend choice, predictions against the `albert` CLI,
-// editing, keyboard, URL parameters, theme, layout.
+// editing, keyboard, URL parameters, theme (the layout: layout.test.mjs).
 //
 //   node --test tests/e2e/          (scripts/test builds dist/ first)
 //   CHROMIUM_PATH=/path/to/chrome node --test tests/e2e/
@@ -34,7 +34,6 @@ after(async () => {
   await s?.close();
 });
 
-/** Opens the app on the tiny fixture. */
 /**
  * Bytes the page's forward returns on the tiny fixture (V 1000, 3 layers × 4 heads of 8) at n
  * tokens, all f32: one [MASK] row of logits, the lens (h_0..h_3: 4 × V), the drift (2 per layer),
@@ -57,6 +56,7 @@ function tinyMapFloats(n, whole) {
   return { all, views, side, read: Math.min(all, views) };
 }
 
+/** Opens the app on the tiny fixture. */
 async function openTiny(t, { params = {}, ...opts } = {}) {
   const ctx = await launch(t, opts);
   await ctx.page.goto(appUrl(s.app, { model: s.modelUrl('tiny'), ...params }));
@@ -430,41 +430,4 @@ describe('pay for what is shown (issue 13 item 3)', () => {
       assert.deepEqual(problems, []);
     });
   }
-});
-
-describe('layout', () => {
-  test('100 tokens stay readable and a phone-sized window has no horizontal scroll', async (t) => {
-    const { page } = await launch(t, { viewport: { width: 390, height: 844 } });
-    await page.goto(appUrl(s.app, { model: s.modelUrl('gen/long') }));
-    await readyStatus(page);
-    const words = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
-    const text = `${words} and the [MASK] is here.`;
-    const preds = await enterSentence(page, text);
-    assertSameTopK(preds, cliFill(longModelDir(), text, 8));
-    const tokens = await page.$$eval('[data-testid="token"]', (els) => els.length);
-    assert.ok(tokens >= 100 && tokens <= 128, `${tokens} tokens`);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `page is ${overflow}px wider than the window`);
-    // Every token chip is inside the tokens box horizontally.
-    const outside = await page.$$eval('[data-testid="token"]', (els) => {
-      const box = document.querySelector('[data-testid="tokens"]').getBoundingClientRect();
-      return els.filter((e) => {
-        const r = e.getBoundingClientRect();
-        return r.left < box.left - 1 || r.right > box.right + 1;
-      }).length;
-    });
-    assert.equal(outside, 0);
-  });
-
-  test('predictions do not move the layout when they arrive (skeletons reserve the space)', async (t) => {
-    const { page } = await openTiny(t);
-    await readyStatus(page);
-    await waitPredictions(page, 1);
-    const height = () => page.evaluate(() => document.querySelector('.masks').getBoundingClientRect().height);
-    const ready = await height();
-    await page.getByTestId('sentence').press('End');
-    await page.getByTestId('sentence').press('Space');
-    const pending = await height();
-    assert.ok(Math.abs(ready - pending) < 2, `predictions area ${ready}px with results, ${pending}px while computing`);
-  });
 });

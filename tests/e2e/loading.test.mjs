@@ -196,7 +196,14 @@ describe('downloads and the browser cache', () => {
 
     // Delete: the list empties and the next load downloads again.
     await row.getByTestId('delete-cached').click();
-    await row.waitFor({ state: 'detached' });
+    await row.waitFor({ state: 'detached' }).catch(async (e) => {
+      // Once (suite run of session 27, beside a training run) the row stayed for 30 s; this never
+      // happened alone. Say which side failed next time: the cache (the click deleted nothing)
+      // or the list (the files are gone but the list was not re-read).
+      const keys = await page.evaluate(async () => (await (await caches.open('albert-lens-models-v1')).keys()).map((r) => r.url));
+      const status = await page.getByTestId('status').innerText().catch((x) => `? (${x.message})`);
+      throw new Error(`${e.message}\nthe model cache holds ${JSON.stringify(keys)}; status: ${status}`);
+    });
     s.modelLog.length = 0;
     await page.reload();
     await readyStatus(page);

@@ -206,6 +206,9 @@ pub struct AppState {
     pub debounce: StoredValue<Debounce>,
     /// Bumped by every model load; a load that is no longer the newest drops its result.
     pub load_generation: StoredValue<u64>,
+    /// Bumped by every re-read of the storage panel; an older re-read that finishes later (it
+    /// listed the cache before a delete) drops its list instead of bringing the model back.
+    pub storage_generation: StoredValue<u64>,
     /// Layer applications asked for (`?depth=`); `None`: the model's L.
     pub depth: RwSignal<Option<usize>>,
     /// Heads switched off (`?off=`), including any the current forward cannot honour.
@@ -259,6 +262,7 @@ impl AppState {
             scheduler: StoredValue::new(Scheduler::default()),
             debounce: StoredValue::new(Debounce::default()),
             load_generation: StoredValue::new(0),
+            storage_generation: StoredValue::new(0),
             depth: RwSignal::new(depth),
             switches: RwSignal::new(switches),
             neuron_head: RwSignal::new(albert::HeadSwitch { layer: 1, inner: 0, head: 0 }),

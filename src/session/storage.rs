@@ -7,12 +7,25 @@ use crate::cache::ModelCache;
 use crate::state::AppState;
 use crate::web;
 
-/// Re-reads the cached models and the storage estimate.
+/// Re-reads the cached models and the storage estimate. Re-reads overlap (a load ends while a
+/// delete runs; two deletes in a row), and the Cache API may answer them out of order: only the
+/// newest one started sets the panel, so an older list cannot bring back a deleted model.
 pub async fn refresh_storage(state: AppState) {
+    let generation = state.storage_generation.try_update_value(|g| {
+        *g += 1;
+        *g
+    });
+    let newest = move || generation.is_some() && state.storage_generation.try_get_value() == generation;
     if let Ok(c) = ModelCache::open().await {
-        state.cached.set(c.records().await);
+        let records = c.records().await;
+        if newest() {
+            state.cached.set(records);
+        }
     }
-    state.estimate.set(web::storage_estimate().await);
+    let estimate = web::storage_estimate().await;
+    if newest() {
+        state.estimate.set(estimate);
+    }
 }
 
 /// Deletes one cached model.

@@ -210,6 +210,38 @@ describe('downloads and the browser cache', () => {
     assert.equal(weightRequests(s.modelLog, 'tiny').length, 1, 'weights downloaded again after delete');
   });
 
+  test('a re-read of the storage list that finishes after a delete does not bring the model back', async (t) => {
+    // A failed load re-reads the list (R0); the Cache API answers R0's read of the record only
+    // after the user's delete has run and its own re-read (R1) has emptied the list. R0 read the
+    // cache before the delete, so its list still holds the model: the newest re-read must win.
+    const { page } = await launch(t);
+    const base = s.modelUrl('tiny');
+    await page.goto(appUrl(s.app, { model: base }));
+    await readyStatus(page);
+    const row = page.locator(`[data-testid="cached-model"][data-base="${base}"]`);
+    await row.waitFor();
+    await page.evaluate((url) => {
+      const match = Cache.prototype.match;
+      window.__held = 'armed';
+      Cache.prototype.match = function (req, ...rest) {
+        const answer = match.call(this, req, ...rest);
+        if ((typeof req === 'string' ? req : req.url) !== url || window.__held !== 'armed') return answer;
+        window.__held = 'holding';
+        return answer.then((r) => new Promise((ok) => setTimeout(() => ok(r), 3000))).finally(() => (window.__held = 'released'));
+      };
+    }, `${base}.albert-lens-record.json`);
+    await page.getByTestId('model-url').fill(s.modelUrl('no-such-model'));
+    await page.getByTestId('load-model').click();
+    await waitText(page, 'load-error', /config\.json not found/);
+    await page.waitForFunction(() => window.__held === 'holding');
+    await row.getByTestId('delete-cached').click();
+    await row.waitFor({ state: 'detached' });
+    await page.waitForFunction(() => window.__held === 'released');
+    await page.waitForTimeout(500); // R0's list, if it were kept, is on the page by now
+    assert.equal(await row.count(), 0, 'the deleted model is listed again');
+    assert.equal(await page.getByTestId('cached-model').count(), 0);
+  });
+
   test('a corrupted cache entry is detected by its SHA-256 and downloaded again', async (t) => {
     const { page } = await launch(t);
     const base = s.modelUrl('tiny');

@@ -286,3 +286,13 @@ impl AppState {
 pub fn use_app() -> AppState {
     expect_context::<AppState>()
 }
+
+/// Starts a new generation of `counter` (`load_generation`, `storage_generation`) and returns
+/// whether it is still the newest one: a task that a newer one has overtaken drops its result.
+pub fn newest_of(counter: StoredValue<u64>) -> impl Fn() -> bool + Copy {
+    let mine = counter.try_update_value(|g| {
+        *g += 1;
+        *g
+    });
+    move || mine.is_some() && counter.try_get_value() == mine
+}

@@ -46,12 +46,8 @@ pub async fn load_model(state: AppState, source: Source) {
 /// [`load_model`], once `decided` (the page's start: the WebGPU probe, run while the files are
 /// read) has chosen the backend.
 pub async fn load_model_when(state: AppState, source: Source, decided: impl Future<Output = ()>) {
-    let generation = state.load_generation.try_update_value(|g| {
-        *g += 1;
-        *g
-    });
-    let generation = generation.unwrap_or(0);
-    let stale = move || state.load_generation.get_value() != generation;
+    let newest = crate::state::newest_of(state.load_generation);
+    let stale = move || !newest();
     state.fill_error.set(None);
     state.load_error.set(None);
     state.loading.set(true);

@@ -11,11 +11,7 @@ use crate::web;
 /// delete runs; two deletes in a row), and the Cache API may answer them out of order: only the
 /// newest one started sets the panel, so an older list cannot bring back a deleted model.
 pub async fn refresh_storage(state: AppState) {
-    let generation = state.storage_generation.try_update_value(|g| {
-        *g += 1;
-        *g
-    });
-    let newest = move || generation.is_some() && state.storage_generation.try_get_value() == generation;
+    let newest = crate::state::newest_of(state.storage_generation);
     if let Ok(c) = ModelCache::open().await {
         let records = c.records().await;
         if newest() {

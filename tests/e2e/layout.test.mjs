@@ -57,7 +57,7 @@ describe('layout', () => {
     assert.ok(Math.abs(ready - pending) < 2, `predictions area ${ready}px with results, ${pending}px while computing`);
   });
 
-  // The narrowest prediction card is 15rem (`.masks` in assets/style.css), on a desktop and a phone
+  // The narrowest prediction card is 15rem (`.masks` in assets/fill.css), on a desktop and a phone
   // alike. A word of up to 8 letters is shown whole there; longer ones end in an ellipsis, with the
   // whole token in the row's title. The rank holds "20" (k ≤ 20) and the number "<0.01%".
   for (const [name, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {

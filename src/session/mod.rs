@@ -28,7 +28,8 @@ use crate::loader::Source;
 use crate::state::{AppState, GpuView};
 use crate::cache::ModelCache;
 use crate::view_model::hub::{hub_base, repo_base, CATALOG, CHOSEN_KEY, DEFAULT_HUB};
-use crate::view_model::params::{self, BackendChoice};
+use crate::view_model::model_url::normalize_model_url;
+use crate::view_model::params::BackendChoice;
 use crate::web;
 use crate::view_model::{decide_backend, LoadState, Probe, Status};
 
@@ -48,7 +49,7 @@ pub async fn start(state: AppState) {
     let decided = decide(state, params.backend).shared();
     let load = async {
         let hub = hub_base(params.hub.as_deref()).unwrap_or_else(|_| DEFAULT_HUB.to_string());
-        let source = match params.model.as_deref().map(|m| params::normalize_model_url(m, &hub)) {
+        let source = match params.model.as_deref().map(|m| normalize_model_url(m, &hub)) {
             // A link's model on another origin waits for the user's OK (load::ask_first).
             Some(Ok(url)) if load::ask_first(state, &url).await => {
                 refresh_storage(state).await;

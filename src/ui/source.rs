@@ -11,7 +11,8 @@ use crate::state::{use_app, FileState};
 use crate::view_model::format;
 use crate::ui::hub::use_hub;
 use crate::view_model::hub::{CHOSEN_KEY, DEFAULT_HUB};
-use crate::view_model::params::{normalize_model_url, with_param};
+use crate::view_model::model_url::normalize_model_url;
+use crate::view_model::params::with_param;
 use crate::web;
 
 fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {

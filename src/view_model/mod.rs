@@ -1,7 +1,7 @@
 //! Pure, target-independent logic behind the page, kept free of browser types so it is
 //! unit-tested natively by `cargo test --workspace`: the status line and backend choice, URL
-//! parameters, the CPU bridge while WebGPU compiles, editing the sentence, number formatting,
-//! ALBERT's savings, inference scheduling, the benchmark's statistics, the cache records, and
+//! parameters and model addresses, the CPU bridge while WebGPU compiles, editing the sentence,
+//! number formatting, ALBERT's savings, inference scheduling, the benchmark's statistics, the cache records, and
 //! everything the attention views compute.
 
 pub mod attention;
@@ -14,6 +14,7 @@ pub mod export;
 pub mod format;
 pub mod hub;
 pub mod inside;
+pub mod model_url;
 pub mod params;
 pub mod savings;
 pub mod schedule;

@@ -15,7 +15,7 @@ const ASK_TIMEOUT_MS: i32 = 10_000;
 /// `fetch(url)` without a referrer, rejected after `ms` (the request is aborted).
 async fn fetch_with_timeout(url: &str, ms: i32) -> Result<web_sys::Response, String> {
     let controller = web_sys::AbortController::new().map_err(|e| describe(&e))?;
-    let init = crate::web::fetch::private_request("GET", &controller);
+    let init = crate::web::request::private_request("GET", &controller);
     let fetch = window().fetch_with_str_and_init(url, &init);
     let abort = controller.clone();
     let timer = Promise::new(&mut |_resolve, reject| {

@@ -204,7 +204,7 @@ async fn load_source(
         Source::Local(files) => load_local(files, progress).await,
         Source::Embedded => {
             let base = web::absolute_url("model/")?;
-            let manifest = match fetch::fetch_text_fresh(&format!("{base}manifest.json")).await {
+            let manifest = match crate::web::request::fetch_text_fresh(&format!("{base}manifest.json")).await {
                 Some(text) => Manifest::parse(&text),
                 None => None,
             };

@@ -1,7 +1,8 @@
 //! Small browser helpers: timers, clocks, URLs, SHA-256, local storage, picked files; the
-//! downloads are in `fetch`.
+//! downloads are in `fetch`, private and small requests in `request`.
 
 pub mod fetch;
+pub mod request;
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};

@@ -307,11 +307,11 @@ pub async fn ask_first(state: AppState, url: &str) -> bool {
 /// `Content-Length` of a HEAD request for model.safetensors (redirects followed, as to the Hub's CDN).
 async fn weights_size(base: &str) -> Option<u64> {
     const ASK_MS: u32 = 10_000;
-    if let Some(index) = web::fetch::fetch_small_text(&format!("{base}model.safetensors.index.json"), ASK_MS).await {
+    if let Some(index) = web::request::fetch_small_text(&format!("{base}model.safetensors.index.json"), ASK_MS).await {
         let v: serde_json::Value = serde_json::from_str(&index).ok()?;
         return v.get("metadata")?.get("total_size")?.as_u64();
     }
-    web::fetch::head_size(&format!("{base}model.safetensors"), ASK_MS).await
+    web::request::head_size(&format!("{base}model.safetensors"), ASK_MS).await
 }
 
 /// The user's answer to the cross-origin question: download (`true`), or run the embedded model.

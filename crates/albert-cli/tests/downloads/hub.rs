@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-
 /// Files the Hub stores in LFS and redirects to its CDN (as `hub-server.mjs`).
-pub fn is_lfs(name: &str) -> bool {
+fn is_lfs(name: &str) -> bool {
     name.ends_with(".safetensors") || name.ends_with(".bin") || name == "spiece.model"
 }
 

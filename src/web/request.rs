@@ -1,6 +1,7 @@
 //! Requests that tell the server nothing about the visitor (`private_request`: no credentials,
-//! no referrer), and the small ones answered within a deadline: a file's size (HEAD), a small
-//! JSON file, a text file past the HTTP cache. The model files' downloads are in `fetch`.
+//! no referrer), and the small reads: a file's size (HEAD) and a small JSON file, each within a
+//! deadline; the build's own text files past the HTTP cache. The model files' downloads are in
+//! `fetch`.
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;

@@ -4,8 +4,8 @@
 # checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the
 # curves, a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the
 # sharing modes (check_sharing.py), the loss (check_loss.py), the schedule (check_schedule.py), --amp
-# auto's choice (check_amp.py), and the check of the shipped model in assets/model against its golden
-# file. About 1-2 minutes on one CPU core; exits non-zero on any failure. Everything is written to a
+# auto's choice (check_amp.py), the sessions summary (check_sessions.py), and the check of the
+# shipped model in assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero on any failure. Everything is written to a
 # temporary folder (kept with KEEP=1).
 #
 #   train/smoke.sh                               # uses train/.venv (created by setup.sh)
@@ -247,6 +247,10 @@ step "schedule: unit check (warmup, warmup-stable-decay and a decay branch's rat
 "$PY" -m check_schedule
 step "amp: unit check (--amp auto's threshold, a CPU without native bf16, the probe leaves the RNG alone)"
 "$PY" -m check_amp
+step "sessions: unit check, then the summary of this smoke run's own log (the SIGTERM run: stopped, tokens > 0)"
+"$PY" -m check_sessions
+"$PY" sessions.py "$tmp/commit-sig/log.jsonl" --json | "$PY" -c 'import json, sys; s = json.load(sys.stdin); sys.exit(0 if s["tokens"] > 0 and s["all_stopped"] and s["tokens_per_s"] else 1)' \
+  || { echo "smoke: sessions.py does not read train.py's log" >&2; exit 1; }
 step "checks"
 "$PY" - "$tmp" <<'PY'
 import json, os, sys

@@ -81,9 +81,20 @@ pub fn albert<S: AsRef<str>>(args: &[S]) -> Out {
 }
 
 pub fn albert_env<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Out {
-    let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
+    let o = albert_command(args, env).output().expect("run the albert binary");
+    Out {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        args: args.iter().map(|a| a.as_ref().to_string()).collect(),
+    }
+}
+
+/// The `albert` binary with `args` and `env`, as every test runs it: no proxy from the caller's
+/// environment (the servers are loopback), and a runtime folder for Mesa's Vulkan loader.
+pub fn albert_command<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_albert"));
-    cmd.args(&args);
+    cmd.args(args.iter().map(|a| a.as_ref()));
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
@@ -93,13 +104,7 @@ pub fn albert_env<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Out {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let o = cmd.output().expect("run the albert binary");
-    Out {
-        code: o.status.code(),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        args,
-    }
+    cmd
 }
 
 /// Whether GPU runs are skipped knowingly (ALBERT_SKIP_GPU=1, as for the engine's tests).
@@ -319,16 +324,29 @@ fn respond(out: &mut TcpStream, code: u16, body: &[u8], declared: Option<usize>,
         _ => "Status",
     };
     let len = declared.unwrap_or(body.len());
-    let header = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Length: {len}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
-    );
-    out.write_all(header.as_bytes())?;
+    write_head(out, code, reason, len, &[("Content-Type", "application/octet-stream")])?;
     if !head {
         out.write_all(body)?;
     }
+    finish(out)
+}
+
+/// An HTTP/1.1 answer's status line and headers, for a connection closed after it:
+/// `Content-Length: len` (a test may announce more than it sends), then `headers`.
+pub fn write_head(out: &mut TcpStream, status: u16, reason: &str, len: usize, headers: &[(&str, &str)]) -> std::io::Result<()> {
+    let mut h = format!("HTTP/1.1 {status} {reason}\r\nContent-Length: {len}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        h.push_str(&format!("{k}: {v}\r\n"));
+    }
+    h.push_str("\r\n");
+    out.write_all(h.as_bytes())
+}
+
+/// Ends an answer: flushes, closes the writing half, and drains what the client may still send,
+/// so closing does not reset the connection under it.
+pub fn finish(out: &mut TcpStream) -> std::io::Result<()> {
     out.flush()?;
     let _ = out.shutdown(std::net::Shutdown::Write);
-    // Drain what the client may still send, so closing does not reset the connection under it.
     let mut sink = [0u8; 256];
     let _ = out.set_read_timeout(Some(Duration::from_millis(200)));
     while matches!(out.read(&mut sink), Ok(n) if n > 0) {}

@@ -3,12 +3,14 @@
 //! and misbehaves on cue (`Fault`); both log what they were asked (`Seen`).
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::common::{finish, write_head};
 
 /// Files the Hub stores in LFS and redirects to its CDN (as `hub-server.mjs`).
 fn is_lfs(name: &str) -> bool {
@@ -217,12 +219,7 @@ fn cdn_answer(
     let reason = if status == 206 { "Partial Content" } else { "OK" };
     match fault {
         Some(Fault::Cut(k)) | Some(Fault::Stall(k)) => {
-            let mut h = format!("HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-            for (k, v) in &headers {
-                h.push_str(&format!("{k}: {v}\r\n"));
-            }
-            h.push_str("\r\n");
-            out.write_all(h.as_bytes())?;
+            write_head(out, status, reason, body.len(), &headers)?;
             out.write_all(&body[..k.min(body.len())])?;
             out.flush()?;
             if matches!(fault, Some(Fault::Stall(_))) {
@@ -245,19 +242,9 @@ fn error_json(out: &mut TcpStream, status: u16, code: &str, message: &str) -> st
 }
 
 fn head(out: &mut TcpStream, status: u16, reason: &str, headers: &[(&str, &str)], body: &[u8], is_head: bool) -> std::io::Result<()> {
-    let mut h = format!("HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-    for (k, v) in headers {
-        h.push_str(&format!("{k}: {v}\r\n"));
-    }
-    h.push_str("\r\n");
-    out.write_all(h.as_bytes())?;
+    write_head(out, status, reason, body.len(), headers)?;
     if !is_head {
         out.write_all(body)?;
     }
-    out.flush()?;
-    let _ = out.shutdown(std::net::Shutdown::Write);
-    let mut sink = [0u8; 256];
-    let _ = out.set_read_timeout(Some(Duration::from_millis(200)));
-    while matches!(out.read(&mut sink), Ok(n) if n > 0) {}
-    Ok(())
+    finish(out)
 }

@@ -16,7 +16,7 @@ use common::*;
 use hub::{Fault, Hub};
 use serde_json::Value;
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const SINGLE: &str = "The capital of France is [MASK].";
@@ -26,17 +26,8 @@ const BASE: &str = "albert/albert-base-v2";
 // Running albert with a deadline (a hang is a failure, not a stuck test run)
 
 fn albert_within(args: &[&str], env: &[(&str, &str)], limit: Duration) -> (Out, Duration) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_albert"));
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-        cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    }
-    for v in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
-        cmd.env_remove(v);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    let mut cmd = albert_command(args, env);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let t = Instant::now();
     let mut child = cmd.spawn().expect("run the albert binary");
     let mut stdout = child.stdout.take().unwrap();

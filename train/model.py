@@ -113,6 +113,16 @@ def set_depth(model: AlbertForPreTraining, layers: int) -> None:
     model.config.num_hidden_layers = layers
 
 
+def weight_decay_split(model: nn.Module) -> tuple[list[tuple[str, nn.Parameter]], list[tuple[str, nn.Parameter]]]:
+    """(decayed, not decayed) named parameters, in the order AdamW's two groups hold them: matrices
+    are decayed; biases, LayerNorms and other vectors are not. train.py builds its optimizer from
+    this and regroup.py maps Adam's moments through it, so both number the parameters alike."""
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "LayerNorm" in n or n.endswith("bias") else decay).append((n, p))
+    return decay, no_decay
+
+
 class Pretrain(nn.Module):
     """MLM + SOP loss. The MLM head (E×V, the largest matmul for a small model) runs only on the
     masked positions, not all T; the math is `AlbertForPreTraining`'s. `sop_weight` scales the SOP

@@ -3,7 +3,7 @@
 # slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
 # checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the
 # curves, a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the
-# sharing modes (check_sharing.py), the loss (check_loss.py), the schedule (check_schedule.py), --amp
+# sharing modes (check_sharing.py), regrouping (check_regroup.py), the loss (check_loss.py), the schedule (check_schedule.py), --amp
 # auto's choice (check_amp.py), the sessions summary (check_sessions.py), and the check of the
 # shipped model in assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero on any failure. Everything is written to a
 # temporary folder (kept with KEEP=1).
@@ -241,6 +241,18 @@ tail -n 1 "$tmp/commit-sig/log.jsonl" | grep -q '"event": "session_end"' || { ec
 [ -f "$tmp/sig/ckpt.pt" ] && [ -f "$tmp/commit-sig/model.safetensors" ] || { echo "smoke: no checkpoint after SIGTERM" >&2; exit 1; }
 step "sharing: unit check (attention-only ties attention, not FFN; FFN-only the reverse; counts; reload; untied export)"
 "$PY" -m check_sharing
+step "regroup: unit check, then this run's checkpoint as 2 groups (same function) trains on (regroup.py)"
+"$PY" -m check_regroup
+"$PY" regroup.py --ckpt "$tmp/run/ckpt.pt" --groups 2 --out "$tmp/g2/ckpt.pt"
+"$PY" train.py "${common[@]}" --out "$tmp/g2" --max-steps 45 --eval-every 0 --resume
+"$PY" - "$tmp/g2/ckpt.pt" <<'PYEOF' || { echo "smoke: the regrouped checkpoint did not train on as 2 groups" >&2; exit 1; }
+import sys, torch
+ck = torch.load(sys.argv[1], map_location="cpu", weights_only=False)
+assert ck["config"]["num_hidden_groups"] == 2 and ck["state"]["step"] == 45, (ck["config"]["num_hidden_groups"], ck["state"])
+assert ck["state"]["regrouped"] == [{"step": 40, "tokens": ck["state"]["regrouped"][0]["tokens"], "from": 1, "to": 2}], ck["state"]
+q = "albert.encoder.albert_layer_groups.{}.albert_layers.0.attention.query.weight"
+assert not torch.equal(ck["model"][q.format(0)], ck["model"][q.format(1)]), "the groups did not part"
+PYEOF
 step "loss: unit check (the masked-rows loss equals AlbertForPreTraining's; --sop-weight scales SOP only)"
 "$PY" -m check_loss
 step "schedule: unit check (warmup, warmup-stable-decay and a decay branch's rate, re-warm, phases)"

@@ -34,7 +34,7 @@ import torch.distributed as dist
 import compact
 import corpus
 import data
-from model import Pretrain, SHARE_KEY, build_config, evaluate, new_model, param_counts, resolve_amp, set_depth, share_config, autocast, sinusoids
+from model import Pretrain, SHARE_KEY, build_config, evaluate, new_model, param_counts, resolve_amp, set_depth, share_config, autocast, sinusoids, weight_decay_split
 from schedule import lr_at, parse_phases, phase_at
 
 
@@ -223,9 +223,7 @@ def main(argv=None):
     n_params = counts["total"]
     n_export = n_params - sum(p.numel() for n, p in model.named_parameters() if n.startswith(("sop_classifier", "albert.pooler")))
 
-    decay, no_decay = [], []
-    for n, p in model.named_parameters():
-        (no_decay if p.ndim < 2 or "LayerNorm" in n or n.endswith("bias") else decay).append(p)
+    decay, no_decay = ([p for _, p in part] for part in weight_decay_split(model))
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, a.beta2), eps=1e-6, fused=device.type == "cuda")
     workers = a.workers if a.workers is not None else (6 if device.type == "cuda" else 0)

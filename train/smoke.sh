@@ -3,7 +3,7 @@
 # slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
 # checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the
 # curves, a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the
-# sharing modes (check_sharing.py), regrouping (check_regroup.py), the loss (check_loss.py), the schedule (check_schedule.py), --amp
+# sharing modes (check_sharing.py), regrouping (check_regroup.py), run comparison (check_compare_runs.py), the loss (check_loss.py), the schedule (check_schedule.py), --amp
 # auto's choice (check_amp.py), the sessions summary (check_sessions.py), and the check of the
 # shipped model in assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero on any failure. Everything is written to a
 # temporary folder (kept with KEEP=1).
@@ -253,6 +253,13 @@ assert ck["state"]["regrouped"] == [{"step": 40, "tokens": ck["state"]["regroupe
 q = "albert.encoder.albert_layer_groups.{}.albert_layers.0.attention.query.weight"
 assert not torch.equal(ck["model"][q.format(0)], ck["model"][q.format(1)]), "the groups did not part"
 PYEOF
+step "compare_runs: unit check, then train.py's own log against itself (every difference 0)"
+"$PY" -m check_compare_runs
+"$PY" compare_runs.py "$tmp/run/log.jsonl" "$tmp/run/log.jsonl" --window 20 --json | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["lines"] == 4 and all(v["mean"] == 0 for v in r["overall"].values()) and len(r["valid"]) >= 2, r' \
+  || { echo "smoke: compare_runs.py does not read the log train.py writes" >&2; exit 1; }
 step "loss: unit check (the masked-rows loss equals AlbertForPreTraining's; --sop-weight scales SOP only)"
 "$PY" -m check_loss
 step "schedule: unit check (warmup, warmup-stable-decay and a decay branch's rate, re-warm, phases)"

@@ -1,23 +1,22 @@
-// Shared helpers for the browser tests: servers, Chromium, the page's test hooks, and the
-// `albert` CLI as the reference for predictions.
+// Shared helpers for the browser tests: servers, Chromium, the page's test hooks and screenshots.
+// The one import of every test: it also passes on the paths (paths.mjs), the generated models
+// (models.mjs) and the CLI as the reference for predictions (reference.mjs).
 //
 // The app is dist/ (trunk build --release). Models come from crates/albert/tests/fixtures (tiny
 // random-weight checkpoints in Hugging Face layout) on a second server on another port, so
 // `?model=` loads are cross-origin, as from the Hugging Face hub.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/static-server.mjs';
+import { dist, fixtures, generated, here, root } from './paths.mjs';
+import { longModelDir } from './models.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const root = resolve(here, '../..');
-/** The built app: dist/, or ALBERT_DIST (a build kept apart, e.g. while another run uses dist/). */
-export const dist = process.env.ALBERT_DIST ? resolve(process.env.ALBERT_DIST) : join(root, 'dist');
-export const fixtures = join(root, 'crates/albert/tests/fixtures');
+export { dist, fixtures, generated, root } from './paths.mjs';
+export { baseShapedModelDir, fixtureSize, longModelDir } from './models.mjs';
+export { assertSameTopK, cliFill, cliJson } from './reference.mjs';
+
 /** This run's screenshots (ignored by git): every run writes here and nowhere else. */
 export const runShots = join(here, 'screenshots');
 /** Screenshots kept in the repository for the README: written only with UPDATE_SCREENSHOTS=1. */
@@ -46,103 +45,6 @@ export function checkPrerequisites() {
     `${dist}/index.html is missing: build the app first (trunk build --release, as scripts/test does)`,
   );
   assert.ok(existsSync(executablePath), `no Chromium at ${executablePath} (scripts/setup installs it)`);
-}
-
-/** Where generated models live (served under /gen/ by the model server). */
-export const generated = join(tmpdir(), 'albert-lens-e2e-models');
-
-/**
- * The tiny fixture with room for 128 tokens (the fixtures read at most 64): its position
- * embeddings are repeated to 128 rows and config.json says so. Written once to `generated`/long.
- */
-export function longModelDir() {
-  const dir = join(generated, 'long');
-  if (existsSync(join(dir, 'model.safetensors'))) return dir;
-  mkdirSync(dir, { recursive: true });
-  const src = join(fixtures, 'tiny');
-  const config = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
-  const oldLen = config.max_position_embeddings;
-  config.max_position_embeddings = 128;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(src, f), join(dir, f));
-  const { header, data } = readSafetensors(join(src, 'model.safetensors'));
-  const out = {};
-  const parts = [];
-  let offset = 0;
-  for (const [name, t] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      out[name] = t;
-      continue;
-    }
-    let bytes = data.subarray(t.data_offsets[0], t.data_offsets[1]);
-    let shape = t.shape;
-    if (name.endsWith('position_embeddings.weight')) {
-      const row = bytes.length / oldLen;
-      bytes = Buffer.concat(Array.from({ length: 128 }, (_, i) => bytes.subarray((i % oldLen) * row, (i % oldLen + 1) * row)));
-      shape = [128, shape[1]];
-    }
-    out[name] = { dtype: t.dtype, shape, data_offsets: [offset, offset + bytes.length] };
-    offset += bytes.length;
-    parts.push(bytes);
-  }
-  writeSafetensors(join(dir, 'model.safetensors'), out, parts);
-  return dir;
-}
-
-/** safetensors: u64 header length, the JSON header (padded to 8 bytes), then the tensors' bytes. */
-function readSafetensors(path) {
-  const buf = readFileSync(path);
-  const n = Number(buf.readBigUInt64LE(0));
-  return { header: JSON.parse(buf.subarray(8, 8 + n).toString('utf8')), data: buf.subarray(8 + n) };
-}
-
-function writeSafetensors(path, header, parts) {
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  writeFileSync(path, Buffer.concat([len, Buffer.from(json), ...parts]));
-}
-
-/**
- * albert-base-v2's shapes (V 30000, E 128, H 768, 12 heads, FFN 3072, 12 layers, one shared
- * group, 512 positions) with random weights (std 0.02, LayerNorms at 1 and 0, f32: 47 MB) and
- * the tiny fixture's tokenizer, written once to `generated`/base-shaped: the size of work a
- * real checkpoint gives the page, without the Hub. The tensor list is the tiny fixture's, each
- * dimension mapped from tiny's config to base's.
- */
-export function baseShapedModelDir() {
-  const dir = join(generated, 'base-shaped');
-  if (existsSync(join(dir, 'model.safetensors'))) return dir;
-  mkdirSync(dir, { recursive: true });
-  const src = join(fixtures, 'tiny');
-  const tiny = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
-  const base = { vocab_size: 30000, embedding_size: 128, hidden_size: 768, num_attention_heads: 12, intermediate_size: 3072, num_hidden_layers: 12, max_position_embeddings: 512 };
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...tiny, ...base, initializer_range: 0.02 }, null, 2));
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(src, f), join(dir, f));
-  const dims = new Map(['vocab_size', 'embedding_size', 'hidden_size', 'intermediate_size', 'max_position_embeddings'].map((k) => [tiny[k], base[k]]));
-  const { header } = readSafetensors(join(src, 'model.safetensors'));
-  let seed = 12345;
-  const uniform = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
-  const out = { __metadata__: { format: 'pt' } };
-  const parts = [];
-  let offset = 0;
-  for (const [name, t] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const shape = t.shape.map((d) => (d === 2 && name.includes('token_type') ? 2 : dims.get(d) ?? d));
-    const n = shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(n);
-    const norm = /LayerNorm|layer_norm/.test(name);
-    // std 0.02 (uniform on ±0.02·√3); LayerNorm weights 1, every bias and LayerNorm bias 0.
-    if (norm && name.endsWith('weight')) values.fill(1);
-    else if (!name.endsWith('bias')) for (let i = 0; i < n; i++) values[i] = uniform() * 0.02 * 2 * Math.sqrt(3);
-    const bytes = Buffer.from(values.buffer);
-    out[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes.length] };
-    offset += bytes.length;
-    parts.push(bytes);
-  }
-  writeSafetensors(join(dir, 'model.safetensors'), out, parts);
-  return dir;
 }
 
 /** Starts the app server and a cross-origin model server (fixtures), logging model requests. */
@@ -312,64 +214,6 @@ export async function openOnCpu(t, app, modelUrl, text, params = {}, opts = {}) 
   return { preds, stats, problems };
 }
 
-let cliBin;
-/**
- * The `albert` CLI, the reference the page is held against: the release build, else the debug
- * build, whichever is no older than the engine's sources (`scripts/albert-bin --check`, the rule
- * bench/compare uses). A stale or missing binary is refused, never used: scripts/test builds one
- * (`scripts/albert-bin debug`) before the browser tests.
- */
-function albertCli() {
-  if (cliBin) return cliBin;
-  const reasons = [];
-  for (const profile of ['release', 'debug']) {
-    try {
-      const out = execFileSync('bash', [join(root, 'scripts/albert-bin'), '--check', profile], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      return (cliBin = out.trim());
-    } catch (e) {
-      reasons.push(String(e.stderr || e.message).trim());
-    }
-  }
-  throw new Error(`no fresh albert CLI to compare the page with:\n  ${reasons.join('\n  ')}`);
-}
-
-const cliCache = new Map();
-/** `albert fill --json --device cpu` on a model folder: the reference top-k per [MASK]. */
-export function cliFill(modelDir, text, topK = 5) {
-  const key = JSON.stringify([modelDir, text, topK]);
-  if (!cliCache.has(key)) {
-    const out = execFileSync(
-      albertCli(),
-      ['fill', '--model', modelDir, '--text', text, '--top-k', String(topK), '--device', 'cpu', '--json'],
-      { cwd: root, encoding: 'utf8' },
-    );
-    cliCache.set(key, JSON.parse(out));
-  }
-  return cliCache.get(key);
-}
-
-/**
- * Asserts the page's predictions equal the CLI's: same [MASK] positions, and rank by rank the
- * same token with the same probability (to `tol`). Where the CLI's probabilities are within `tol`
- * of each other (a near tie), either order is accepted. The CLI list should be longer than the
- * page's (top_k + 3) so a near tie at the last rank can be judged.
- */
-export function assertSameTopK(page, cli, tol = 2e-4) {
-  assert.equal(page.length, cli.masks.length, 'number of [MASK] groups');
-  page.forEach((m, i) => {
-    const ref = cli.masks[i];
-    assert.equal(m.position, ref.position, `[MASK] ${i} position`);
-    m.top_k.forEach((p, r) => {
-      const want = ref.top_k[r];
-      assert.ok(Math.abs(p.prob - want.prob) <= tol, `[MASK] ${i} rank ${r}: prob ${p.prob} vs CLI ${want.prob} (${want.token})`);
-      const tied = ref.top_k.filter((q) => Math.abs(q.prob - want.prob) <= tol).map((q) => q.id);
-      assert.ok(tied.includes(p.id), `[MASK] ${i} rank ${r}: ${p.token} (${p.id}) vs CLI ${want.token} (${want.id})`);
-      const cliToken = ref.top_k.find((q) => q.id === p.id);
-      assert.equal(p.token, cliToken.token, `token string of id ${p.id}`);
-    });
-  });
-}
-
 /**
  * The sentence after picking `token` (a vocabulary entry) for the `nth` [MASK], as the page does
  * it: a `▁` token starts a word, any other piece is glued to the text before the mask.
@@ -408,26 +252,11 @@ export async function screenshot(target, name, { docs = true, blur = true, ...op
   }
 }
 
-/** Bytes of a fixture file. */
-export function fixtureSize(model, file) {
-  return readFileSync(join(fixtures, model, file)).length;
-}
-
 /** The model to show in screenshots and time: the embedded default when the build has one. */
 export function showcaseModel(servers) {
   return hasDefaultModel
     ? { params: {}, dir: join(root, 'assets/model'), name: 'embedded default model' }
     : { params: { model: servers.modelUrl('tiny') }, dir: join(fixtures, 'tiny'), name: 'tiny fixture' };
-}
-
-/** Any `albert` subcommand with `--json --device cpu` (cached): e.g. `['fill', '--model', dir, '--lens']`. */
-export function cliJson(args) {
-  const key = JSON.stringify(args);
-  if (!cliCache.has(key)) {
-    const out = execFileSync(albertCli(), [...args, '--device', 'cpu', '--json'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
-    cliCache.set(key, JSON.parse(out));
-  }
-  return cliCache.get(key);
 }
 
 /** Sets a range input's value as a user dragging it would (an `input` event). */

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use crate::view_model::attention::data::{AttentionData, HeadSel};
+use crate::view_model::attention::{data::AttentionData, layer::HeadSel};
 use crate::view_model::bench::BenchReport;
 use crate::view_model::inside::lens::LensView;
 use crate::view_model::inside::neuron::NeuronData;

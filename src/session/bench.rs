@@ -5,7 +5,7 @@ use albert::{Backend as EngineBackend, Batch, FillMask};
 use leptos::prelude::*;
 
 use crate::state::{AppState, BenchState};
-use crate::view_model::attention::data::HeadSel;
+use crate::view_model::attention::layer::HeadSel;
 use crate::view_model::attention::request::map_request;
 use crate::view_model::bench::{plan_lengths, synthetic_ids, BenchReport, BenchRow};
 use crate::view_model::Backend;

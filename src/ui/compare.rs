@@ -12,7 +12,7 @@ use super::export::ExportButtons;
 use super::{after_pause, Card};
 use crate::session::{fitted, mask_views};
 use crate::state::{use_app, AppState, MaskView};
-use crate::view_model::attention::data::{AttentionData, HeadSel};
+use crate::view_model::attention::{data::AttentionData, layer::HeadSel};
 use crate::view_model::attention::labels::{display_token, truncate_token};
 use crate::view_model::compare::{abs_max, candidates, diff, diff_problem, softmax, CandidateRow};
 use crate::view_model::export::compare::{diff_heatmap, pair_sentence};

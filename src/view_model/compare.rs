@@ -4,7 +4,7 @@
 //! the two sentences have the same number of tokens, the difference of their attention (A − B)
 //! per layer and head or for the mean of heads.
 
-use super::attention::data::{AttentionData, HeadSel};
+use super::attention::{data::AttentionData, layer::HeadSel};
 
 /// One candidate word of a `[MASK]` pair.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,7 +83,7 @@ pub fn abs_max(m: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view_model::attention::data::LayerAttention;
+    use crate::view_model::attention::layer::LayerAttention;
 
     fn att(t: usize, heads: usize, f: impl Fn(usize) -> f32) -> AttentionData {
         AttentionData {

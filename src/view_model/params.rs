@@ -54,7 +54,7 @@ pub struct Params {
     /// `?layer=`: (layer from 1, inner layer from 0).
     pub layer: Option<(usize, usize)>,
     /// `?head=`.
-    pub head: Option<crate::view_model::attention::data::HeadSel>,
+    pub head: Option<crate::view_model::attention::layer::HeadSel>,
     /// `?view=`: one of `SHARE_VIEWS`' ids.
     pub view: Option<String>,
     /// `?threads=`: the CPU path's threads, 1 to `MAX_THREADS`.
@@ -219,7 +219,7 @@ pub fn parse_query(query: &str) -> Params {
             }
             "ca" => p.compare_a = Some(v),
             "layer" => p.layer = parse_layer(&v),
-            "head" => p.head = crate::view_model::attention::data::HeadSel::parse(v.trim()),
+            "head" => p.head = crate::view_model::attention::layer::HeadSel::parse(v.trim()),
             "view" => p.view = SHARE_VIEWS.iter().find(|(id, _)| *id == v.trim()).map(|(id, _)| id.to_string()),
             "cb" => p.compare_b = Some(v),
             "depth" => p.depth = v.trim().parse::<usize>().ok().filter(|&d| d >= 1),
@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn shared_view_layer_head() {
-        use crate::view_model::attention::data::HeadSel;
+        use crate::view_model::attention::layer::HeadSel;
         let p = parse_query("layer=3.1&head=mean&view=lens");
         assert_eq!((p.layer, p.head, p.view.as_deref()), (Some((3, 1)), Some(HeadSel::Mean), Some("lens")));
         let p = parse_query("layer=2&head=5&view=nowhere");

@@ -13,7 +13,7 @@ use crate::ui::export::{caption, ExportButtons};
 use crate::view_model::attention::data::AttentionData;
 use crate::view_model::export;
 use crate::view_model::attention::colour::{max_value, viridis_css_gradient};
-use crate::view_model::attention::data::HeadSel;
+use crate::view_model::attention::layer::HeadSel;
 use crate::view_model::attention::geometry::{cell_at, grid_nav, heat_cell_px, Nav};
 use crate::view_model::attention::labels::{readout, truncate_token};
 

@@ -19,7 +19,7 @@ use leptos::prelude::*;
 
 use crate::ui::relay::Relay;
 use crate::ui::stage;
-use crate::view_model::attention::data::{AttentionData, HeadSel};
+use crate::view_model::attention::{data::AttentionData, layer::HeadSel};
 use crate::view_model::attention::labels::AttentionShape;
 use crate::view_model::attention::request::needs_forward;
 use head_view::HeadView;

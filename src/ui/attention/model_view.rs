@@ -22,7 +22,7 @@ use crate::ui::relay::Relay;
 use crate::ui::inside::toggle_switch;
 use crate::view_model::attention::colour::{heat_rgba, max_value};
 use crate::view_model::attention::request::THUMBNAIL;
-use crate::view_model::attention::data::HeadSel;
+use crate::view_model::attention::layer::HeadSel;
 use crate::view_model::attention::labels::LayerInfo;
 use crate::view_model::attention::geometry::{grid_nav, Nav};
 use crate::ui::export::{caption, ExportButtons};

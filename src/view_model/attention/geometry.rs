@@ -1,7 +1,7 @@
 //! Where things go in the attention views: the head view's rows and lines, the heatmap's cells,
 //! scrolling a box to reveal an item, and what the arrow keys do.
 
-use super::data::LayerAttention;
+use super::layer::LayerAttention;
 
 /// Geometry of the head view: two columns of `tokens` rows with lines between them.
 /// Rows are a fixed height, so 100 tokens scroll instead of shrinking.

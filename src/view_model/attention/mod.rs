@@ -1,12 +1,13 @@
 //! Everything the attention views compute, free of browser types and natively tested: the data
-//! of one forward (`data`), attention rollout (`rollout`), colour scales (`colour`), the views'
-//! geometry and keyboard movement (`geometry`), and what they print (`labels`). The Leptos
-//! components that draw them live in `ui::attention` (browser only).
+//! of one forward (`data`) and of one map in it (`layer`), attention rollout (`rollout`), colour
+//! scales (`colour`), the views' geometry and keyboard movement (`geometry`), and what they print
+//! (`labels`). The Leptos components that draw them live in `ui::attention` (browser only).
 
 pub mod colour;
 pub mod data;
 pub mod geometry;
 pub mod labels;
+pub mod layer;
 pub mod markup;
 pub mod request;
 pub mod rollout;
@@ -14,7 +15,7 @@ pub mod rollout;
 /// Data for the tests of every submodule.
 #[cfg(test)]
 pub(crate) mod fixtures {
-    use super::data::{AttentionData, LayerAttention};
+    use super::{data::AttentionData, layer::LayerAttention};
 
     /// A row-stochastic pseudo-random `heads × t × t` tensor.
     pub fn random_layer(index: usize, heads: usize, t: usize, seed: u64) -> LayerAttention {

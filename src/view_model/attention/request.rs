@@ -5,7 +5,7 @@
 //! most `THUMBNAIL` tokens is the map itself). A reader who picks another layer gets a forward
 //! that reads it ([`needs_forward`]).
 
-use super::data::{AttentionData, HeadSel};
+use super::{data::AttentionData, layer::HeadSel};
 
 /// Cells a side of the model view's thumbnails (shown 56 CSS px wide): longer maps are
 /// max-pooled to it, on the GPU or in `AttentionData::thumbnail`.

@@ -106,7 +106,7 @@ fn matmul(a: &[f32], b: &[f32], t: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{close, data};
-    use super::super::data::{AttentionData, LayerAttention};
+    use super::super::{data::AttentionData, layer::LayerAttention};
     use super::*;
 
     #[test]

@@ -7,7 +7,7 @@ use super::png::heat_png;
 use super::svg::{text_px, Canvas, BLUE, INK, MUTED, VERMILLION};
 use super::{file_stem, layer_number, Caption, Figure};
 use crate::view_model::attention::colour::{head_style, max_value, rgb_hex, viridis};
-use crate::view_model::attention::data::{AttentionData, HeadSel};
+use crate::view_model::attention::{data::AttentionData, layer::HeadSel};
 use crate::view_model::attention::geometry::{head_view_lines, heat_cell_px, line_opacity, HeadViewLayout, MAX_LINES};
 use crate::view_model::attention::labels::{display_token, truncate_token};
 use crate::view_model::attention::request::THUMBNAIL;

@@ -5,7 +5,7 @@
 use super::svg::{text_px, Canvas, MUTED};
 use super::{file_stem, layer_number, Caption, Figure};
 use crate::view_model::attention::colour::rgb_hex;
-use crate::view_model::attention::data::{AttentionData, HeadSel};
+use crate::view_model::attention::{data::AttentionData, layer::HeadSel};
 use crate::view_model::attention::labels::{display_token, truncate_token};
 use crate::view_model::compare::abs_max;
 
@@ -77,7 +77,7 @@ pub fn pair_sentence(a: &str, b: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view_model::attention::data::LayerAttention;
+    use crate::view_model::attention::layer::LayerAttention;
 
     fn att(t: usize) -> AttentionData {
         let layers = (0..2).map(|i| LayerAttention { index: i, layer: i, group: 0, inner: 0, heads: 1, data: vec![1.0 / t as f32; t * t], ..Default::default() }).collect();

@@ -139,7 +139,7 @@ fn pretty(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view_model::attention::data::LayerAttention;
+    use crate::view_model::attention::layer::LayerAttention;
 
     /// `albert fill --model crates/albert/tests/fixtures/pretraining --text 'the [MASK] sat,
     /// "well".' --json --attentions --device cpu --top-k 3`.

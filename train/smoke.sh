@@ -3,7 +3,7 @@
 # slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
 # checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the
 # curves, a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the
-# sharing modes (check_sharing.py), regrouping (check_regroup.py), run comparison (check_compare_runs.py), the extrapolation's points (check_extrapolate.py), the loss (check_loss.py), the schedule (check_schedule.py), --amp
+# sharing modes (check_sharing.py), regrouping (check_regroup.py), run comparison (check_compare_runs.py), the extrapolation's points (check_extrapolate.py), the compact weights (check_compact.py), the loss (check_loss.py), the schedule (check_schedule.py), --amp
 # auto's choice (check_amp.py), the sessions summary (check_sessions.py), and the check of the
 # shipped model in assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero on any failure. Everything is written to a
 # temporary folder (kept with KEEP=1).
@@ -260,6 +260,8 @@ import json, sys
 r = json.load(sys.stdin)
 assert r["lines"] == 4 and all(v["mean"] == 0 for v in r["overall"].values()) and len(r["valid"]) >= 2, r' \
   || { echo "smoke: compare_runs.py does not read the log train.py writes" >&2; exit 1; }
+step "compact weights: unit check (f32 exact; past the commit's limit 24 bits a weight, to nearest; the 2-group shape fits 15 MB)"
+"$PY" -m check_compact
 step "extrapolate: unit check (the fit ends where the decay starts, not at a re-warm)"
 "$PY" -m check_extrapolate
 step "loss: unit check (the masked-rows loss equals AlbertForPreTraining's; --sop-weight scales SOP only)"

@@ -117,7 +117,7 @@ def get_args(argv=None):
     ap.add_argument("--session-steps", type=int, default=None,
                     help="stop this invocation (with a checkpoint) after N steps, without changing the schedule")
     ap.add_argument("--commit-dir", default=None,
-                    help="also keep a compact checkpoint here (f32 weights, config, counters, tokenizer, the run's log "
+                    help="also keep a compact checkpoint here (f32 weights or 24 bits past compact.WEIGHTS_LIMIT, config, counters, tokenizer, the run's log "
                          "of every session), small enough to commit; --resume continues from it when --out has none")
     return ap.parse_args(argv)
 

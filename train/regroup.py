@@ -4,10 +4,11 @@ the block its layers ran before, with that block's Adam moments. The copy comput
 function (checked here: the logits and the loss are unchanged), so training goes on from where
 it was, and each block is then free to specialize to its own layers.
 
-Why: the main run is far past the tokens a 3 M-parameter model can use well (its held-out curve
-flattened, train/README.md), and on these CPUs compute, not the download, is what is scarce.
-Groups add encoder parameters without adding a multiply per token: 2 groups take the exported
-model from 3.0 M to 4.8 M parameters (9.7 MB in f16, within the issue's 12 MB).
+Why: the main run's held-out curve has flattened (train/README.md), and on these CPUs compute,
+not the download, is what is scarce. Groups add encoder parameters without adding a multiply per
+token: 2 groups take the exported model from 3.0 M to 4.8 M parameters (9.5 MB in f16, within the
+issue's 12 MB). Tried in session 29 (train/README.md, "Two groups at the same compute"): after
+12 M tokens on the main run's own batches, 0.67 points worse on held-out books; not adopted.
 
     python regroup.py --ckpt runs/default/ckpt.pt --groups 2 --out runs/groups2/ckpt.pt
 """

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The short CPU smoke run of the whole pipeline (part of the test command): a tiny tokenizer on a
 # slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
-# checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the
-# curves, a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the
-# sharing modes (check_sharing.py), regrouping (check_regroup.py), run comparison (check_compare_runs.py), the extrapolation's points (check_extrapolate.py), the compact weights (check_compact.py), the loss (check_loss.py), the schedule (check_schedule.py), --amp
-# auto's choice (check_amp.py), the sessions summary (check_sessions.py), and the check of the
-# shipped model in assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero on any failure. Everything is written to a
-# temporary folder (kept with KEEP=1).
+# checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the curves,
+# a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the sharing
+# modes (check_sharing.py), regrouping (check_regroup.py), run comparison (check_compare_runs.py),
+# the extrapolation's points (check_extrapolate.py), the compact weights (check_compact.py), the
+# loss (check_loss.py), the schedule (check_schedule.py), --amp auto's choice (check_amp.py), the
+# sessions summary (check_sessions.py), and the check of the shipped model in assets/model against
+# its golden file. About 1-2 minutes on one CPU core; exits non-zero on any failure. Everything is
+# written to a temporary folder (kept with KEEP=1).
 #
 #   train/smoke.sh                               # uses train/.venv (created by setup.sh)
 #   TRAIN_VENV=tools/golden/.venv train/smoke.sh # any environment with the same pins

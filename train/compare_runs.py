@@ -24,17 +24,17 @@ TRAIN = ("mlm_loss", "mlm_acc", "sop_loss")
 VALID = ("mlm_acc", "mlm_loss", "sop_acc")
 
 
-def by_step(path: str, split: str, from_step: int) -> dict[int, dict]:
-    """The log's `split` lines after `from_step`, the later line of a repeated step."""
-    out: dict[int, dict] = {}
+def by_step(path: str, from_step: int) -> dict[str, dict[int, dict]]:
+    """The log's train and valid lines after `from_step` by step, the later line of a repeated step."""
+    out: dict[str, dict[int, dict]] = {"train": {}, "valid": {}}
     with open(path) as f:
         for n, line in enumerate(f, 1):
             try:
                 r = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}:{n}: not a JSON line ({e})") from None
-            if r.get("split") == split and r["step"] > from_step:
-                out[r["step"]] = r
+            if r.get("split") in out and r["step"] > from_step:
+                out[r["split"]][r["step"]] = r
     return out
 
 
@@ -44,7 +44,8 @@ def mean_se(xs: list[float]) -> tuple[float, float]:
 
 
 def compare(a_path: str, b_path: str, from_step: int = 0, window: int = 1000) -> dict:
-    a, b = by_step(a_path, "train", from_step), by_step(b_path, "train", from_step)
+    logs = by_step(a_path, from_step), by_step(b_path, from_step)
+    a, b = (log["train"] for log in logs)
     steps = sorted(set(a) & set(b))
     if not steps:
         raise ValueError(f"no training step after {from_step} is logged in both {a_path} and {b_path}")
@@ -56,7 +57,7 @@ def compare(a_path: str, b_path: str, from_step: int = 0, window: int = 1000) ->
             windows.append({"steps": [steps[idx[0]], steps[idx[-1]]], "lines": len(idx),
                             **{k: statistics.fmean(d[k][i] for i in idx) for k in TRAIN}})
     overall = {k: dict(zip(("mean", "se"), mean_se(d[k]))) for k in TRAIN}
-    va, vb = by_step(a_path, "valid", from_step), by_step(b_path, "valid", from_step)
+    va, vb = (log["valid"] for log in logs)
     valid = [{"step": s, "examples": vb[s].get("examples"), **{k: vb[s][k] - va[s][k] for k in VALID}, "a_mlm_acc": va[s]["mlm_acc"]}
              for s in sorted(set(va) & set(vb)) if va[s].get("examples") == vb[s].get("examples")]
     return {"a": a_path, "b": b_path, "from_step": from_step, "lines": len(steps), "first_step": steps[0],

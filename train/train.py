@@ -31,10 +31,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-import compact
+import checkpoint
 import corpus
 import data
-from model import Pretrain, SHARE_KEY, build_config, evaluate, new_model, param_counts, resolve_amp, set_depth, share_config, autocast, sinusoids, weight_decay_split
+import run_log
+from model import Pretrain, SHARE_KEY, evaluate, param_counts, resolve_amp, set_depth, autocast, weight_decay_split
 from schedule import lr_at, parse_phases, phase_at
 
 
@@ -177,47 +178,16 @@ def main(argv=None):
         valid_symmetric = data.fixed_eval_set(valid_cache, vocab, a.eval_examples, eval_seq, pairs="symmetric")
 
     os.makedirs(a.out, exist_ok=True)
-    ckpt_path = os.path.join(a.out, "ckpt.pt")
     state = {"step": 0, "tokens": 0, "train_seconds": 0.0, "wall_start": time.time()}
     try:
-        groups, tie = share_config(a.share, a.groups, phases[-1]["layers"])
-        if tie and any(p["layers"] % groups for p in phases):
-            raise ValueError(f"--share {a.share} has one group per layer: every phase must run {groups} layers (or a multiple)")
+        cfg, model = checkpoint.fresh_model(a, vocab, phases, eval_seq)
     except ValueError as e:
         sys.exit(f"train.py: {e}")
-    cfg = build_config(vocab, a.embedding, a.hidden, a.heads, a.ffn, phases[-1]["layers"], groups, a.inner,
-                       a.max_pos or max(128, eval_seq))
-    if tie:
-        setattr(cfg, SHARE_KEY, tie)
-    cfg.initializer_range = a.init_range
-    torch.manual_seed(a.seed)
-    model = new_model(cfg)
-    if a.mapping_init:
-        torch.nn.init.normal_(model.albert.encoder.embedding_hidden_mapping_in.weight, std=a.mapping_init)
-    if a.qk_init:
-        for n, p_ in model.named_parameters():
-            if n.endswith(("attention.query.weight", "attention.key.weight")):
-                torch.nn.init.normal_(p_, std=a.qk_init)
-    if a.pos_init == "sinusoidal":
-        with torch.no_grad():
-            w = model.albert.embeddings.position_embeddings.weight
-            w.copy_(sinusoids(w.shape[0], w.shape[1]) * ((a.pos_init_std or a.init_range) / (0.5 ** 0.5)))
-    resumed = None
-    rewarm_from = None  # the step a compact resume started at (the optimizer's moments start from zero)
-    if a.resume and os.path.exists(ckpt_path):
-        resumed = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        model = new_model(type(cfg).from_dict(resumed["config"]))
-        cfg = model.config
-        model.load_state_dict(resumed["model"])
-        state.update(resumed["state"])
-        rewarm_from = state.get("rewarm_from")
-    elif a.resume and a.commit_dir and compact.exists(a.commit_dir):
-        model, saved = compact.load(a.commit_dir, new_model)
-        cfg = model.config
-        state.update(saved)
-        state["rewarm_from"] = rewarm_from = state["step"]
-        log(f"[train] resumed weights and counters from {a.commit_dir} (compact: no optimizer moments, "
-            f"re-warming the learning rate over {a.rewarm_steps} steps)")
+    resumed, restored, counters = checkpoint.resume(a, log)
+    if restored is not None:
+        model, cfg = restored, restored.config
+    state.update(counters)
+    rewarm_from = state.get("rewarm_from")  # a compact resume's step: the optimizer's moments start from zero there
     model.to(device)
     counts = param_counts(model)  # unique parameters: a tied tensor counts once
     n_params = counts["total"]
@@ -236,7 +206,7 @@ def main(argv=None):
         else:
             sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank + 7919 * state["step"], **sampler_args)
         torch.set_rng_state(resumed["torch_rng"])
-        log(f"[train] resumed from {ckpt_path} at step {state['step']}, {state['tokens'] / 1e6:.2f} M tokens, "
+        log(f"[train] resumed from {os.path.join(a.out, checkpoint.CKPT)} at step {state['step']}, {state['tokens'] / 1e6:.2f} M tokens, "
             f"{state['train_seconds']:.0f} s trained")
 
     wrapper = Pretrain(model, a.sop_weight)
@@ -280,35 +250,17 @@ def main(argv=None):
         return next(stream)
 
     def save_checkpoint():
-        if not main_rank:
-            return
-        ck = {"config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(), "state": state,
-              "sampler": sampler.state() if world == 1 and stream is None else None, "torch_rng": torch.get_rng_state(), "args": vars(a),
-              "phases": phases}
-        tmp = ckpt_path + ".tmp"
-        torch.save(ck, tmp)
-        os.replace(tmp, ckpt_path)
-        if a.commit_dir:
-            compact.save(a.commit_dir, model, cfg, state, {"args": vars(a), "phases": phases}, a.tokenizer)
+        if main_rank:
+            checkpoint.save(a, cfg, model, opt, state, sampler.state() if world == 1 and stream is None else None, phases)
 
     # With --commit-dir the log lives there, so the curve of every session is committed with it.
-    log_path = os.path.join(a.commit_dir or a.out, "log.jsonl")
     if a.commit_dir:
         os.makedirs(a.commit_dir, exist_ok=True)
-    logf = open(log_path, "a") if main_rank else None
-
-    def write_log(rec):
-        if logf:
-            logf.write(json.dumps(rec) + "\n")
-            logf.flush()
+    runlog = run_log.RunLog(os.path.join(a.commit_dir or a.out, "log.jsonl") if main_rank else None)
 
     def session_record(event):
-        # One line at each start and end of an invocation: the curve across sessions and what ran it.
-        write_log({"event": event, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "step": state["step"],
-                   "tokens": state["tokens"], "train_seconds": round(state["train_seconds"], 1),
-                   "wall_seconds": round(time.time() - wall_start, 1), "threads": a.threads, "world_size": world,
-                   "amp": amp, "torch": torch.__version__, "cpus": os.cpu_count(),
-                   "sop_pairs": a.sop_pairs, "sop_weight": a.sop_weight})
+        runlog.event(event, state, time.time() - wall_start, threads=a.threads, world_size=world, amp=amp,
+                     torch=torch.__version__, cpus=os.cpu_count(), sop_pairs=a.sop_pairs, sop_weight=a.sop_weight)
 
     wall_start = time.time()
     session_record("session_start")
@@ -332,10 +284,7 @@ def main(argv=None):
         t0 = time.time()
         ev = evaluate(model, valid_examples, device, amp)
         sym = evaluate(model, valid_symmetric, device, amp)
-        rec = {"split": "valid", "step": state["step"], "tokens": state["tokens"], "train_seconds": round(state["train_seconds"], 1),
-               "layers": cfg.num_hidden_layers, "seq": eval_seq, **{k: round(v, 5) if isinstance(v, float) else v for k, v in ev.items()},
-               "sop_symmetric": round(sym["sop_acc"], 5), "sop_symmetric_loss": round(sym["sop_loss"], 5)}
-        write_log(rec)
+        runlog.write(run_log.valid_line(state, cfg.num_hidden_layers, eval_seq, ev, sym))
         log(f"[valid{tag}] step {state['step']} L={cfg.num_hidden_layers}: mlm loss {ev['mlm_loss']:.3f} acc {ev['mlm_acc']:.3f} | "
             f"sop loss {ev['sop_loss']:.3f} acc {ev['sop_acc']:.3f}, on symmetric pairs {sym['sop_acc']:.3f} ({time.time() - t0:.0f} s)")
 
@@ -407,16 +356,9 @@ def main(argv=None):
         if state["step"] % a.log_every == 0:
             if distributed:
                 dist.all_reduce(acc)
-            s = acc.cpu().numpy()
-            rec = {"split": "train", "step": state["step"], "tokens": state["tokens"], "train_seconds": round(state["train_seconds"], 1),
-                   "lr": lr, "layers": ph["layers"], "seq": ph["seq"], "batch": ph["batch"] * world, "ngram": ph["ngram"],
-                   "mlm_loss": round(s[0] / s[2], 4), "mlm_acc": round(s[1] / s[2], 4),
-                   "sop_loss": round(s[3] / s[5], 4), "sop_acc": round(s[4] / s[5], 4),
-                   "tokens_per_s": round(win_tokens / max(win_t, 1e-9))}
-            write_log(rec)
-            log(f"step {state['step']:6d} | {state['tokens'] / 1e6:7.2f} M tok | {state['train_seconds']:6.0f} s | lr {lr:.2e} | "
-                f"L{ph['layers']} T{ph['seq']} | mlm {rec['mlm_loss']:.3f} acc {rec['mlm_acc']:.3f} | "
-                f"sop {rec['sop_loss']:.3f} acc {rec['sop_acc']:.3f} | {rec['tokens_per_s']} tok/s", flush=True)
+            rec = run_log.train_line(state, lr, ph, world, acc.cpu().numpy(), win_tokens, win_t)
+            runlog.write(rec)
+            log(run_log.console_line(rec), flush=True)
             acc.zero_()
             win_t, win_tokens = 0.0, 0
         if a.eval_every and state["step"] % a.eval_every == 0:
@@ -430,8 +372,7 @@ def main(argv=None):
     session_record("session_end")
     log(f"[train] {'done' if finished else 'paused (resume with --resume)'}: {state['step']} steps, "
         f"{state['tokens'] / 1e6:.2f} M tokens, {state['train_seconds']:.0f} s of training")
-    if logf:
-        logf.close()
+    runlog.close()
     if distributed:
         dist.destroy_process_group()
 

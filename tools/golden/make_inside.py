@@ -38,6 +38,7 @@ from transformers import AlbertForMaskedLM, AlbertForPreTraining
 
 import make_fixtures as mf  # also makes torch deterministic and single-threaded, as for the fixtures
 from common import FIX, write_json
+from hf_checkpoint import load_checkpoint_f32
 from tokenizer_fixtures import load_tiny_tokenizers
 
 OUT = os.path.join(FIX, "inside")
@@ -115,7 +116,7 @@ def drift(hs, am):
 
 def make(name, slow, fast):
     cls, switch_specs, neuron_spec = CASES[name]
-    model, _ = mf.load_checkpoint_f32(cls, os.path.join(FIX, name))
+    model, _ = load_checkpoint_f32(cls, os.path.join(FIX, name))
     cfg = model.config
     L = cfg.num_hidden_layers
     inputs = mf.encode_batch(fast, slow, [(TEXT, None)])

@@ -1,30 +1,23 @@
-// Browser tests of the fill-mask page: backend choice, predictions against the `albert` CLI,
-// editing, keyboard, URL parameters, theme (the layout: layout.test.mjs).
+// Browser tests of the fill-mask page on WebGPU: predictions against the `albert` CLI, editing,
+// keyboard, URL parameters, theme, ?bench=1 (the CPU fallback: fallback.test.mjs; what a forward
+// reads back: readback.test.mjs; the layout: layout.test.mjs).
 //
 //   node --test tests/e2e/          (scripts/test builds dist/ first)
 //   CHROMIUM_PATH=/path/to/chrome node --test tests/e2e/
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import {
   applyPick,
-  appUrl,
   assertSameTopK,
   cliFill,
-  cliJson,
   enterSentence,
-  fixtures,
-  launch,
-  longModelDir,
   readyStatus,
   settledStatus,
   startServers,
   waitPredictions,
-  waitText,
 } from './helpers.mjs';
-import { readFileSync } from 'node:fs';
+import { openTiny, TINY, tinyPageBytes } from './tiny.mjs';
 
-const TINY = join(fixtures, 'tiny');
 let s;
 
 before(async () => {
@@ -34,38 +27,9 @@ after(async () => {
   await s?.close();
 });
 
-/**
- * Bytes the page's forward returns on the tiny fixture (V 1000, 3 layers × 4 heads of 8) at n
- * tokens, all f32: one [MASK] row of logits, the lens (h_0..h_3: 4 × V), the drift (2 per layer),
- * the neuron view's q and k (2 × n × 8) and, with `maps`, every attention map (3 × 4 × n²).
- */
-function tinyPageBytes(n, { maps = true } = {}) {
-  return 4 * (1000 + 4 * 1000 + 2 * 3 + 2 * n * 8 + (maps ? 3 * 4 * n * n : 0));
-}
-
-/**
- * Floats the page reads back of the maps of a tiny-shaped model (3 maps × 4 heads) at n tokens
- * with `whole` maps whole (src/view_model/attention/request.rs): every map (`all`), or those
- * maps, every map's mean and every head's thumbnail of at most 64 cells a side (`views`); the
- * page takes the fewer.
- */
-function tinyMapFloats(n, whole) {
-  const side = Math.ceil(n / Math.ceil(n / 64));
-  const all = 3 * 4 * n * n;
-  const views = whole * 4 * n * n + 3 * n * n + 3 * 4 * side * side;
-  return { all, views, side, read: Math.min(all, views) };
-}
-
-/** Opens the app on the tiny fixture. */
-async function openTiny(t, { params = {}, ...opts } = {}) {
-  const ctx = await launch(t, opts);
-  await ctx.page.goto(appUrl(s.app, { model: s.modelUrl('tiny'), ...params }));
-  return ctx;
-}
-
 describe('WebGPU (SwiftShader)', () => {
   test('page, status ready on webgpu, adapter, model named, first predictions equal the CLI', async (t) => {
-    const { page, problems } = await openTiny(t);
+    const { page, problems } = await openTiny(t, s);
     assert.equal(await page.title(), 'albert-lens');
     assert.equal((await page.locator('header h1').innerText()).trim(), 'albert-lens');
     assert.match(await page.locator('p.intro').innerText(), /WebGPU/);
@@ -98,7 +62,7 @@ describe('WebGPU (SwiftShader)', () => {
   });
 
   test('typed sentences, several masks and a sentence pair match the CLI', async (t) => {
-    const { page, problems } = await openTiny(t);
+    const { page, problems } = await openTiny(t, s);
     await readyStatus(page);
     for (const text of [
       'Paris is the [MASK] of France.',
@@ -118,7 +82,7 @@ describe('WebGPU (SwiftShader)', () => {
   });
 
   test('top-k selector, clicking a prediction puts it in the sentence', async (t) => {
-    const { page } = await openTiny(t);
+    const { page } = await openTiny(t, s);
     await readyStatus(page);
     await waitPredictions(page, 1);
     await page.getByTestId('top-k').selectOption('10');
@@ -136,7 +100,7 @@ describe('WebGPU (SwiftShader)', () => {
   });
 
   test('no stale results: predictions disappear while the text differs, then match the new text', async (t) => {
-    const { page } = await openTiny(t);
+    const { page } = await openTiny(t, s);
     await readyStatus(page);
     await waitPredictions(page, 1);
     const box = page.getByTestId('sentence');
@@ -157,7 +121,7 @@ describe('WebGPU (SwiftShader)', () => {
   });
 
   test('[MASK] button and Ctrl+M insert at the cursor; examples; ?text= in and out', async (t) => {
-    const { page } = await openTiny(t, { params: { text: 'A dog [MASK] here.' } });
+    const { page } = await openTiny(t, s, { params: { text: 'A dog [MASK] here.' } });
     const box = page.getByTestId('sentence');
     assert.equal(await box.inputValue(), 'A dog [MASK] here.');
     await readyStatus(page);
@@ -182,7 +146,7 @@ describe('WebGPU (SwiftShader)', () => {
   });
 
   test('keyboard: Tab reaches the controls and a prediction, Enter applies it; focus is visible', async (t) => {
-    const { page } = await openTiny(t);
+    const { page } = await openTiny(t, s);
     await readyStatus(page);
     await waitPredictions(page, 1);
     const box = page.getByTestId('sentence');
@@ -204,7 +168,7 @@ describe('WebGPU (SwiftShader)', () => {
   });
 
   test('dark mode: follows the system, toggles, and is remembered', async (t) => {
-    const { page } = await openTiny(t, { colorScheme: 'dark' });
+    const { page } = await openTiny(t, s, { colorScheme: 'dark' });
     await settledStatus(page);
     const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const dark = await bg();
@@ -219,34 +183,8 @@ describe('WebGPU (SwiftShader)', () => {
     assert.equal(await bg(), 'rgb(251, 251, 252)', 'the choice survives a reload');
   });
 
-  test('hiding the attention maps: forwards read none back (fused kernel); showing them runs the sentence again', async (t) => {
-    const { page, problems } = await openTiny(t);
-    await readyStatus(page);
-    const text = 'The capital of France is [MASK].';
-    const n = cliFill(TINY, text, 8).ids.length;
-    const bytes = () => page.evaluate(() => window.albertLensStats().lastForwardBytes);
-    await page.waitForSelector('[data-testid="head-view"][data-tokens]');
-    assert.equal(await bytes(), tinyPageBytes(n));
-    await page.getByTestId('attention-toggle').click();
-    assert.equal(await page.getByTestId('attention-toggle').getAttribute('aria-pressed'), 'false');
-    assert.equal(await page.getByTestId('head-view').count(), 0, 'the views are gone');
-    const forwards = await page.evaluate(() => window.albertLensStats().forwards);
-    await page.getByTestId('sentence').fill('The capital of Spain is [MASK].');
-    await page.waitForFunction((f) => window.albertLensStats().forwards > f, forwards);
-    const m = cliFill(TINY, 'The capital of Spain is [MASK].', 8);
-    assertSameTopK(await waitPredictions(page, 1), m);
-    const nn = m.ids.length;
-    assert.equal(await bytes(), tinyPageBytes(nn, { maps: false }), 'no maps read back');
-    assert.match(await page.getByTestId('readback').innerText(), /without attention maps/);
-    await page.getByTestId('attention-toggle').click();
-    await page.waitForSelector('[data-testid="head-view"][data-tokens]');
-    assert.equal(await bytes(), tinyPageBytes(nn), 'maps again');
-    assert.match(await page.getByTestId('readback').innerText(), /attention maps included/);
-    assert.deepEqual(problems, []);
-  });
-
   test('?bench=1 times forwards and publishes JSON', async (t) => {
-    const { page } = await openTiny(t, { params: { bench: '1', n: '4,8,999', runs: '3', warmup: '1' } });
+    const { page } = await openTiny(t, s, { params: { bench: '1', n: '4,8,999', runs: '3', warmup: '1' } });
     await readyStatus(page);
     const bench = page.locator('[data-testid="bench"][data-state="done"]');
     await bench.waitFor({ timeout: 60_000 });
@@ -278,7 +216,7 @@ describe('WebGPU (SwiftShader)', () => {
   });
 
   test('?bench=1&profile=1 adds the GPU time of every stage, in the JSON and as a table', async (t) => {
-    const { page } = await openTiny(t, { params: { bench: '1', n: '5', runs: '2', warmup: '0', profile: '1' } });
+    const { page } = await openTiny(t, s, { params: { bench: '1', n: '5', runs: '2', warmup: '0', profile: '1' } });
     const bench = page.locator('[data-testid="bench"][data-state="done"]');
     await bench.waitFor({ timeout: 60_000 });
     const report = JSON.parse(await bench.textContent());
@@ -301,133 +239,4 @@ describe('WebGPU (SwiftShader)', () => {
     assert.equal(rows.length, profile.length);
     assert.match(rows.find((r) => r.startsWith('predictions.decoder')), /linear_gemv_short_k\s+1\s+[\d.]+ ms\s+[\d.]+ %/);
   });
-});
-
-describe('CPU fallback', () => {
-  // Headless Chromium on Linux without --enable-unsafe-webgpu exposes navigator.gpu, but
-  // requestAdapter() resolves to null.
-  test('no adapter: cpu backend with a notice, same predictions as the CLI', async (t) => {
-    const { page, problems } = await openTiny(t, { webgpu: false });
-    const status = await readyStatus(page);
-    assert.equal(status.backend, 'cpu');
-    const notice = await page.getByTestId('notice').innerText();
-    assert.match(notice, /no adapter was granted|no WebGPU/);
-    assert.match(notice, /slower/);
-    for (const text of ['The capital of France is [MASK].', 'The [MASK] chased the [MASK] across the garden.']) {
-      const preds = await enterSentence(page, text);
-      assertSameTopK(preds, cliFill(TINY, text, 8), 1e-5);
-    }
-    assert.deepEqual(problems, []);
-  });
-
-  test('?backend=cpu skips WebGPU even when it is there', async (t) => {
-    const { page } = await openTiny(t, { params: { backend: 'cpu' } });
-    const status = await readyStatus(page);
-    assert.equal(status.backend, 'cpu');
-    assert.match(await page.getByTestId('notice').innerText(), /backend=cpu/);
-    assertSameTopK(await waitPredictions(page, 1), cliFill(TINY, 'The capital of France is [MASK].', 8), 1e-5);
-  });
-
-  test('a browser without navigator.gpu falls back to cpu', async (t) => {
-    const { page } = await openTiny(t, {
-      initScript: () => {
-        Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
-      },
-    });
-    const status = await readyStatus(page);
-    assert.equal(status.backend, 'cpu');
-    assert.match(await page.getByTestId('notice').innerText(), /no WebGPU/);
-    await waitPredictions(page, 1);
-  });
-
-  test('a failing WebGPU probe falls back to cpu and says why', async (t) => {
-    const { page } = await openTiny(t, {
-      initScript: () => {
-        const gpu = navigator.gpu;
-        if (gpu) gpu.requestAdapter = () => Promise.reject(new Error('adapter request refused by test'));
-      },
-    });
-    const status = await readyStatus(page);
-    assert.equal(status.backend, 'cpu');
-    assert.match(await page.getByTestId('notice').innerText(), /adapter request refused by test/);
-    await waitPredictions(page, 1);
-  });
-
-  test('WebGPU failing after the CPU bridge answered: the CPU path takes over, says why, same predictions as the CLI', async (t) => {
-    const { page, problems } = await openTiny(t, {
-      initScript: () => {
-        // The probe's adapter is granted; the device that load asks of it is not.
-        if (globalThis.GPUAdapter) GPUAdapter.prototype.requestDevice = () => Promise.reject(new Error('device refused by test'));
-      },
-    });
-    const status = await readyStatus(page);
-    assert.equal(status.backend, 'cpu');
-    assert.match(await page.getByTestId('notice').innerText(), /WebGPU failed.*device refused by test/);
-    const first = await page.evaluate(() => window.albertLensStats().firstPrediction);
-    assert.equal(first.bridge, true, `the bridge answered first: ${JSON.stringify(first)}`);
-    assertSameTopK(await waitPredictions(page, 1), cliFill(TINY, 'The capital of France is [MASK].', 8), 1e-5);
-    assert.deepEqual(problems, []);
-  });
-});
-
-describe('pay for what is shown (issue 13 item 3)', () => {
-  for (const webgpu of [true, false]) {
-    test(`${webgpu ? 'WebGPU' : 'CPU worker'}: at 100 tokens a forward reads back one map whole, the means and the thumbnails; the JSON export still holds every map; another layer runs again`, async (t) => {
-      const { page, problems } = await launch(t, webgpu ? {} : { webgpu: false });
-      const words = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
-      const text = `${words} and the [MASK] is here.`;
-      await page.goto(appUrl(s.app, { model: s.modelUrl('gen/long'), text }));
-      assert.equal((await readyStatus(page)).backend, webgpu ? 'webgpu' : 'cpu');
-      await waitPredictions(page, 1);
-      const cli = cliJson(['fill', '--model', longModelDir(), '--text', text, '--attentions', '--top-k', '5']);
-      const n = cli.ids.length;
-      const stats = () => page.evaluate(() => window.albertLensStats());
-      const one = tinyMapFloats(n, 1);
-      assert.ok(one.views < one.all, `at n = ${n} the views' reductions must be fewer floats than every map`);
-      assert.equal((await stats()).lastForwardBytes, tinyPageBytes(n, { maps: false }) + 4 * one.views, 'one map whole, means, thumbnails');
-      assert.match(await page.getByTestId('readback').innerText(), /attention maps included/);
-      // The model view paints the forward's thumbnails: every head of every map, pooled (a
-      // canvas a map, one thumbnail a head).
-      await page.waitForFunction((side) => {
-        const c = [...document.querySelectorAll('[data-testid="model-view-row"]')];
-        return c.length === 3 && c.every((e) => e.dataset.side === String(side));
-      }, one.side);
-      // The rollout rolls out the forward's means (its figure can be exported).
-      await page.waitForSelector('[data-testid="rollout"] [data-testid="export-svg"]:not([disabled])');
-
-      // The JSON export runs the sentence once more with every map: it equals the CLI's.
-      const button = page.locator('[data-testid="heatmap"] [data-testid="export-json"]');
-      const waiting = page.waitForEvent('download');
-      await button.click();
-      const dl = await waiting;
-      assert.equal(await dl.failure(), null);
-      const got = JSON.parse(readFileSync(await dl.path(), 'utf8'));
-      assert.equal(got.attentions.length, 3);
-      const flat = got.attentions.flat(3);
-      const want = cli.attentions.flat(3);
-      assert.equal(flat.length, want.length);
-      const worst = flat.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
-      assert.ok(worst <= 2e-4, `largest |page − CLI| attention ${worst}`);
-
-      // Another layer in the head view: the shown forward lacks it, so the sentence runs again.
-      const before = (await stats()).forwards;
-      await page.getByTestId('head-view-layer').selectOption('2');
-      await page.waitForFunction((b) => window.albertLensStats().forwards > b, before);
-      await waitText(page, 'head-view-foot', /lines shown/);
-      assert.equal((await stats()).lastForwardBytes, tinyPageBytes(n, { maps: false }) + 4 * one.views, 'map 2 whole instead of map 0');
-      // A head of map 0 in the heatmap: two maps whole cost more than every map, so every map.
-      const two = tinyMapFloats(n, 2);
-      const before2 = (await stats()).forwards;
-      await page.getByTestId('heatmap-head').selectOption('1');
-      await page.waitForFunction((b) => window.albertLensStats().forwards > b, before2);
-      await page.waitForFunction(() => !/Reading/.test(document.querySelector('[data-testid="heatmap-readout"]').textContent));
-      assert.equal((await stats()).lastForwardBytes, tinyPageBytes(n, { maps: false }) + 4 * two.read, 'two maps whole, or every map');
-      // Back to the mean: every map is shown already, no forward.
-      const settled = (await stats()).forwards;
-      await page.getByTestId('heatmap-head').selectOption('mean');
-      await page.waitForTimeout(500);
-      assert.equal((await stats()).forwards, settled, 'the mean needs no forward');
-      assert.deepEqual(problems, []);
-    });
-  }
 });

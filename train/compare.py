@@ -9,8 +9,16 @@ examples. Where either file names each pair's kind (`split`: where its segments 
 sentences or inside one; evaluate.py since session 22), SOP accuracy is also compared per kind.
 
     python compare.py results/heldout10k-shipped.json runs/<candidate>/eval10k.json
+    python compare.py --ship results/heldout10k-shipped.json runs/<candidate>/eval10k.json
 
-Exit status 0; 2 when the files cannot be compared (not the same examples, no per-example rows).
+`--ship` also applies the shipping rule (train/README.md, since session 24) with B the candidate:
+B must be better at single-token top-1 beyond noise (z ≥ Z_SHIP) and no worse beyond noise
+(z > −Z_SHIP) on each SOP measure whose pairs do not give their order away by length (symmetric
+pairs, two sentences; both files must have them). ALBERT's own pairs are left out of the rule:
+their lengths tell the order, which a model trained on symmetric pairs no longer follows.
+
+Exit status 0 (with --ship: the candidate ships); 1 with --ship when it does not; 2 when the files
+cannot be compared (not the same examples, no per-example rows).
 """
 
 from __future__ import annotations
@@ -72,26 +80,57 @@ def compare(ra: dict, rb: dict) -> list[dict]:
     return rows
 
 
+Z_SHIP = 2.0  # two paired standard errors: a difference smaller than this is noise
+CUE_FREE = ("SOP, symmetric pairs", "SOP, two sentences")
+
+
+def ship_verdict(rows: list[dict]) -> tuple[bool, list[str]]:
+    """(whether B ships instead of A, one reason a rule) from compare()'s rows."""
+    by = {r["measure"]: r for r in rows}
+    top1 = by["single-token top-1"]
+    reasons = [f"top-1 {100 * top1['diff']:+.2f} points, z {top1['z']:+.1f}: "
+               + ("better beyond noise" if top1["z"] >= Z_SHIP else f"not better beyond noise (needs z ≥ {Z_SHIP:g})")]
+    ok = top1["z"] >= Z_SHIP
+    for name in CUE_FREE:
+        if name not in by:
+            reasons.append(f"{name}: missing from a file (evaluate.py since session 24 scores it): cannot judge")
+            ok = False
+            continue
+        r = by[name]
+        fine = r["z"] > -Z_SHIP
+        ok = ok and fine
+        reasons.append(f"{name} {100 * r['diff']:+.2f} points, z {r['z']:+.1f}: "
+                       + ("not worse beyond noise" if fine else "worse beyond noise"))
+    return ok, reasons
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a", help="evaluate.py --per-example output (the reference, e.g. the shipped model)")
     ap.add_argument("b", help="the same for the candidate")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    ap.add_argument("--ship", action="store_true", help="apply the shipping rule to B (exit 0: ships, 1: does not)")
     args = ap.parse_args(argv)
     try:
         rows = compare(load(args.a), load(args.b))
     except (OSError, ValueError, KeyError) as e:
         print(f"compare.py: {e}", file=sys.stderr)
         return 2
+    ships, reasons = ship_verdict(rows)
     if args.json:
-        print(json.dumps(rows))
-        return 0
+        print(json.dumps({"rows": rows, "ships": ships, "reasons": reasons} if args.ship else rows))
+        return (0 if ships else 1) if args.ship else 0
     print(f"A = {args.a}\nB = {args.b}")
     for r in rows:
         print(f"{r['measure']:>22}: A {100 * r['a']:.2f} %, B {100 * r['b']:.2f} %, "
               f"B − A {100 * r['diff']:+.2f} points (paired standard error {100 * r['se']:.2f}, z {r['z']:+.1f}; "
               f"{r['examples']} examples)")
-    return 0
+    if not args.ship:
+        return 0
+    print(f"ship rule: {'B SHIPS' if ships else 'B does not ship'}")
+    for reason in reasons:
+        print(f"  - {reason}")
+    return 0 if ships else 1
 
 
 if __name__ == "__main__":

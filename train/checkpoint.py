@@ -4,8 +4,8 @@ A run starts from one of three places: a fresh model built from the recipe's arg
 initialization options), the full checkpoint in --out (weights, Adam's moments, the sampler's and
 torch's random state: the run continues as if never stopped), or, when --out has none, the compact
 checkpoint in --commit-dir that a session commits (weights and counters only: compact.py; the
-learning rate re-warms from its step). `save` writes both kinds, each atomically, so a run stopped
-mid-write resumes from the previous complete one.
+learning rate re-warms from its step). `save` writes the full one atomically (a run stopped
+mid-write resumes from the previous one) and the compact one file by file, as compact.py does.
 """
 
 from __future__ import annotations

@@ -114,6 +114,11 @@ for top1, sop, ships in ((3.0, {"sym": 0.0, "two": -1.9}, True), (2.0, {"sym": 5
     got, reasons = compare.ship_verdict(rows(top1, **sop))
     assert got == ships and len(reasons) == 3, (top1, sop, got, reasons)
 assert compare.main([sys.argv[1], sys.argv[1], "--ship"]) == 1  # the same model is not better
+import contextlib, io
+with contextlib.redirect_stdout(io.StringIO()) as buf:
+    assert compare.main([sys.argv[1], sys.argv[1], "--ship", "--json"]) == 1
+verdict = json.loads(buf.getvalue())
+assert verdict["ships"] is False and len(verdict["reasons"]) == 3 and verdict["rows"][0]["diff"] == 0, verdict
 assert compare.main([sys.argv[1], sys.argv[2]]) == 0  # without --ship, no verdict in the status
 flipped = {**b, "per_example": {**b["per_example"], "split": ["within"] * len(b["per_example"]["split"])}}
 try:

@@ -116,7 +116,7 @@ def main(argv=None) -> int:
     except (OSError, ValueError, KeyError) as e:
         print(f"compare.py: {e}", file=sys.stderr)
         return 2
-    ships, reasons = ship_verdict(rows)
+    ships, reasons = ship_verdict(rows) if args.ship else (None, [])
     if args.json:
         print(json.dumps({"rows": rows, "ships": ships, "reasons": reasons} if args.ship else rows))
         return (0 if ships else 1) if args.ship else 0

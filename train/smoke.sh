@@ -104,14 +104,14 @@ rows = {r["measure"]: r for r in compare.compare(a, b)}
 for name, key in (("SOP, symmetric pairs", "sop_symmetric"), ("SOP, two sentences", "sop_sentence_pairs")):
     assert rows[name]["examples"] == a[key]["examples"] == 64, (name, rows[name])
     assert abs(rows[name]["a"] - a[key]["sop_acc"]) < 1e-9 and abs(rows[name]["b"] - b[key]["sop_acc"]) < 1e-9, (name, rows[name])
-def rows(top1_z, **sop_z):  # compare()'s rows with these z (se 0.01)
+def verdict_rows(top1_z, **sop_z):  # compare()'s rows with these z (se 0.01)
     names = {"sym": "SOP, symmetric pairs", "two": "SOP, two sentences"}
     zs = [("single-token top-1", top1_z)] + [(names[k], z) for k, z in sop_z.items()]
     return [{"measure": m, "diff": 0.01 * z, "se": 0.01, "z": z} for m, z in zs]
 for top1, sop, ships in ((3.0, {"sym": 0.0, "two": -1.9}, True), (2.0, {"sym": 5, "two": 5}, True),
                          (1.99, {"sym": 5, "two": 5}, False), (9.0, {"sym": -2.0, "two": 0}, False),
                          (9.0, {"sym": 0, "two": -2.5}, False), (9.0, {"sym": 0}, False)):
-    got, reasons = compare.ship_verdict(rows(top1, **sop))
+    got, reasons = compare.ship_verdict(verdict_rows(top1, **sop))
     assert got == ships and len(reasons) == 3, (top1, sop, got, reasons)
 assert compare.main([sys.argv[1], sys.argv[1], "--ship"]) == 1  # the same model is not better
 import contextlib, io

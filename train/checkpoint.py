@@ -21,6 +21,11 @@ from model import SHARE_KEY, build_config, new_model, share_config, sinusoids
 CKPT = "ckpt.pt"
 
 
+def full_path(a) -> str:
+    """The full checkpoint's file: --out/ckpt.pt."""
+    return os.path.join(a.out, CKPT)
+
+
 def fresh_model(a, vocab: int, phases: list[dict], eval_seq: int):
     """(config, model) as the arguments describe them, seeded with --seed. ValueError when --share
     cannot fit the phases' depths."""
@@ -54,7 +59,7 @@ def resume(a, log) -> tuple[dict | None, object | None, dict]:
     compact checkpoint the counters carry `rewarm_from`, the step the optimizer's moments restart at."""
     if not a.resume:
         return None, None, {}
-    path = os.path.join(a.out, CKPT)
+    path = full_path(a)
     if os.path.exists(path):
         ck = torch.load(path, map_location="cpu", weights_only=False)
         model = new_model(AlbertConfig.from_dict(ck["config"]))
@@ -73,7 +78,7 @@ def save(a, cfg, model, opt, state: dict, sampler_state: dict | None, phases: li
     """The full checkpoint in --out and, with --commit-dir, the compact one there."""
     ck = {"config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(), "state": state,
           "sampler": sampler_state, "torch_rng": torch.get_rng_state(), "args": vars(a), "phases": phases}
-    path = os.path.join(a.out, CKPT)
+    path = full_path(a)
     tmp = path + ".tmp"
     torch.save(ck, tmp)
     os.replace(tmp, path)

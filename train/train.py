@@ -206,7 +206,7 @@ def main(argv=None):
         else:
             sampler = data.ExampleSampler(train_cache, vocab, seed=a.seed * 1000 + rank + 7919 * state["step"], **sampler_args)
         torch.set_rng_state(resumed["torch_rng"])
-        log(f"[train] resumed from {os.path.join(a.out, checkpoint.CKPT)} at step {state['step']}, {state['tokens'] / 1e6:.2f} M tokens, "
+        log(f"[train] resumed from {checkpoint.full_path(a)} at step {state['step']}, {state['tokens'] / 1e6:.2f} M tokens, "
             f"{state['train_seconds']:.0f} s trained")
 
     wrapper = Pretrain(model, a.sop_weight)

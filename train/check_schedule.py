@@ -12,7 +12,7 @@ import math
 import sys
 from types import SimpleNamespace
 
-from schedule import lr_at, parse_phases, phase_at
+from schedule import lr_at, parse_phases, phase_at, progress_of, raised
 
 
 def args(**kw):
@@ -49,6 +49,28 @@ def main() -> int:
     branch = args(decay_fraction=1 - S / B)
     near("branch at its start", lr_at(branch, 40_000, S / B), 1e-3)
     near("branch part-way", lr_at(branch, 40_000, T / B), 1e-3 * (B - T) / (B - S))
+
+    # Progress is the furthest of the budgets given; a resume re-warms only when its schedule asks
+    # for more than RISE times the rate the checkpoint last trained at.
+    st = {"step": 300, "tokens": 600.0, "train_seconds": 30.0}
+    near("progress, tokens", progress_of(args(budget_tokens=1000.0), st), 0.6)
+    near("progress, furthest budget", progress_of(args(budget_tokens=1000.0, budget_seconds=40.0, max_steps=1000), st), 0.75)
+    near("progress, no budget", progress_of(args(), st), 0.0)
+    for what, before, after, want in [
+        ("same budget, flat phase", 1000.0, 1000.0, False),
+        ("budget raised in the flat phase", 1000.0, 2000.0, False),
+        ("same budget, mid-decay", 650.0, 650.0, False),
+        ("budget raised mid-decay (0.38 of the peak → 1)", 650.0, 2000.0, True),
+        ("budget raised early in the decay (0.83 → 1: below RISE)", 720.0, 2000.0, False),
+        ("same budget, spent (0 → 0)", 600.0, 600.0, False),
+        ("budget raised once spent (0 → 1)", 600.0, 2000.0, True),
+        ("budget lowered", 2000.0, 700.0, False),
+    ]:
+        got = raised(args(budget_tokens=before), args(budget_tokens=after), st)
+        if got != want:
+            fails.append(f"raised, {what}: {got}, expected {want}")
+    if not raised(args(budget_tokens=1000.0), args(budget_tokens=1000.0, lr=2e-3), st):
+        fails.append("raised: a doubled --lr in the flat phase should re-warm")
 
     ph = parse_phases("1x64x64t@0.02,2x128x64t@0.06,4x128x64@0.9")
     want = [(1, 64, 64, False, 0.02), (2, 128, 64, False, 0.06), (4, 128, 64, True, 1.0)]

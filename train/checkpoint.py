@@ -11,11 +11,13 @@ mid-write resumes from the previous one) and the compact one file by file, as co
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
 
 import torch
 from transformers import AlbertConfig
 
 import compact
+import schedule
 from model import SHARE_KEY, build_config, new_model, share_config, sinusoids
 
 CKPT = "ckpt.pt"
@@ -64,7 +66,17 @@ def resume(a, log) -> tuple[dict | None, object | None, dict]:
         ck = torch.load(path, map_location="cpu", weights_only=False)
         model = new_model(AlbertConfig.from_dict(ck["config"]))
         model.load_state_dict(ck["model"])
-        return ck, model, dict(ck["state"])
+        counters = dict(ck["state"])
+        # The checkpoint's own arguments, where it has them, over today's: its schedule as it ran.
+        before = SimpleNamespace(**{**vars(a), **ck.get("args", {})})
+        if schedule.raised(before, a, counters):
+            counters["rewarm_from"] = counters["step"]
+            then = schedule.lr_at(before, counters["step"], schedule.progress_of(before, counters))
+            now = schedule.lr_at(a, counters["step"], schedule.progress_of(a, counters))
+            log(f"[train] the schedule now asks for a rate of {now:.3g} where the checkpoint last trained at "
+                f"{then:.3g} (a budget raised after its decay began, or a higher --lr): it re-warms over "
+                f"{a.rewarm_steps} steps")
+        return ck, model, counters
     if a.commit_dir and compact.exists(a.commit_dir):
         model, counters = compact.load(a.commit_dir, new_model)
         counters["rewarm_from"] = counters["step"]

@@ -48,3 +48,30 @@ def lr_at(a, step: int, progress: float, rewarm_from: int | None = None) -> floa
     else:
         f = 1.0
     return a.lr * warm * f
+
+
+def progress_of(a, state: dict) -> float:
+    """Progress through the budget: the largest of training seconds / --budget-seconds, tokens /
+    --budget-tokens and steps / --max-steps (those given); 1 or more when it is spent."""
+    p = 0.0
+    if getattr(a, "budget_seconds", None):
+        p = max(p, state["train_seconds"] / a.budget_seconds)
+    if getattr(a, "budget_tokens", None):
+        p = max(p, state["tokens"] / a.budget_tokens)
+    if getattr(a, "max_steps", None):
+        p = max(p, state["step"] / a.max_steps)
+    return p
+
+
+# How much higher than the checkpoint's last rate a resumed schedule may start before it re-warms.
+RISE = 1.5
+
+
+def raised(before, after, state: dict) -> bool:
+    """Whether resuming at `state` under the arguments `after` asks for more than RISE times the
+    rate the checkpoint last trained at under `before`: a budget raised once the decay had lowered
+    the rate (a budget raised in the flat phase changes nothing). Adam's moments are then tuned to
+    the small steps of the decay's end, so the rate re-warms (train.py) instead of jumping back."""
+    then = lr_at(before, state["step"], progress_of(before, state))
+    now = lr_at(after, state["step"], progress_of(after, state))
+    return now > RISE * then

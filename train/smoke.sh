@@ -43,6 +43,18 @@ step "train 30 steps (depth 1 → 2, length 32 → 64)"
 "$PY" train.py "${common[@]}" --out "$tmp/run" --max-steps 30
 step "resume to 40 steps"
 "$PY" train.py "${common[@]}" --out "$tmp/run" --max-steps 40 --resume
+step "a budget raised after the decay: the resumed run re-warms (Adam's moments fit the decay's small steps)"
+cp -r "$tmp/run" "$tmp/raise"   # at its budget's end: --max-steps 40 with the linear decay, the rate at 0
+"$PY" train.py "${common[@]}" --out "$tmp/raise" --max-steps 60 --rewarm-steps 4 --log-every 2 --eval-every 0 --resume \
+  > "$tmp/raise.log" 2>&1 || { cat "$tmp/raise.log" >&2; exit 1; }
+grep -q "re-warms over 4 steps" "$tmp/raise.log" || { cat "$tmp/raise.log" >&2; echo "smoke: no re-warm after a raised budget" >&2; exit 1; }
+"$PY" - "$tmp/raise/log.jsonl" "$tmp/raise/ckpt.pt" <<'PYEOF' || { echo "smoke: the raised budget's rate did not re-warm" >&2; exit 1; }
+import json, sys, torch
+lr = {r["step"]: r["lr"] for r in map(json.loads, open(sys.argv[1])) if r.get("split") == "train" and r["step"] > 40}
+# The linear decay alone falls from step 41 on; the re-warm makes it rise over its 4 steps first.
+assert lr[42] < lr[44] and lr[46] > lr[50], lr
+assert torch.load(sys.argv[2], map_location="cpu", weights_only=False)["state"]["rewarm_from"] == 40
+PYEOF
 step "torch.compile that cannot compile (no working C++ compiler): the run says so and trains eagerly"
 CXX=/nonexistent/c++ "$PY" train.py "${common[@]}" --out "$tmp/nocc" --max-steps 3 --eval-every 0 --compile > "$tmp/nocc.log" 2>&1 \
   || { cat "$tmp/nocc.log" >&2; echo "smoke: the run with a failing torch.compile stopped" >&2; exit 1; }

@@ -36,7 +36,7 @@ import corpus
 import data
 import run_log
 from model import Pretrain, SHARE_KEY, evaluate, param_counts, resolve_amp, set_depth, autocast, weight_decay_split
-from schedule import lr_at, parse_phases, phase_at
+from schedule import lr_at, parse_phases, phase_at, progress_of
 
 
 def get_args(argv=None):
@@ -221,13 +221,7 @@ def main(argv=None):
         wrapper = torch.nn.parallel.DistributedDataParallel(wrapper, device_ids=[local] if device.type == "cuda" else None)
 
     def progress() -> float:
-        p = 0.0
-        if a.budget_seconds:
-            p = max(p, state["train_seconds"] / a.budget_seconds)
-        if a.budget_tokens:
-            p = max(p, state["tokens"] / a.budget_tokens)
-        if a.max_steps:
-            p = max(p, state["step"] / a.max_steps)
+        p = progress_of(a, state)
         if distributed:  # every rank follows rank 0's clock
             t = torch.tensor([p], device=device, dtype=torch.float64)
             dist.broadcast(t, 0)

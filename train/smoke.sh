@@ -43,7 +43,7 @@ step "train 30 steps (depth 1 → 2, length 32 → 64)"
 "$PY" train.py "${common[@]}" --out "$tmp/run" --max-steps 30
 step "resume to 40 steps"
 "$PY" train.py "${common[@]}" --out "$tmp/run" --max-steps 40 --resume
-step "a budget raised after the decay: the resumed run re-warms (Adam's moments fit the decay's small steps)"
+step "a budget raised after the decay: the resumed run re-warms instead of jumping back to the peak"
 cp -r "$tmp/run" "$tmp/raise"   # at its budget's end: --max-steps 40 with the linear decay, the rate at 0
 "$PY" train.py "${common[@]}" --out "$tmp/raise" --max-steps 60 --rewarm-steps 4 --log-every 2 --eval-every 0 --resume \
   > "$tmp/raise.log" 2>&1 || { cat "$tmp/raise.log" >&2; exit 1; }

@@ -1,6 +1,7 @@
 """Unit check of extrapolate.py's selection (in the smoke run): the fit takes one evaluation per
-checkpoint from --min-tokens to the end of the flat learning-rate phase; a re-warm after a resume
-does not end that phase, the decay does, and evaluations past it are set apart, not fitted.
+checkpoint from --min-tokens on whose checkpoint was training at the peak rate; a re-warm after a
+resume does not set the evaluation before it apart, the decay does, and the flat phase after a
+budget raised past the decay is fitted again.
 
     python -m check_extrapolate
 """
@@ -13,35 +14,52 @@ import tempfile
 
 import extrapolate
 
+PEAK = 1e-3
 
-def main():
-    peak = 1e-3
-    train = [{"split": "train", "step": t, "tokens": t * 1e6, "lr": peak} for t in range(50, 426, 25)]
-    # A resume at 300 M re-warms (the rate climbs back to the peak): still the flat phase.
-    train += [{"split": "train", "step": 300, "tokens": 300e6 + 1, "lr": peak * 0.1},
-              {"split": "train", "step": 301, "tokens": 300e6 + 2, "lr": peak * 0.6}]
-    # The decay from 425 M, and a resume inside it that re-warms to the decayed rate.
-    train += [{"split": "train", "step": 426 + i, "tokens": (426 + i) * 1e6, "lr": peak * (0.99 - 0.1 * i)} for i in range(4)]
-    train += [{"split": "train", "step": 430, "tokens": 430e6 + 1, "lr": peak * 0.05}]
 
-    def ev(tokens_m, top1, step=None):
-        return {"event": "eval", "depth": 4, "step": step or tokens_m, "tokens": tokens_m * 1e6, "single_token_mlm_top1": top1}
+def tr(step, lr, tokens_m=None):
+    return {"split": "train", "step": step, "tokens": (step if tokens_m is None else tokens_m) * 1e6, "lr": lr}
 
-    evals = [ev(60, 0.2), ev(100, 0.25), ev(200, 0.26), ev(300, 0.27), ev(420, 0.279), ev(425, 0.28),
-             ev(429, 0.29), {**ev(429, 0.30), "depth": 2}, ev(200, 0.261, step=200)]
-    assert extrapolate.flat_phase_end(train, 80e6) == 425e6, extrapolate.flat_phase_end(train, 80e6)
+
+def ev(tokens_m, top1, depth=4):
+    return {"event": "eval", "depth": depth, "step": tokens_m, "tokens": tokens_m * 1e6, "single_token_mlm_top1": top1}
+
+
+def selected(log):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "log.jsonl")
         with open(path, "w") as f:
-            f.write("".join(json.dumps(r) + "\n" for r in train + evals))
-        fit, decay, end = extrapolate.read(path, 4, 80e6)
-    assert end == 425e6, end
-    assert [(r["tokens"] / 1e6, r["single_token_mlm_top1"]) for r in fit] == [(100, 0.25), (200, 0.261), (300, 0.27), (420, 0.279), (425, 0.28)], fit
-    assert [r["single_token_mlm_top1"] for r in decay] == [0.29], decay
+            f.write("".join(json.dumps(r) + "\n" for r in log))
+        fit, decay, peak = extrapolate.read(path, 4, 80e6)
+    return [(r["tokens"] / 1e6, r["single_token_mlm_top1"]) for r in fit], decay, peak
+
+
+def main():
+    # Sessions in log order: training lines, then evaluate.py's line at the session's end.
+    log = [tr(t, PEAK) for t in range(50, 301, 25)] + [ev(60, 0.2), ev(100, 0.25), ev(200, 0.26), ev(300, 0.27)]
+    log += [ev(200, 0.261)]  # a checkpoint evaluated twice keeps its last score
+    # The next session re-warms after its resume (the rate climbs back to the peak), then trains flat.
+    log += [tr(301, PEAK * 0.1), tr(302, PEAK * 0.6)] + [tr(t, PEAK) for t in range(325, 426, 25)]
+    log += [ev(420, 0.279), ev(425, 0.28)]
+    # The decay from 425 M; a session ends inside it.
+    log += [tr(426 + i, PEAK * (0.99 - 0.1 * i)) for i in range(4)] + [ev(429, 0.29), ev(429, 0.30, depth=2)]
+    # A resume inside the decay re-warms to the decayed rate; the run ends at its budget.
+    log += [tr(430, PEAK * 0.05), tr(499, PEAK * 0.01)] + [ev(499, 0.30)]
+    flat_then, _, _ = selected(log)
+    # The budget raised past the decay: the run re-warms to the peak and trains flat again.
+    log += [tr(500, PEAK * 0.3), tr(501, PEAK)] + [tr(t, PEAK) for t in range(525, 601, 25)] + [ev(600, 0.31)]
+    fit, decay, peak = selected(log)
+
+    assert peak == PEAK, peak
+    want = [(100, 0.25), (200, 0.261), (300, 0.27), (420, 0.279), (425, 0.28)]
+    assert flat_then == want, flat_then
+    assert fit == want + [(600, 0.31)], fit
+    assert [(r["single_token_mlm_top1"], round(r["rate"] / PEAK, 2)) for r in decay] == [(0.29, 0.69), (0.30, 0.01)], decay
     # A log still in its flat phase sets nothing apart.
-    flat = [r for r in train if r["lr"] >= peak or r["tokens"] < 425e6]
-    assert extrapolate.flat_phase_end(flat, 80e6) == 425e6
-    print("check_extrapolate: ok (the flat phase ends at the decay, not at a re-warm; decay evaluations set apart)")
+    fit, decay, _ = selected([r for r in log if r.get("tokens", 0) <= 425e6])
+    assert len(fit) == 5 and not decay, (fit, decay)
+    print("check_extrapolate: ok (evaluations at the peak rate fitted, also after a raised budget; re-warms do not set "
+          "apart the evaluation before them; decay evaluations set apart)")
 
 
 if __name__ == "__main__":

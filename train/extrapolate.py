@@ -2,9 +2,9 @@
 at this size, say so with the numbers and the extrapolation").
 
 Reads evaluate.py's `eval` events from a training log (train/resume/log.jsonl), keeps those of
-the main run at one depth from `--min-tokens` on and up to the end of the flat learning-rate phase
-(a fit across the warmup would say nothing about what more tokens buy now, and one across the
-decay would take the decay's gain for the tokens'), and fits single-token top-1 against
+the main run at one depth from `--min-tokens` on whose checkpoint was training at the peak
+learning rate (a fit across the warmup would say nothing about what more tokens buy now, and one
+across a decay would take the decay's gain for the tokens'), and fits single-token top-1 against
 tokens two ways: linear in tokens (optimistic: no diminishing returns) and linear in log tokens
 (what such curves usually do). For each it prints the tokens at which the fit reaches `--bar`,
 and the sessions that takes at the tokens per session the log shows.
@@ -26,32 +26,29 @@ def fit(xs, ys):
     return my - b * mx, b
 
 
-def flat_phase_end(train_lines, min_tokens):
-    """Tokens at the last training line at the peak learning rate (from `min_tokens` on): where the
-    decay starts, if it has. A re-warm after a resume rises again to the rate it left, which is the
-    peak before the decay and below it after, so the last line at the peak is the decay's start."""
-    lines = [r for r in train_lines if r["tokens"] >= min_tokens and "lr" in r]
-    if not lines:
-        return math.inf
-    peak = max(r["lr"] for r in lines)
-    return max(r["tokens"] for r in lines if r["lr"] >= peak * (1 - 1e-9))
-
-
 def read(path, depth, min_tokens):
-    """(evaluations to fit, evaluations past the flat phase, the flat phase's end in tokens)."""
-    evals, train = [], []
+    """(evaluations to fit, evaluations at a decayed rate, the peak rate).
+
+    Each evaluation carries `rate`, the learning rate of the last training line before it in the
+    log: the rate its checkpoint was training at (evaluate.py appends at a session's end). It is
+    fitted when that is the peak: the flat phase, and the flat phase again after a budget raised
+    past a decay (train.py re-warms there). A re-warm after a resume comes after the evaluation of
+    the checkpoint it resumes, so it does not set that evaluation apart."""
+    evals, rate, peak = [], 0.0, 0.0
     with open(path) as f:
         for line in f:
             r = json.loads(line)
-            if r.get("split") == "train":
-                train.append(r)
+            if r.get("split") == "train" and "lr" in r:
+                rate = r["lr"]
+                if r["tokens"] >= min_tokens:
+                    peak = max(peak, rate)
             elif r.get("event") == "eval" and r.get("depth") == depth and r.get("tokens", 0) >= min_tokens:
-                evals.append(r)
-    end = flat_phase_end(train, min_tokens)
+                evals.append({**r, "rate": rate})
     # One point per checkpoint (a checkpoint evaluated twice keeps its last score).
     by_step = {r["step"]: r for r in evals}
     pts = sorted(by_step.values(), key=lambda r: r["tokens"])
-    return [r for r in pts if r["tokens"] <= end], [r for r in pts if r["tokens"] > end], end
+    at_peak = [r["rate"] >= peak * (1 - 1e-9) for r in pts]
+    return [r for r, p in zip(pts, at_peak) if p], [r for r, p in zip(pts, at_peak) if not p], peak
 
 
 def main():
@@ -62,10 +59,11 @@ def main():
     ap.add_argument("--bar", type=float, default=0.40, help="the single-token top-1 to reach")
     args = ap.parse_args()
 
-    pts, decay, end = read(args.log, args.depth, args.min_tokens)
+    pts, decay, peak = read(args.log, args.depth, args.min_tokens)
     if decay:
-        print(f"{len(decay)} evaluations past the flat phase (the decay from {end / 1e6:.1f} M tokens) are not fitted: "
-              + ", ".join(f"{r['single_token_mlm_top1']:.1%} at {r['tokens'] / 1e6:.1f} M" for r in decay))
+        print(f"{len(decay)} evaluations at a decayed rate are not fitted: "
+              + ", ".join(f"{r['single_token_mlm_top1']:.1%} at {r['tokens'] / 1e6:.1f} M ({r['rate'] / peak:.2f} of the peak)"
+                          for r in decay))
     if len(pts) < 3:
         raise SystemExit(f"{len(pts)} eval events at depth {args.depth} from {args.min_tokens:.3g} tokens: too few to fit")
     toks = [r["tokens"] for r in pts]

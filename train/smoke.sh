@@ -292,7 +292,7 @@ assert r["lines"] == 4 and all(v["mean"] == 0 for v in r["overall"].values()) an
   || { echo "smoke: compare_runs.py does not read the log train.py writes" >&2; exit 1; }
 step "compact weights: unit check (f32 exact; past the commit's limit 24 bits a weight, to nearest; the 2-group shape fits 15 MB)"
 "$PY" -m check_compact
-step "extrapolate: unit check (the fit ends where the decay starts, not at a re-warm)"
+step "extrapolate: unit check (evaluations at the peak rate are fitted, decay ones set apart; re-warms and raised budgets)"
 "$PY" -m check_extrapolate
 step "loss: unit check (the masked-rows loss equals AlbertForPreTraining's; --sop-weight scales SOP only)"
 "$PY" -m check_loss

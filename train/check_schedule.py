@@ -66,11 +66,12 @@ def main() -> int:
         ("budget raised once spent (0 → 1)", 600.0, 2000.0, True),
         ("budget lowered", 2000.0, 700.0, False),
     ]:
-        got = raised(args(budget_tokens=before), args(budget_tokens=after), st)
+        got = raised(args(budget_tokens=before), args(budget_tokens=after), st) is not None
         if got != want:
             fails.append(f"raised, {what}: {got}, expected {want}")
-    if not raised(args(budget_tokens=1000.0), args(budget_tokens=1000.0, lr=2e-3), st):
-        fails.append("raised: a doubled --lr in the flat phase should re-warm")
+    rates = raised(args(budget_tokens=1000.0), args(budget_tokens=1000.0, lr=2e-3), st)
+    if rates != (1e-3, 2e-3):
+        fails.append(f"raised: a doubled --lr in the flat phase should re-warm from 1e-3 to 2e-3, got {rates}")
 
     ph = parse_phases("1x64x64t@0.02,2x128x64t@0.06,4x128x64@0.9")
     want = [(1, 64, 64, False, 0.02), (2, 128, 64, False, 0.06), (4, 128, 64, True, 1.0)]

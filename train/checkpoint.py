@@ -69,10 +69,10 @@ def resume(a, log) -> tuple[dict | None, object | None, dict]:
         counters = dict(ck["state"])
         # The checkpoint's own arguments, where it has them, over today's: its schedule as it ran.
         before = SimpleNamespace(**{**vars(a), **ck.get("args", {})})
-        if schedule.raised(before, a, counters):
+        rates = schedule.raised(before, a, counters)
+        if rates:
             counters["rewarm_from"] = counters["step"]
-            then = schedule.lr_at(before, counters["step"], schedule.progress_of(before, counters))
-            now = schedule.lr_at(a, counters["step"], schedule.progress_of(a, counters))
+            then, now = rates
             log(f"[train] the schedule now asks for a rate of {now:.3g} where the checkpoint last trained at "
                 f"{then:.3g} (a budget raised after its decay began, or a higher --lr): it re-warms over "
                 f"{a.rewarm_steps} steps")

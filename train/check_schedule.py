@@ -36,6 +36,11 @@ def main() -> int:
     near("half-way through the decay", lr_at(a, 500, 0.9), 5e-4)
     near("end", lr_at(a, 500, 1.0), 0.0)
     near("past the end (clamped)", lr_at(a, 500, 1.3), 0.0)
+    # (1 − 0.85) / 0.15 rounds above 1: the main run's rate at 500 M was logged as −2.22e-19.
+    for frac in (0.15, 0.1, 0.3, 0.0586889):
+        end = lr_at(args(decay_fraction=frac), 500, 1.0)
+        if end < 0:
+            fails.append(f"end of a decay over {frac} of the budget: {end!r}, expected no rate below 0")
     near("final ratio", lr_at(args(final_lr_ratio=0.1), 500, 1.0), 1e-4)
     near("re-warm, first step", lr_at(a, 100, 0.5, rewarm_from=100), 2e-4)
     near("re-warm, done", lr_at(a, 104, 0.5, rewarm_from=100), 1e-3)

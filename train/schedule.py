@@ -44,7 +44,8 @@ def lr_at(a, step: int, progress: float, rewarm_from: int | None = None) -> floa
         f = a.final_lr_ratio + (1 - a.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p))
     elif a.decay == "wsd":
         start = 1.0 - a.decay_fraction
-        f = 1.0 if p <= start else 1.0 - (1.0 - a.final_lr_ratio) * (p - start) / max(1e-9, a.decay_fraction)
+        # The fraction through the decay is clamped: (1 − start) / decay_fraction can round above 1.
+        f = 1.0 if p <= start else 1.0 - (1.0 - a.final_lr_ratio) * min(1.0, (p - start) / max(1e-9, a.decay_fraction))
     else:
         f = 1.0
     return a.lr * warm * f

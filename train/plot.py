@@ -4,6 +4,9 @@ learning rate, against training tokens. The x axis can be tokens or training sec
 
     python plot.py runs/base/log.jsonl --out ../assets/model/curves.svg
     python plot.py runs/probe_a/log.jsonl runs/probe_b/log.jsonl --labels "lr 1e-3" "lr 2e-3" --out runs/probes.svg
+    python plot.py resume/log.jsonl --until-tokens 500.01e6 --out ../assets/model/curves.svg
+
+--until-tokens ends the curves at a checkpoint (the shipped one) while its run's log goes on.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e3
 PANELS = [("mlm_loss", "MLM loss"), ("mlm_acc", "MLM top-1 accuracy"), ("sop_acc", "SOP accuracy"), ("lr", "learning rate")]
 
 
-def read(path):
+def read(path, until_tokens=None):
     train, valid, phases = [], [], []
     with open(path) as f:
         for line in f:
@@ -29,6 +32,9 @@ def read(path):
                 # that was cut off before its next checkpoint belong to steps done again now.
                 train[:] = [x for x in train if x["step"] <= r["step"]]
                 valid[:] = [x for x in valid if x["step"] <= r["step"]]
+    if until_tokens is not None:
+        train = [r for r in train if r["tokens"] <= until_tokens]
+        valid = [r for r in valid if r["tokens"] <= until_tokens]
     for r in train:  # phase changes (depth, sequence length)
         key = (r.get("layers"), r.get("seq"))
         if not phases or phases[-1][1] != key:
@@ -133,9 +139,10 @@ def main():
     ap.add_argument("--labels", nargs="*", default=None)
     ap.add_argument("--x", choices=["tokens", "train_seconds"], default="tokens")
     ap.add_argument("--title", default="ALBERT pretraining curves")
+    ap.add_argument("--until-tokens", type=float, default=None, help="leave out lines past this many training tokens")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    runs = [read(p) for p in a.logs]
+    runs = [read(p, a.until_tokens) for p in a.logs]
     labels = a.labels or a.logs
     with open(a.out, "w") as f:
         f.write(draw(runs, labels, a.x, a.title))

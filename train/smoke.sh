@@ -185,6 +185,15 @@ with open(sys.argv[1], "w") as f:
 train, _, _ = plot.read(sys.argv[1])
 assert [r["step"] for r in train] == [5, 10, 15, 20] and not any(r["lost"] for r in train), train
 PYEOF
+# --until-tokens ends the curves at a checkpoint: no line past it, the ones before it all kept.
+"$PY" - "$tmp/run/log.jsonl" <<'PYEOF' || { echo "smoke: plot.py --until-tokens" >&2; exit 1; }
+import sys, plot
+train, valid, _ = plot.read(sys.argv[1])
+cut = train[(len(train) - 1) // 2]["tokens"]
+t2, v2, _ = plot.read(sys.argv[1], until_tokens=cut)
+assert t2 == [r for r in train if r["tokens"] <= cut] and 0 < len(t2) < len(train), (len(t2), len(train))
+assert v2 == [r for r in valid if r["tokens"] <= cut], (len(v2), len(valid))
+PYEOF
 step "torchrun --nproc_per_node 1 (DDP, gloo) with a background example worker, attention-only sharing, between-sentences SOP pairs"
 "$PY" -m torch.distributed.run --standalone --nproc_per_node 1 train.py "${common[@]}" --out "$tmp/ddp" --max-steps 10 --eval-every 0 --workers 1 \
   --share attention --phases "2x32x16@1" --sop-pairs between

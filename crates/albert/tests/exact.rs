@@ -2,7 +2,8 @@
 //! float64 forward of the shipped (trained) model, written here from modeling_albert.py, on the
 //! golden batch of `assets/model` (3 sequences, with padding). Float32 goldens
 //! cannot tell an engine whose error is torch's from one several times worse (both pass STRICT);
-//! this test bounds the CPU path's distance from the exact value at about twice torch's own.
+//! this test bounds the CPU path's distance from the exact value at about twice torch's own, at
+//! the positions the attention mask keeps (see `kept_max_diff`).
 mod common;
 use albert::{cpu, LogitsRequest, ModelFiles, Request};
 use common::*;
@@ -13,14 +14,19 @@ use std::path::PathBuf;
 /// transformers' own float32 forward is (measured by train/export.py on the same batch, stored in
 /// the golden file's `torch_f32_vs_f64`): f32 rounding in another order, nothing worse. Measured
 /// (bench/README.md, "CPU exactness"): 1.4–2.0× on the H 256 model shipped first (ours 1.39e-6 /
-/// 3.37e-6 / 1.96e-5, torch 9.7e-7 / 2.3e-6 / 1.0e-5), 0.4–1.7× on the H 384 one. A bound that
+/// 3.37e-6 / 1.96e-5, torch 9.7e-7 / 2.3e-6 / 1.0e-5), 0.4–1.7× on the H 384 one, 0.86–1.41×
+/// at the kept positions of the 500 M-token one (session 32). A bound that
 /// follows the shipped model keeps the test meaningful when the model is retrained.
 const EXACT_VS_TORCH: f32 = 2.0;
 
-/// transformers float32's max |Δ| from float64 (attentions, hidden states, logits), from the
-/// golden file's metadata.
+/// What `torch_f32_vs_f64` measures over, as train/export.py records it.
+const KEPT: &str = "kept by the attention mask";
+
+/// transformers float32's max |Δ| from float64 (attentions, hidden states, logits) at the kept
+/// positions, from the golden file's metadata.
 fn torch_f32_error(golden: &[u8]) -> [f32; 3] {
     let v = golden_meta(golden, "torch_f32_vs_f64");
+    assert_eq!(v["positions"].as_str(), Some(KEPT), "torch_f32_vs_f64 of assets/model/golden.safetensors: measured over which positions? (re-export with train/export.py)");
     ["attentions", "hidden_states", "logits"].map(|k| v[k].as_f64().unwrap_or_else(|| panic!("torch_f32_vs_f64.{k}")) as f32)
 }
 
@@ -133,9 +139,20 @@ fn forward_f64(cfg: &albert::Config, w: &F64Weights, batch: &albert::Batch) -> E
     out
 }
 
-fn max_abs_diff_f64(got: &[f32], exact: &[f64]) -> f32 {
+/// Max |Δ| over the rows the attention mask keeps: `got` and `exact` are `[rows, width]` with
+/// `rows` = batch × seq (hidden states, logits) or, for an attention map `[b, heads, t, t]`,
+/// query rows of t keys, whose query position is the row's index mod t within sequence
+/// row / (heads · t). Padding positions are left out, as the golden logits' rows leave them out:
+/// nothing reads them, and float32 is ill-conditioned there (torch's own error at a padding row
+/// of the 500 M model's last layer was 12× its largest at a kept row of that layer; ours with
+/// matrixmultiply 2.03× torch's there, with the panels 0.8×, while at kept rows both are within
+/// 1.5× of torch's: bench/README.md, "Exactness"), so a max over them measured one position, not
+/// the engine's arithmetic.
+fn kept_max_diff(got: &[f32], exact: &[f64], width: usize, mask: &[u32], per_seq: usize, t: usize) -> f32 {
     assert_eq!(got.len(), exact.len());
-    got.iter().zip(exact).map(|(&g, &x)| (g as f64 - x).abs()).fold(0.0, f64::max) as f32
+    let kept = |row: usize| mask[(row / per_seq) * t + row % t] == 1;
+    let rows = got.chunks_exact(width).zip(exact.chunks_exact(width)).enumerate().filter(|&(r, _)| kept(r));
+    rows.flat_map(|(_, (g, x))| g.iter().zip(x).map(|(&g, &x)| (g as f64 - x).abs())).fold(0.0, f64::max) as f32
 }
 
 #[test]
@@ -155,11 +172,12 @@ fn cpu_path_is_near_a_float64_forward_of_the_trained_model() {
         let model = cpu::AlbertForMaskedLM::with_kernel(&cfg, &w, kernel).unwrap();
         let req = Request { logits: LogitsRequest::All, attentions: true, hidden_states: true, ..Default::default() };
         let out = model.forward(&batch, &req).unwrap();
-        let probs = out.attentions.iter().zip(&exact.attentions).map(|(a, x)| max_abs_diff_f64(&a.data, x)).fold(0.0, f32::max);
-        let hidden = out.hidden_states.iter().zip(&exact.hidden_states).map(|(a, x)| max_abs_diff_f64(a, x)).fold(0.0, f32::max);
-        let logits = max_abs_diff_f64(out.logits.as_ref().unwrap(), &exact.logits);
+        let (t, mask, heads) = (batch.seq_len, &batch.attention_mask, cfg.num_attention_heads);
+        let probs = out.attentions.iter().zip(&exact.attentions).map(|(a, x)| kept_max_diff(&a.data, x, t, mask, heads * t, t)).fold(0.0, f32::max);
+        let hidden = out.hidden_states.iter().zip(&exact.hidden_states).map(|(a, x)| kept_max_diff(a, x, cfg.hidden_size, mask, t, t)).fold(0.0, f32::max);
+        let logits = kept_max_diff(out.logits.as_ref().unwrap(), &exact.logits, cfg.vocab_size, mask, t, t);
         assert_eq!((out.attentions.len(), out.hidden_states.len()), (exact.attentions.len(), exact.hidden_states.len()));
-        eprintln!("cpu ({kernel:?}) vs float64 ({} sequences × {} tokens): max |Δ| attentions {probs:.2e}, hidden states {hidden:.2e}, logits {logits:.2e}", batch.batch, batch.seq_len);
+        eprintln!("cpu ({kernel:?}) vs float64 ({} sequences × {} tokens, the positions {KEPT}): max |Δ| attentions {probs:.2e}, hidden states {hidden:.2e}, logits {logits:.2e}", batch.batch, batch.seq_len);
         eprintln!("transformers float32 vs float64: attentions {torch_probs:.2e}, hidden states {torch_hidden:.2e}, logits {torch_logits:.2e} (bound: {EXACT_VS_TORCH}×)");
         for (what, ours, torch) in [("attentions", probs, torch_probs), ("hidden states", hidden, torch_hidden), ("logits", logits, torch_logits)] {
             assert!(torch > 0.0, "transformers' float32 error on {what} is recorded as {torch}: the golden file is wrong");

@@ -71,10 +71,11 @@ RISE = 1.5
 def raised(before, after, state: dict) -> tuple[float, float] | None:
     """(the rate then, the rate now) when resuming at `state` under the arguments `after` asks for
     more than RISE times the rate the checkpoint last trained at under `before`, else None: a
-    budget raised once the decay had lowered
-    the rate (a budget raised in the flat phase changes nothing). At a small rate training settles
-    where the loss is sharper than the peak rate tolerates, so a jump back can spike the loss; the
-    rate re-warms instead (checkpoint.resume sets `rewarm_from`), as after a compact resume."""
+    budget raised once the decay had lowered the rate (a budget raised in the flat phase changes
+    nothing). At a small rate training settles where the loss is sharper than the peak rate
+    tolerates, so a jump back can spike the loss; the rate re-warms instead (checkpoint.resume
+    sets `rewarm_from`), as after a compact resume. Session 32's raise at the end of the 500 M
+    decay re-warmed this way and the loss rose to the flat phase's level, no higher."""
     then = lr_at(before, state["step"], progress_of(before, state))
     now = lr_at(after, state["step"], progress_of(after, state))
     return (then, now) if now > RISE * then else None

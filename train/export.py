@@ -136,8 +136,9 @@ def torch_f32_vs_f64(d: str, batch) -> dict:
     positions the attention mask keeps (rows of hidden states and logits, query rows of the
     attention maps). The engine's exactness test (crates/albert/tests/exact.rs) bounds the CPU
     path's distance from an f64 forward there by twice these, so the bound follows the shipped
-    model instead of a constant. Padding positions are left out as they are by the golden logits'
-    rows: nothing reads them, and float32 is ill-conditioned there (session 32, the 500 M model:
+    model instead of a constant. Padding positions are left out here (the golden logits keep one a
+    text, compared with transformers at STRICT): nothing reads them, and float32 is ill-conditioned
+    there (session 32, the 500 M model:
     torch's own error at a padding row of the last layer was 3.0e-5, 12× its largest at a kept
     row of that layer, 2.4e-6), so a max over them measured that one position, not the arithmetic."""
     out = {}

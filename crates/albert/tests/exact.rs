@@ -142,8 +142,9 @@ fn forward_f64(cfg: &albert::Config, w: &F64Weights, batch: &albert::Batch) -> E
 /// Max |Δ| over the rows the attention mask keeps: `got` and `exact` are `[rows, width]` with
 /// `rows` = batch × seq (hidden states, logits) or, for an attention map `[b, heads, t, t]`,
 /// query rows of t keys, whose query position is the row's index mod t within sequence
-/// row / (heads · t). Padding positions are left out, as the golden logits' rows leave them out:
-/// nothing reads them, and float32 is ill-conditioned there (torch's own error at a padding row
+/// row / (heads · t). Padding positions are left out here (the golden logits keep one a text,
+/// which the golden tests compare with transformers at STRICT): nothing reads them, and float32
+/// is ill-conditioned there (torch's own error at a padding row
 /// of the 500 M model's last layer was 12× its largest at a kept row of that layer; ours with
 /// matrixmultiply 2.03× torch's there, with the panels 0.8×, while at kept rows both are within
 /// 1.5× of torch's: bench/README.md, "Exactness"), so a max over them measured one position, not

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The short CPU smoke run of the whole pipeline (part of the test command): a tiny tokenizer on a
 # slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
-# checkpoint + resume, evaluation, export in HF layout with transformers' reload check, the curves,
+# checkpoint + resume, evaluation (held out, and on the training books), export in HF layout with transformers' reload check, the curves,
 # a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the sharing
 # modes (check_sharing.py), regrouping (check_regroup.py), run comparison (check_compare_runs.py),
 # the extrapolation's points (check_extrapolate.py), the compact weights (check_compact.py), the
@@ -63,6 +63,27 @@ grep -q "torch.compile failed .*training eagerly" "$tmp/nocc.log" && grep -q "pa
 step "evaluate"
 "$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \
   --examples 64 --layers 2,3 --out "$tmp/run/eval.json" --per-example
+step "evaluate --books train: the training books (a missing cache is built from them), never into the log"
+"$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --books train \
+  --valid-cache "$tmp/train-books.npz" --valid-max-chars 200000 --examples 32 --out "$tmp/run/eval-train-books.json" > /dev/null
+"$PY" - "$tmp/run/eval-train-books.json" "$tmp/train-books.npz" "$tmp/train.npz" "$tmp/valid.npz" <<'PYEOF' || { echo "smoke: evaluate.py --books train did not score the training books" >&2; exit 1; }
+import json, sys
+import numpy as np
+import corpus
+e = json.load(open(sys.argv[1]))
+built, train, valid = (corpus.TokenCache.load(p) for p in sys.argv[2:])
+assert e["books"] == "train" and e["valid_tokens"] == built.n_tokens, e
+# Built from gutenberg-train: its tokens open as train.py's cache of the same books does, not as the validation books'.
+n = 2000
+assert np.array_equal(built.ids[:n], train.ids[:n]) and not np.array_equal(built.ids[:n], valid.ids[:n])
+PYEOF
+for bad in "--books train --valid-cache $tmp/train.npz --log $tmp/run/log.jsonl" "--books train --valid-cache $tmp/valid.npz" "--valid-cache $tmp/train.npz"; do
+  # shellcheck disable=SC2086  # $bad is several arguments on purpose
+  if "$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" $bad --examples 8 > "$tmp/bad-books.log" 2>&1 \
+    || ! grep -q "error: .*\(held-out\|validation books\|training books\)" "$tmp/bad-books.log"; then
+    cat "$tmp/bad-books.log" >&2; echo "smoke: evaluate.py $bad was not refused with its reason" >&2; exit 1
+  fi
+done
 step "training's held-out SOP on symmetric pairs is evaluate.py's sop_symmetric on the same pairs"
 amp="$("$PY" -c 'import json, sys; print([json.loads(l) for l in open(sys.argv[1]) if "session_start" in l][-1]["amp"])' "$tmp/run/log.jsonl")"
 "$PY" evaluate.py --ckpt "$tmp/run/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" \

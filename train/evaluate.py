@@ -37,9 +37,10 @@ import time
 import numpy as np
 import torch
 
+import compact
 import corpus
 import data
-from model import evaluate, load_checkpoint, per_example, resolve_amp, set_depth
+from model import evaluate, load_checkpoint, new_model, per_example, resolve_amp, set_depth
 
 FILL_MASK = [
     "She wrote a [MASK] to her mother.",
@@ -78,7 +79,9 @@ def fill_mask(model, tok, texts, k=5, device="cpu"):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--ckpt", help="a train.py checkpoint")
+    src.add_argument("--ckpt", help="a train.py checkpoint, or a compact one's folder (train/resume, or any session's "
+                                    "from git: `git archive <commit> train/resume | tar -x -C /tmp/x`), its "
+                                    "tokenizer.json unless --tokenizer")
     src.add_argument("--model", help="an exported model folder (HF layout, export.py's): scored as shipped, "
                      "its f16 weights loaded into f32 (--amp as for a checkpoint); its tokenizer.json unless --tokenizer")
     ap.add_argument("--tokenizer", default=None, help="tokenizer.json (required with --ckpt)")
@@ -104,6 +107,12 @@ def main():
     a = ap.parse_args()
     if a.model and a.tokenizer is None:
         a.tokenizer = os.path.join(a.model, "tokenizer.json")
+    if a.ckpt and os.path.isdir(a.ckpt):
+        if not compact.exists(a.ckpt):
+            ap.error(f"--ckpt {a.ckpt} is a folder but not a compact checkpoint: expected {compact.WEIGHTS}, "
+                     f"{compact.CONFIG} and {compact.STATE} in it (train.py's --commit-dir)")
+        if a.tokenizer is None:
+            a.tokenizer = os.path.join(a.ckpt, compact.TOKENIZER)
     if a.tokenizer is None:
         ap.error("--ckpt needs --tokenizer (the tokenizer.json the checkpoint was trained with)")
     if a.per_example and not a.out:
@@ -128,7 +137,10 @@ def main():
     cache = corpus.TokenCache.load(a.valid_cache)
     device = torch.device(a.device)
     amp = resolve_amp(a.amp, device)
-    if a.ckpt:
+    if a.ckpt and os.path.isdir(a.ckpt):
+        model, counters = compact.load(a.ckpt, new_model)
+        state = {k: counters.get(k) for k in ("step", "tokens", "train_seconds")}
+    elif a.ckpt:
         model, ck = load_checkpoint(a.ckpt)
         state = ck["state"]
     else:

@@ -299,6 +299,21 @@ kill -TERM "$pid"
 wait "$pid"
 tail -n 1 "$tmp/commit-sig/log.jsonl" | grep -q '"event": "session_end"' || { echo "smoke: no session_end after SIGTERM" >&2; exit 1; }
 [ -f "$tmp/sig/ckpt.pt" ] && [ -f "$tmp/commit-sig/model.safetensors" ] || { echo "smoke: no checkpoint after SIGTERM" >&2; exit 1; }
+step "evaluate --ckpt <compact folder>: the same scores as the full checkpoint it was written with"
+"$PY" evaluate.py --ckpt "$tmp/commit-sig" --valid-cache "$tmp/valid.npz" --examples 16 --seq 64 --amp none --out "$tmp/sig/eval-compact.json" > /dev/null
+"$PY" evaluate.py --ckpt "$tmp/sig/ckpt.pt" --tokenizer "$tmp/tok/tokenizer.json" --valid-cache "$tmp/valid.npz" --examples 16 --seq 64 --amp none \
+  --out "$tmp/sig/eval-full.json" > /dev/null
+"$PY" - "$tmp/sig/eval-compact.json" "$tmp/sig/eval-full.json" <<'PYEOF' || { echo "smoke: evaluate.py scores a compact checkpoint unlike its full one" >&2; exit 1; }
+import json, sys
+c, f = (json.load(open(p)) for p in sys.argv[1:])
+assert c["step"] == f["step"] and c["tokens"] == f["tokens"] and c["step"] > 0, (c["step"], f["step"])
+for k in ("single_token_mlm_top1", "mlm_loss", "sop_acc"):
+    assert c[k] == f[k], (k, c[k], f[k])  # f32 weights, exact: the same numbers, not close ones
+PYEOF
+mkdir -p "$tmp/not-compact"
+if "$PY" evaluate.py --ckpt "$tmp/not-compact" --valid-cache "$tmp/valid.npz" --examples 8 > "$tmp/not-compact.log" 2>&1 || ! grep -q "not a compact checkpoint" "$tmp/not-compact.log"; then
+  cat "$tmp/not-compact.log" >&2; echo "smoke: an empty folder as --ckpt was not refused with its reason" >&2; exit 1
+fi
 step "sharing: unit check (attention-only ties attention, not FFN; FFN-only the reverse; counts; reload; untied export)"
 "$PY" -m check_sharing
 step "regroup: unit check, then this run's checkpoint as 2 groups (same function) trains on (regroup.py)"

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The short CPU smoke run of the whole pipeline (part of the test command): a tiny tokenizer on a
 # slice of the corpus, a tiny ALBERT for a few dozen steps with the depth/length curriculum,
-# checkpoint + resume, evaluation (held out, and on the training books), export in HF layout with transformers' reload check, the curves,
-# a one-process torchrun (DDP over gloo, with attention-only sharing), unit checks of the sharing
-# modes (check_sharing.py), regrouping (check_regroup.py), run comparison (check_compare_runs.py),
-# the extrapolation's points (check_extrapolate.py), the compact weights (check_compact.py), the
-# loss (check_loss.py), the schedule (check_schedule.py), --amp auto's choice (check_amp.py), the
-# sessions summary (check_sessions.py), and the check of the shipped model in assets/model against
-# its golden file. About 1-2 minutes on one CPU core; exits non-zero on any failure. Everything is
-# written to a temporary folder (kept with KEEP=1).
+# checkpoint + resume, evaluation (held out, on the training books, of a compact checkpoint),
+# export in HF layout with transformers' reload check, the curves, a one-process torchrun (DDP over
+# gloo, with attention-only sharing), unit checks of the sharing modes (check_sharing.py),
+# regrouping (check_regroup.py), run comparison (check_compare_runs.py), the extrapolation's points
+# (check_extrapolate.py), the training-books gap (check_books_gap.py), the compact weights
+# (check_compact.py), the loss (check_loss.py), the schedule (check_schedule.py), --amp auto's
+# choice (check_amp.py), the sessions summary (check_sessions.py), and the check of the shipped
+# model in assets/model against its golden file. About 1-2 minutes on one CPU core; exits non-zero
+# on any failure. Everything is written to a temporary folder (kept with KEEP=1).
 #
 #   train/smoke.sh                               # uses train/.venv (created by setup.sh)
 #   TRAIN_VENV=tools/golden/.venv train/smoke.sh # any environment with the same pins
@@ -339,6 +340,9 @@ step "compact weights: unit check (f32 exact; past the commit's limit 24 bits a 
 "$PY" -m check_compact
 step "extrapolate: unit check (evaluations at the peak rate are fitted, decay ones set apart; re-warms and raised budgets)"
 "$PY" -m check_extrapolate
+step "books_gap: unit check, then the committed training-books results each find their held-out score"
+"$PY" -m check_books_gap
+"$PY" books_gap.py results/books-s33/train-books-*.json --log resume/log.jsonl --held-out shipped=../assets/model/eval.json > /dev/null
 step "loss: unit check (the masked-rows loss equals AlbertForPreTraining's; --sop-weight scales SOP only)"
 "$PY" -m check_loss
 step "schedule: unit check (warmup, warmup-stable-decay and a decay branch's rate, re-warm, phases)"

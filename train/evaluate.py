@@ -22,9 +22,10 @@ without masks, as someone types them into the app's sentence-order view. Each on
     python evaluate.py --model ../assets/model --books train --valid-cache data/train-<stamp>.npz \
         --out results/train-books.json    # the same measures on the books it trained on
 
-The last compares the model on books it has seen with books it has not: the gap is what fitting
-the training books adds, which more passes over the same 43.5 M tokens can buy but English does
-not. Those scores never go into the log (`--log`), whose curve is the held-out one.
+The last scores the books the model has seen, to set beside the held-out score: the gap is what
+fitting those particular books adds (more passes over the same 43.5 M tokens widen it without
+teaching more English; books_gap.py sets the two side by side). Those scores never go into the
+log (`--log`), whose curve is the held-out one.
 """
 
 from __future__ import annotations

@@ -21,15 +21,14 @@ import json
 import os
 import sys
 
+import extrapolate
+
 
 def held_out_by_step(log: str, depth: int) -> dict[int, dict]:
-    out = {}
-    with open(log) as f:
-        for line in f:
-            r = json.loads(line)
-            if r.get("event") == "eval" and r.get("depth") == depth:
-                out[r["step"]] = r  # a checkpoint evaluated twice keeps its last score, as extrapolate.py does
-    return out
+    """The log's held-out evaluations at `depth` by step, read as extrapolate.py reads them (one per
+    checkpoint, its last), at every learning rate: a decayed checkpoint has a gap too."""
+    fitted, decayed, _ = extrapolate.read(log, depth, 0.0)
+    return {r["step"]: r for r in fitted + decayed}
 
 
 def rows(files: list[str], log: dict[int, dict], held_out: dict[str, dict]) -> list[dict]:

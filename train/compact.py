@@ -95,13 +95,25 @@ def save(d: str, model, cfg, state: dict, recipe: dict, tokenizer_path: str) -> 
         put(TOKENIZER, lambda p: shutil.copyfile(tokenizer_path, p))
 
 
-def load(d: str, new_model):
-    """(model, counters) from a compact checkpoint; `new_model` builds the module from the config."""
+def read(d: str, new_model):
+    """(model, checkpoint dict) from a compact checkpoint, the dict keyed as train.py's full one
+    ("config", "state", "args", "phases") less what is not kept (optimizer, sampler, RNG), so a tool
+    that reads a full checkpoint reads this one the same way; `new_model` builds the module."""
+    missing = [f for f in (WEIGHTS, CONFIG, STATE) if not os.path.exists(os.path.join(d, f))]
+    if missing:
+        raise ValueError(f"{d} is a folder but not a compact checkpoint: expected {WEIGHTS}, {CONFIG} and {STATE} "
+                         f"in it (train.py's --commit-dir), found no {', '.join(missing)}")
     with open(os.path.join(d, CONFIG)) as f:
-        cfg = AlbertConfig.from_dict(json.load(f))
+        cfg = AlbertConfig.from_dict(json.load(f))  # JSON made id2label's keys strings; this makes them ints again
     model = new_model(cfg)
     read_weights(model, os.path.join(d, WEIGHTS))
     with open(os.path.join(d, STATE)) as f:
         st = json.load(f)
     counters = {k: st[k] for k in ("step", "tokens", "train_seconds") if k in st}
-    return model, counters
+    return model, {"config": cfg.to_dict(), "state": counters, "args": st.get("args", {}), "phases": st.get("phases", [])}
+
+
+def load(d: str, new_model):
+    """(model, counters) from a compact checkpoint (what a resume needs)."""
+    model, ck = read(d, new_model)
+    return model, ck["state"]

@@ -41,7 +41,7 @@ import torch
 import compact
 import corpus
 import data
-from model import evaluate, load_checkpoint, new_model, per_example, resolve_amp, set_depth
+from model import evaluate, load_checkpoint, per_example, resolve_amp, set_depth
 
 FILL_MASK = [
     "She wrote a [MASK] to her mother.",
@@ -138,12 +138,9 @@ def main():
     cache = corpus.TokenCache.load(a.valid_cache)
     device = torch.device(a.device)
     amp = resolve_amp(a.amp, device)
-    if a.ckpt and os.path.isdir(a.ckpt):
-        model, counters = compact.load(a.ckpt, new_model)
-        state = {k: counters.get(k) for k in ("step", "tokens", "train_seconds")}
-    elif a.ckpt:
-        model, ck = load_checkpoint(a.ckpt)
-        state = ck["state"]
+    if a.ckpt:
+        model, ck = load_checkpoint(a.ckpt)  # a full checkpoint or a compact folder
+        state = {k: ck["state"].get(k) for k in ("step", "tokens", "train_seconds")}
     else:
         from transformers import AlbertForPreTraining
 

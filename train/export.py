@@ -191,7 +191,8 @@ def verify(d: str, tol: float = 1e-4) -> bool:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ckpt")
+    ap.add_argument("--ckpt", help="a train.py checkpoint, or a compact one's folder (train/resume; its "
+                    "tokenizer.json is the default --tokenizer)")
     ap.add_argument("--tokenizer")
     ap.add_argument("--out")
     ap.add_argument("--verify", metavar="DIR", help="only check an exported folder against its golden.safetensors")
@@ -204,6 +205,8 @@ def main(argv=None):
     torch.set_num_threads(1)
     if a.verify:
         sys.exit(0 if verify(a.verify) else 1)
+    if a.ckpt and a.tokenizer is None and os.path.isdir(a.ckpt):
+        a.tokenizer = os.path.join(a.ckpt, "tokenizer.json")
     if not (a.ckpt and a.tokenizer and a.out):
         ap.error("--ckpt, --tokenizer and --out are required")
 

@@ -4,6 +4,7 @@ and evaluation helpers."""
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 
 import torch
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import AlbertConfig, AlbertForPreTraining
 
+import compact
 import corpus
 import data
 
@@ -258,7 +260,11 @@ def per_example(model: AlbertForPreTraining, examples, device: torch.device, amp
 
 
 def load_checkpoint(path: str, map_location="cpu"):
-    """Returns (model, checkpoint dict) from a train.py checkpoint."""
+    """Returns (model, checkpoint dict) from a train.py checkpoint, or from a compact checkpoint's
+    folder (train/resume, or any session's from `git archive`): its dict has the same "config",
+    "state", "args" and "phases" (compact.read), so every --ckpt tool takes either."""
+    if os.path.isdir(path):
+        return compact.read(path, new_model)
     ck = torch.load(path, map_location=map_location, weights_only=False)
     cfg = AlbertConfig.from_dict(ck["config"])
     model = new_model(cfg)

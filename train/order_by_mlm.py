@@ -122,7 +122,7 @@ def order_by_mlm(model, pairs, device, amp, groups: int):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--ckpt", help="a train.py checkpoint")
+    src.add_argument("--ckpt", help="a train.py checkpoint, or a compact one's folder (train/resume)")
     src.add_argument("--model", help="an exported model folder (HF layout)")
     ap.add_argument("--valid-cache", required=True, help="a token cache of gutenberg-valid made with the model's tokenizer (corpus.py)")
     ap.add_argument("--pairs", type=int, default=2000)

@@ -311,7 +311,24 @@ assert c["step"] == f["step"] and c["tokens"] == f["tokens"] and c["step"] > 0, 
 for k in ("single_token_mlm_top1", "mlm_loss", "sop_acc"):
     assert c[k] == f[k], (k, c[k], f[k])  # f32 weights, exact: the same numbers, not close ones
 PYEOF
+step "load_checkpoint <compact folder>: the full checkpoint's weights, counters, recipe and phases, so every --ckpt tool takes it"
 mkdir -p "$tmp/not-compact"
+"$PY" - "$tmp/commit-sig" "$tmp/sig/ckpt.pt" "$tmp/not-compact" <<'PYEOF' || { echo "smoke: load_checkpoint reads a compact folder unlike its full checkpoint" >&2; exit 1; }
+import sys, torch
+from model import load_checkpoint
+(mc, c), (mf, f) = load_checkpoint(sys.argv[1]), load_checkpoint(sys.argv[2])
+sc, sf = mc.state_dict(), mf.state_dict()
+assert sc.keys() == sf.keys() and all(torch.equal(sc[k], sf[k]) for k in sf), "weights differ"
+for part in ("config", "phases", "args"):
+    diff = {k for k in set(c[part]) | set(f[part]) if c[part].get(k) != f[part].get(k)} if part != "phases" else c[part] != f[part]
+    assert not diff, (part, diff)
+assert all(c["state"][k] == f["state"][k] for k in ("step", "tokens", "train_seconds")), (c["state"], f["state"])
+try:
+    load_checkpoint(sys.argv[3])
+    raise SystemExit("an empty folder loaded")
+except ValueError as e:
+    assert "not a compact checkpoint" in str(e) and "model.safetensors" in str(e), e
+PYEOF
 if "$PY" evaluate.py --ckpt "$tmp/not-compact" --valid-cache "$tmp/valid.npz" --examples 8 > "$tmp/not-compact.log" 2>&1 || ! grep -q "not a compact checkpoint" "$tmp/not-compact.log"; then
   cat "$tmp/not-compact.log" >&2; echo "smoke: an empty folder as --ckpt was not refused with its reason" >&2; exit 1
 fi

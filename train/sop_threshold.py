@@ -46,7 +46,7 @@ def best_shift(margin: np.ndarray, label: np.ndarray, grid: np.ndarray) -> float
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--ckpt", required=True, help="a train.py checkpoint, or a compact one's folder (train/resume)")
     ap.add_argument("--tokenizer", required=True)
     ap.add_argument("--train-cache", required=True)
     ap.add_argument("--valid-cache", required=True)

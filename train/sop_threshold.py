@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import numpy as np
@@ -47,7 +48,7 @@ def best_shift(margin: np.ndarray, label: np.ndarray, grid: np.ndarray) -> float
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ckpt", required=True, help="a train.py checkpoint, or a compact one's folder (train/resume)")
-    ap.add_argument("--tokenizer", required=True)
+    ap.add_argument("--tokenizer", help="the tokenizer.json the checkpoint was trained with (default: a compact folder's own)")
     ap.add_argument("--train-cache", required=True)
     ap.add_argument("--valid-cache", required=True)
     ap.add_argument("--train-examples", type=int, default=4000)
@@ -58,6 +59,10 @@ def main():
     ap.add_argument("--amp", default="auto", choices=["auto", "bf16", "none"])
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
+    if a.tokenizer is None and os.path.isdir(a.ckpt):
+        a.tokenizer = os.path.join(a.ckpt, "tokenizer.json")
+    if a.tokenizer is None:
+        ap.error("--ckpt <file> needs --tokenizer (the tokenizer.json the checkpoint was trained with)")
     torch.set_num_threads(a.threads)
     device = torch.device("cpu")
     amp = resolve_amp(a.amp, device)

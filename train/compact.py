@@ -74,8 +74,19 @@ def read_weights(model, path: str) -> None:
         load_model(model, whole, strict=True)
 
 
+def missing(d: str) -> list[str]:
+    """The compact checkpoint's files that folder `d` lacks."""
+    return [f for f in (WEIGHTS, CONFIG, STATE) if not os.path.exists(os.path.join(d, f))]
+
+
 def exists(d: str) -> bool:
-    return all(os.path.exists(os.path.join(d, f)) for f in (WEIGHTS, CONFIG, STATE))
+    return not missing(d)
+
+
+def not_compact(d: str) -> str:
+    """Why folder `d` cannot be read as a compact checkpoint (the refusal every --ckpt tool gives)."""
+    return (f"{d} is a folder but not a compact checkpoint: expected {WEIGHTS}, {CONFIG} and {STATE} in it "
+            f"(train.py's --commit-dir), found no {', '.join(missing(d))}")
 
 
 def save(d: str, model, cfg, state: dict, recipe: dict, tokenizer_path: str) -> None:
@@ -99,10 +110,8 @@ def read(d: str, new_model):
     """(model, checkpoint dict) from a compact checkpoint, the dict keyed as train.py's full one
     ("config", "state", "args", "phases") less what is not kept (optimizer, sampler, RNG), so a tool
     that reads a full checkpoint reads this one the same way; `new_model` builds the module."""
-    missing = [f for f in (WEIGHTS, CONFIG, STATE) if not os.path.exists(os.path.join(d, f))]
-    if missing:
-        raise ValueError(f"{d} is a folder but not a compact checkpoint: expected {WEIGHTS}, {CONFIG} and {STATE} "
-                         f"in it (train.py's --commit-dir), found no {', '.join(missing)}")
+    if not exists(d):
+        raise ValueError(not_compact(d))
     with open(os.path.join(d, CONFIG)) as f:
         cfg = AlbertConfig.from_dict(json.load(f))  # JSON made id2label's keys strings; this makes them ints again
     model = new_model(cfg)

@@ -110,8 +110,7 @@ def main():
         a.tokenizer = os.path.join(a.model, "tokenizer.json")
     if a.ckpt and os.path.isdir(a.ckpt):
         if not compact.exists(a.ckpt):
-            ap.error(f"--ckpt {a.ckpt} is a folder but not a compact checkpoint: expected {compact.WEIGHTS}, "
-                     f"{compact.CONFIG} and {compact.STATE} in it (train.py's --commit-dir)")
+            ap.error(f"--ckpt {compact.not_compact(a.ckpt)}")
         if a.tokenizer is None:
             a.tokenizer = os.path.join(a.ckpt, compact.TOKENIZER)
     if a.tokenizer is None:

@@ -40,6 +40,7 @@ import torch
 from safetensors.torch import save_file
 from transformers import AlbertConfig, AlbertForPreTraining, AutoTokenizer
 
+import compact
 import corpus
 from model import SHARE_KEY, load_checkpoint, param_counts, set_depth
 
@@ -206,7 +207,7 @@ def main(argv=None):
     if a.verify:
         sys.exit(0 if verify(a.verify) else 1)
     if a.ckpt and a.tokenizer is None and os.path.isdir(a.ckpt):
-        a.tokenizer = os.path.join(a.ckpt, "tokenizer.json")
+        a.tokenizer = os.path.join(a.ckpt, compact.TOKENIZER)
     if not (a.ckpt and a.tokenizer and a.out):
         ap.error("--ckpt, --tokenizer and --out are required")
 

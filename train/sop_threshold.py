@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
+import compact
 import corpus
 import data
 from model import load_checkpoint, per_example, resolve_amp
@@ -60,7 +61,7 @@ def main():
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     if a.tokenizer is None and os.path.isdir(a.ckpt):
-        a.tokenizer = os.path.join(a.ckpt, "tokenizer.json")
+        a.tokenizer = os.path.join(a.ckpt, compact.TOKENIZER)
     if a.tokenizer is None:
         ap.error("--ckpt <file> needs --tokenizer (the tokenizer.json the checkpoint was trained with)")
     torch.set_num_threads(a.threads)

@@ -83,6 +83,11 @@ def exists(d: str) -> bool:
     return not missing(d)
 
 
+def tokenizer_for(ckpt: str | None) -> str | None:
+    """The default --tokenizer of a --ckpt: a compact folder's own; None for a full checkpoint file."""
+    return os.path.join(ckpt, TOKENIZER) if ckpt and os.path.isdir(ckpt) else None
+
+
 def not_compact(d: str) -> str:
     """Why folder `d` cannot be read as a compact checkpoint (the refusal every --ckpt tool gives)."""
     return (f"{d} is a folder but not a compact checkpoint: expected {WEIGHTS}, {CONFIG} and {STATE} in it "

@@ -111,8 +111,7 @@ def main():
     if a.ckpt and os.path.isdir(a.ckpt):
         if not compact.exists(a.ckpt):
             ap.error(f"--ckpt {compact.not_compact(a.ckpt)}")
-        if a.tokenizer is None:
-            a.tokenizer = os.path.join(a.ckpt, compact.TOKENIZER)
+        a.tokenizer = a.tokenizer or compact.tokenizer_for(a.ckpt)
     if a.tokenizer is None:
         ap.error("--ckpt needs --tokenizer (the tokenizer.json the checkpoint was trained with)")
     if a.per_example and not a.out:

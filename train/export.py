@@ -206,8 +206,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     if a.verify:
         sys.exit(0 if verify(a.verify) else 1)
-    if a.ckpt and a.tokenizer is None and os.path.isdir(a.ckpt):
-        a.tokenizer = os.path.join(a.ckpt, compact.TOKENIZER)
+    a.tokenizer = a.tokenizer or compact.tokenizer_for(a.ckpt)
     if not (a.ckpt and a.tokenizer and a.out):
         ap.error("--ckpt, --tokenizer and --out are required")
 

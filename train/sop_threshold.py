@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 
 import numpy as np
@@ -60,8 +59,7 @@ def main():
     ap.add_argument("--amp", default="auto", choices=["auto", "bf16", "none"])
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
-    if a.tokenizer is None and os.path.isdir(a.ckpt):
-        a.tokenizer = os.path.join(a.ckpt, compact.TOKENIZER)
+    a.tokenizer = a.tokenizer or compact.tokenizer_for(a.ckpt)
     if a.tokenizer is None:
         ap.error("--ckpt <file> needs --tokenizer (the tokenizer.json the checkpoint was trained with)")
     torch.set_num_threads(a.threads)
